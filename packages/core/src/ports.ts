@@ -1,0 +1,78 @@
+import type { EventType, NewEvent, RecordedEvent } from './events.js';
+
+/**
+ * Ports: what the core needs from the outside world. Each adapter package implements one and runs
+ * the shared contract suite for it; services wire them together.
+ */
+
+/** `'any'` appends whatever the stream holds; `'no_stream'` only to a new stream; a number demands that exact current version. */
+export type ExpectedVersion = number | 'any' | 'no_stream';
+
+export interface AppendOptions {
+  expectedVersion?: ExpectedVersion;
+  /** A retried command with the same key appends nothing and gets the original result back. */
+  idempotencyKey?: string;
+}
+
+export type AppendResult =
+  | {
+      ok: true;
+      /** Positions of the appended events, in order. */
+      positions: number[];
+      /** The stream's version after the append. */
+      streamVersion: number;
+      /** True when the idempotency key had been seen: nothing was appended this time. */
+      replayed: boolean;
+    }
+  | { ok: false; reason: 'version_conflict'; currentVersion: number; expectedVersion: ExpectedVersion };
+
+export interface HistoryFilter {
+  namespace?: string;
+  environment?: string;
+  tenant?: string;
+  key?: string;
+  actor?: string;
+  type?: EventType | EventType[];
+  /** Inclusive lower bound on recorded time (ISO 8601). */
+  from?: string;
+  /** Exclusive upper bound on recorded time (ISO 8601). */
+  to?: string;
+  /** Only events strictly after this position. */
+  after?: number;
+  /** Only events at or before this position. */
+  upTo?: number;
+  limit?: number;
+}
+
+export interface EventLog {
+  /** Appends all events to one stream in one transaction, or none of them. */
+  append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  /** The stream's events from `fromVersion` (inclusive, 1-based) on. */
+  readStream(streamId: string, fromVersion?: number): Promise<RecordedEvent[]>;
+  /** The current version of a stream, 0 when it has no events. */
+  streamVersion(streamId: string): Promise<number>;
+  /**
+   * A page of the global log strictly after `after`, in position order. Never returns an event
+   * while an earlier position might still commit, so a reader that pages with it skips nothing.
+   */
+  readAll(after: number, limit: number): Promise<RecordedEvent[]>;
+  /** Audit history, oldest first, using the log's indexes. */
+  history(filter: HistoryFilter): Promise<RecordedEvent[]>;
+  /** The highest position recorded at or before `time`, 0 if none. */
+  positionAt(time: string): Promise<number>;
+  /** The highest position safe to read (every event at or below it is committed and visible). */
+  headPosition(): Promise<number>;
+}
+
+/** Delivers events to a consumer strictly in position order, after its checkpoint. */
+export interface EventHandler {
+  (events: RecordedEvent[]): Promise<void>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface IdGenerator {
+  next(): string;
+}

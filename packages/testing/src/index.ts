@@ -1,0 +1,6 @@
+import './provided-context.js';
+
+export * from './services.js';
+export * from './postgres.js';
+export * from './redis.js';
+export * from './kafka.js';

@@ -1,0 +1,51 @@
+import pg from 'pg';
+import { inject } from 'vitest';
+
+export interface TestDatabase extends AsyncDisposable {
+  name: string;
+  /** As the superuser that owns the schema (migrations, tamper tests). */
+  url: string;
+  /** As the application role `strata_app`: INSERT and SELECT on the log, nothing more. */
+  appUrl: string;
+}
+
+const withDatabase = (url: string, database: string, user?: string): string => {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  if (user) {
+    parsed.username = user;
+    parsed.password = '';
+  }
+  return parsed.toString();
+};
+
+/** Runs one statement on the maintenance database (CREATE/DROP DATABASE cannot run in a transaction). */
+export const adminQuery = async (maintenanceUrl: string, sql: string): Promise<void> => {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+};
+
+let counter = 0;
+
+/** A fresh database for one spec file, cloned from the template the global setup migrated. */
+export const createTestDatabase = async (): Promise<TestDatabase> => {
+  const { databaseUrl } = inject('services');
+  const template = inject('templateDatabase');
+  const name = `${template.replace(/_template$/, '')}_${process.pid}_${++counter}_${Math.random().toString(36).slice(2, 8)}`;
+  await adminQuery(databaseUrl, `CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  return {
+    name,
+    url: withDatabase(databaseUrl, name),
+    appUrl: withDatabase(databaseUrl, name, 'strata_app'),
+    async [Symbol.asyncDispose]() {
+      await adminQuery(databaseUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+};
+
+export { withDatabase };

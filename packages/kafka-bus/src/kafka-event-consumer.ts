@@ -1,0 +1,171 @@
+import type { RecordedEvent } from '@strata/core';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { fromKafkaMessage } from './event-message.js';
+import { createJsonLogger, type JsonLogger } from './json-logger.js';
+import { createKafkaClient, type KafkaClientOptions } from './kafka-client.js';
+
+export interface KafkaEventConsumerOptions extends KafkaClientOptions {
+  /** A member that sends no heartbeat for this long is removed from the group. Default 30 s. */
+  sessionTimeoutMs?: number;
+  /** Default 3 s; also the period of heartbeats sent while a handler runs. */
+  heartbeatIntervalMs?: number;
+}
+
+export interface ConsumeOptions {
+  groupId: string;
+  topic: string;
+  /** Where a group with no committed offset starts. Default true: a projector must see everything. */
+  fromBeginning?: boolean;
+  /**
+   * Called with one partition's events in offset order. Offsets are committed only after it
+   * resolves; when it throws, nothing is committed and the batch is delivered again (after a
+   * consumer restart), so handlers must be idempotent.
+   */
+  handleBatch(events: RecordedEvent[], partition: number): Promise<void>;
+}
+
+export interface PartitionLag {
+  partition: number;
+  /** Offset of the next message the broker will write. */
+  highWatermark: number;
+  /** Next offset this group will read; the partition's start when nothing is committed yet. */
+  committed: number;
+  lag: number;
+}
+
+/**
+ * A consumer-group member that hands batches of events to a handler and commits each batch's
+ * offsets only after the handler resolved: at-least-once delivery, never a lost acknowledgement.
+ * Heartbeats continue while a slow handler runs, so a long batch does not cost the assignment.
+ */
+export class KafkaEventConsumer {
+  readonly #kafka: Kafka;
+  readonly #logger: JsonLogger;
+  readonly #sessionTimeoutMs: number;
+  readonly #heartbeatIntervalMs: number;
+  #consumer: Consumer | undefined;
+  #admin: Promise<Admin> | undefined;
+  #groupId = '';
+  #topic = '';
+  #assigned: number[] = [];
+
+  constructor({ sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, ...client }: KafkaEventConsumerOptions) {
+    this.#logger = client.logger ?? createJsonLogger({ service: client.clientId ?? 'strata-consumer' });
+    this.#kafka = createKafkaClient({ clientId: 'strata-consumer', ...client, logger: this.#logger });
+    this.#sessionTimeoutMs = sessionTimeoutMs;
+    this.#heartbeatIntervalMs = heartbeatIntervalMs;
+  }
+
+  /** Joins the group and starts consuming; resolves once the consumer runs (not when it stops). */
+  async run({ groupId, topic, fromBeginning = true, handleBatch }: ConsumeOptions): Promise<void> {
+    if (this.#consumer) throw new Error('KafkaEventConsumer.run called twice');
+    this.#groupId = groupId;
+    this.#topic = topic;
+    const consumer = this.#kafka.consumer({
+      groupId,
+      sessionTimeout: this.#sessionTimeoutMs,
+      heartbeatInterval: this.#heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.#assigned = [...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
+      this.#logger.log('info', 'partitions assigned', { groupId, topic, partitions: this.#assigned });
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.#assigned = [];
+      this.#logger.log('error', 'consumer crashed', { groupId, topic, error: payload.error.message, restart: payload.restart });
+    });
+    consumer.on(consumer.events.STOP, () => {
+      this.#assigned = [];
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topic], fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.#eachBatch(payload, handleBatch),
+    });
+  }
+
+  /** Partitions this member currently owns (empty while rebalancing or stopped). */
+  assignedPartitions(): number[] {
+    return [...this.#assigned];
+  }
+
+  /** Lag of this group on the partitions this member owns: high watermark − committed offset. */
+  async lag(): Promise<PartitionLag[]> {
+    if (!this.#consumer) return [];
+    const admin = await this.#connectedAdmin();
+    const [watermarks, committedTopics] = await Promise.all([
+      admin.fetchTopicOffsets(this.#topic),
+      admin.fetchOffsets({ groupId: this.#groupId, topics: [this.#topic] }),
+    ]);
+    const committed = new Map(
+      (committedTopics[0]?.partitions ?? []).map(({ partition, offset }) => [partition, Number(offset)]),
+    );
+    const owned = new Set(this.#assigned);
+    return watermarks
+      .filter(({ partition }) => owned.has(partition))
+      .map(({ partition, high, low }) => {
+        const highWatermark = Number(high);
+        const offset = committed.get(partition) ?? -1;
+        const start = offset >= 0 ? offset : Number(low);
+        return { partition, highWatermark, committed: start, lag: Math.max(0, highWatermark - start) };
+      })
+      .sort((a, b) => a.partition - b.partition);
+  }
+
+  /** Lets the batch in progress finish and commit, then leaves the group. */
+  async stop(): Promise<void> {
+    const consumer = this.#consumer;
+    const admin = this.#admin;
+    this.#admin = undefined;
+    await consumer?.disconnect();
+    await (await admin?.catch(() => undefined))?.disconnect();
+    this.#assigned = [];
+  }
+
+  async #eachBatch(
+    { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload,
+    handleBatch: ConsumeOptions['handleBatch'],
+  ): Promise<void> {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const events = batch.messages.map(fromKafkaMessage);
+    // kafkajs sends heartbeats only between batches; a handler slower than the session timeout
+    // would otherwise get this member evicted mid-batch. Errors here (e.g. a rebalance) surface
+    // again at commit time, which is where they matter.
+    let beating: Promise<void> = Promise.resolve();
+    const timer = setInterval(() => {
+      beating = heartbeat().catch((error: unknown) => {
+        this.#logger.log('warn', 'heartbeat during batch failed', { error: String(error) });
+      });
+    }, this.#heartbeatIntervalMs);
+    try {
+      await handleBatch(events, batch.partition);
+    } finally {
+      clearInterval(timer);
+      await beating;
+    }
+    const lastOffset = batch.lastOffset();
+    resolveOffset(lastOffset);
+    // An explicit commit of exactly this batch: the committed offset is the next one to read.
+    await commitOffsetsIfNecessary({
+      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(lastOffset) + 1) }] }],
+    });
+    await heartbeat();
+  }
+
+  #connectedAdmin(): Promise<Admin> {
+    this.#admin ??= (async () => {
+      const admin = this.#kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    // A failed connect is not cached: the next call tries again.
+    this.#admin.catch(() => {
+      this.#admin = undefined;
+    });
+    return this.#admin;
+  }
+}

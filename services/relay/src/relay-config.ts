@@ -1,0 +1,42 @@
+import { StrataError } from '@strata/core';
+
+export interface RelayConfig {
+  databaseUrl: string;
+  brokers: string[];
+  topic: string;
+  /** Partitions of the topic when the relay has to create it; an existing topic keeps its own. */
+  partitions: number;
+  /** Serve Prometheus text on `/metrics` here; 0 picks a free port; undefined serves nothing. */
+  metricsPort: number | undefined;
+  /** Most events read and published in one round. */
+  batchSize: number;
+  /** How often a standby tries to take the lock, and the liveness check of the leader's lock connection. */
+  leaderRetryMs: number;
+  /** Fallback when a NOTIFY is lost. */
+  pollIntervalMs: number;
+}
+
+const integer = (env: NodeJS.ProcessEnv, name: string, fallback: number | undefined, min: number): number | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min) {
+    throw new StrataError('BAD_REQUEST', `${name} must be an integer ≥ ${min}, got "${raw}"`, { variable: name });
+  }
+  return value;
+};
+
+/** Reads the relay's environment; throws a StrataError naming the variable that is wrong. */
+export const relayConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): RelayConfig => ({
+  databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/strata',
+  brokers: (env.KAFKA_BROKERS || '127.0.0.1:9092')
+    .split(',')
+    .map((broker) => broker.trim().replace(/^[a-z]+:\/\//i, ''))
+    .filter(Boolean),
+  topic: env.STRATA_TOPIC || 'strata.events',
+  partitions: integer(env, 'STRATA_TOPIC_PARTITIONS', 6, 1)!,
+  metricsPort: integer(env, 'RELAY_METRICS_PORT', undefined, 0),
+  batchSize: integer(env, 'RELAY_BATCH_SIZE', 1000, 1)!,
+  leaderRetryMs: integer(env, 'RELAY_LEADER_RETRY_MS', 1000, 50)!,
+  pollIntervalMs: integer(env, 'RELAY_POLL_INTERVAL_MS', 1000, 10)!,
+});

@@ -1,0 +1,198 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { newEvent, partitionKey, streamIds, type EventLog, type RecordedEvent } from '@strata/core';
+import { createJsonLogger, KafkaEventConsumer } from '@strata/kafka-bus';
+import pg from 'pg';
+
+/** Helpers shared by the relay's int and e2e specs (not exported from the package). */
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export const waitFor = async <T>(probe: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+};
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+export interface RelayProcess extends AsyncDisposable {
+  child: ChildProcess;
+  /** SIGKILL to the whole process group (tsx CLI and the relay under it): a crash. */
+  crash(): void;
+  /** SIGTERM to the tsx CLI, which forwards it to the relay, as a supervisor would. */
+  terminate(): void;
+  /** Every JSON line the relay wrote to stderr so far. */
+  lines: Record<string, unknown>[];
+  exited: Promise<number | null>;
+  waitForLog(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Parsed `/metrics` values by name (needs RELAY_METRICS_PORT). */
+  metrics(): Promise<Record<string, number>>;
+}
+
+/** Starts `tsx services/relay/src/main.ts` as a real child process with the given environment. */
+export const spawnRelay = (env: Record<string, string>): RelayProcess => {
+  const bin = path.join(repoRoot, 'node_modules/.bin');
+  const child = spawn(path.join(bin, 'tsx'), ['services/relay/src/main.ts'], {
+    cwd: repoRoot,
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ...env },
+    stdio: ['ignore', 'inherit', 'pipe'],
+    // Its own process group: the tsx CLI runs the relay in a child node process, and a SIGKILL to
+    // the CLI alone would orphan that child, still holding the lock and publishing.
+    detached: true,
+  });
+  const lines: Record<string, unknown>[] = [];
+  let buffer = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    let newline: number;
+    while ((newline = buffer.indexOf('\n')) >= 0) {
+      const line = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      try {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        lines.push({ msg: 'non-json line', line });
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const crash = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  return {
+    child,
+    crash,
+    terminate: () => child.kill('SIGTERM'),
+    lines,
+    exited,
+    waitForLog: (msg, timeoutMs = 60_000) =>
+      waitFor(() => lines.find((line) => line.msg === msg), `relay log "${msg}" (seen: ${lines.map((l) => l.msg).join(', ')})`, timeoutMs),
+    async metrics() {
+      const response = await fetch(`http://127.0.0.1:${env.RELAY_METRICS_PORT}/metrics`);
+      const values: Record<string, number> = {};
+      for (const line of (await response.text()).split('\n')) {
+        const match = /^(\w+)(?:\{[^}]*\})? (\S+)$/.exec(line);
+        if (match) values[match[1]!] = Number(match[2]);
+      }
+      return values;
+    },
+    async [Symbol.asyncDispose]() {
+      crash();
+      await exited;
+    },
+  };
+};
+
+export const readCheckpoint = async (url: string, name: string): Promise<number> => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [name]);
+    return Number(rows[0]?.position ?? 0);
+  } finally {
+    await client.end();
+  }
+};
+
+export interface Delivered {
+  event: RecordedEvent;
+  partition: number;
+}
+
+/** Reads the topic from the beginning with a fresh consumer group until `done` says so. */
+export const readTopic = async (
+  { brokers, topic }: { brokers: string[]; topic: string },
+  done: (delivered: Delivered[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<Delivered[]> => {
+  const delivered: Delivered[] = [];
+  const consumer = new KafkaEventConsumer({ brokers, logger: createJsonLogger({ service: 'relay-test', level: 'error' }) });
+  await consumer.run({
+    groupId: `${topic}.reader.${Math.random().toString(36).slice(2, 8)}`,
+    topic,
+    handleBatch: async (events, partition) => {
+      for (const event of events) delivered.push({ event, partition });
+    },
+  });
+  try {
+    await waitFor(() => done(delivered), 'events on the topic', timeoutMs);
+  } finally {
+    await consumer.stop();
+  }
+  return delivered;
+};
+
+/**
+ * Checks what the relay promises: for every key, the first occurrence of each event comes in
+ * increasing position order and all of a key's messages sit in one partition. Returns the number
+ * of duplicates (allowed: at-least-once).
+ */
+export const checkPerKeyOrder = (delivered: Delivered[]): { duplicates: number; keys: number } => {
+  const seen = new Set<number>();
+  const lastByKey = new Map<string, number>();
+  const partitionByKey = new Map<string, number>();
+  let duplicates = 0;
+  for (const { event, partition } of delivered) {
+    const key = partitionKey(event);
+    const expectedPartition = partitionByKey.get(key) ?? partition;
+    if (expectedPartition !== partition) throw new Error(`key ${key} found in partitions ${expectedPartition} and ${partition}`);
+    partitionByKey.set(key, partition);
+    if (seen.has(event.position)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(event.position);
+    const last = lastByKey.get(key) ?? 0;
+    if (event.position <= last) throw new Error(`key ${key}: position ${event.position} first seen after ${last}`);
+    lastByKey.set(key, event.position);
+  }
+  return { duplicates, keys: lastByKey.size };
+};
+
+/**
+ * Appends `count` ConfigValueSet events spread over `scopes` namespace/environment pairs, `perAppend`
+ * per transaction, from `writers` concurrent writers. Returns the log head afterwards.
+ */
+export const appendEvents = async (
+  log: EventLog,
+  { count, perAppend = 10, writers = 8, scopes = 12, offset = 0 }: { count: number; perAppend?: number; writers?: number; scopes?: number; offset?: number },
+): Promise<void> => {
+  let next = 0;
+  const appends = Math.ceil(count / perAppend);
+  const writer = async () => {
+    for (let i = next++; i < appends; i = next++) {
+      const namespace = `ns${(i + offset) % scopes}`;
+      const environment = (i + offset) % 2 === 0 ? 'dev' : 'prod';
+      const size = Math.min(perAppend, count - i * perAppend);
+      const events = Array.from({ length: size }, (_, j) =>
+        newEvent(
+          'ConfigValueSet',
+          { namespace, environment, tenant: null, key: 'limits.max_items', value: offset + i * perAppend + j },
+          { actor: 'relay-test', correlationId: `c-${offset + i}` },
+        ),
+      );
+      const result = await log.append(streamIds.environment(namespace, environment), events);
+      if (!result.ok) throw new Error(`append failed: ${result.reason}`);
+    }
+  };
+  await Promise.all(Array.from({ length: writers }, writer));
+};

@@ -13,7 +13,19 @@ export const testTopic = async ({ partitions = 1 }: { partitions?: number } = {}
   const admin = new Kafka({ clientId: 'strata-test', brokers: kafkaBrokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+    // Under parallel load the broker can answer "does not host this topic-partition" while the new
+    // topic's leaders settle; the creation itself succeeded, so wait and ask again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+        const existing = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
+        if (existing?.topics[0]?.partitions.every((p) => p.leader >= 0)) break;
+      }
+    }
   } finally {
     await admin.disconnect();
   }

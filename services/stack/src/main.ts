@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Supervisor } from './supervisor.js';
+
+/**
+ * `npm start`: API, relay and projector in the foreground; `npm start -- --demo` also tells the
+ * ShelfWise story against them and keeps its sample service running. Ctrl-C stops everything.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const demo = process.argv.includes('--demo');
+const port = process.env.PORT ?? '8080';
+const apiUrl = `http://127.0.0.1:${port}`;
+const adminToken = process.env.STRATA_ADMIN_TOKEN ?? 'dev-admin-token';
+
+const supervisor = new Supervisor(root);
+let shuttingDown = false;
+
+const shutdown = async (code: number) => {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  process.stdout.write('strata: stopping…\n');
+  await supervisor.stop();
+  process.stdout.write('strata: stopped\n');
+  process.exit(code);
+};
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+const waitForReady = async (timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${apiUrl}/readyz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the API did not become ready at ${apiUrl}/readyz within ${timeoutMs / 1000}s`);
+};
+
+const main = async () => {
+  supervisor.start({ name: 'api', entry: 'services/api/src/main.ts' });
+  supervisor.start({ name: 'relay', entry: 'services/relay/src/main.ts' });
+  supervisor.start({ name: 'projector', entry: 'services/projector/src/main.ts' });
+  void supervisor.exited.then(({ name }) => {
+    if (!shuttingDown && name !== 'demo') void shutdown(1);
+  });
+  await waitForReady(60_000);
+  if (demo) {
+    const story = supervisor.start({
+      name: 'demo',
+      entry: 'examples/shelfwise/story.ts',
+      env: { STRATA_URL: apiUrl, STRATA_TOKEN: adminToken },
+    });
+    const code = await new Promise<number | null>((resolve) => story.once('exit', (exitCode) => resolve(exitCode)));
+    if (code !== 0) {
+      process.stdout.write('strata: the demo story failed (see above); the stack keeps running\n');
+    }
+  }
+  process.stdout.write(
+    `\nstrata: running — API ${apiUrl} (OpenAPI ${apiUrl}/openapi.json, docs ${apiUrl}/docs)\n` +
+      `strata: admin token: ${adminToken}\n` +
+      `strata: try  STRATA_URL=${apiUrl} STRATA_TOKEN=${adminToken} npx strata history --namespace shelfwise\n` +
+      'strata: Ctrl-C stops everything\n',
+  );
+};
+
+main().catch(async (error: unknown) => {
+  process.stderr.write(`strata: ${error instanceof Error ? error.message : String(error)}\n`);
+  await shutdown(1);
+});

@@ -1,0 +1,85 @@
+import { StrataError } from '@strata/core';
+
+/**
+ * Who may do what: ONE table from role to permission, and the scope rule. Every route declares
+ * the permission it needs; anything not granted here is denied.
+ */
+export const roles = ['reader', 'writer', 'secret-reader', 'secret-writer', 'auditor', 'operator', 'admin'] as const;
+export type Role = (typeof roles)[number];
+
+export type Permission =
+  /** Resolved config and flag evaluation (views, OFREP, point-in-time reads). */
+  | 'config:read'
+  /** Config values, environment flags and tenant overrides. */
+  | 'config:write'
+  | 'manifest:write'
+  /** Secret names, versions and metadata — never values. */
+  | 'secret:list'
+  /** Secret plaintext: recorded in the access log before it is returned (invariant 7). */
+  | 'secret:read'
+  | 'secret:write'
+  /** The audit log, its export and diffs. */
+  | 'history:read'
+  | 'history:verify'
+  | 'revert'
+  | 'projections'
+  | 'tokens';
+
+export const permissionsOf: Record<Role, ReadonlySet<Permission>> = {
+  reader: new Set(['config:read', 'secret:list']),
+  writer: new Set(['config:read', 'config:write', 'secret:list']),
+  'secret-reader': new Set(['secret:list', 'secret:read']),
+  'secret-writer': new Set(['secret:list', 'secret:write']),
+  auditor: new Set(['config:read', 'secret:list', 'history:read', 'history:verify']),
+  operator: new Set(['config:read', 'config:write', 'manifest:write', 'secret:list', 'history:read', 'revert', 'projections']),
+  admin: new Set([
+    'config:read', 'config:write', 'manifest:write', 'secret:list', 'secret:read', 'secret:write',
+    'history:read', 'history:verify', 'revert', 'projections', 'tokens',
+  ]),
+};
+
+/** The authenticated caller. A null scope field means "any". */
+export interface Principal {
+  /** Recorded as the actor of events and secret reads: `token:<id>` or `admin`. */
+  subject: string;
+  tokenId: string | null;
+  role: Role;
+  namespace: string | null;
+  environment: string | null;
+  tenant: string | null;
+}
+
+/** What a request touches; `tenant: null` means environment- or namespace-wide. */
+export interface Target {
+  namespace?: string | null;
+  environment?: string | null;
+  tenant?: string | null;
+}
+
+/**
+ * Throws FORBIDDEN unless the principal holds the permission within its scope. A tenant-scoped
+ * credential only reaches its own tenant, never an environment-wide resource (invariant 8);
+ * namespace-scoped tokens never reach system-wide resources.
+ */
+export const authorize = (principal: Principal, permission: Permission, target: Target = {}): void => {
+  if (!permissionsOf[principal.role].has(permission)) {
+    throw new StrataError('FORBIDDEN', `role ${principal.role} may not ${permission}`, { permission });
+  }
+  const deny = (what: string) => {
+    throw new StrataError('FORBIDDEN', `this token is scoped to ${scopeText(principal)} and may not reach ${what}`, { permission });
+  };
+  if (principal.namespace !== null && target.namespace !== principal.namespace) deny(target.namespace ? `namespace ${target.namespace}` : 'every namespace');
+  if (principal.environment !== null && target.environment !== principal.environment) {
+    deny(target.environment ? `environment ${target.environment}` : 'every environment');
+  }
+  if (principal.tenant !== null && target.tenant !== principal.tenant) deny(target.tenant ? 'another tenant' : 'environment-wide data');
+};
+
+/** True when `inner` grants nothing outside `outer`'s scope (tokens never widen their issuer). */
+export const withinScope = (outer: Principal, inner: Target): boolean =>
+  (outer.namespace === null || inner.namespace === outer.namespace) &&
+  (outer.environment === null || inner.environment === outer.environment) &&
+  (outer.tenant === null || inner.tenant === outer.tenant);
+
+export const scopeText = (p: Pick<Principal, 'namespace' | 'environment' | 'tenant'>): string =>
+  [p.namespace ?? '*', p.environment ?? '*', p.tenant ?? '*'].join('/');

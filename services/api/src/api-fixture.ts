@@ -1,0 +1,106 @@
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import pg from 'pg';
+import { generateMasterKey, Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
+import { createPool, PostgresEventLog } from '@strata/postgres-log';
+import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { createTestDatabase, testRedis } from '@strata/testing';
+import { buildApi, type ApiLimits } from './app.js';
+
+export const adminToken = 'test-admin-token-0123456789abcdef';
+
+export interface TestApi extends AsyncDisposable {
+  app: FastifyInstance;
+  log: PostgresEventLog;
+  /** Superuser pool on the test database: counting rows, reading the access log. */
+  owner: pg.Pool;
+  /** Every log line the API wrote. */
+  logLines: string[];
+  call(method: InjectOptions['method'], url: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<Awaited<ReturnType<FastifyInstance['inject']>>>;
+  /** Applies every new event of the log to the Redis views (what relay + projector do). */
+  project(): Promise<void>;
+  eventCount(): Promise<number>;
+  issue(role: string, scope?: { namespace?: string; env?: string; tenant?: string }): Promise<string>;
+}
+
+/** The API in-process on a fresh database and Redis prefix, with the real adapters. */
+export const testApi = async (limits: Partial<ApiLimits> = {}): Promise<TestApi> => {
+  const db = await createTestDatabase();
+  const redis = await testRedis();
+  const pool = createPool(db.appUrl, { max: 5 });
+  const owner = new pg.Pool({ connectionString: db.url, max: 2 });
+  const log = new PostgresEventLog(pool);
+  const cipher = new SecretCipher(new PostgresKeyStore(pool, Keyring.parse(generateMasterKey('test-k1'))));
+  const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+  const logLines: string[] = [];
+  const app = await buildApi({
+    log,
+    pool,
+    views: new RedisViewReader({ redis: redis.client, prefix: redis.prefix }),
+    projections: store,
+    cipher,
+    adminToken,
+    logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } },
+    limits: { ratePerSecond: 10_000, rateBurst: 10_000, readWaitMs: 1_000, ...limits },
+    readiness: { postgres: () => pool.query('SELECT 1'), redis: () => redis.client.ping() },
+  });
+  await app.ready();
+  let cursor = 0;
+  const api: TestApi = {
+    app,
+    log,
+    owner,
+    logLines,
+    call: (method, url, options = {}) => {
+      const headers: Record<string, string> = { ...options.headers };
+      const token = options.token === undefined ? adminToken : options.token;
+      if (token !== null) headers['authorization'] = `Bearer ${token}`;
+      if (options.body !== undefined || options.raw !== undefined) headers['content-type'] ??= 'application/json';
+      return app.inject({
+        method,
+        url,
+        headers,
+        ...(options.raw !== undefined ? { payload: options.raw } : options.body !== undefined ? { payload: JSON.stringify(options.body) } : {}),
+      });
+    },
+    async project() {
+      if (await store.needsRebuild()) {
+        cursor = (await store.rebuild({ eventLog: log, dropDelayMs: 0 })).position;
+        return;
+      }
+      for (;;) {
+        const page = await log.readAll(cursor, 1000);
+        if (page.length === 0) return;
+        await store.applyEvents(page);
+        cursor = page[page.length - 1]!.position;
+      }
+    },
+    async eventCount() {
+      const { rows } = await owner.query<{ n: string }>('SELECT count(*) AS n FROM strata.events');
+      return Number(rows[0]?.n ?? 0);
+    },
+    async issue(role, scope = {}) {
+      const response = await api.call('POST', '/v1/tokens', { body: { role, ...scope } });
+      if (response.statusCode !== 201) throw new Error(`issue ${role}: ${response.statusCode} ${response.body}`);
+      return (response.json() as { token: string }).token;
+    },
+    async [Symbol.asyncDispose]() {
+      await app.close();
+      await pool.end();
+      await owner.end();
+      await db[Symbol.asyncDispose]();
+      await redis[Symbol.asyncDispose]();
+    },
+  };
+  return api;
+};
+
+/** The ShelfWise-like manifest the specs share. */
+export const manifest = {
+  keys: {
+    'rate_limit.requests_per_minute': { type: 'integer', default: 60, minimum: 1, maximum: 10000 },
+    'ui.theme': { type: 'string', default: 'light', enum: ['light', 'dark'] },
+    'billing.plan_id': { type: 'string', mutable: false },
+  },
+  flags: { 'new_checkout': { type: 'boolean', description: 'the new checkout' } },
+  secrets: { 'stripe.api_key': { description: 'Stripe key' } },
+};

@@ -1,0 +1,227 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type pg from 'pg';
+import { StrataError, type EventLog, type Secret, type SecretEnvelope } from '@strata/core';
+import type { SecretAad } from '@strata/crypto';
+import type { ChainVerification } from '@strata/postgres-log';
+import type { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { authorize, type Permission, type Principal, type Target } from './access-policy.js';
+import { CommandRunner } from './command-runner.js';
+import { ApiMetrics } from './metrics.js';
+import { PointInTime } from './point-in-time.js';
+import { problemHandler } from './problem.js';
+import { RateLimiter } from './rate-limiter.js';
+import { ScopeStateCache } from './scope-state-cache.js';
+import { TokenStore } from './token-store.js';
+import { historyRoutes } from './routes/history-routes.js';
+import { ofrepRoutes } from './routes/ofrep-routes.js';
+import { opsRoutes } from './routes/ops-routes.js';
+import { readRoutes } from './routes/read-routes.js';
+import { secretRoutes } from './routes/secret-routes.js';
+import { tokenRoutes } from './routes/token-routes.js';
+import { writeRoutes } from './routes/write-routes.js';
+
+/** What the API reads resolved state from (RedisViewReader). */
+export type ViewReader = Pick<RedisViewReader, 'resolvedConfig' | 'flag' | 'viewPosition' | 'waitForPosition'>;
+/** Rebuild and status of the views (RedisViewStore). */
+export type ProjectionStore = Pick<RedisViewStore, 'rebuild' | 'generation' | 'needsRebuild'>;
+
+/** Encrypts secret versions before they reach the log and opens them for secret readers (SecretCipher). */
+export interface SecretSealer {
+  seal(input: SecretAad & { plaintext: string }): Promise<SecretEnvelope>;
+  /** A redacting Secret: only `reveal()` yields plaintext. */
+  open(envelope: SecretEnvelope, aad: SecretAad): Promise<Secret>;
+}
+
+export interface ApiLimits {
+  /** Largest accepted request body in bytes (413 beyond). */
+  bodyLimit: number;
+  /** Requests per second per credential (token bucket refill), and burst. */
+  ratePerSecond: number;
+  rateBurst: number;
+  /** Longest wait for `minPosition` before 504. */
+  readWaitMs: number;
+  /** Whole-request timeout of the HTTP server. */
+  requestTimeoutMs: number;
+}
+
+export const defaultLimits: ApiLimits = {
+  bodyLimit: 64 * 1024,
+  ratePerSecond: 200,
+  rateBurst: 400,
+  readWaitMs: 5_000,
+  requestTimeoutMs: 30_000,
+};
+
+export interface ApiDeps {
+  /** The event log (PostgresEventLog): every write and every read of the past. */
+  log: EventLog;
+  /** Pool of the application role: tokens, the secret access log, snapshots, chain verification. */
+  pool: pg.Pool;
+  views: ViewReader;
+  cipher: SecretSealer;
+  /** Bootstrap admin credential; null disables it. */
+  adminToken: string | null;
+  /** Views rebuild/status; without it the projection endpoints answer 503. */
+  projections?: ProjectionStore;
+  /** Runs the hash-chain verification (default: postgres-log's verifyChain on `pool`). */
+  verifyChain?: () => Promise<ChainVerification>;
+  /** Named readiness probes for /readyz (PostgreSQL, Redis, Kafka, migrations …); each throws when not ready. */
+  readiness?: Record<string, () => Promise<unknown>>;
+  /** A pino logger, or Fastify logger options; default: JSON logs at info. */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  limits?: Partial<ApiLimits>;
+}
+
+/** Per-route access declaration. Routes without one are refused: deny by default. */
+export interface RouteAccess {
+  /** Anyone may call it (health, metrics, OpenAPI). */
+  public?: boolean;
+  permission?: Permission;
+  /** What the request touches; default: `ns`/`env`/`tenant` path parameters. */
+  target?: (request: FastifyRequest) => Target;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+}
+
+/** Services the route modules share; built once per API instance. */
+export interface ApiContext {
+  deps: ApiDeps;
+  limits: ApiLimits;
+  tokens: TokenStore;
+  cache: ScopeStateCache;
+  commands: CommandRunner;
+  pointInTime: PointInTime;
+  metrics: ApiMetrics;
+}
+
+const bearer = (request: FastifyRequest): string | null => {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return null;
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/.exec(header.trim());
+  return match?.[1] ?? null;
+};
+
+const defaultTarget = (request: FastifyRequest): Target => {
+  const p = (request.params ?? {}) as Record<string, string | undefined>;
+  return { namespace: p['ns'] ?? null, environment: p['env'] ?? null, tenant: p['tenant'] ?? null };
+};
+
+/**
+ * Builds the HTTP API on its dependencies and returns the Fastify instance (not listening), so
+ * tests and the stack runner use it in-process: `await buildApi(deps)` then `.inject()` or
+ * `.listen()`.
+ */
+export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
+  const limits = { ...defaultLimits, ...deps.limits };
+  const loggerIsInstance = typeof deps.logger === 'object' && deps.logger !== null && 'child' in deps.logger;
+  const app = Fastify({
+    ...(loggerIsInstance
+      ? { loggerInstance: deps.logger as FastifyBaseLogger }
+      : {
+          logger: (deps.logger as FastifyServerOptions['logger']) ?? {
+            level: 'info',
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+          },
+        }),
+    bodyLimit: limits.bodyLimit,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionTimeout: limits.requestTimeoutMs,
+    // Long tenant ids must reach validation (400), not be cut off by the router (404).
+    routerOptions: { maxParamLength: 16_384, ignoreTrailingSlash: true },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    trustProxy: false,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(problemHandler);
+  app.setNotFoundHandler((request, reply) =>
+    problemHandler(new StrataError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request, reply),
+  );
+
+  const cache = new ScopeStateCache(deps.log);
+  const context: ApiContext = {
+    deps,
+    limits,
+    tokens: new TokenStore(deps.pool, deps.adminToken),
+    cache,
+    commands: new CommandRunner(deps.log, cache, deps.pool),
+    pointInTime: new PointInTime(deps.log, deps.pool),
+    metrics: new ApiMetrics(),
+  };
+  const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);
+
+  app.decorateRequest('principal', null);
+
+  // Authentication, deny by default: every route needs a valid token unless it declares itself public.
+  app.addHook('onRequest', async (request) => {
+    const url = request.routeOptions.url;
+    // Unmatched requests go to the 404 handler; the docs UI and public routes need no token.
+    if (url === undefined || url.startsWith('/docs') || request.routeOptions.config.access?.public === true) return;
+    const token = bearer(request);
+    if (!token) throw new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
+    const principal = await context.tokens.authenticate(token);
+    if (!principal) throw new StrataError('UNAUTHENTICATED', 'unknown or revoked token');
+    request.principal = principal;
+    const wait = limiter.take(principal.subject);
+    if (wait > 0) throw new StrataError('RATE_LIMITED', `too many requests; retry in ${wait}s`, { retryAfterSeconds: wait });
+  });
+
+  // Authorization runs before validation: a caller learns nothing about a scope it may not touch.
+  // Targets only compare strings, so unvalidated parameters are harmless here.
+  app.addHook('preValidation', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access?.public) return;
+    if (request.routeOptions.url === undefined || request.routeOptions.url.startsWith('/docs')) return;
+    const principal = request.principal;
+    if (!principal) throw new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
+    if (!access?.permission) throw new StrataError('FORBIDDEN', 'this route grants no permission');
+    authorize(principal, access.permission, (access.target ?? defaultTarget)(request));
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    context.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Strata API',
+        version: '1.0.0',
+        description:
+          'Event-sourced configuration, feature flags and secrets. Errors are application/problem+json (RFC 9457) with an errorId that also appears in the server log.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await app.register(async (scope) => {
+    opsRoutes(scope, context);
+    tokenRoutes(scope, context);
+    writeRoutes(scope, context);
+    readRoutes(scope, context);
+    secretRoutes(scope, context);
+    historyRoutes(scope, context);
+    ofrepRoutes(scope, context);
+  });
+
+  app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());
+  return app;
+};

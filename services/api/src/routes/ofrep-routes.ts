@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import { namePattern, StrataError, tenantPattern } from '@strata/core';
+import type { ApiContext } from '../app.js';
+import { newErrorId, problemContentType, statusOf } from '../problem.js';
+import { OfrepBody, OfrepFlagParams } from '../schemas.js';
+
+/**
+ * OpenFeature Remote Evaluation Protocol (OFREP v1): any OpenFeature SDK's OFREP provider can
+ * evaluate Strata flags. Context: `targetingKey` = tenant id; `namespace`/`environment` from the
+ * context or, when omitted, from the token's scope. Evaluation errors answer OFREP's
+ * `{key, errorCode, errorDetails}` — inside a problem+json body, so both kinds of client read them.
+ */
+type OfrepErrorCode = 'FLAG_NOT_FOUND' | 'TARGETING_KEY_MISSING' | 'INVALID_CONTEXT' | 'PARSE_ERROR' | 'GENERAL';
+const reasonMap = { override: 'TARGETING_MATCH', rollout: 'SPLIT', disabled: 'DISABLED', default: 'DEFAULT' } as const;
+
+class OfrepError extends Error {
+  constructor(
+    readonly errorCode: OfrepErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type Context = NonNullable<z.infer<typeof OfrepBody>['context']>;
+
+const scopeOf = (request: FastifyRequest, context: Context | undefined) => {
+  const namespace = context?.namespace ?? request.principal?.namespace ?? undefined;
+  const environment = context?.environment ?? request.principal?.environment ?? undefined;
+  return { namespace, environment };
+};
+
+const ofrepTarget = (request: FastifyRequest) => {
+  // Runs before validation: read the raw body defensively.
+  const body = request.body as { context?: unknown } | null | undefined;
+  const raw = typeof body === 'object' && body !== null && typeof body.context === 'object' && body.context !== null ? (body.context as Record<string, unknown>) : {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const { namespace, environment } = scopeOf(request, { namespace: str(raw['namespace']), environment: str(raw['environment']) });
+  return { namespace: namespace ?? null, environment: environment ?? null, tenant: str(raw['targetingKey']) ?? null };
+};
+
+const sendOfrepError = (request: FastifyRequest, reply: FastifyReply, key: string | undefined, error: OfrepError) => {
+  const status = error.errorCode === 'FLAG_NOT_FOUND' ? 404 : error.errorCode === 'GENERAL' ? 500 : 400;
+  const code = status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : 'INTERNAL';
+  const errorId = newErrorId();
+  request.log.info({ errorId, errorCode: error.errorCode, status }, 'ofrep evaluation error');
+  return reply
+    .status(status)
+    .type(problemContentType)
+    .send(
+      JSON.stringify({
+        ...(key ? { key } : {}),
+        errorCode: error.errorCode,
+        errorDetails: error.message,
+        type: `https://strata.dev/problems/ofrep-${error.errorCode.toLowerCase().replaceAll('_', '-')}`,
+        title: error.errorCode,
+        status: statusOf[code],
+        detail: error.message,
+        code,
+        errorId,
+      }),
+    );
+};
+
+export const ofrepRoutes = (fastify: FastifyInstance, { deps, cache }: ApiContext) => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  const checkContext = (request: FastifyRequest, context: Context | undefined) => {
+    const { namespace, environment } = scopeOf(request, context);
+    if (context?.targetingKey === undefined || context.targetingKey === '') throw new OfrepError('TARGETING_KEY_MISSING', 'context.targetingKey (the tenant id) is required');
+    if (!tenantPattern.test(context.targetingKey)) throw new OfrepError('INVALID_CONTEXT', 'targetingKey must be a tenant id: letters, digits, _ . : -, at most 128');
+    if (!namespace || !environment) throw new OfrepError('INVALID_CONTEXT', 'context.namespace and context.environment are required (or a token scoped to them)');
+    if (!namePattern.test(namespace) || !namePattern.test(environment)) throw new OfrepError('INVALID_CONTEXT', 'namespace and environment must be names');
+    return { namespace, environment, tenant: context.targetingKey };
+  };
+
+  const evaluate = async (namespace: string, environment: string, tenant: string, key: string) => {
+    const evaluation = await deps.views.flag(namespace, environment, key, tenant);
+    return {
+      key,
+      reason: reasonMap[evaluation.reason],
+      variant: evaluation.enabled ? 'on' : 'off',
+      value: evaluation.enabled,
+      metadata: { position: evaluation.position },
+    };
+  };
+
+  app.post(
+    '/ofrep/v1/evaluate/flags/:key',
+    {
+      config: { access: { permission: 'config:read', target: ofrepTarget } },
+      schema: { tags: ['ofrep'], summary: 'OFREP: evaluate one flag', params: OfrepFlagParams, body: OfrepBody },
+    },
+    async (request, reply) => {
+      const { key } = request.params;
+      try {
+        const { namespace, environment, tenant } = checkContext(request, request.body.context);
+        const manifest = await cache.manifest(namespace);
+        if (!manifest || !Object.hasOwn(manifest.flags, key)) throw new OfrepError('FLAG_NOT_FOUND', `flag ${key} is not declared in ${namespace}`);
+        return await evaluate(namespace, environment, tenant, key);
+      } catch (error) {
+        if (error instanceof OfrepError) return sendOfrepError(request, reply, key, error);
+        throw error;
+      }
+    },
+  );
+
+  app.post(
+    '/ofrep/v1/evaluate/flags',
+    {
+      config: { access: { permission: 'config:read', target: ofrepTarget } },
+      schema: { tags: ['ofrep'], summary: 'OFREP: evaluate every flag (ETag / If-None-Match)', body: OfrepBody },
+    },
+    async (request, reply) => {
+      try {
+        const { namespace, environment, tenant } = checkContext(request, request.body.context);
+        const manifest = await cache.manifest(namespace);
+        const keys = Object.keys(manifest?.flags ?? {}).sort();
+        const flags = await Promise.all(keys.map((key) => evaluate(namespace, environment, tenant, key)));
+        const body = JSON.stringify({ flags });
+        const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+        reply.header('etag', etag);
+        if (request.headers['if-none-match'] === etag) return reply.status(304).send();
+        return reply.type('application/json; charset=utf-8').send(body);
+      } catch (error) {
+        if (error instanceof OfrepError) return sendOfrepError(request, reply, undefined, error);
+        if (error instanceof StrataError) throw error;
+        throw error;
+      }
+    },
+  );
+};

@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { StrataError } from '@strata/core';
+import type { RebuildProgress, RebuildResult } from '@strata/redis-views';
+import type { ApiContext } from '../app.js';
+import { RebuildBody } from '../schemas.js';
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+
+/** Health, readiness, metrics and the projection controls. */
+export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContext) => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const open = { config: { access: { public: true } }, schema: { tags: ['ops'] } };
+
+  app.get('/healthz', open, async () => ({ status: 'ok' }));
+
+  app.get('/readyz', open, async (request, reply) => {
+    const checks: Record<string, 'ok' | string> = {};
+    await Promise.all(
+      Object.entries(deps.readiness ?? {}).map(async ([name, probe]) => {
+        try {
+          await withTimeout(probe(), 2_000);
+          checks[name] = 'ok';
+        } catch (error) {
+          // Names the failing dependency; the error text stays in the log.
+          request.log.warn({ check: name, err: { message: (error as Error).message } }, 'readiness check failed');
+          checks[name] = 'failing';
+        }
+      }),
+    );
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  app.get('/metrics', open, async (_request, reply) => {
+    let head = -1;
+    try {
+      head = await deps.log.headPosition();
+    } catch {
+      // a scrape must not fail because PostgreSQL is away: -1 says "unknown"
+    }
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render({ strata_log_head_position: head }));
+  });
+
+  let running: { progress: RebuildProgress | null; startedAt: string; actor: string } | null = null;
+  let last: (RebuildResult & { finishedAt: string }) | { error: string; finishedAt: string } | null = null;
+
+  const projections = () => {
+    if (!deps.projections) throw new StrataError('UNAVAILABLE', 'projection controls are not configured on this API instance');
+    return deps.projections;
+  };
+
+  app.post(
+    '/v1/projections/rebuild',
+    {
+      config: { access: { permission: 'projections', target: () => ({}) } },
+      schema: { tags: ['ops'], summary: 'Rebuild the Redis views from the log into a new generation (runs in the background)', body: RebuildBody },
+    },
+    async (request, reply) => {
+      const store = projections();
+      if (running) return reply.status(202).send({ started: false, running: true, progress: running.progress });
+      const actor = request.principal?.subject ?? 'unknown';
+      running = { progress: null, startedAt: new Date().toISOString(), actor };
+      request.log.info({ actor, reason: request.body?.reason ?? null }, 'projection rebuild started');
+      const current = running;
+      void store
+        .rebuild({ eventLog: deps.log, onProgress: (p) => (current.progress = p) })
+        .then((result) => (last = { ...result, finishedAt: new Date().toISOString() }))
+        .catch((error: unknown) => {
+          fastify.log.error({ err: { message: (error as Error).message } }, 'projection rebuild failed');
+          last = { error: error instanceof StrataError ? error.message : 'rebuild failed; see the API log', finishedAt: new Date().toISOString() };
+        })
+        .finally(() => (running = null));
+      return reply.status(202).send({ started: true, running: true, generation: ((await store.generation()) ?? 0) + 1 });
+    },
+  );
+
+  app.get(
+    '/v1/projections/status',
+    {
+      config: { access: { permission: 'projections', target: () => ({}) } },
+      schema: { tags: ['ops'], summary: 'Live generation, rebuild progress and lag' },
+    },
+    async () => {
+      const store = projections();
+      const [generation, needsRebuild, head] = await Promise.all([store.generation(), store.needsRebuild(), deps.log.headPosition()]);
+      const progress = running?.progress ?? null;
+      return {
+        generation,
+        needsRebuild,
+        head,
+        rebuilding: running ? { startedAt: running.startedAt, actor: running.actor, progress } : null,
+        position: progress?.position ?? (last && 'position' in last ? last.position : null),
+        lag: progress ? Math.max(0, head - progress.position) : null,
+        progress: progress && progress.head > 0 ? Math.min(1, progress.position / progress.head) : null,
+        last,
+      };
+    },
+  );
+};

@@ -1,0 +1,177 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { decide, latestSecretVersionNumber, StrataError, streamIds, type NamespaceEnvState, type SecretVersionEntry } from '@strata/core';
+import type { ApiContext } from '../app.js';
+import { answerWrite, clientInfo, metadataOf, principalOf, writeOptionsOf } from '../request-context.js';
+import { SecretAccessLog } from '../secret-access-log.js';
+import { EnvParams, EnvSecretParams, SecretBody, SecretQuery, TenantParams, TenantSecretParams, UnsetValueBody, WriteAnswer } from '../schemas.js';
+
+const SecretValueAnswer = z.object({ value: z.string(), version: z.number(), source: z.enum(['tenant', 'environment']) });
+const VersionMeta = z.object({ version: z.number(), position: z.number(), addedAt: z.string(), kek: z.string(), previousReadableUntil: z.string().nullable() });
+const SecretListAnswer = z.object({
+  position: z.number(),
+  secrets: z.array(z.object({ name: z.string(), tenant: z.string().nullable(), deleted: z.boolean(), versions: z.array(VersionMeta) })),
+});
+
+/** The secret a tenant reads: its own, else the environment's. */
+const effectiveSecret = (state: NamespaceEnvState, tenant: string | null, name: string) => {
+  for (const scope of tenant === null ? [null] : [tenant, null]) {
+    const entry = state.secrets.get(scope)?.get(name);
+    if (entry && !entry.deleted && entry.versions.length > 0) return { entry, source: scope === null ? ('environment' as const) : ('tenant' as const), scope };
+  }
+  return undefined;
+};
+
+/** A version may be read while current, or while the rotation grace of its successor lasts. */
+const readableVersion = (versions: readonly SecretVersionEntry[], wanted: number | undefined, now: number): SecretVersionEntry | undefined => {
+  const current = versions[versions.length - 1];
+  if (!current || wanted === undefined || wanted === current.version) return current;
+  const index = versions.findIndex((v) => v.version === wanted);
+  const next = versions[index + 1];
+  if (index < 0 || !next || next !== current || !next.previousReadableUntil || Date.parse(next.previousReadableUntil) <= now) return undefined;
+  return versions[index];
+};
+
+/**
+ * Secrets: values are sealed by SecretCipher before they reach the log; plaintext leaves only to
+ * `secret:read`, and only after the read is recorded in the access log (invariant 7).
+ */
+export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, metrics }: ApiContext) => {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const accessLog = new SecretAccessLog(deps.pool);
+
+  for (const tenantScoped of [false, true]) {
+    const base = tenantScoped ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/secrets' : '/v1/namespaces/:ns/envs/:env/secrets';
+    const params = tenantScoped ? TenantSecretParams : EnvSecretParams;
+    const tenantOf = (p: object): string | null => ('tenant' in p && typeof p.tenant === 'string' ? p.tenant : null);
+
+    app.put(
+      `${base}/:name`,
+      {
+        config: { access: { permission: 'secret:write' } },
+        schema: { tags: ['secrets'], summary: 'Add a secret version (encrypted before it is logged)', params, body: SecretBody, response: { 200: WriteAnswer } },
+      },
+      async (request, reply) => {
+        const { ns, env, name } = request.params;
+        const tenant = tenantOf(request.params);
+        const { value, reason, previousReadableUntil } = request.body;
+        let sealedVersion = 0;
+        const result = await commands.run(
+          streamIds.scope(ns, env, tenant),
+          () => cache.load(ns, env, tenant),
+          async ({ state }) => {
+            // Decide first on a placeholder-free check: unknown names fail before anything is encrypted.
+            if (!state.manifest || !Object.hasOwn(state.manifest.secrets, name)) {
+              throw new StrataError('UNKNOWN_KEY', `secret ${name}: not declared in the manifest`, { name });
+            }
+            const version = latestSecretVersionNumber(state, tenant, name) + 1;
+            const envelope = await deps.cipher.seal({ namespace: ns, environment: env, tenant, name, version, plaintext: value });
+            sealedVersion = version;
+            return decide(
+              {
+                type: 'AddSecretVersion',
+                namespace: ns,
+                environment: env,
+                tenant,
+                name,
+                version,
+                envelope,
+                previousReadableUntil: previousReadableUntil ? new Date(previousReadableUntil).toISOString() : null,
+                metadata: metadataOf(request, reason),
+              },
+              state,
+            );
+          },
+          writeOptionsOf(request),
+        );
+        return answerWrite(reply, result, sealedVersion ? { secretVersion: sealedVersion } : {});
+      },
+    );
+
+    app.delete(
+      `${base}/:name`,
+      {
+        config: { access: { permission: 'secret:write' } },
+        schema: { tags: ['secrets'], summary: 'Delete a secret (its versions stay in history)', params, body: UnsetValueBody, response: { 200: WriteAnswer } },
+      },
+      async (request, reply) => {
+        const { ns, env, name } = request.params;
+        const tenant = tenantOf(request.params);
+        const result = await commands.run(
+          streamIds.scope(ns, env, tenant),
+          () => cache.load(ns, env, tenant),
+          ({ state }) => decide({ type: 'DeleteSecret', namespace: ns, environment: env, tenant, name, metadata: metadataOf(request, request.body?.reason) }, state),
+          writeOptionsOf(request),
+        );
+        return answerWrite(reply, result);
+      },
+    );
+
+    app.get(
+      `${base}/:name`,
+      {
+        config: { access: { permission: 'secret:read' } },
+        schema: { tags: ['secrets'], summary: 'Read a secret value (recorded in the access log first)', params, querystring: SecretQuery, response: { 200: SecretValueAnswer } },
+      },
+      async (request, reply) => {
+        const { ns, env, name } = request.params;
+        const tenant = tenantOf(request.params);
+        const principal = principalOf(request);
+        const { state } = await cache.load(ns, env, tenant);
+        const found = effectiveSecret(state, tenant, name);
+        const version = found && readableVersion(found.entry.versions, request.query.version, Date.now());
+        if (!found || !version) {
+          throw new StrataError('NOT_FOUND', `no readable secret ${name}${request.query.version ? ` version ${request.query.version}` : ''}`, { name });
+        }
+        const { ip, userAgent } = clientInfo(request);
+        await accessLog.record({
+          actor: principal.subject,
+          tokenId: principal.tokenId,
+          namespace: ns,
+          environment: env,
+          tenant: found.scope,
+          name,
+          version: version.version,
+          ip,
+          userAgent,
+          requestId: request.id,
+        });
+        const value = await deps.cipher.open(version.envelope, { namespace: ns, environment: env, tenant: found.scope, name, version: version.version });
+        metrics.secretRead('ok');
+        reply.header('cache-control', 'no-store');
+        return { value: value.reveal(), version: version.version, source: found.source };
+      },
+    );
+
+    app.get(
+      base,
+      {
+        config: { access: { permission: 'secret:list' } },
+        schema: {
+          tags: ['secrets'],
+          summary: 'Secret names and version metadata (never values)',
+          params: tenantScoped ? TenantParams : EnvParams,
+          response: { 200: SecretListAnswer },
+        },
+      },
+      async (request) => {
+        const { ns, env } = request.params;
+        const tenant = tenantOf(request.params);
+        const { state } = await cache.load(ns, env, tenant);
+        const secrets: z.infer<typeof SecretListAnswer>['secrets'] = [];
+        for (const scope of tenant === null ? [null] : [tenant, null]) {
+          for (const [name, entry] of state.secrets.get(scope) ?? []) {
+            secrets.push({
+              name,
+              tenant: scope,
+              deleted: entry.deleted,
+              versions: entry.versions.map((v) => ({ version: v.version, position: v.position, addedAt: v.addedAt, kek: v.envelope.kek, previousReadableUntil: v.previousReadableUntil })),
+            });
+          }
+        }
+        return { position: state.position, secrets };
+      },
+    );
+  }
+};

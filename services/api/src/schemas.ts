@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { Key, Name, TenantId } from '@strata/core';
+import { roles } from './access-policy.js';
+
+/**
+ * Zod schemas of the HTTP contract (BRIEF.md "Public contract"). Path parameters use core's name
+ * patterns, so a hostile name is a 400 before any handler, SQL or Redis key sees it. Bodies are
+ * strict objects: unknown keys are refused, not ignored.
+ */
+
+export const NsParams = z.strictObject({ ns: Name });
+export const EnvParams = z.strictObject({ ns: Name, env: Name });
+export const TenantParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId });
+export const EnvKeyParams = z.strictObject({ ns: Name, env: Name, key: Key });
+export const TenantKeyParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId, key: Key });
+export const EnvFlagParams = z.strictObject({ ns: Name, env: Name, flag: Key });
+export const TenantFlagParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId, flag: Key });
+export const EnvSecretParams = z.strictObject({ ns: Name, env: Name, name: Key });
+export const TenantSecretParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId, name: Key });
+export const TokenIdParams = z.strictObject({ id: z.string().regex(/^tok_[0-9a-f]{20}$/, 'a token id') });
+
+const Reason = z.string().max(1000).optional().describe('Why: recorded with the event');
+
+export const ManifestBody = z.strictObject({
+  keys: z.record(z.string().max(200), z.record(z.string(), z.unknown())).optional(),
+  flags: z.record(z.string().max(200), z.record(z.string(), z.unknown())).optional(),
+  secrets: z.record(z.string().max(200), z.record(z.string(), z.unknown())).optional(),
+  reason: Reason,
+});
+
+export const SetValueBody = z.strictObject({ value: z.unknown(), reason: Reason }).refine((b) => 'value' in b, {
+  message: '"value" is required',
+  path: ['value'],
+});
+export const UnsetValueBody = z.strictObject({ reason: Reason }).nullish();
+
+export const FlagBody = z.strictObject({
+  rollout: z.number().int().min(0).max(100),
+  enabled: z.boolean(),
+  variants: z.array(z.strictObject({ value: z.unknown(), weight: z.number().int().min(0).max(100) })).max(100).optional(),
+  reason: Reason,
+});
+export const OverrideBody = z.strictObject({ override: z.enum(['enabled', 'disabled']).nullable(), reason: Reason });
+
+export const SecretBody = z.strictObject({
+  value: z.string().min(1).max(32_768),
+  /** Until then the previous version stays readable (rotation without downtime). */
+  previousReadableUntil: z.iso.datetime({ offset: true }).nullable().optional(),
+  reason: Reason,
+});
+
+const Position = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const Time = z.iso.datetime({ offset: true });
+
+export const ReadQuery = z.strictObject({
+  minPosition: Position.optional(),
+  at: Time.optional(),
+  position: Position.optional(),
+});
+export const MinPositionQuery = z.strictObject({ minPosition: Position.optional() });
+export const SecretQuery = z.strictObject({ version: z.coerce.number().int().positive().optional(), minPosition: Position.optional() });
+
+/** `from`/`to` of a diff: a log position or an RFC 3339 time. */
+export const PositionOrTime = z.union([z.string().regex(/^\d{1,15}$/).transform(Number), Time]);
+export const DiffQuery = z.strictObject({ from: PositionOrTime, to: PositionOrTime.optional(), tenants: z.string().max(10_000).optional() });
+
+export const RevertBody = z.strictObject({
+  to: z.union([z.strictObject({ position: z.number().int().min(0) }), z.strictObject({ at: Time })]),
+  tenants: z.array(TenantId).max(10_000).optional(),
+  keys: z.array(Key).max(10_000).optional(),
+  dryRun: z.boolean().default(false),
+  reason: z.string().min(1).max(1000),
+});
+
+const EventType = z.string().regex(/^[A-Z][A-Za-z]{1,63}$/);
+export const EventsQuery = z.strictObject({
+  namespace: Name.optional(),
+  env: Name.optional(),
+  tenant: TenantId.optional(),
+  key: Key.optional(),
+  actor: z.string().max(200).regex(/^[A-Za-z0-9_.:@-]+$/).optional(),
+  type: z.union([EventType, z.array(EventType).max(20)]).optional(),
+  from: Time.optional(),
+  to: Time.optional(),
+  after: Position.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+export const ExportQuery = EventsQuery.extend({ limit: z.coerce.number().int().min(1).max(1_000_000).optional() });
+
+export const IssueTokenBody = z.strictObject({
+  role: z.enum(roles),
+  namespace: Name.nullable().optional(),
+  env: Name.nullable().optional(),
+  tenant: TenantId.nullable().optional(),
+  description: z.string().max(500).nullable().optional(),
+});
+
+export const RebuildBody = z.strictObject({ reason: Reason }).nullish();
+
+export const OfrepFlagParams = z.strictObject({ key: Key });
+export const OfrepBody = z.strictObject({
+  context: z
+    .object({
+      targetingKey: z.string().max(10_000).optional(),
+      namespace: z.string().max(200).optional(),
+      environment: z.string().max(200).optional(),
+    })
+    .catchall(z.unknown())
+    .optional(),
+});
+
+/** Every write answers at least this. */
+export const WriteAnswer = z.object({ position: z.number(), version: z.number() }).catchall(z.unknown());

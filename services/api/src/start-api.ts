@@ -1,0 +1,76 @@
+import net from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { PostgresKeyStore, SecretCipher } from '@strata/crypto';
+import { createPool, migrate, PostgresEventLog } from '@strata/postgres-log';
+import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { buildApi, type ApiLimits } from './app.js';
+import type { ApiConfig } from './config.js';
+
+export interface RunningApi {
+  app: FastifyInstance;
+  url: string;
+  /** Stops accepting, drains in-flight requests, then closes PostgreSQL and Redis. */
+  close(): Promise<void>;
+}
+
+const tcpReachable = (broker: string, timeoutMs = 1_500): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const [host, port] = broker.includes(':') ? [broker.slice(0, broker.lastIndexOf(':')), Number(broker.slice(broker.lastIndexOf(':') + 1))] : [broker, 9092];
+    const socket = net.connect({ host: host.replace(/^\[|\]$/g, ''), port });
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+      reject(new Error(`${broker} did not answer`));
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', (error) => {
+      socket.destroy();
+      reject(error);
+    });
+  });
+
+/**
+ * Wires the real adapters (migrates first), builds the API and listens. The stack runner and
+ * `main.ts` use this; tests use `buildApi` with their own fixtures.
+ */
+export const startApi = async (config: ApiConfig, options: { limits?: Partial<ApiLimits> } = {}): Promise<RunningApi> => {
+  await migrate(config.databaseUrl);
+  const pool = createPool(config.databaseUrl, { max: 20 });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
+  const log = new PostgresEventLog(pool);
+  const cipher = new SecretCipher(new PostgresKeyStore(pool, config.keyring));
+  const app = await buildApi({
+    log,
+    pool,
+    views: new RedisViewReader({ redis, prefix: config.redisPrefix }),
+    projections: new RedisViewStore({ redis, prefix: config.redisPrefix }),
+    cipher,
+    adminToken: config.adminToken,
+    readiness: {
+      postgres: () => pool.query('SELECT 1'),
+      migrations: async () => {
+        const { rows } = await pool.query("SELECT 1 FROM strata.schema_migrations WHERE name = '0020_api.sql'");
+        if (rows.length === 0) throw new Error('migrations not applied');
+      },
+      redis: () => redis.ping(),
+      kafka: () => tcpReachable(config.kafkaBrokers[0] ?? '127.0.0.1:9092'),
+    },
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  for (const warning of config.warnings) app.log.warn(`!!! ${warning} !!!`);
+  const url = await app.listen({ port: config.port, host: config.host });
+  let closing: Promise<void> | null = null;
+  return {
+    app,
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await pool.end();
+        redis.disconnect();
+      })()),
+  };
+};

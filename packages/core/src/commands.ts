@@ -1,0 +1,272 @@
+import { z } from 'zod';
+import { StrataError } from './errors.js';
+import {
+  FlagVariant,
+  Key,
+  Name,
+  newEvent,
+  SecretEnvelope,
+  streamIds,
+  TenantId,
+  type EventMetadata,
+  type ManifestDocument,
+  type NewEvent,
+} from './events.js';
+import { checkManifestChange, jsonEqual, keySchema, parseManifest, validateValue } from './manifest.js';
+import { currentSecretVersion, initialState, latestSecretVersionNumber, layerOf, type NamespaceEnvState } from './scope-state.js';
+
+/**
+ * Commands and the decider: pure functions from (command, current state) to the events to append,
+ * or a StrataError. The API loads the state (with the stream version it read) and appends the
+ * result to `commandStreamId(command)` with that expected version.
+ *
+ * `decide` returns `[]` only when a removal targets something already absent (unset of an unset
+ * key, clearing a missing override, deleting a missing secret); every set is recorded, even when
+ * it repeats the current value, because the audit trail records the operator's intent.
+ */
+
+interface Scoped {
+  namespace: string;
+  environment: string;
+  metadata: EventMetadata;
+}
+
+export interface PublishManifest {
+  type: 'PublishManifest';
+  namespace: string;
+  /** The raw document; validated here. */
+  manifest: unknown;
+  metadata: EventMetadata;
+}
+export interface SetConfigValue extends Scoped {
+  type: 'SetConfigValue';
+  /** null: the environment layer. */
+  tenant: string | null;
+  key: string;
+  value: unknown;
+}
+export interface UnsetConfigValue extends Scoped {
+  type: 'UnsetConfigValue';
+  tenant: string | null;
+  key: string;
+}
+export interface SetFlagRollout extends Scoped {
+  type: 'SetFlagRollout';
+  flag: string;
+  /** Omitted: keep the current rollout (0 for a new flag). */
+  rollout?: number;
+  /** Omitted: keep the current kill switch (on for a new flag). */
+  enabled?: boolean;
+  /** Omitted: keep the current variants; null: remove them. */
+  variants?: FlagVariant[] | null;
+}
+export interface SetFlagOverride extends Scoped {
+  type: 'SetFlagOverride';
+  tenant: string;
+  flag: string;
+  /** null clears the override: the tenant follows the rollout again. */
+  override: 'enabled' | 'disabled' | null;
+}
+export interface AddSecretVersion extends Scoped {
+  type: 'AddSecretVersion';
+  tenant: string | null;
+  name: string;
+  /** Must be the latest version + 1 (the caller encrypts with this number in the AAD). */
+  version: number;
+  /** Already encrypted by the crypto package; plaintext never reaches core. */
+  envelope: SecretEnvelope;
+  previousReadableUntil: string | null;
+}
+export interface DeleteSecret extends Scoped {
+  type: 'DeleteSecret';
+  tenant: string | null;
+  name: string;
+}
+
+export type Command =
+  | PublishManifest
+  | SetConfigValue
+  | UnsetConfigValue
+  | SetFlagRollout
+  | SetFlagOverride
+  | AddSecretVersion
+  | DeleteSecret;
+
+/** The stream a command's events are appended to (its unit of optimistic concurrency). */
+export const commandStreamId = (command: Command): string => {
+  switch (command.type) {
+    case 'PublishManifest':
+      return streamIds.manifest(command.namespace);
+    case 'SetFlagRollout':
+      return streamIds.environment(command.namespace, command.environment);
+    case 'SetFlagOverride':
+      return streamIds.tenant(command.namespace, command.environment, command.tenant);
+    default:
+      return streamIds.scope(command.namespace, command.environment, command.tenant);
+  }
+};
+
+const check = (schema: { safeParse(v: unknown): { success: boolean } }, value: unknown, what: string, rule: string): void => {
+  if (!schema.safeParse(value).success) throw new StrataError('BAD_REQUEST', `${what} ${JSON.stringify(value)} is invalid: ${rule}`, { [what]: value });
+};
+
+const checkScope = (c: Scoped & { tenant?: string | null }): void => {
+  check(Name, c.namespace, 'namespace', 'lowercase letters, digits, - and _, at most 64');
+  check(Name, c.environment, 'environment', 'lowercase letters, digits, - and _, at most 64');
+  if (c.tenant !== undefined && c.tenant !== null) check(TenantId, c.tenant, 'tenant', 'letters, digits, _ . : -, at most 128');
+};
+
+const pickState = (states: NamespaceEnvState | readonly NamespaceEnvState[], c: Scoped): NamespaceEnvState => {
+  if (!Array.isArray(states)) {
+    const s = states as NamespaceEnvState;
+    if (s.namespace !== c.namespace || s.environment !== c.environment) {
+      throw new StrataError('INTERNAL', `state of ${s.namespace}/${s.environment} given for a command on ${c.namespace}/${c.environment}`);
+    }
+    return s;
+  }
+  return (
+    (states as readonly NamespaceEnvState[]).find((s) => s.namespace === c.namespace && s.environment === c.environment) ??
+    initialState(c.namespace, c.environment)
+  );
+};
+
+const requireManifest = (manifest: ManifestDocument | null, what: string): ManifestDocument => {
+  if (!manifest) throw new StrataError('UNKNOWN_KEY', `${what}: the namespace has no manifest yet`);
+  return manifest;
+};
+
+const decideFlagRollout = (c: SetFlagRollout, state: NamespaceEnvState, manifest: ManifestDocument | null): NewEvent[] => {
+  const m = requireManifest(manifest, `flag ${c.flag}`);
+  const declared = Object.hasOwn(m.flags, c.flag) ? m.flags[c.flag] : undefined;
+  if (!declared) throw new StrataError('UNKNOWN_KEY', `flag ${c.flag}: not declared in the manifest`, { flag: c.flag });
+  const current = state.flags.get(c.flag);
+  const rollout = c.rollout ?? current?.rollout ?? 0;
+  if (!Number.isInteger(rollout) || rollout < 0 || rollout > 100) {
+    throw new StrataError('VALIDATION_FAILED', `flag ${c.flag}: rollout must be an integer 0-100, received ${JSON.stringify(rollout)}`, { flag: c.flag });
+  }
+  const enabled = c.enabled ?? current?.enabled ?? true;
+  const variants = c.variants === null ? undefined : (c.variants ?? current?.variants?.slice());
+  if (variants) {
+    const problems: string[] = [];
+    let total = 0;
+    variants.forEach((v, i) => {
+      if (!FlagVariant.safeParse(v).success) problems.push(`variant ${i}: weight must be an integer 0-100`);
+      total += v.weight;
+      const type = declared.type;
+      const fits =
+        type === 'boolean' ? typeof v.value === 'boolean' :
+        type === 'string' ? typeof v.value === 'string' :
+        type === 'number' ? typeof v.value === 'number' && Number.isFinite(v.value) :
+        typeof v.value === 'object' && v.value !== null;
+      if (!fits) problems.push(`variant ${i}: expected a ${type} value, received ${JSON.stringify(v.value)}`);
+    });
+    if (total > 100) problems.push(`variant weights add up to ${total}, more than 100`);
+    if (problems.length) throw new StrataError('VALIDATION_FAILED', `flag ${c.flag}: ${problems.join('; ')}`, { flag: c.flag, problems });
+  }
+  const data = { namespace: c.namespace, environment: c.environment, flag: c.flag, rollout, enabled };
+  return [newEvent('FlagRolloutChanged', variants ? { ...data, variants } : data, c.metadata)];
+};
+
+/**
+ * Decides the events for a command. `state` is the namespace+environment state the command acts
+ * on; for PublishManifest pass the states of every environment of the namespace (their values are
+ * checked against the new manifest). Given an array for a scoped command, the matching state is
+ * picked (a fresh one when absent). `manifest` defaults to the one folded into the state.
+ * Throws StrataError: BAD_REQUEST, UNKNOWN_KEY, VALIDATION_FAILED, IMMUTABLE_KEY,
+ * MANIFEST_CONFLICT, VERSION_CONFLICT.
+ */
+export const decide = (
+  command: Command,
+  states: NamespaceEnvState | readonly NamespaceEnvState[],
+  manifest?: ManifestDocument | null,
+): NewEvent[] => {
+  if (command.type === 'PublishManifest') {
+    check(Name, command.namespace, 'namespace', 'lowercase letters, digits, - and _, at most 64');
+    const parsed = parseManifest(command.manifest);
+    const all = (Array.isArray(states) ? states : [states]) as readonly NamespaceEnvState[];
+    const conflicts = checkManifestChange(parsed, all.filter((s) => s.namespace === command.namespace));
+    if (conflicts.length > 0) {
+      throw new StrataError(
+        'MANIFEST_CONFLICT',
+        `the new manifest rejects ${conflicts.length} current value(s):\n- ${conflicts
+          .map((c) => `${c.environment}${c.tenant === null ? '' : `/${c.tenant}`}: ${c.problem}`)
+          .join('\n- ')}`,
+        { conflicts },
+      );
+    }
+    return [newEvent('ManifestPublished', { namespace: command.namespace, manifest: parsed }, command.metadata)];
+  }
+
+  checkScope(command);
+  const state = pickState(states, command);
+  const m = manifest === undefined ? state.manifest : manifest;
+  const scope = { namespace: command.namespace, environment: command.environment };
+
+  switch (command.type) {
+    case 'SetConfigValue': {
+      check(Key, command.key, 'key', 'dot-separated lowercase words');
+      const result = validateValue(m, command.key, command.value);
+      if (!result.ok) throw result.error;
+      const current = layerOf(state, command.tenant).get(command.key);
+      if (keySchema(m, command.key)?.mutable === false && current && !jsonEqual(current.value, command.value)) {
+        throw new StrataError(
+          'IMMUTABLE_KEY',
+          `${command.key}: immutable, already set in ${command.tenant === null ? 'this environment' : `tenant ${command.tenant}`} at position ${current.position}`,
+          { key: command.key, tenant: command.tenant, position: current.position },
+        );
+      }
+      return [newEvent('ConfigValueSet', { ...scope, tenant: command.tenant, key: command.key, value: command.value }, command.metadata)];
+    }
+    case 'UnsetConfigValue': {
+      const current = layerOf(state, command.tenant).get(command.key);
+      if (!current) return [];
+      if (keySchema(m, command.key)?.mutable === false) {
+        throw new StrataError('IMMUTABLE_KEY', `${command.key}: immutable, cannot be unset once set`, { key: command.key, tenant: command.tenant });
+      }
+      return [newEvent('ConfigValueUnset', { ...scope, tenant: command.tenant, key: command.key }, command.metadata)];
+    }
+    case 'SetFlagRollout':
+      return decideFlagRollout(command, state, m);
+    case 'SetFlagOverride': {
+      const declared = m !== null && m !== undefined && Object.hasOwn(m.flags, command.flag);
+      if (!declared) throw new StrataError('UNKNOWN_KEY', `flag ${command.flag}: not declared in the manifest`, { flag: command.flag });
+      if (command.override === null && !state.overrides.get(command.tenant)?.has(command.flag)) return [];
+      return [newEvent('FlagOverrideSet', { ...scope, tenant: command.tenant, flag: command.flag, override: command.override }, command.metadata)];
+    }
+    case 'AddSecretVersion': {
+      const mm = requireManifest(m, `secret ${command.name}`);
+      if (!Object.hasOwn(mm.secrets, command.name)) {
+        throw new StrataError('UNKNOWN_KEY', `secret ${command.name}: not declared in the manifest`, { name: command.name });
+      }
+      check(SecretEnvelope, command.envelope, 'envelope', 'an AES-256-GCM envelope');
+      if (command.previousReadableUntil !== null) {
+        check(z.string().datetime(), command.previousReadableUntil, 'previousReadableUntil', 'an ISO 8601 UTC time');
+      }
+      const expected = latestSecretVersionNumber(state, command.tenant, command.name) + 1;
+      if (command.version !== expected) {
+        throw new StrataError('VERSION_CONFLICT', `secret ${command.name}: next version is ${expected}, not ${command.version}`, {
+          name: command.name,
+          expectedVersion: expected,
+        });
+      }
+      return [
+        newEvent(
+          'SecretVersionAdded',
+          {
+            ...scope,
+            tenant: command.tenant,
+            name: command.name,
+            version: command.version,
+            envelope: command.envelope,
+            previousReadableUntil: command.previousReadableUntil,
+          },
+          command.metadata,
+        ),
+      ];
+    }
+    case 'DeleteSecret': {
+      if (!currentSecretVersion(state, command.tenant, command.name)) return [];
+      return [newEvent('SecretDeleted', { ...scope, tenant: command.tenant, name: command.name }, command.metadata)];
+    }
+  }
+};

@@ -1,0 +1,139 @@
+import type { FlagVariant, ManifestDocument } from './events.js';
+import type { FlagEntry, NamespaceEnvState, OverrideEntry } from './scope-state.js';
+import { sha256FirstWord } from './sha256.js';
+
+/**
+ * Feature flag evaluation. Buckets are the Python system's, bit for bit:
+ * `int(sha256("<tenant_id>:<flag_key>").hexdigest()[:8], 16) % 100`, and a tenant is in the
+ * rollout when `bucket < rollout`, so ramping up never turns a tenant off.
+ */
+
+/** The tenant's bucket (0–99) for a flag. Pure and stable: callers on hot paths may memoise it. */
+export const bucket = (tenantId: string, flagKey: string): number => sha256FirstWord(`${tenantId}:${flagKey}`) % 100;
+
+export type FlagReason = 'override' | 'rollout' | 'disabled' | 'default';
+
+export interface FlagEvaluation {
+  enabled: boolean;
+  /**
+   * `override`: the tenant's explicit override; `disabled`: the kill switch is off; `rollout`:
+   * decided by bucket < rollout; `default`: the flag has never been set in this environment (or is
+   * unknown), so the manifest default applies (`false` unless declared).
+   */
+  reason: FlagReason;
+  /** The variant value, when the flag has variants and the tenant is enabled. */
+  variant?: unknown;
+  /** Position of the event that decided: the override's or the flag's; the manifest's for `default`. */
+  position: number;
+}
+
+/**
+ * Picks the variant for a bucket: cumulative weights over 0–99, in declaration order, on the same
+ * bucket as the rollout (so a tenant keeps its variant while the rollout ramps). Weights summing to
+ * less than 100 leave the top buckets without a variant.
+ */
+export const pickVariant = (variants: readonly FlagVariant[] | undefined, tenantBucket: number): FlagVariant | undefined => {
+  if (!variants) return undefined;
+  let upper = 0;
+  for (const variant of variants) {
+    upper += variant.weight;
+    if (tenantBucket < upper) return variant;
+  }
+  return undefined;
+};
+
+/**
+ * Evaluates a flag from its parts. The SDK and the projector use this directly on their own
+ * views; `evaluateFlag` is the same on a folded state. Never throws.
+ */
+export const evaluateFlagRule = (
+  flag: string,
+  tenant: string,
+  entry: Pick<FlagEntry, 'rollout' | 'enabled' | 'variants' | 'position'> | undefined,
+  override: Pick<OverrideEntry, 'override' | 'position'> | undefined,
+  defaults: { enabled?: boolean; position?: number } = {},
+  tenantBucket?: number,
+): FlagEvaluation => {
+  const withVariant = (result: FlagEvaluation): FlagEvaluation => {
+    if (result.enabled && entry?.variants) {
+      const variant = pickVariant(entry.variants, tenantBucket ?? bucket(tenant, flag));
+      if (variant) result.variant = variant.value;
+    }
+    return result;
+  };
+  if (override) return withVariant({ enabled: override.override === 'enabled', reason: 'override', position: override.position });
+  if (!entry) return { enabled: defaults.enabled ?? false, reason: 'default', position: defaults.position ?? 0 };
+  if (!entry.enabled) return { enabled: false, reason: 'disabled', position: entry.position };
+  const b = tenantBucket ?? bucket(tenant, flag);
+  return withVariant({ enabled: b < entry.rollout, reason: 'rollout', position: entry.position });
+};
+
+const manifestDefault = (manifest: ManifestDocument | null, flag: string): boolean =>
+  manifest !== null && Object.hasOwn(manifest.flags, flag) && manifest.flags[flag]?.default === true;
+
+/** Evaluates a flag for a tenant: override → kill switch → bucket < rollout. Never throws. */
+export const evaluateFlag = (state: NamespaceEnvState, flag: string, tenant: string): FlagEvaluation =>
+  evaluateFlagRule(flag, tenant, state.flags.get(flag), state.overrides.get(tenant)?.get(flag), {
+    enabled: manifestDefault(state.manifest, flag),
+    position: state.manifestPosition,
+  });
+
+export interface FlagFlip {
+  tenant: string;
+  before: boolean;
+  after: boolean;
+}
+
+/**
+ * The tenants whose result would change if the flag's rollout (and optionally its kill switch)
+ * became the proposed one. Overridden tenants never flip.
+ */
+export const whoFlips = (
+  state: NamespaceEnvState,
+  flag: string,
+  tenants: Iterable<string>,
+  proposedRollout: number,
+  proposedEnabled?: boolean,
+): FlagFlip[] => {
+  const current = state.flags.get(flag);
+  const proposed = {
+    rollout: proposedRollout,
+    enabled: proposedEnabled ?? current?.enabled ?? true,
+    variants: current?.variants,
+    position: 0,
+  };
+  const defaults = { enabled: manifestDefault(state.manifest, flag) };
+  const flips: FlagFlip[] = [];
+  for (const tenant of tenants) {
+    const override = state.overrides.get(tenant)?.get(flag);
+    if (override) continue;
+    const b = bucket(tenant, flag);
+    const before = evaluateFlagRule(flag, tenant, current, undefined, defaults, b).enabled;
+    const after = evaluateFlagRule(flag, tenant, proposed, undefined, defaults, b).enabled;
+    if (before !== after) flips.push({ tenant, before, after });
+  }
+  return flips;
+};
+
+export interface StaleFlag {
+  flag: string;
+  rollout: number;
+  enabled: boolean;
+  changedAt: string;
+  ageMs: number;
+}
+
+/**
+ * Flags fully rolled out or fully off (rollout 0 or 100) and unchanged for longer than
+ * `maxAgeMs`: candidates for removal from code. `nowIso` comes in because core has no clock.
+ */
+export const staleFlags = (state: NamespaceEnvState, nowIso: string, maxAgeMs: number): StaleFlag[] => {
+  const now = Date.parse(nowIso);
+  const stale: StaleFlag[] = [];
+  for (const [flag, entry] of state.flags) {
+    if (entry.rollout !== 0 && entry.rollout !== 100) continue;
+    const ageMs = now - Date.parse(entry.changedAt);
+    if (ageMs > maxAgeMs) stale.push({ flag, rollout: entry.rollout, enabled: entry.enabled, changedAt: entry.changedAt, ageMs });
+  }
+  return stale.sort((a, b) => b.ageMs - a.ageMs || a.flag.localeCompare(b.flag));
+};

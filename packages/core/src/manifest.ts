@@ -1,0 +1,484 @@
+import { z } from 'zod';
+import { StrataError } from './errors.js';
+import { keyPattern, ManifestDocument } from './events.js';
+import type { NamespaceEnvState } from './scope-state.js';
+
+/**
+ * Manifests: the typed declaration of every key, flag and secret of a namespace. The published
+ * form is `ManifestDocument` (JSON Schema per key). A small JSON Schema subset validator lives here
+ * rather than a library so that core stays dependency-light and every error message names the
+ * key, the constraint and the value in one sentence an operator can act on.
+ */
+
+/** A key's schema: the JSON Schema subset Strata understands plus Strata's own annotations. */
+export interface KeySchema {
+  type: JsonType;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  enum?: unknown[];
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  items?: KeySchema;
+  properties?: Record<string, KeySchema>;
+  additionalProperties?: boolean | KeySchema;
+  /** On a key: the application cannot start without a value. Inside an object: required properties. */
+  required?: boolean | string[];
+  description?: string;
+  owner?: string;
+  /** The value is sensitive: errors never echo it and resolved values carry `secret: true`. */
+  secret?: boolean;
+  /** `false`: may be set once per scope and never changed or unset afterwards. */
+  mutable?: boolean;
+  deprecated?: boolean | string;
+}
+
+export type JsonType = 'integer' | 'number' | 'boolean' | 'string' | 'object' | 'array';
+const jsonTypes: readonly string[] = ['integer', 'number', 'boolean', 'string', 'object', 'array'];
+
+/** Keywords accepted but not enforced: annotations that zod's generator and editors emit. */
+const annotationKeywords = new Set(['$schema', 'title', 'examples', 'format', '$comment', 'readOnly', 'writeOnly']);
+const knownKeywords = new Set([
+  'type', 'default', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'pattern',
+  'minLength', 'maxLength', 'minItems', 'maxItems', 'items', 'properties', 'additionalProperties', 'required',
+  'description', 'owner', 'secret', 'mutable', 'deprecated', ...annotationKeywords,
+]);
+
+export type ValidationResult = { ok: true } | { ok: false; error: StrataError };
+
+const ok: ValidationResult = { ok: true };
+
+// Compiled patterns are cached per schema object: validateValue runs on every write and env var.
+const patternCache = new WeakMap<object, RegExp>();
+const patternOf = (schema: KeySchema): RegExp | undefined => {
+  if (schema.pattern === undefined) return undefined;
+  let re = patternCache.get(schema);
+  if (!re) {
+    re = new RegExp(schema.pattern, 'u');
+    patternCache.set(schema, re);
+  }
+  return re;
+};
+
+const typeOf = (value: unknown): string => {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : Number.isFinite(value) ? 'number' : 'non-finite number';
+  return typeof value;
+};
+
+/** Renders a value for an error message, short, and never a sensitive one. */
+export const describeValue = (value: unknown, secret = false): string => {
+  if (secret) return `[redacted ${typeOf(value)}]`;
+  let text: string;
+  try {
+    text = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = String(value);
+  }
+  if (text.length > 80) text = `${text.slice(0, 77)}...`;
+  return `${text} (${typeOf(value)})`;
+};
+
+const matchesType = (type: JsonType, value: unknown): boolean => {
+  switch (type) {
+    case 'integer':
+      return typeof value === 'number' && Number.isInteger(value);
+    case 'number':
+      return typeof value === 'number' && Number.isFinite(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'string':
+      return typeof value === 'string';
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+  }
+};
+
+/** Deep equality for JSON values; used by enum checks, diffs and immutability. */
+export const jsonEqual = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ak = Object.keys(a);
+  const bk = Object.keys(b);
+  if (ak.length !== bk.length) return false;
+  for (const k of ak) {
+    if (!Object.hasOwn(b, k) || !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+};
+
+/**
+ * Checks one value against a schema; returns the first violated constraint as
+ * `expected <constraint>` text, or undefined. `path` names nested properties/items.
+ */
+const violation = (schema: KeySchema, value: unknown, path: string): { path: string; expected: string; value: unknown } | undefined => {
+  const fail = (expected: string) => ({ path, expected, value });
+  if (!matchesType(schema.type, value)) return fail(schema.type);
+  if (schema.enum && !schema.enum.some((e) => jsonEqual(e, value))) {
+    return fail(`one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) return fail(`${schema.type} >= ${schema.minimum}`);
+    if (schema.maximum !== undefined && value > schema.maximum) return fail(`${schema.type} <= ${schema.maximum}`);
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) return fail(`${schema.type} > ${schema.exclusiveMinimum}`);
+    if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) return fail(`${schema.type} < ${schema.exclusiveMaximum}`);
+  } else if (typeof value === 'string') {
+    // Length in code points, as JSON Schema defines it.
+    const length = schema.minLength !== undefined || schema.maxLength !== undefined ? [...value].length : 0;
+    if (schema.minLength !== undefined && length < schema.minLength) return fail(`string of at least ${schema.minLength} characters`);
+    if (schema.maxLength !== undefined && length > schema.maxLength) return fail(`string of at most ${schema.maxLength} characters`);
+    const re = patternOf(schema);
+    if (re && !re.test(value)) return fail(`string matching /${schema.pattern}/`);
+  } else if (Array.isArray(value)) {
+    if (schema.minItems !== undefined && value.length < schema.minItems) return fail(`array of at least ${schema.minItems} items`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems) return fail(`array of at most ${schema.maxItems} items`);
+    if (schema.items) {
+      for (let i = 0; i < value.length; i++) {
+        const v = violation(schema.items, value[i], `${path}[${i}]`);
+        if (v) return v;
+      }
+    }
+  } else if (schema.type === 'object') {
+    const obj = value as Record<string, unknown>;
+    if (Array.isArray(schema.required)) {
+      for (const name of schema.required) if (!Object.hasOwn(obj, name)) return fail(`object with property "${name}"`);
+    }
+    for (const [name, v] of Object.entries(obj)) {
+      const sub = schema.properties && Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
+      if (sub) {
+        const inner = violation(sub, v, `${path}.${name}`);
+        if (inner) return inner;
+      } else if (schema.additionalProperties === false) {
+        return fail(`object without property "${name}"`);
+      } else if (typeof schema.additionalProperties === 'object') {
+        const inner = violation(schema.additionalProperties, v, `${path}.${name}`);
+        if (inner) return inner;
+      }
+    }
+  }
+  return undefined;
+};
+
+/** Validates a value against one key schema; `key` only names it in the error. */
+export const validateAgainstSchema = (key: string, schema: KeySchema, value: unknown): ValidationResult => {
+  const v = violation(schema, value, key);
+  if (!v) return ok;
+  const received = describeValue(v.value, schema.secret === true);
+  return {
+    ok: false,
+    error: new StrataError('VALIDATION_FAILED', `${v.path}: expected ${v.expected}, received ${received}`, {
+      key,
+      path: v.path,
+      expected: v.expected,
+      ...(schema.secret ? {} : { received: v.value }),
+    }),
+  };
+};
+
+interface CompiledManifest {
+  /** Declared keys, sorted. */
+  keys: readonly string[];
+  schemas: ReadonlyMap<string, KeySchema>;
+}
+
+// Manifests are immutable once published, so the lookup structures are built once per document.
+const compiled = new WeakMap<ManifestDocument, CompiledManifest>();
+
+/** Sorted key list and a key → schema map for a manifest, cached per document. */
+export const compileManifest = (manifest: ManifestDocument): CompiledManifest => {
+  let c = compiled.get(manifest);
+  if (!c) {
+    const schemas = new Map(Object.entries(manifest.keys) as Array<[string, unknown]> as Array<[string, KeySchema]>);
+    c = { keys: [...schemas.keys()].sort(), schemas };
+    compiled.set(manifest, c);
+  }
+  return c;
+};
+
+/** The schema of a key, or undefined when the manifest does not declare it. */
+export const keySchema = (manifest: ManifestDocument | null | undefined, key: string): KeySchema | undefined =>
+  manifest ? compileManifest(manifest).schemas.get(key) : undefined;
+
+/**
+ * Validates a value for a key of a manifest. Never throws: the result carries a StrataError
+ * (`UNKNOWN_KEY` or `VALIDATION_FAILED`) whose message names the key, what was expected and what
+ * was received.
+ */
+export const validateValue = (manifest: ManifestDocument | null | undefined, key: string, value: unknown): ValidationResult => {
+  const schema = keySchema(manifest, key);
+  if (!schema) {
+    return {
+      ok: false,
+      error: new StrataError(
+        'UNKNOWN_KEY',
+        manifest ? `${key}: not declared in the manifest` : `${key}: the namespace has no manifest yet`,
+        { key },
+      ),
+    };
+  }
+  return validateAgainstSchema(key, schema, value);
+};
+
+const schemaProblems = (schema: unknown, path: string, topLevel: boolean): string[] => {
+  const problems: string[] = [];
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return [`${path}: schema must be an object`];
+  const s = schema as Record<string, unknown>;
+  for (const k of Object.keys(s)) if (!knownKeywords.has(k)) problems.push(`${path}: unknown keyword "${k}"`);
+  const type = s['type'];
+  if (typeof type !== 'string' || !jsonTypes.includes(type)) {
+    problems.push(`${path}: "type" must be one of ${jsonTypes.join(', ')}, got ${describeValue(type)}`);
+    return problems;
+  }
+  const isNum = type === 'integer' || type === 'number';
+  const num = (name: string, only: boolean, nonNegInt = false) => {
+    const v = s[name];
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isFinite(v) || (nonNegInt && (!Number.isInteger(v) || v < 0))) {
+      problems.push(`${path}: "${name}" must be a ${nonNegInt ? 'non-negative integer' : 'number'}, got ${describeValue(v)}`);
+    } else if (!only) problems.push(`${path}: "${name}" does not apply to type ${type}`);
+  };
+  for (const n of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']) num(n, isNum);
+  for (const n of ['minLength', 'maxLength']) num(n, type === 'string', true);
+  for (const n of ['minItems', 'maxItems']) num(n, type === 'array', true);
+  const pairs: Array<[string, string]> = [['minimum', 'maximum'], ['minLength', 'maxLength'], ['minItems', 'maxItems']];
+  for (const [lo, hi] of pairs) {
+    const a = s[lo];
+    const b = s[hi];
+    if (typeof a === 'number' && typeof b === 'number' && a > b) problems.push(`${path}: "${lo}" ${a} is greater than "${hi}" ${b}`);
+  }
+  if (s['pattern'] !== undefined) {
+    if (type !== 'string') problems.push(`${path}: "pattern" does not apply to type ${type}`);
+    else if (typeof s['pattern'] !== 'string') problems.push(`${path}: "pattern" must be a string`);
+    else {
+      try {
+        new RegExp(s['pattern'], 'u');
+      } catch (e) {
+        problems.push(`${path}: "pattern" is not a valid regular expression (${(e as Error).message})`);
+      }
+    }
+  }
+  for (const n of ['description', 'owner']) {
+    if (s[n] !== undefined && typeof s[n] !== 'string') problems.push(`${path}: "${n}" must be a string`);
+  }
+  for (const n of ['secret', 'mutable']) {
+    if (s[n] !== undefined && typeof s[n] !== 'boolean') problems.push(`${path}: "${n}" must be a boolean`);
+  }
+  if (s['deprecated'] !== undefined && typeof s['deprecated'] !== 'boolean' && typeof s['deprecated'] !== 'string') {
+    problems.push(`${path}: "deprecated" must be a boolean or a string saying what replaces it`);
+  }
+  const required = s['required'];
+  if (required !== undefined) {
+    const asKeyFlag = typeof required === 'boolean' && topLevel;
+    const asProps = Array.isArray(required) && type === 'object' && required.every((r) => typeof r === 'string');
+    if (!asKeyFlag && !asProps) {
+      problems.push(`${path}: "required" must be ${topLevel ? 'a boolean, or ' : ''}a list of property names on an object`);
+    }
+  }
+  if (s['items'] !== undefined) {
+    if (type !== 'array') problems.push(`${path}: "items" does not apply to type ${type}`);
+    else problems.push(...schemaProblems(s['items'], `${path}.items`, false));
+  }
+  if (s['properties'] !== undefined) {
+    const props = s['properties'];
+    if (type !== 'object') problems.push(`${path}: "properties" does not apply to type ${type}`);
+    else if (typeof props !== 'object' || props === null || Array.isArray(props)) problems.push(`${path}: "properties" must be an object`);
+    else for (const [name, sub] of Object.entries(props)) problems.push(...schemaProblems(sub, `${path}.properties.${name}`, false));
+  }
+  const additional = s['additionalProperties'];
+  if (additional !== undefined && typeof additional !== 'boolean') {
+    if (type !== 'object') problems.push(`${path}: "additionalProperties" does not apply to type ${type}`);
+    else problems.push(...schemaProblems(additional, `${path}.additionalProperties`, false));
+  }
+  const enumValues = s['enum'];
+  if (enumValues !== undefined && (!Array.isArray(enumValues) || enumValues.length === 0)) {
+    problems.push(`${path}: "enum" must be a non-empty list`);
+  }
+  // Only check values against the schema once the schema itself is sound.
+  if (problems.length === 0) {
+    const typed = s as unknown as KeySchema;
+    if (Array.isArray(enumValues)) {
+      for (const e of enumValues) {
+        const v = violation({ ...typed, enum: undefined }, e, path);
+        if (v) problems.push(`${path}: enum value ${describeValue(e)} is not valid: expected ${v.expected}`);
+      }
+    }
+    if (Object.hasOwn(s, 'default')) {
+      const v = violation(typed, s['default'], path);
+      if (v) problems.push(`${path}: default ${describeValue(s['default'], typed.secret === true)} is not valid: expected ${v.expected}`);
+    }
+  }
+  return problems;
+};
+
+/** Lists everything wrong with a manifest document; empty when it is valid. */
+export const manifestProblems = (input: unknown): string[] => {
+  const parsed = ManifestDocument.safeParse(input);
+  if (!parsed.success) {
+    return parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(manifest)'}: ${i.message}`);
+  }
+  const problems: string[] = [];
+  // zod's record parsing turns a "__proto__" entry into a prototype, silently dropping it.
+  for (const section of ['keys', 'flags', 'secrets']) {
+    const raw = (input as Record<string, unknown>)[section];
+    if (raw && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) problems.push(`${section}.__proto__: names are dot-separated lowercase words`);
+  }
+  const doc = parsed.data;
+  const names = new Map<string, string>();
+  for (const [section, entries] of [['keys', doc.keys], ['flags', doc.flags], ['secrets', doc.secrets]] as const) {
+    for (const name of Object.keys(entries)) {
+      if (name.length > 200 || !keyPattern.test(name) || name.split('.').includes('__proto__')) problems.push(`${section}.${name}: names are dot-separated lowercase words`);
+      const other = names.get(name);
+      if (other) problems.push(`${section}.${name}: also declared in ${other}`);
+      names.set(name, section);
+    }
+  }
+  for (const [key, schema] of Object.entries(doc.keys)) problems.push(...schemaProblems(schema, `keys.${key}`, true));
+  return problems;
+};
+
+/**
+ * Parses and validates a manifest document. Throws VALIDATION_FAILED listing every problem (in the
+ * message and as `details.problems`) so an operator fixes them all in one round.
+ */
+export const parseManifest = (input: unknown): ManifestDocument => {
+  const problems = manifestProblems(input);
+  if (problems.length > 0) {
+    throw new StrataError('VALIDATION_FAILED', `invalid manifest:\n- ${problems.join('\n- ')}`, { problems });
+  }
+  return ManifestDocument.parse(input);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Authoring with zod: static types for the SDK, JSON Schema for the store.
+
+/** Strata's annotations on a key, attached with zod's `.meta()` (or the `key()` helper). */
+export interface KeyMeta {
+  owner?: string;
+  secret?: boolean;
+  mutable?: boolean;
+  deprecated?: boolean | string;
+  required?: boolean;
+}
+
+/** Attaches Strata annotations to a zod schema; same as `schema.meta(meta)`, but typed. */
+export const key = <S extends z.ZodType>(schema: S, meta: KeyMeta): S => schema.meta({ ...meta } as Record<string, unknown>) as S;
+
+export type FlagDefinition = z.input<typeof ManifestDocument>['flags'] extends Record<string, infer F> | undefined ? F : never;
+export type SecretDefinition = ManifestDocument['secrets'][string];
+
+export interface DefinedManifest<
+  K extends Record<string, z.ZodType> = Record<string, z.ZodType>,
+  F extends Record<string, FlagDefinition> = Record<string, FlagDefinition>,
+  S extends Record<string, SecretDefinition> = Record<string, SecretDefinition>,
+> {
+  readonly keys: K;
+  readonly flags: F;
+  readonly secrets: S;
+}
+
+/** Declares a manifest in TypeScript; `toManifestDocument` turns it into the published JSON. */
+export const defineManifest = <
+  const K extends Record<string, z.ZodType>,
+  const F extends Record<string, FlagDefinition> = Record<never, FlagDefinition>,
+  const S extends Record<string, SecretDefinition> = Record<never, SecretDefinition>,
+>(definition: {
+  keys: K;
+  flags?: F;
+  secrets?: S;
+}): DefinedManifest<K, F, S> => ({
+  keys: definition.keys,
+  flags: (definition.flags ?? {}) as F,
+  secrets: (definition.secrets ?? {}) as S,
+});
+
+/** Key → TypeScript type. Keys with a default are always present; others may be missing. */
+export type ManifestValues<M extends DefinedManifest> = {
+  [P in keyof M['keys']]: M['keys'][P] extends z.ZodDefault<z.ZodType> ? z.output<M['keys'][P]> : z.output<M['keys'][P]> | undefined;
+};
+export type ManifestKey<M extends DefinedManifest> = keyof M['keys'] & string;
+export type ManifestFlag<M extends DefinedManifest> = keyof M['flags'] & string;
+export type ManifestSecret<M extends DefinedManifest> = keyof M['secrets'] & string;
+
+/**
+ * Produces the JSON manifest: `z.toJSONSchema` per key (input side, so defaults are kept), with
+ * `.meta()` annotations carried through. Throws VALIDATION_FAILED when a zod schema has no
+ * equivalent in the supported JSON Schema subset (unions, transforms, …).
+ */
+export const toManifestDocument = (defined: DefinedManifest): ManifestDocument => {
+  const keys: Record<string, Record<string, unknown>> = {};
+  for (const [name, schema] of Object.entries(defined.keys)) {
+    const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    // zod bounds every integer by the safe-integer range; that is noise in a manifest.
+    if (json['maximum'] === Number.MAX_SAFE_INTEGER) delete json['maximum'];
+    if (json['minimum'] === Number.MIN_SAFE_INTEGER) delete json['minimum'];
+    keys[name] = json;
+  }
+  return parseManifest({ keys, flags: defined.flags, secrets: defined.secrets });
+};
+
+// ---------------------------------------------------------------------------------------------
+// Manifest changes against existing values.
+
+export interface ManifestConflict {
+  environment: string;
+  /** null: the environment layer. */
+  tenant: string | null;
+  kind: 'key' | 'secret';
+  /** The config key or secret name. */
+  key: string;
+  /** Why the new manifest rejects the current value (never the value of a secret key). */
+  problem: string;
+}
+
+/**
+ * Every current value, in any environment and tenant scope given, that the new manifest would
+ * reject: ill-typed under the new schema, or its key (or live secret) removed. The PublishManifest
+ * decider refuses with MANIFEST_CONFLICT listing them; empty means the change is safe.
+ * Flags are not checked: a flag removed from the manifest keeps evaluating but can no longer be set.
+ */
+export const checkManifestChange = (
+  newManifest: ManifestDocument,
+  states: NamespaceEnvState | Iterable<NamespaceEnvState>,
+): ManifestConflict[] => {
+  const conflicts: ManifestConflict[] = [];
+  const list = Symbol.iterator in states ? [...states] : [states];
+  for (const state of list) {
+    const oldSchema = (key: string) => keySchema(state.manifest, key);
+    const checkLayer = (tenant: string | null, layer: ReadonlyMap<string, { value: unknown }>) => {
+      for (const [key, { value }] of layer) {
+        const schema = keySchema(newManifest, key);
+        let problem: string | undefined;
+        if (!schema) problem = `${key}: removed from the manifest but set to ${describeValue(value, oldSchema(key)?.secret === true)}`;
+        else {
+          const result = validateAgainstSchema(key, { ...schema, secret: schema.secret === true || oldSchema(key)?.secret === true }, value);
+          if (!result.ok) problem = result.error.message;
+        }
+        if (problem) conflicts.push({ environment: state.environment, tenant, kind: 'key', key, problem });
+      }
+    };
+    checkLayer(null, state.environmentValues);
+    for (const [tenant, layer] of state.tenantValues) checkLayer(tenant, layer);
+    for (const [tenant, names] of state.secrets) {
+      for (const [name, entry] of names) {
+        if (!entry.deleted && !Object.hasOwn(newManifest.secrets, name)) {
+          conflicts.push({ environment: state.environment, tenant, kind: 'secret', key: name, problem: `secret ${name}: removed from the manifest but still stored` });
+        }
+      }
+    }
+  }
+  return conflicts;
+};

@@ -1,0 +1,7 @@
+export * from './create-pool.js';
+export * from './hash-chain.js';
+export * from './migrate.js';
+export * from './postgres-event-log.js';
+export * from './snapshots.js';
+export * from './subscribe.js';
+export * from './upcasters.js';

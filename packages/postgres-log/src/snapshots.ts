@@ -1,0 +1,31 @@
+import type pg from 'pg';
+
+/** A folded state of one scope as of a log position. What the state means is the core's business. */
+export interface Snapshot<State = unknown> {
+  scope: string;
+  position: number;
+  state: State;
+}
+
+/** Stores (or replaces) the state of `scope` as of `position`. Snapshots are derived and may be dropped. */
+export const saveSnapshot = async (pool: pg.Pool, scope: string, position: number, state: unknown): Promise<void> => {
+  await pool.query(
+    `INSERT INTO strata.snapshots (scope, position, state) VALUES ($1, $2, $3::jsonb)
+     ON CONFLICT (scope, position) DO UPDATE SET state = excluded.state, created_at = now()`,
+    [scope, position, JSON.stringify(state)],
+  );
+};
+
+/** The latest snapshot of `scope` taken at or before `position`, or null: fold the log from there. */
+export const loadSnapshotAtOrBefore = async <State = unknown>(
+  pool: pg.Pool,
+  scope: string,
+  position: number,
+): Promise<Snapshot<State> | null> => {
+  const { rows } = await pool.query<{ position: string; state: State }>(
+    'SELECT position, state FROM strata.snapshots WHERE scope = $1 AND position <= $2 ORDER BY position DESC LIMIT 1',
+    [scope, position],
+  );
+  const row = rows[0];
+  return row ? { scope, position: Number(row.position), state: row.state } : null;
+};

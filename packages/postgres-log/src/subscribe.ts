@@ -1,0 +1,126 @@
+import type { EventHandler } from '@strata/core';
+import type pg from 'pg';
+import { PostgresEventLog, eventsChannel } from './postgres-event-log.js';
+import type { Upcasters } from './upcasters.js';
+
+/** Where a consumer resumes: the last position its handler finished. */
+export interface CheckpointStore {
+  load(): Promise<number>;
+  save(position: number): Promise<void>;
+}
+
+/** A named checkpoint in `strata.checkpoints`; 0 until the first save. */
+export const postgresCheckpointStore = (pool: pg.Pool, name: string): CheckpointStore => ({
+  async load() {
+    const { rows } = await pool.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [name]);
+    return Number(rows[0]?.position ?? 0);
+  },
+  async save(position) {
+    await pool.query(
+      `INSERT INTO strata.checkpoints (name, position, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+      [name, position],
+    );
+  },
+});
+
+export interface SubscribeOptions {
+  pool: pg.Pool;
+  /** A store of your own, or `{ name }` for a row in `strata.checkpoints`. */
+  checkpoint: CheckpointStore | { name: string };
+  handler: EventHandler;
+  batchSize?: number;
+  /** How often to look for events when no notification arrives (a lost NOTIFY costs at most this). */
+  pollIntervalMs?: number;
+  upcasters?: Upcasters;
+  /**
+   * Told about every failed read, handler call or checkpoint save. The subscription keeps going
+   * from its last saved checkpoint after `pollIntervalMs`, so the events are delivered again.
+   */
+  onError?: (error: unknown) => void;
+}
+
+export interface Subscription {
+  /** Resolves once the current batch is handled and the listening connection is released. */
+  stop(): Promise<void>;
+  /** The last position handled and checkpointed. */
+  position(): number;
+}
+
+/**
+ * Delivers every event after the checkpoint to `handler`, in position order, in batches; saves the
+ * checkpoint only after the handler resolved, so a crash re-delivers rather than skips. Woken by
+ * LISTEN on the append notification, with polling as the fallback. Holds one pool connection for
+ * LISTEN while running.
+ */
+export const subscribe = async (options: SubscribeOptions): Promise<Subscription> => {
+  const { pool, handler, batchSize = 500, pollIntervalMs = 1_000 } = options;
+  const onError = options.onError ?? ((error: unknown) => console.error('strata subscription error', error));
+  const checkpoint = 'name' in options.checkpoint ? postgresCheckpointStore(pool, options.checkpoint.name) : options.checkpoint;
+  const log = new PostgresEventLog(pool, { upcasters: options.upcasters ?? {} });
+
+  let position = await checkpoint.load();
+  let stopped = false;
+  let notifiedHead = 0;
+  let wake: (() => void) | undefined;
+
+  const listener = await pool.connect();
+  const onNotification = (message: pg.Notification) => {
+    if (message.channel !== eventsChannel) return;
+    notifiedHead = Math.max(notifiedHead, Number(message.payload ?? 0));
+    wake?.();
+  };
+  listener.on('notification', onNotification);
+  // A dropped LISTEN connection only costs latency: polling still delivers everything.
+  listener.on('error', onError);
+  await listener.query(`LISTEN ${eventsChannel}`);
+
+  const sleep = () =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, pollIntervalMs);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+
+  const run = async () => {
+    while (!stopped) {
+      let failed = false;
+      try {
+        const events = await log.readAll(position, batchSize);
+        const last = events.at(-1);
+        if (last) {
+          await handler(events);
+          await checkpoint.save(last.position);
+          position = last.position;
+          continue;
+        }
+      } catch (error) {
+        onError(error);
+        failed = true;
+      }
+      if (!stopped && (failed || notifiedHead <= position)) await sleep();
+    }
+  };
+  const running = run();
+
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await running;
+      listener.removeListener('notification', onNotification);
+      listener.removeListener('error', onError);
+      try {
+        await listener.query(`UNLISTEN ${eventsChannel}`);
+        listener.release();
+      } catch (error) {
+        listener.release(error as Error);
+      }
+    },
+    position: () => position,
+  };
+};

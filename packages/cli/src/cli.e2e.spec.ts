@@ -1,0 +1,402 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, testRedis, type TestDatabase, type TestRedis } from '@strata/testing';
+import { bucketOf } from './who-flips.js';
+
+/**
+ * The real `strata` binary against the real API process (PostgreSQL, Redis), as a user runs it.
+ * Present-time reads need the Redis views: without relay and projector in this spec, `strata
+ * rebuild` brings them up to date from the log — which exercises rebuild too.
+ */
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = join(root, 'node_modules/.bin/strata');
+const adminToken = 'e2e-admin-token-0123456789abcdef';
+const work = mkdtempSync(join(tmpdir(), 'strata-cli-e2e-'));
+
+let db: TestDatabase;
+let redis: TestRedis;
+let api: ChildProcess;
+let url: string;
+const apiLog: string[] = [];
+
+const freePort = (): Promise<number> =>
+  new Promise((done, fail) => {
+    const server = net.createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => done(port));
+    });
+  });
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const strata = (
+  args: string[],
+  options: { token?: string; stdin?: string; env?: Record<string, string> } = {},
+): Promise<Run> =>
+  new Promise((done) => {
+    const child = execFile(
+      bin,
+      ['-n', 'shop', '-e', 'prod', ...args],
+      {
+        cwd: work,
+        env: {
+          // The launcher's shebang finds `node` on PATH: make it this run's Node 24.
+          PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`,
+          HOME: work,
+          STRATA_URL: url,
+          STRATA_TOKEN: options.token ?? adminToken,
+          NO_COLOR: '1',
+          ...options.env,
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(options.stdin ?? '');
+  });
+
+const ok = async (args: string[], options?: Parameters<typeof strata>[1]): Promise<string> => {
+  const run = await strata(args, options);
+  if (run.code !== 0) throw new Error(`strata ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return run.stdout;
+};
+
+const json = async <T>(args: string[], options?: Parameters<typeof strata>[1]): Promise<T> =>
+  JSON.parse(await ok(['--json', ...args], options)) as T;
+
+const manifest = {
+  keys: {
+    'checkout.max_items': { type: 'integer', default: 20, minimum: 1, maximum: 500 },
+    'ui.theme': { type: 'string', enum: ['light', 'dark'], default: 'light' },
+    'billing.currency': { type: 'string', mutable: false },
+    'db.password': { type: 'string', secret: true },
+  },
+  flags: { new_checkout: { type: 'boolean' } },
+  secrets: { 'stripe.key': { description: 'Stripe API key' } },
+};
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = await testRedis();
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  api = spawn(process.execPath, ['--import', 'tsx', 'services/api/src/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      STRATA_REDIS_PREFIX: redis.prefix,
+      PORT: String(port),
+      STRATA_ADMIN_TOKEN: adminToken,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  api.stdout?.on('data', (d: Buffer) => apiLog.push(d.toString()));
+  api.stderr?.on('data', (d: Buffer) => apiLog.push(d.toString()));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (api.exitCode !== null) throw new Error(`the API exited ${api.exitCode}: ${apiLog.join('').slice(-2000)}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the API did not answer /healthz within 60s: ${apiLog.join('').slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  writeFileSync(join(work, 'manifest.json'), JSON.stringify(manifest));
+  await ok(['manifest', 'publish', 'manifest.json', '--reason', 'e2e']);
+});
+
+afterAll(async () => {
+  if (api && api.exitCode === null) {
+    api.kill('SIGTERM');
+    await new Promise((r) => api.once('exit', r));
+  }
+  await redis?.[Symbol.asyncDispose]();
+  await db?.[Symbol.asyncDispose]();
+});
+
+describe('strata against the running API', () => {
+  it('validates manifests locally and refuses bad ones', async () => {
+    expect(await ok(['manifest', 'validate', 'manifest.json'])).toBe(
+      'manifest.json: valid (4 keys, 1 flags, 1 secrets)\n',
+    );
+    writeFileSync(join(work, 'bad-manifest.yaml'), 'keys:\n  a: { type: integr }\n');
+    const bad = await strata(['manifest', 'validate', 'bad-manifest.yaml']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^strata: bad-manifest.yaml: invalid manifest: keys.a: "type" must be one of/);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('sets and reads values; JSON when it parses; point-in-time reads from the log', async () => {
+    const set = await json<{ position: number }>(['set', 'checkout.max_items', '50', '--reason', 'bigger carts']);
+    await ok(['set', 'checkout.max_items', '120', '-t', 'acme']);
+    expect(await ok(['get', 'checkout.max_items', '--position', String(set.position)])).toBe('50\n');
+    expect(
+      await ok(['get', 'checkout.max_items', '-t', 'acme', '--at', new Date(Date.now() + 60_000).toISOString()]),
+    ).toBe('120\n');
+    const resolved = await json<{ values: Record<string, { value: unknown; source: string }> }>([
+      'at',
+      String(set.position + 1),
+      '-t',
+      'acme',
+    ]);
+    expect(resolved.values['checkout.max_items']).toMatchObject({ value: 120, source: 'tenant' });
+    expect(resolved.values['ui.theme']).toMatchObject({ value: 'light', source: 'default' });
+  });
+
+  it('fails with one line and the documented exit codes', async () => {
+    const invalid = await strata(['set', 'checkout.max_items', '9999']);
+    expect(invalid).toMatchObject({ code: 1, stdout: '' });
+    expect(invalid.stderr).toMatch(
+      /^strata: Validation failed: checkout.max_items: expected integer <= 500, received 9999 \(integer\) \(error id [0-9a-f-]+\)\n$/,
+    );
+    expect(await strata(['set', 'ui.theme', 'purple'])).toMatchObject({ code: 1 });
+    const unknown = await strata(['set', 'no.such.key', '1']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^strata: Unknown key: no.such.key: not declared in the manifest \(error id /);
+    expect(await strata(['get', 'no.such.key', '--position', '1'])).toMatchObject({
+      code: 6,
+      stderr: expect.stringMatching(/^strata: no.such.key: no value in shop\/prod/),
+    });
+    const badToken = await strata(['get', '--position', '1'], { token: 'not-a-token' });
+    expect(badToken).toMatchObject({
+      code: 4,
+      stderr: expect.stringMatching(/^strata: Unauthenticated: unknown or revoked token \(error id /),
+    });
+    await ok(['set', 'billing.currency', 'EUR']);
+    const conflict = await strata(['set', 'billing.currency', 'USD']);
+    expect(conflict.code).toBe(5);
+    expect(conflict.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await strata(['get'], { env: { STRATA_URL: 'http://127.0.0.1:9' } })).toMatchObject({
+      code: 7,
+      stderr: expect.stringContaining('server unavailable'),
+    });
+    expect(await strata(['flags', 'set', 'new_checkout', '--rollout', '150'])).toMatchObject({ code: 2 });
+    expect(await strata(['keys', 'status'])).toMatchObject({
+      code: 1,
+      stderr: 'strata: keys status: not supported by this server\n',
+    });
+  });
+
+  it('flags: rollout, override, evaluation and who-flips with the bucket rule', async () => {
+    await ok(['flags', 'set', 'new_checkout', '--rollout', '25']);
+    await ok(['flags', 'override', 'new_checkout', 'enabled', '-t', 'pinned']);
+    const rebuilt = await strata(['rebuild', '--interval', '50']);
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.stdout).toMatch(/^rebuilt generation \d+: \d+ events up to position \d+/);
+    const tenants = Array.from({ length: 60 }, (_, i) => `tenant-${i}`);
+    for (const tenant of tenants.slice(0, 3)) {
+      const evaluation = await json<{ enabled: boolean; reason: string; bucket: number }>([
+        'flags',
+        'eval',
+        'new_checkout',
+        '-t',
+        tenant,
+      ]);
+      expect(evaluation).toMatchObject({
+        enabled: bucketOf(tenant, 'new_checkout') < 25,
+        reason: 'rollout',
+        bucket: bucketOf(tenant, 'new_checkout'),
+      });
+    }
+    expect(await json(['flags', 'eval', 'new_checkout', '-t', 'pinned'])).toMatchObject({
+      enabled: true,
+      reason: 'override',
+    });
+    const flips = await json<{ on: Array<{ tenant: string }>; off: unknown[]; overridden: number }>(
+      ['flags', 'who-flips', 'new_checkout', '--rollout', '50', '--tenants-from', '-'],
+      { stdin: [...tenants, 'pinned'].join('\n') },
+    );
+    expect(flips.off).toEqual([]);
+    expect(flips.overridden).toBe(1);
+    expect(flips.on.map((f) => f.tenant)).toEqual(
+      tenants.filter((t) => bucketOf(t, 'new_checkout') >= 25 && bucketOf(t, 'new_checkout') < 50),
+    );
+    // Ramping to 50 then evaluating: exactly the predicted tenants are on now.
+    await ok(['flags', 'set', 'new_checkout', '--rollout', '50']);
+    expect(await ok(['get', '--position', '1'])).toContain('shop/prod at position 1');
+  });
+
+  it('secrets: set from stdin, get, list and rotate; never in history or export', async () => {
+    await ok(['secrets', 'set', 'stripe.key'], { stdin: 'sk_live_first\n' });
+    expect(await ok(['secrets', 'get', 'stripe.key'])).toBe('sk_live_first\n');
+    await ok(['secrets', 'rotate', 'stripe.key', '-', '--grace', '10m'], { stdin: 'sk_live_second' });
+    expect(await ok(['secrets', 'get', 'stripe.key'])).toBe('sk_live_second\n');
+    expect(await ok(['secrets', 'get', 'stripe.key', '--secret-version', '1'])).toBe('sk_live_first\n');
+    const list = await ok(['secrets', 'list']);
+    expect(list).toMatch(/stripe.key\s+\(environment\)\s+v2 \(v1 until/);
+    const history = await ok(['history', '--limit', '100']);
+    const exported = await ok(['export']);
+    for (const text of [list, history, exported]) expect(text).not.toContain('sk_live');
+    expect(
+      await strata(['secrets', 'get', 'stripe.key', '-t', 'nobody-has-this'], {
+        token: await ok(['tokens', 'create', '--role', 'reader']).then((t) => t.trim()),
+      }),
+    ).toMatchObject({ code: 4 });
+  });
+
+  it('history: newest first, filters, before → after, JSON', async () => {
+    const table = await ok(['history', '--key', 'checkout.max_items']);
+    const lines = table.trim().split('\n');
+    expect(lines[0]).toMatch(/^POS\s+TIME\s+ACTOR\s+SCOPE\s+KEY\s+BEFORE → AFTER\s+REASON$/);
+    expect(lines[1]).toMatch(/shop\/prod\/acme\s+checkout.max_items\s+∅ → 120/);
+    expect(lines[2]).toMatch(/admin\s+shop\/prod\s+checkout.max_items\s+∅ → 50\s+bigger carts/);
+    const events = await json<Array<{ position: number; type: string }>>([
+      'history',
+      '--type',
+      'FlagRolloutChanged',
+      '--limit',
+      '10',
+    ]);
+    expect(events.map((e) => e.type)).toEqual(['FlagRolloutChanged', 'FlagRolloutChanged']);
+    expect(events[0]!.position).toBeGreaterThan(events[1]!.position);
+    const ndjson = (await ok(['history', '--ndjson', '--limit', '2'])).trim().split('\n');
+    expect(ndjson).toHaveLength(2);
+    expect(JSON.parse(ndjson[0]!).position).toBeGreaterThan(JSON.parse(ndjson[1]!).position);
+  });
+
+  it('revert: the --dry-run plan is exactly what --yes applies; refuses without a TTY or --yes', async () => {
+    const before = await json<{ position: number }>(['set', 'ui.theme', 'dark']);
+    await ok(['set', 'checkout.max_items', '75']);
+    await ok(['flags', 'override', 'new_checkout', 'disabled', '-t', 'acme']);
+    const to = before.position - 1;
+    const stateThen = await json<{ values: unknown }>(['get', '-t', 'acme', '--position', String(to)]);
+    const dryRun = await json<{
+      plan: { streams: Array<{ streamId: string; events: Array<{ type: string; data: unknown }> }> };
+    }>(['revert', '--to', String(to), '--dry-run']);
+    expect(dryRun.plan.streams.flatMap((s) => s.events)).toHaveLength(3);
+    const human = await ok(['revert', '--to', String(to), '--dry-run']);
+    expect(human).toMatch(/revert to position \d+ \(now at \d+\): 3 compensating events/);
+    const refused = await strata(['revert', '--to', String(to)]);
+    expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining('pass --yes') });
+    const applied = await json<{ appended: number; applied: typeof dryRun.plan }>([
+      'revert',
+      '--to',
+      String(to),
+      '--yes',
+      '--reason',
+      'e2e revert',
+    ]);
+    const strip = (plan: typeof dryRun.plan) =>
+      plan.streams.map((s) => ({
+        streamId: s.streamId,
+        events: s.events.map((e) => ({ type: e.type, data: e.data })),
+      }));
+    expect(strip(applied.applied)).toEqual(strip(dryRun.plan));
+    expect(applied.appended).toBe(3);
+    const now = await json<{ position: number; values: unknown }>([
+      'get',
+      '-t',
+      'acme',
+      '--at',
+      new Date(Date.now() + 60_000).toISOString(),
+    ]);
+    expect(now.values).toEqual(stateThen.values);
+    const diff = await json<{ changes: unknown[] }>(['diff', String(to), String(now.position)]);
+    expect(diff.changes).toEqual([]);
+    expect(await ok(['history', '--limit', '3'])).toContain('e2e revert');
+  });
+
+  it('config as code: export, plan, apply round trip; drift exits 3; plaintext secrets refused', async () => {
+    await ok(['set', 'db.password', 'hunter2']);
+    await ok(['export', '--out', 'prod.yaml']);
+    const exported = readFileSync(join(work, 'prod.yaml'), 'utf8');
+    expect(exported).not.toContain('hunter2');
+    expect(exported).toMatch(/stripe.key:\n\s+secretRef: stripe.key\n\s+version: 2/);
+    expect(await strata(['plan', 'prod.yaml', '--check'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('no changes'),
+    });
+
+    writeFileSync(
+      join(work, 'edited.yaml'),
+      exported
+        .replace('checkout.max_items: 50', 'checkout.max_items: 64')
+        .replace(/tenants:\n/, 'tenants:\n  newco:\n    config:\n      ui.theme: dark\n'),
+    );
+    const drift = await strata(['plan', 'edited.yaml', '--check']);
+    expect(drift.code).toBe(3);
+    expect(drift.stdout).toContain('~ config.checkout.max_items: 50 → 64');
+    expect(drift.stdout).toContain('+ tenants.newco.config.ui.theme = "dark"');
+    expect(await ok(['apply', 'edited.yaml'])).toMatch(/^applied 2 changes/);
+    expect(await strata(['plan', 'edited.yaml', '--check'])).toMatchObject({ code: 0 });
+
+    // Someone changes the store: the file now drifts from it.
+    await ok(['set', 'checkout.max_items', '65']);
+    expect(await strata(['plan', 'edited.yaml', '--check'])).toMatchObject({ code: 3 });
+
+    writeFileSync(
+      join(work, 'leaky.yaml'),
+      exported.replace(/db.password:\n\s+secretRef: db.password\n\s+position: \d+/, 'db.password: hunter3'),
+    );
+    const leaky = await strata(['apply', 'leaky.yaml']);
+    expect(leaky.code).toBe(1);
+    expect(leaky.stderr).toMatch(
+      /^strata: leaky.yaml: refused, it holds what looks like secret plaintext: config.db.password is marked secret: true/,
+    );
+    writeFileSync(
+      join(work, 'leaky2.yaml'),
+      'namespace: shop\nenvironment: prod\nsecrets:\n  stripe.key: sk_live_oops\n',
+    );
+    expect(await strata(['plan', 'leaky2.yaml'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('secrets.stripe.key holds a literal value'),
+    });
+    expect(await ok(['get', 'db.password', '--at', new Date(Date.now() + 60_000).toISOString()])).toBe('"hunter2"\n');
+  });
+
+  it('tokens: create, list, use, revoke', async () => {
+    const created = await json<{ id: string; token: string }>([
+      'tokens',
+      'create',
+      '--role',
+      'writer',
+      '--scope',
+      'shop/prod',
+      '-d',
+      'e2e writer',
+    ]);
+    expect(await ok(['tokens', 'list'])).toMatch(new RegExp(`${created.id}\\s+writer\\s+shop/prod\\s+e2e writer`));
+    await ok(['set', 'ui.theme', 'light'], { token: created.token });
+    expect(await strata(['-n', 'other', 'set', 'ui.theme', 'light'], { token: created.token })).toMatchObject({
+      code: 4,
+    });
+    expect(await ok(['tokens', 'revoke', created.id])).toContain(`token ${created.id} revoked`);
+    expect(await strata(['set', 'ui.theme', 'dark'], { token: created.token })).toMatchObject({ code: 4 });
+  });
+
+  it('verify: intact, then catches a tampered event and names its position', async () => {
+    expect(await ok(['verify'])).toMatch(/^ok: hash chain intact, \d+ events checked/);
+    const owner = new pg.Client({ connectionString: db.url });
+    await owner.connect();
+    try {
+      await owner.query('SET session_replication_role = replica');
+      await owner.query(`UPDATE strata.events SET data = jsonb_set(data, '{value}', '499') WHERE position = 2`);
+    } finally {
+      await owner.end();
+    }
+    const tampered = await strata(['verify']);
+    expect(tampered).toMatchObject({
+      code: 1,
+      stderr: 'strata: verify failed: the log was altered at position 2 (checked 1 events before it)\n',
+    });
+  });
+});

@@ -1,0 +1,211 @@
+import type { Command } from 'commander';
+import { ApiError } from '../api-client.js';
+import { parsePositiveInt } from '../arguments.js';
+import { CliError, exitCodes, usageError } from '../cli-error.js';
+import type { CommandContext } from '../command-context.js';
+import { formatScope, formatTable, formatTime } from '../output.js';
+import { progressLine, renderProgressBar, type ProgressSample } from '../progress-bar.js';
+
+interface IssuedToken {
+  position: number;
+  id: string;
+  token: string;
+  role: string;
+  namespace: string | null;
+  env: string | null;
+  tenant: string | null;
+}
+
+interface TokenRecord {
+  id: string;
+  role: string;
+  namespace: string | null;
+  environment: string | null;
+  tenant: string | null;
+  description: string | null;
+  createdBy: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+interface RebuildProgress {
+  generation: number;
+  position: number;
+  head: number;
+  events: number;
+  eventsPerSecond: number;
+}
+
+interface ProjectionStatus {
+  generation: number | null;
+  needsRebuild: boolean;
+  head: number;
+  rebuilding: { startedAt: string; actor: string; progress: RebuildProgress | null } | null;
+  last:
+    | { generation: number; position: number; events: number; eventsPerSecond: number; finishedAt: string }
+    | { error: string; finishedAt: string }
+    | null;
+}
+
+/** Unknown routes answer 404 "no route …": that means an older or smaller server, not a missing thing. */
+const notSupported = (error: unknown, what: string): never => {
+  if (
+    error instanceof ApiError &&
+    (error.status === 404 || error.status === 405) &&
+    /no route|not found/i.test(error.problem?.detail ?? error.message)
+  ) {
+    throw new CliError(`${what}: not supported by this server`, exitCodes.failure);
+  }
+  throw error;
+};
+
+/** Operators' tools: tokens, master keys, projection rebuilds. */
+export const registerAdminCommands = (program: Command, ctx: CommandContext): void => {
+  const tokens = program.command('tokens').summary('API tokens: create, list, revoke');
+
+  tokens
+    .command('create')
+    .summary('issue a token; prints it once on stdout (details on stderr)')
+    .requiredOption('--role <role>', 'reader, writer, secret-reader, secret-writer, auditor, operator or admin')
+    .option(
+      '--scope <ns[/env[/tenant]]>',
+      'limit the token to a namespace, environment or tenant (default: everything)',
+    )
+    .option('-d, --description <text>', 'what the token is for')
+    .action(async (opts: { role: string; scope?: string; description?: string }) => {
+      const [namespace, env, tenant, extra] = (opts.scope ?? '').split('/').map((p) => (p === '' ? null : p));
+      if (extra !== undefined) throw usageError(`--scope ${opts.scope}: expected namespace[/env[/tenant]]`);
+      const issued = await ctx.client.post<IssuedToken>('/v1/tokens', {
+        role: opts.role,
+        namespace: namespace ?? null,
+        env: env ?? null,
+        tenant: tenant ?? null,
+        ...(opts.description ? { description: opts.description } : {}),
+      });
+      if (ctx.json) return ctx.printJson(issued);
+      ctx.note(
+        `token ${issued.id} (${issued.role}, ${formatScope(issued.namespace, issued.env, issued.tenant) === 'system' ? 'all scopes' : formatScope(issued.namespace, issued.env, issued.tenant)}) — shown once, store it now:`,
+      );
+      ctx.out(issued.token);
+    });
+
+  tokens
+    .command('list')
+    .summary('live tokens (never their values)')
+    .action(async () => {
+      const { tokens: list } = await ctx.client.get<{ tokens: TokenRecord[] }>('/v1/tokens');
+      if (ctx.json) return ctx.printJson(list);
+      if (list.length === 0) return ctx.out('(no tokens)');
+      const rows = list.map((t) => [
+        t.id,
+        t.role,
+        formatScope(t.namespace, t.environment, t.tenant) === 'system'
+          ? '*'
+          : formatScope(t.namespace, t.environment, t.tenant),
+        t.description ?? '',
+        formatTime(t.createdAt),
+        t.createdBy,
+      ]);
+      ctx.out(formatTable(['ID', 'ROLE', 'SCOPE', 'DESCRIPTION', 'CREATED', 'BY'], rows, ctx.colors));
+    });
+
+  tokens
+    .command('revoke')
+    .summary('revoke a token (at once on this API instance)')
+    .argument('<id>', 'tok_…')
+    .action(async (id: string) => {
+      const result = await ctx.client.delete<{ position: number; id: string }>(`/v1/tokens/${encodeURIComponent(id)}`);
+      if (ctx.json) return ctx.printJson(result);
+      ctx.out(`token ${id} revoked ${ctx.colors.dim(`(position ${result.position})`)}`);
+    });
+
+  const keys = program.command('keys').summary('master keys of the keyring: status and rotation');
+
+  keys
+    .command('status')
+    .summary('key ids, the active key, and how many data keys each wraps')
+    .action(async () => {
+      const status = await ctx.client.get<unknown>('/v1/keys').catch((e: unknown) => notSupported(e, 'keys status'));
+      ctx.printJson(status);
+    });
+
+  keys
+    .command('rotate')
+    .summary('re-wrap data keys under the newest master key')
+    .option('-r, --reason <text>', 'why: recorded with the event')
+    .action(async (opts: { reason?: string }) => {
+      const result = await ctx.client
+        .post<unknown>('/v1/keys/rotate', opts.reason ? { reason: opts.reason } : {})
+        .catch((e: unknown) => notSupported(e, 'keys rotate'));
+      ctx.printJson(result);
+    });
+
+  program
+    .command('rebuild')
+    .summary('rebuild the Redis views from the log, with progress')
+    .option('-r, --reason <text>', 'why: written to the API log')
+    .option('--interval <ms>', 'how often to poll the status', parsePositiveInt, 250)
+    .option('--no-wait', 'start it and return')
+    .action(async (opts: { reason?: string; interval: number; wait: boolean }) => {
+      const started = await ctx.client.post<{ started: boolean; generation?: number }>(
+        '/v1/projections/rebuild',
+        opts.reason ? { reason: opts.reason } : {},
+      );
+      if (!started.started) ctx.note('a rebuild is already running; following it');
+      if (!opts.wait)
+        return ctx.json
+          ? ctx.printJson(started)
+          : ctx.out(`rebuild started${started.generation ? ` (generation ${started.generation})` : ''}`);
+      await followRebuild(ctx, started.generation ?? null, opts.interval);
+    });
+};
+
+const followRebuild = async (ctx: CommandContext, generation: number | null, interval: number): Promise<void> => {
+  const tty = ctx.io.stderr.isTTY === true && !ctx.json;
+  const begin = ctx.now();
+  let lastLogged = -1;
+  let drawn = false;
+  for (;;) {
+    const status = await ctx.client.get<ProjectionStatus>('/v1/projections/status');
+    const progress = status.rebuilding?.progress;
+    if (progress) {
+      generation ??= progress.generation;
+      const sample: ProgressSample = {
+        position: progress.position,
+        head: progress.head,
+        events: progress.events,
+        rate: progress.eventsPerSecond,
+      };
+      if (tty) {
+        ctx.io.stderr.write(`\r\x1b[2K${renderProgressBar(sample, ctx.io.stderr.columns ?? 80)}`);
+        drawn = true;
+      } else if (progress.position !== lastLogged && !ctx.json) {
+        ctx.note(progressLine(sample));
+        lastLogged = progress.position;
+      }
+    }
+    const last = status.last;
+    const finished =
+      status.rebuilding === null &&
+      last !== null &&
+      ('error' in last || generation === null || last.generation >= generation);
+    if (finished) {
+      if (tty && drawn) {
+        const final =
+          'error' in last
+            ? null
+            : { position: last.position, head: last.position, events: last.events, rate: last.eventsPerSecond };
+        ctx.io.stderr.write(final ? `\r\x1b[2K${renderProgressBar(final, ctx.io.stderr.columns ?? 80)}\n` : '\n');
+      }
+      if ('error' in last) throw new CliError(`rebuild failed: ${last.error}`);
+      if (ctx.json) return ctx.printJson(status);
+      const seconds = (ctx.now() - begin) / 1000;
+      return ctx.out(
+        `rebuilt generation ${last.generation}: ${last.events.toLocaleString('en-US')} events up to position ${last.position} in ${seconds.toFixed(1)}s (${Math.round(last.eventsPerSecond).toLocaleString('en-US')} ev/s)`,
+      );
+    }
+    if (status.rebuilding === null && last === null)
+      throw new CliError('the server reports no rebuild running and none finished');
+    await ctx.sleep(interval);
+  }
+};

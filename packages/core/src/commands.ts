@@ -207,6 +207,15 @@ export const decide = (
       check(Key, command.key, 'key', 'dot-separated lowercase words');
       const result = validateValue(m, command.key, command.value);
       if (!result.ok) throw result.error;
+      // A plain config value lands in the log, Kafka and Redis as it is: a key declared secret
+      // must go through the secrets API, which encrypts before anything is appended.
+      if (keySchema(m, command.key)?.secret === true) {
+        throw new StrataError(
+          'VALIDATION_FAILED',
+          `${command.key}: declared secret in the manifest; store it as a secret (PUT …/secrets/{name}) so it is encrypted before it reaches the log`,
+          { key: command.key },
+        );
+      }
       const current = layerOf(state, command.tenant).get(command.key);
       if (keySchema(m, command.key)?.mutable === false && current && !jsonEqual(current.value, command.value)) {
         throw new StrataError(

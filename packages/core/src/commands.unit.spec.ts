@@ -28,6 +28,15 @@ describe('SetConfigValue', () => {
       .thenThrows('VALIDATION_FAILED', /^rate_limit.requests_per_minute: expected integer >= 1, received -5/);
   });
 
+  it('when the key is declared secret, then VALIDATION_FAILED without echoing the value: plaintext never reaches the log', () => {
+    given([ev.manifest()])
+      .when(set('tenant_001', 'api.token_hint', 'PLAINTEXT-MARKER'))
+      .thenThrows('VALIDATION_FAILED', /^api.token_hint: declared secret in the manifest; store it as a secret/);
+    expect(() => given([ev.manifest()]).when(set('tenant_001', 'api.token_hint', 'PLAINTEXT-MARKER')).then([])).toThrow(
+      expect.not.objectContaining({ message: expect.stringContaining('PLAINTEXT-MARKER') }),
+    );
+  });
+
   it('when the scope names are malformed, then BAD_REQUEST', () => {
     given([ev.manifest()]).when(set('bad tenant!', 'search.provider', 'elastic')).thenThrows('BAD_REQUEST', /tenant/);
   });

@@ -1,0 +1,186 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { OpenFeature } from '@openfeature/server-sdk';
+import { testRedis } from '@strata/testing';
+import { EventFactory, shopManifest } from '../test/recorded-events.js';
+import { applySilently, liveViewStore } from '../test/view-fixture.js';
+import { createClient } from './create-client.js';
+import type { ChangeEvent } from './strata-client.js';
+import { StrataProvider } from './strata-provider.js';
+
+const until = async (check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+};
+
+const seeded = async (redis: Redis, prefix: string, namespace = `ns${Math.random().toString(36).slice(2, 8)}`) => {
+  const store = await liveViewStore(redis, prefix);
+  const f = new EventFactory(namespace, 'prod');
+  await store.applyEvents([
+    f.manifest(shopManifest),
+    f.set('billing.api_url', 'https://billing.example'),
+    f.set('rate_limit.requests_per_minute', 100),
+    f.set('rate_limit.requests_per_minute', 500, 'acme'),
+    f.rollout('new_checkout', 25),
+    f.override('acme', 'new_checkout', 'enabled'),
+  ]);
+  return { store, f, namespace };
+};
+
+describe('createClient (Redis views)', () => {
+  it('given views in Redis, when the client loads, then reads resolve tenant → environment → default', async () => {
+    await using redis = await testRedis();
+    const { namespace } = await seeded(redis.client, redis.prefix);
+    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await client.ready();
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(500);
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'globex' })).toBe(100);
+    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toEqual({ value: 'EUR', source: 'default', position: 1, stale: false });
+    expect(client.isEnabled('new_checkout', { tenant: 'acme' })).toBe(true);
+    expect(client.status()).toMatchObject({ ready: true, stale: false, position: 6 });
+  });
+
+  it('given a running client, when a value and a flag change, then onChange fires after the state holds the new value', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await seeded(redis.client, redis.prefix);
+    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await client.ready();
+    const events: (ChangeEvent & { read: unknown })[] = [];
+    client.onChange('rate_limit', (e) => events.push({ ...e, read: client.get('rate_limit.requests_per_minute', { tenant: e.tenant ?? undefined }) }));
+    client.onChange('new_checkout', (e) => events.push({ ...e, read: client.isEnabled('new_checkout', { tenant: e.tenant ?? undefined }) }));
+    await store.applyEvents([f.set('rate_limit.requests_per_minute', 900, 'acme'), f.set('rate_limit.requests_per_minute', 120), f.override('acme', 'new_checkout', 'disabled')]);
+    await client.waitFor(f.position, 2_000);
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(900);
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'globex' })).toBe(120);
+    expect(events.map(({ kind, key, tenant, value, previous, read }) => ({ kind, key, tenant, value, previous, read }))).toEqual([
+      { kind: 'key', key: 'rate_limit.requests_per_minute', tenant: 'acme', value: 900, previous: 500, read: 900 },
+      { kind: 'key', key: 'rate_limit.requests_per_minute', tenant: null, value: 120, previous: 100, read: 120 },
+      { kind: 'flag', key: 'new_checkout', tenant: 'acme', value: false, previous: true, read: false },
+    ]);
+    expect(events[0]?.latencyMs).toBeLessThan(1_000);
+  });
+
+  it('given a client in another process, when a value changes, then it sees it within milliseconds', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await seeded(redis.client, redis.prefix);
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawn(`${root}node_modules/.bin/tsx`, [fileURLToPath(new URL('../test/child-client.ts', import.meta.url)), redis.url, redis.prefix, namespace, 'prod'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    try {
+      const lines: string[] = [];
+      createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+      await until(() => lines.includes('ready'), 30_000, 'child ready');
+      const latencies: number[] = [];
+      for (let i = 0; i < 20; i++) {
+        const sent = Date.now();
+        await store.applyEvents([f.set('rate_limit.requests_per_minute', 1000 + i, 'acme')]);
+        await until(() => lines.some((l) => l.includes(`"value":${1000 + i}`)), 5_000, `change ${i}`);
+        const event = JSON.parse(lines.find((l) => l.includes(`"value":${1000 + i}`))!) as { read: number; at: number };
+        expect(event.read).toBe(1000 + i);
+        latencies.push(event.at - sent);
+      }
+      latencies.sort((a, b) => a - b);
+      console.log(`cross-process change → visible: p50 ${latencies[10]} ms, max ${latencies.at(-1)} ms`);
+      expect(latencies[10]).toBeLessThan(50);
+    } finally {
+      child.stdin.end();
+      child.kill();
+    }
+  });
+
+  it('given lost notifications, when the safety check runs, then the client converges to the views', async () => {
+    await using redis = await testRedis();
+    const { f, namespace } = await seeded(redis.client, redis.prefix);
+    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, safetyCheckIntervalMs: 200 });
+    await client.ready();
+    await applySilently(redis.client, redis.prefix, f.set('rate_limit.requests_per_minute', 42, 'acme'));
+    await applySilently(redis.client, redis.prefix, f.set('checkout.currency', 'USD'));
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(500);
+    await until(() => client.get('rate_limit.requests_per_minute', { tenant: 'acme' }) === 42, 3_000, 'convergence');
+    expect(client.get('checkout.currency', { tenant: 'acme' })).toBe('USD');
+    expect(client.status().position).toBe(f.position);
+  });
+
+  it('given a lost notification, when the next one arrives, then the count gap triggers a reload at once', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await seeded(redis.client, redis.prefix);
+    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, safetyCheckIntervalMs: 60_000 });
+    await client.ready();
+    await applySilently(redis.client, redis.prefix, f.set('checkout.currency', 'USD', 'acme'));
+    await store.applyEvents([f.set('search.page_size', 50)]);
+    await client.waitFor(f.position, 2_000);
+    await until(() => client.get('checkout.currency', { tenant: 'acme' }) === 'USD', 2_000, 'gap reload');
+  });
+
+  it('given its Redis connections killed, when reads go on, then they answer last known values, report stale, and catch up', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await seeded(redis.client, redis.prefix);
+    const name = `sdk-kill-${Math.random().toString(36).slice(2, 8)}`;
+    const own = new Redis(redis.url, { connectionName: name });
+    const staleSince: Date[] = [];
+    await using client = createClient({
+      namespace,
+      environment: 'prod',
+      redis: own,
+      prefix: redis.prefix,
+      safetyCheckIntervalMs: 200,
+      hooks: { onStale: (since) => staleSince.push(since) },
+    });
+    await client.ready();
+    const list = (await redis.client.client('LIST')) as string;
+    const ids = list.split('\n').filter((l) => l.includes(`name=${name}`)).map((l) => /id=(\d+)/.exec(l)![1]!);
+    expect(ids.length).toBe(2);
+    for (const id of ids) await redis.client.client('KILL', 'ID', id);
+    // Written while the client is disconnected: its notification is lost.
+    await store.applyEvents([f.set('rate_limit.requests_per_minute', 777, 'acme')]);
+    await until(() => staleSince.length > 0, 2_000, 'stale');
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'globex' })).toBe(100);
+    await until(() => client.get('rate_limit.requests_per_minute', { tenant: 'acme' }) === 777 && !client.status().stale, 5_000, 'catch up');
+    own.disconnect();
+  });
+
+  it('given lazy tenants, when a tenant is first read, then it answers environment values until its layers load', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await seeded(redis.client, redis.prefix);
+    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, lazyTenants: true });
+    await client.ready();
+    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({ value: 100, reason: 'tenant_loading', stale: true });
+    await until(() => client.get('rate_limit.requests_per_minute', { tenant: 'acme' }) === 500, 2_000, 'tenant load');
+    await store.applyEvents([f.set('rate_limit.requests_per_minute', 501, 'acme')]);
+    await client.waitFor(f.position, 2_000);
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(501);
+  });
+
+  it('given an env var, when resolving, then tenant → env var → environment → default', async () => {
+    await using redis = await testRedis();
+    const { namespace } = await seeded(redis.client, redis.prefix);
+    const env = { APP_RATE_LIMIT__REQUESTS_PER_MINUTE: '250', APP_SEARCH__PAGE_SIZE: 'ten' };
+    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, envVars: { prefix: 'APP_', env } });
+    await expect(client.ready()).rejects.toThrow(/APP_SEARCH__PAGE_SIZE/);
+    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'globex' })).toMatchObject({ value: 250, source: 'envVar' });
+    expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(500);
+  });
+
+  it('given the OpenFeature provider over Redis, when a flag changes, then evaluations and ConfigurationChanged follow', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await seeded(redis.client, redis.prefix);
+    const client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await OpenFeature.setProviderAndWait('int', new StrataProvider(client));
+    const of = OpenFeature.getClient('int');
+    expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'acme' })).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
+    const changed: string[] = [];
+    of.addHandler('PROVIDER_CONFIGURATION_CHANGED' as never, (e?: { flagsChanged?: string[] }) => changed.push(...(e?.flagsChanged ?? [])));
+    await store.applyEvents([f.rollout('new_checkout', 100)]);
+    await until(() => changed.includes('new_checkout'), 2_000, 'configuration changed');
+    expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'globex' })).toMatchObject({ value: true, reason: 'STATIC' });
+    await OpenFeature.clearProviders();
+  });
+});

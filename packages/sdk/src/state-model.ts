@@ -1,0 +1,57 @@
+import { bucket, evaluateFlagRule, resolveConfig, type EnvVarLayer, type ManifestDocument, type NamespaceEnvState } from '@strata/core';
+import type { ModelConfig, ModelFlag, ReadModel } from './read-model.js';
+
+/**
+ * The read model over a folded core state: resolution and flag rules are core's (`resolveConfig`,
+ * `evaluateFlagRule`), buckets are memoised because SHA-256 is the one costly step. The Redis
+ * driver feeds it from the views; `createInMemoryClient` from events, for tests and fixtures.
+ */
+export class StateModel implements ReadModel {
+  private readonly buckets = new Map<string, number>();
+
+  constructor(
+    private readonly current: () => NamespaceEnvState,
+    private readonly envVars: () => EnvVarLayer | undefined = () => undefined,
+    /** False for a tenant whose layers are not loaded yet (lazy tenants): the answer is then undefined. */
+    private readonly loaded: (tenant: string) => boolean = () => true,
+  ) {}
+
+  get manifest(): ManifestDocument | null {
+    return this.current().manifest;
+  }
+
+  resolveAll(tenant: string | null): ModelConfig | undefined {
+    if (tenant !== null && !this.loaded(tenant)) return undefined;
+    const resolved = resolveConfig(this.current(), tenant, { envVars: this.envVars() });
+    return { values: new Map(Object.entries(resolved.values)) };
+  }
+
+  evaluate(flag: string, tenant: string | null): ModelFlag | undefined {
+    if (tenant !== null && !this.loaded(tenant)) return undefined;
+    const state = this.current();
+    const entry = state.flags.get(flag);
+    const override = tenant === null ? undefined : state.overrides.get(tenant)?.get(flag);
+    const splitVariants = (entry?.variants?.filter((v) => v.weight > 0).length ?? 0) > 1;
+    const base = { known: entry !== undefined || override !== undefined, rollout: entry?.rollout, splitVariants };
+    if (tenant === null && !override && entry?.enabled && ((entry.rollout > 0 && entry.rollout < 100) || splitVariants)) {
+      return { enabled: false, reason: 'rollout', position: entry.position, ...base, tenantMissing: true };
+    }
+    const declared = state.manifest && Object.hasOwn(state.manifest.flags, flag) ? state.manifest.flags[flag] : undefined;
+    const evaluation = evaluateFlagRule(
+      flag,
+      tenant ?? '',
+      entry,
+      override,
+      { enabled: declared?.default === true, position: state.manifestPosition },
+      tenant === null ? 0 : this.bucketOf(tenant, flag),
+    );
+    return { ...evaluation, ...base };
+  }
+
+  bucketOf(tenant: string, flag: string): number {
+    const id = `${tenant}\n${flag}`;
+    let b = this.buckets.get(id);
+    if (b === undefined) this.buckets.set(id, (b = bucket(tenant, flag)));
+    return b;
+  }
+}

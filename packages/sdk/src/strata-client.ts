@@ -1,0 +1,554 @@
+import type { z } from 'zod';
+import {
+  Secret,
+  StrataError,
+  keySchema,
+  toManifestDocument,
+  validateAgainstSchema,
+  type DefinedManifest,
+  type EnvVarError,
+  type FlagDefinition,
+  type FlagReason,
+  type ManifestDocument,
+  type ManifestFlag,
+  type ManifestKey,
+  type ManifestValues,
+  type StrataErrorCode,
+  type ValueSource,
+} from '@strata/core';
+import type { ModelFlag, ReadModel } from './read-model.js';
+
+/**
+ * The read side every Strata client shares, whatever feeds it (Redis views or the HTTP API).
+ * Reads are synchronous map lookups into per-tenant memos that are built on first use and dropped
+ * when a change touches them, so the hot path allocates nothing. Reads never throw: anything that
+ * cannot be resolved answers the manifest default with a `reason`.
+ */
+
+/** Why a read did not come from the store. */
+export type ReadReason =
+  /** The client has not loaded its view yet. */
+  | 'not_ready'
+  /** Lazy tenants: this tenant's layers are being loaded; the environment's values answer meanwhile. */
+  | 'tenant_loading'
+  /** Neither the store's manifest nor the local one declares the key. */
+  | 'unknown_key'
+  /** The stored value does not parse with the local (zod) manifest. */
+  | 'invalid'
+  /** Declared, but no layer has a value and there is no default. */
+  | 'missing';
+
+export interface Resolution<T = unknown> {
+  readonly value: T;
+  /** `none`: nothing resolved, `value` is undefined. */
+  readonly source: ValueSource | 'none';
+  /** Log position of the event that set the value (0 for local defaults and env vars). */
+  readonly position: number;
+  /** True while the client cannot confirm it is current (Redis unreachable, tenant loading, not ready). */
+  readonly stale: boolean;
+  readonly reason?: ReadReason;
+  /** For `invalid`: what the local manifest rejected (never a secret value). */
+  readonly error?: string;
+}
+
+export interface FlagResult {
+  readonly flag: string;
+  readonly tenant: string | null;
+  readonly enabled: boolean;
+  /** Strata's own reason (core `evaluateFlag`). */
+  readonly reason: FlagReason;
+  /** The variant value when the flag has variants and the tenant is enabled. */
+  readonly variant: unknown;
+  readonly position: number;
+  readonly stale: boolean;
+  /** The store holds a rule or an override for the flag. */
+  readonly known: boolean;
+  /** The flag's declaration in the store's manifest, else the local one. */
+  readonly declared: FlagDefinition | undefined;
+  /** The result depends on the tenant's bucket (partial rollout or several weighted variants). */
+  readonly split: boolean;
+  /** The rule needs a tenant bucket and no tenant was given: `enabled` is false. */
+  readonly tenantMissing: boolean;
+  readonly notReady: boolean;
+}
+
+/**
+ * One change, fired after the in-memory state holds it. Keys: `value`/`previous` are the resolved
+ * values at that scope. Flags: for a tenant (override changed) the tenant's `enabled`; for the
+ * environment (`tenant: null`) the rule `{ enabled, rollout, variants }`, undefined when removed.
+ */
+export interface ChangeEvent {
+  kind: 'key' | 'flag';
+  key: string;
+  /** null: the environment layer, i.e. every tenant without its own value. */
+  tenant: string | null;
+  value: unknown;
+  previous: unknown;
+  position: number;
+  /** Time from the log recording the change to this process applying it (clocks of two hosts). */
+  latencyMs?: number;
+}
+
+export type ChangeListener = (event: ChangeEvent) => void;
+
+export interface ClientHooks {
+  /** Every flag evaluation; keep it cheap, it runs on the hot path. */
+  onEvaluation?(flag: string, result: FlagResult): void;
+  /** The client lost its connection and serves its last known state from `since`. */
+  onStale?(since: Date): void;
+  /** A change or reload was applied: the new position and how long it took since it was noticed. */
+  onRefresh?(position: number, ms: number): void;
+  /** Background errors (reloads, reconnects); reads keep answering regardless. */
+  onError?(error: unknown): void;
+}
+
+export interface ClientStatus {
+  ready: boolean;
+  stale: boolean;
+  staleSince: Date | null;
+  /** max(environment view position, manifest position) held in memory. */
+  position: number;
+  /** Last time the state was confirmed current (change applied, reload, or safety check). */
+  confirmedAt: Date | null;
+  error: string | null;
+}
+
+export interface ClientStats extends ClientStatus {
+  evaluations: number;
+  flags: Record<string, { evaluations: number; enabled: number }>;
+  /** ms since `confirmedAt`. */
+  cacheAgeMs: number | null;
+  refreshes: number;
+  memoizedTenants: number;
+}
+
+export interface ReadOptions {
+  tenant?: string;
+}
+
+/** Feeds a client: loads, keeps the model current and reports through the sink. */
+export interface ClientDriver {
+  readonly model: ReadModel;
+  /** Resolves once the first state is loaded; keeps retrying in the background after a failure. */
+  start(sink: ClientSink): Promise<void>;
+  /** Check now whether the local state is behind (used by `waitFor`). */
+  poke(): void;
+  close(): Promise<void>;
+  /** Invalid environment variables, reported by `ready()`. */
+  envVarErrors(): readonly EnvVarError[];
+}
+
+export interface ClientSink {
+  /** Drop memos: one tenant's, the environment's and every tenant's for `undefined`. */
+  invalidate(tenant?: string): void;
+  /** The model moved to `position` (events may be empty); fires listeners, waiters and hooks. */
+  changed(events: readonly ChangeEvent[], position: number, ms: number): void;
+  /** The state was confirmed current without a change. */
+  confirmed(position: number): void;
+  setStale(since: Date | null): void;
+  error(error: unknown): void;
+}
+
+export interface ClientBaseOptions<M extends DefinedManifest> {
+  namespace: string;
+  environment: string;
+  /** Local zod manifest: static types for `get`, defaults, and validation of what the store answers. */
+  manifest?: M;
+  /** For `getSecret` (and the HTTP client): the API base URL and a token with secret-read permission. */
+  apiUrl?: string;
+  token?: string;
+  hooks?: ClientHooks;
+  /** `ready()` rejects when the first load takes longer (default 10 s); loading goes on. */
+  readyTimeoutMs?: number;
+}
+
+type Value<M extends DefinedManifest, K extends string> = K extends keyof ManifestValues<M> ? ManifestValues<M>[K] : unknown;
+
+interface FlagCounter {
+  evaluations: number;
+  enabled: number;
+}
+
+class TenantMemo {
+  readonly values = new Map<string, Resolution>();
+  readonly flags = new Map<string, FlagResult & { readonly counter: FlagCounter }>();
+  all: Readonly<Record<string, unknown>> | undefined;
+  constructor(readonly tenant: string | null) {}
+}
+
+const statusCodes: Record<number, StrataErrorCode> = {
+  400: 'BAD_REQUEST',
+  401: 'UNAUTHENTICATED',
+  403: 'FORBIDDEN',
+  404: 'NOT_FOUND',
+  429: 'RATE_LIMITED',
+  504: 'TIMEOUT',
+};
+
+export class StrataClient<M extends DefinedManifest = DefinedManifest> {
+  readonly namespace: string;
+  readonly environment: string;
+  private readonly model: ReadModel;
+  private readonly local: Readonly<Record<string, z.ZodType>>;
+  private readonly localDoc: ManifestDocument | null;
+  private readonly hooks: ClientHooks;
+  private readonly memos = new Map<string, TenantMemo>();
+  private envMemo: TenantMemo | undefined;
+  private readonly counters = new Map<string, FlagCounter>();
+  private readonly listeners = new Set<{ prefix: string; listener: ChangeListener }>();
+  private waiters: { position: number; resolve: () => void }[] = [];
+  private loaded = false;
+  private staleSince: Date | null = null;
+  private position = 0;
+  private confirmedAt: Date | null = null;
+  private lastError: string | null = null;
+  private evaluations = 0;
+  private refreshes = 0;
+  private closed = false;
+  private readonly started: Promise<void>;
+
+  constructor(
+    private readonly options: ClientBaseOptions<M>,
+    private readonly driver: ClientDriver,
+  ) {
+    this.namespace = options.namespace;
+    this.environment = options.environment;
+    this.model = driver.model;
+    this.local = (options.manifest?.keys ?? {}) as Record<string, z.ZodType>;
+    this.localDoc = localDocument(options.manifest);
+    this.hooks = options.hooks ?? {};
+    this.started = driver.start(this.sink).then(() => {
+      this.loaded = true;
+      this.invalidate();
+    });
+    // ready() reports the failure; an unobserved start must not crash the process.
+    this.started.catch(() => undefined);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Hot path
+
+  /** The resolved value of a key for a tenant (the environment's without one). Never throws. */
+  get<K extends ManifestKey<M>>(key: K, options?: ReadOptions): Value<M, K> {
+    const tenant = options?.tenant;
+    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    return (memo.values.get(key) ?? this.unknownKey(memo, key)).value as Value<M, K>;
+  }
+
+  /** The value with where it came from, its position and whether it may be stale. Never throws. */
+  resolve<K extends ManifestKey<M>>(key: K, options?: ReadOptions): Resolution<Value<M, K>> {
+    const tenant = options?.tenant;
+    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    return (memo.values.get(key) ?? this.unknownKey(memo, key)) as Resolution<Value<M, K>>;
+  }
+
+  /** Every resolved value of a tenant, as one frozen object (the same object until a change). */
+  getAll(options?: ReadOptions): Readonly<Partial<ManifestValues<M>>> & Readonly<Record<string, unknown>> {
+    const tenant = options?.tenant;
+    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    if (memo.all === undefined) {
+      const all: Record<string, unknown> = {};
+      for (const [key, r] of memo.values) if (r.reason !== 'unknown_key') all[key] = r.value;
+      memo.all = Object.freeze(all);
+    }
+    return memo.all as Readonly<Partial<ManifestValues<M>>> & Readonly<Record<string, unknown>>;
+  }
+
+  /** Whether a flag is on for a tenant: override → kill switch → bucket < rollout. Never throws. */
+  isEnabled(flag: ManifestFlag<M> | (string & {}), options?: ReadOptions): boolean {
+    return this.evaluate(flag, options).enabled;
+  }
+
+  /** The variant value a tenant gets, undefined when it has none (or the flag is off). Never throws. */
+  variant(flag: ManifestFlag<M> | (string & {}), options?: ReadOptions): unknown {
+    return this.evaluate(flag, options).variant;
+  }
+
+  /** The whole flag decision (what the OpenFeature provider maps to its reasons). Never throws. */
+  evaluate(flag: string, options?: ReadOptions): FlagResult {
+    const tenant = options?.tenant;
+    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    const result = memo.flags.get(flag) ?? this.buildFlag(memo, flag);
+    result.counter.evaluations++;
+    if (result.enabled) result.counter.enabled++;
+    this.evaluations++;
+    if (this.hooks.onEvaluation !== undefined) this.hooks.onEvaluation(flag, result);
+    return result;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Lifecycle and observation
+
+  /**
+   * Resolves once the view is loaded and every required key (manifest `required`) has a valid
+   * value; otherwise rejects with one VALIDATION_FAILED message listing all of them, so a service
+   * fails fast at start with everything to fix.
+   */
+  async ready(): Promise<void> {
+    const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StrataError('UNAVAILABLE', `strata: ${this.namespace}/${this.environment} not loaded after ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`)),
+        timeoutMs,
+      );
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.started, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const problems = this.requiredProblems();
+    if (problems.length > 0) {
+      throw new StrataError('VALIDATION_FAILED', `strata: ${this.namespace}/${this.environment} cannot start:\n- ${problems.join('\n- ')}`, { problems });
+    }
+  }
+
+  /** Listens to changes of a key or flag, or of every key under a dotted prefix (`''`: all). Returns an unsubscribe function. */
+  onChange(keyOrPrefix: ManifestKey<M> | ManifestFlag<M> | (string & {}), listener: ChangeListener): () => void {
+    const entry = { prefix: keyOrPrefix, listener };
+    this.listeners.add(entry);
+    return () => this.listeners.delete(entry);
+  }
+
+  /**
+   * Read-your-writes: resolves once the local state reached `position` (one a write returned);
+   * rejects with TIMEOUT after `timeoutMs`.
+   */
+  waitFor(position: number, timeoutMs = 5_000): Promise<void> {
+    if (this.position >= position) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { position, resolve: () => (clearTimeout(timer), clearTimeout(poke), resolve()) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        clearTimeout(poke);
+        reject(new StrataError('TIMEOUT', `strata: at position ${this.position}, not yet at ${position} after ${timeoutMs} ms`, { position, current: this.position }));
+      }, timeoutMs);
+      // A notification may have been lost: look at the view's position instead of waiting for the safety check.
+      const poke = setTimeout(() => this.driver.poke(), Math.min(50, timeoutMs / 2));
+      this.waiters.push(waiter);
+    });
+  }
+
+  status(): ClientStatus {
+    return {
+      ready: this.loaded,
+      stale: this.staleSince !== null,
+      staleSince: this.staleSince,
+      position: this.position,
+      confirmedAt: this.confirmedAt,
+      error: this.lastError,
+    };
+  }
+
+  stats(): ClientStats {
+    const flags: ClientStats['flags'] = {};
+    for (const [flag, c] of this.counters) flags[flag] = { evaluations: c.evaluations, enabled: c.enabled };
+    return {
+      ...this.status(),
+      evaluations: this.evaluations,
+      flags,
+      cacheAgeMs: this.confirmedAt ? Date.now() - this.confirmedAt.getTime() : null,
+      refreshes: this.refreshes,
+      memoizedTenants: this.memos.size,
+    };
+  }
+
+  /**
+   * A secret's plaintext through the HTTP API (needs `apiUrl` and a token with secret-read
+   * permission; the API records the read). Rejects with a StrataError; never caches plaintext.
+   */
+  async getSecret(name: string, options?: ReadOptions): Promise<Secret> {
+    const { apiUrl, token } = this.options;
+    if (!apiUrl || !token) throw new StrataError('BAD_REQUEST', 'strata: getSecret needs apiUrl and token');
+    const tenant = options?.tenant === undefined ? '' : `/tenants/${encodeURIComponent(options.tenant)}`;
+    const url = `${apiUrl.replace(/\/$/, '')}/v1/namespaces/${encodeURIComponent(this.namespace)}/envs/${encodeURIComponent(this.environment)}${tenant}/secrets/${encodeURIComponent(name)}`;
+    let response: Response;
+    try {
+      response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    } catch (cause) {
+      throw new StrataError('UNAVAILABLE', `strata: secret ${name}: API unreachable`, { name }, { cause });
+    }
+    if (!response.ok) {
+      const problem = (await response.json().catch(() => ({}))) as { detail?: string; title?: string };
+      throw new StrataError(statusCodes[response.status] ?? 'UNAVAILABLE', `strata: secret ${name}: ${problem.detail ?? problem.title ?? response.statusText}`, {
+        name,
+        status: response.status,
+      });
+    }
+    const body = (await response.json()) as { value: string; version: number };
+    return new Secret(body.value);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.driver.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Memo building (off the hot path)
+
+  private buildMemo(tenant: string | null): TenantMemo {
+    const memo = new TenantMemo(tenant);
+    const config = this.loaded ? this.model.resolveAll(tenant) : undefined;
+    // A lazy tenant that is still loading reads the environment's values meanwhile.
+    const fallback = config ?? (this.loaded ? this.model.resolveAll(null) : undefined);
+    const stale = this.staleSince !== null || config === undefined;
+    const pendingReason: ReadReason | undefined = !this.loaded ? 'not_ready' : config === undefined ? 'tenant_loading' : undefined;
+    const values = fallback?.values ?? new Map();
+    for (const [key, entry] of values) {
+      const schema = this.local[key];
+      if (schema) {
+        const parsed = schema.safeParse(entry.value);
+        if (!parsed.success) {
+          memo.values.set(key, this.fallback(key, 'invalid', stale, parsed.error.issues.map((i) => i.message).join('; ')));
+          continue;
+        }
+        memo.values.set(key, freeze({ value: parsed.data, source: entry.source, position: entry.position, stale, reason: pendingReason }));
+      } else memo.values.set(key, freeze({ value: entry.value, source: entry.source, position: entry.position, stale, reason: pendingReason }));
+    }
+    for (const key of Object.keys(this.local)) if (!memo.values.has(key)) memo.values.set(key, this.fallback(key, pendingReason ?? 'missing', stale));
+    if (tenant === null) this.envMemo = memo;
+    else this.memos.set(tenant, memo);
+    return memo;
+  }
+
+  private fallback(key: string, reason: ReadReason, stale: boolean, error?: string): Resolution {
+    const schema = this.local[key];
+    const parsed = schema?.safeParse(undefined);
+    const resolution: Resolution =
+      parsed?.success && parsed.data !== undefined
+        ? { value: parsed.data, source: 'default', position: 0, stale, reason }
+        : { value: undefined, source: 'none', position: 0, stale, reason };
+    return freeze(error === undefined ? resolution : { ...resolution, error });
+  }
+
+  private unknownKey(memo: TenantMemo, key: string): Resolution {
+    const resolution = this.fallback(key, this.loaded ? 'unknown_key' : 'not_ready', this.staleSince !== null || !this.loaded);
+    memo.values.set(key, resolution);
+    return resolution;
+  }
+
+  private buildFlag(memo: TenantMemo, flag: string): FlagResult & { readonly counter: FlagCounter } {
+    let counter = this.counters.get(flag);
+    if (!counter) this.counters.set(flag, (counter = { evaluations: 0, enabled: 0 }));
+    const declared = declaredFlag(this.model.manifest, flag) ?? declaredFlag(this.localDoc, flag);
+    const raw: ModelFlag | undefined = this.loaded ? this.model.evaluate(flag, memo.tenant) : undefined;
+    const result = freeze({
+      flag,
+      tenant: memo.tenant,
+      enabled: raw ? raw.enabled : declared?.default === true,
+      reason: raw ? raw.reason : 'default',
+      variant: raw?.variant,
+      position: raw?.position ?? 0,
+      stale: this.staleSince !== null || raw === undefined,
+      known: raw?.known ?? false,
+      declared,
+      split: raw !== undefined && raw.reason === 'rollout' && ((raw.rollout !== undefined && raw.rollout > 0 && raw.rollout < 100) || raw.splitVariants === true),
+      tenantMissing: raw?.tenantMissing ?? false,
+      notReady: !this.loaded,
+      counter,
+    });
+    memo.flags.set(flag, result);
+    return result;
+  }
+
+  private requiredProblems(): string[] {
+    const problems = this.driver.envVarErrors().map((e) => e.error.message);
+    const stored = this.model.manifest;
+    const required = new Set<string>();
+    for (const doc of [stored, this.localDoc]) {
+      for (const [key, schema] of Object.entries(doc?.keys ?? {})) if (schema['required'] === true) required.add(key);
+    }
+    const env = this.buildMemo(null);
+    for (const key of [...required].sort()) {
+      const r = env.values.get(key) ?? this.fallback(key, 'missing', false);
+      if (r.reason === 'invalid') problems.push(`${key}: invalid: ${r.error ?? 'rejected by the local manifest'}`);
+      else if (r.source === 'none') problems.push(`${key}: missing (no value in any layer and no default)`);
+      else {
+        const schema = keySchema(stored, key);
+        const valid = schema ? validateAgainstSchema(key, schema, r.value) : { ok: true as const };
+        if (!valid.ok) problems.push(`${key}: invalid: ${valid.error.message}`);
+      }
+    }
+    return problems;
+  }
+
+  private invalidate(tenant?: string): void {
+    if (tenant === undefined) {
+      this.memos.clear();
+      this.envMemo = undefined;
+    } else this.memos.delete(tenant);
+  }
+
+  private readonly sink: ClientSink = {
+    invalidate: (tenant) => this.invalidate(tenant),
+    changed: (events, position, ms) => {
+      this.position = Math.max(this.position, position);
+      this.confirmedAt = new Date();
+      this.refreshes++;
+      for (const event of events) {
+        for (const { prefix, listener } of this.listeners) {
+          if (prefix === '' || event.key === prefix || event.key.startsWith(`${prefix}.`)) {
+            try {
+              listener(event);
+            } catch (error) {
+              this.hooks.onError?.(error);
+            }
+          }
+        }
+      }
+      this.hooks.onRefresh?.(this.position, ms);
+      this.flushWaiters();
+    },
+    confirmed: (position) => {
+      this.position = Math.max(this.position, position);
+      this.confirmedAt = new Date();
+      this.flushWaiters();
+    },
+    setStale: (since) => {
+      if ((since === null) === (this.staleSince === null)) return;
+      this.staleSince = since;
+      this.invalidate();
+      if (since) this.hooks.onStale?.(since);
+    },
+    error: (error) => {
+      this.lastError = error instanceof Error ? error.message : String(error);
+      this.hooks.onError?.(error);
+    },
+  };
+
+  private flushWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const due = this.waiters.filter((w) => w.position <= this.position);
+    if (due.length === 0) return;
+    this.waiters = this.waiters.filter((w) => w.position > this.position);
+    for (const w of due) w.resolve();
+  }
+}
+
+const freeze = <T extends object>(value: T): T => {
+  // Leave out `reason: undefined` so results compare and print cleanly.
+  for (const k of Object.keys(value) as (keyof T)[]) if (value[k] === undefined && k !== 'value' && k !== 'variant' && k !== 'declared') delete value[k];
+  return Object.freeze(value);
+};
+
+const declaredFlag = (manifest: ManifestDocument | null, flag: string): FlagDefinition | undefined =>
+  manifest && Object.hasOwn(manifest.flags, flag) ? (manifest.flags[flag] as FlagDefinition) : undefined;
+
+/** The local manifest as JSON (for `required` and env var coercion); null when it has none or cannot be represented. */
+export const localDocument = (manifest: DefinedManifest | undefined): ManifestDocument | null => {
+  if (!manifest) return null;
+  try {
+    return toManifestDocument(manifest);
+  } catch {
+    return null;
+  }
+};

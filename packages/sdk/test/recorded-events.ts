@@ -1,0 +1,66 @@
+import type { FlagVariant, ManifestDocument, NewEvent, RecordedEvent } from '@strata/core';
+
+/** Builds recorded events with increasing positions, for the SDK's specs, child script and benchmark. */
+export class EventFactory {
+  constructor(
+    readonly namespace: string,
+    readonly environment: string,
+    public position = 0,
+  ) {}
+
+  private record(event: Omit<NewEvent, 'metadata'>): RecordedEvent {
+    this.position++;
+    return {
+      ...event,
+      metadata: { actor: 'test' },
+      position: this.position,
+      eventId: `e${this.position}`,
+      streamId: 'test',
+      streamVersion: this.position,
+      schemaVersion: 1,
+      recordedAt: new Date().toISOString(),
+      hash: '',
+    } as RecordedEvent;
+  }
+
+  manifest(manifest: ManifestDocument): RecordedEvent {
+    return this.record({ type: 'ManifestPublished', data: { namespace: this.namespace, manifest } });
+  }
+
+  set(key: string, value: unknown, tenant: string | null = null): RecordedEvent {
+    return this.record({ type: 'ConfigValueSet', data: { namespace: this.namespace, environment: this.environment, tenant, key, value } });
+  }
+
+  unset(key: string, tenant: string | null = null): RecordedEvent {
+    return this.record({ type: 'ConfigValueUnset', data: { namespace: this.namespace, environment: this.environment, tenant, key } });
+  }
+
+  rollout(flag: string, rollout: number, enabled = true, variants?: FlagVariant[]): RecordedEvent {
+    return this.record({
+      type: 'FlagRolloutChanged',
+      data: { namespace: this.namespace, environment: this.environment, flag, rollout, enabled, ...(variants ? { variants } : {}) },
+    });
+  }
+
+  override(tenant: string, flag: string, override: 'enabled' | 'disabled' | null): RecordedEvent {
+    return this.record({ type: 'FlagOverrideSet', data: { namespace: this.namespace, environment: this.environment, tenant, flag, override } });
+  }
+}
+
+/** The ShelfWise-like manifest the specs use. */
+export const shopManifest: ManifestDocument = {
+  keys: {
+    'rate_limit.requests_per_minute': { type: 'integer', default: 60, minimum: 1 },
+    'checkout.currency': { type: 'string', default: 'EUR' },
+    'search.page_size': { type: 'integer', default: 20 },
+    'billing.api_url': { type: 'string', required: true },
+  },
+  flags: {
+    new_checkout: { type: 'boolean', default: false },
+    search_v2: { type: 'boolean' },
+    theme: { type: 'string', default: 'classic' },
+    discount: { type: 'number', default: 0 },
+    layout: { type: 'object', default: { columns: 1 } },
+  },
+  secrets: {},
+};

@@ -1,0 +1,199 @@
+/**
+ * Lua scripts, each atomic in Redis. Writers and readers both resolve the generation pointer
+ * inside the script, so a generation switch is never observed half-way.
+ *
+ * Scripts derive a view's keys from the prefix, generation and hash tag; all keys of one view share
+ * the tag's slot. The generation pointer is read in the same script, which is fine on one Redis
+ * (with replicas) — the deployment this project documents — but not on Redis Cluster.
+ */
+
+/**
+ * KEYS: gen, missed. ARGV: prefix, mode ('live' | 'build'), generation (build mode), view tag,
+ * then 7-tuples `position, op, a, b, c, d, message` in position order.
+ * Returns the number of events applied, or -1 when the target generation is missing (lost data).
+ */
+export const applyScript = `
+local prefix = ARGV[1]
+local live = ARGV[2] == 'live'
+local gen
+if live then gen = redis.call('GET', KEYS[1]) else gen = ARGV[3] end
+local lastPos = tonumber(ARGV[#ARGV - 6])
+if (not gen) or (redis.call('EXISTS', prefix .. 'g' .. gen .. ':marker') == 0) then
+  if live then
+    local missed = tonumber(redis.call('GET', KEYS[2]) or '0')
+    if lastPos > missed then redis.call('SET', KEYS[2], lastPos) end
+  end
+  return -1
+end
+local tag = ARGV[4]
+local base = prefix .. 'g' .. gen .. ':' .. tag
+local posKey = base .. ':pos'
+local pos = tonumber(redis.call('GET', posKey) or '0')
+local chView = prefix .. 'changes:' .. tag
+local chAll = prefix .. 'changes'
+local genSuffix = ',"generation":' .. gen .. '}'
+local envKey = base .. ':env'
+local flagsKey = base .. ':flags'
+local tenantsKey = base .. ':tenants'
+local tenantKeys = {}
+local overrideKeys = {}
+local tenantsSeen = {}
+local applied = 0
+for i = 5, #ARGV, 7 do
+  local p = tonumber(ARGV[i])
+  if p > pos then
+    local op, a, b, c, d = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+    if a ~= '' and not tenantsSeen[a] and (op == 'cs' or (op == 'fo' and c ~= '')) then
+      tenantsSeen[a] = true
+      redis.call('SADD', tenantsKey, a)
+    end
+    if op == 'cs' then
+      if a == '' then
+        redis.call('HSET', envKey, b, c)
+      else
+        local key = tenantKeys[a]
+        if not key then key = base .. ':tenant:' .. a; tenantKeys[a] = key end
+        redis.call('HSET', key, b, c)
+      end
+    elseif op == 'cu' then
+      if a == '' then redis.call('HDEL', envKey, b) else redis.call('HDEL', base .. ':tenant:' .. a, b) end
+    elseif op == 'fr' then
+      redis.call('HSET', flagsKey, b, c)
+    elseif op == 'fo' then
+      local key = overrideKeys[a]
+      if not key then key = base .. ':overrides:' .. a; overrideKeys[a] = key end
+      if c == '' then redis.call('HDEL', key, b) else redis.call('HSET', key, b, c) end
+    elseif op == 'sa' then
+      local key = base .. ':secrets'
+      local current = redis.call('HGET', key, b)
+      local versions = {}
+      if current then versions = cjson.decode(current).versions end
+      versions[#versions + 1] = cjson.decode(c)
+      redis.call('HSET', key, b, cjson.encode({ versions = versions, deleted = false, position = p }))
+    elseif op == 'sd' then
+      local key = base .. ':secrets'
+      local current = redis.call('HGET', key, b)
+      local versions = {}
+      if current then versions = cjson.decode(current).versions end
+      if #versions == 0 then
+        -- cjson would encode an empty table as {}: write the empty list by hand.
+        redis.call('HSET', key, b, '{"versions":[],"deleted":true,"position":' .. p .. '}')
+      else
+        redis.call('HSET', key, b, cjson.encode({ versions = versions, deleted = true, position = p }))
+      end
+    elseif op == 'mp' then
+      redis.call('SET', base .. ':manifest', c)
+    elseif op == 'ks' then
+      redis.call('HSET', base .. ':shredded', a, c)
+    end
+    pos = p
+    applied = applied + 1
+    if live and ARGV[i + 6] ~= '' then
+      local msg = ARGV[i + 6] .. genSuffix
+      redis.call('PUBLISH', chView, msg)
+      redis.call('PUBLISH', chAll, msg)
+    end
+  end
+end
+if applied > 0 then
+  redis.call('SET', posKey, pos)
+  redis.call('INCRBY', base .. ':n', applied)
+  redis.call('SADD', prefix .. 'g' .. gen .. ':views', tag)
+end
+return applied
+`;
+
+/**
+ * Makes a rebuilt generation live, only if it is complete: its marker still says `building` (no
+ * flush wiped it), it reached every position dropped while no view was live, and every view of
+ * the current generation is at or behind the same view in the new one.
+ * KEYS: gen, missed. ARGV: prefix, new generation, rebuild cursor, message.
+ * Returns 1 when switched, 0 when the rebuild must catch up further, -1 when the new generation was lost.
+ */
+export const switchScript = `
+local prefix = ARGV[1]
+local newGen = ARGV[2]
+local marker = prefix .. 'g' .. newGen .. ':marker'
+if redis.call('GET', marker) ~= 'building' then return -1 end
+if tonumber(ARGV[3]) < tonumber(redis.call('GET', KEYS[2]) or '0') then return 0 end
+local old = redis.call('GET', KEYS[1])
+if old and redis.call('EXISTS', prefix .. 'g' .. old .. ':marker') == 1 then
+  for _, tag in ipairs(redis.call('SMEMBERS', prefix .. 'g' .. old .. ':views')) do
+    local before = tonumber(redis.call('GET', prefix .. 'g' .. old .. ':' .. tag .. ':pos') or '0')
+    local after = tonumber(redis.call('GET', prefix .. 'g' .. newGen .. ':' .. tag .. ':pos') or '0')
+    if after < before then return 0 end
+  end
+end
+redis.call('SET', marker, 'ready')
+redis.call('SET', KEYS[1], newGen)
+redis.call('PUBLISH', prefix .. 'changes', ARGV[4])
+return 1
+`;
+
+/**
+ * One round trip for a tenant's resolved config. KEYS: gen. ARGV: prefix, view tag, namespace tag,
+ * tenant ('' for none). Returns false without a live generation, else
+ * [generation, viewPos, namespacePos, manifest JSON|false, env hash, tenant hash].
+ */
+export const readConfigScript = `
+local gen = redis.call('GET', KEYS[1])
+if not gen then return false end
+local base = ARGV[1] .. 'g' .. gen .. ':'
+local view = base .. ARGV[2]
+local ns = base .. ARGV[3]
+local tenant = {}
+if ARGV[4] ~= '' then tenant = redis.call('HGETALL', view .. ':tenant:' .. ARGV[4]) end
+return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0',
+  redis.call('GET', ns .. ':manifest'), redis.call('HGETALL', view .. ':env'), tenant }
+`;
+
+/**
+ * Everything needed to evaluate one flag for one tenant. KEYS: gen. ARGV: prefix, view tag,
+ * namespace tag, flag, tenant ('' for none). Returns false without a live generation, else
+ * [generation, viewPos, flag JSON|false, override JSON|false, manifest JSON|false].
+ */
+export const readFlagScript = `
+local gen = redis.call('GET', KEYS[1])
+if not gen then return false end
+local base = ARGV[1] .. 'g' .. gen .. ':'
+local view = base .. ARGV[2]
+local override = false
+if ARGV[5] ~= '' then override = redis.call('HGET', view .. ':overrides:' .. ARGV[5], ARGV[4]) end
+return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('HGET', view .. ':flags', ARGV[4]),
+  override, redis.call('GET', base .. ARGV[3] .. ':manifest') }
+`;
+
+/**
+ * A whole view as one consistent snapshot, for the SDK's in-memory cache. KEYS: gen. ARGV: prefix,
+ * view tag, namespace tag. Returns false without a live generation, else
+ * [generation, viewPos, namespacePos, manifest JSON|false, env, flags, secrets,
+ *  [[tenant, config hash, overrides hash], …], shredded hash].
+ */
+export const loadViewScript = `
+local gen = redis.call('GET', KEYS[1])
+if not gen then return false end
+local base = ARGV[1] .. 'g' .. gen .. ':'
+local view = base .. ARGV[2]
+local ns = base .. ARGV[3]
+local tenants = {}
+for _, t in ipairs(redis.call('SMEMBERS', view .. ':tenants')) do
+  tenants[#tenants + 1] = { t, redis.call('HGETALL', view .. ':tenant:' .. t), redis.call('HGETALL', view .. ':overrides:' .. t) }
+end
+return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0',
+  redis.call('GET', ns .. ':manifest'), redis.call('HGETALL', view .. ':env'), redis.call('HGETALL', view .. ':flags'),
+  redis.call('HGETALL', view .. ':secrets'), tenants, redis.call('HGETALL', ns .. ':shredded') }
+`;
+
+/**
+ * A tenant's secret, falling back to the environment's. KEYS: gen. ARGV: prefix, view tag,
+ * tenant field, environment field. Returns false without a live generation, else
+ * [generation, viewPos, tenant record|false, environment record|false].
+ */
+export const readSecretScript = `
+local gen = redis.call('GET', KEYS[1])
+if not gen then return false end
+local view = ARGV[1] .. 'g' .. gen .. ':' .. ARGV[2]
+local tenant = false
+if ARGV[3] ~= '' then tenant = redis.call('HGET', view .. ':secrets', ARGV[3]) end
+return { gen, redis.call('GET', view .. ':pos') or '0', tenant, redis.call('HGET', view .. ':secrets', ARGV[4]) }
+`;

@@ -1,0 +1,263 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import {
+  StrataError,
+  evaluateFlagRule,
+  resolveConfig,
+  type FlagEvaluation,
+  type NamespaceEnvState,
+  type ResolvedConfig,
+} from '@strata/core';
+import { defaultPrefix, globalKeys, secretField, viewTag } from './key-layout.js';
+import { loadViewScript, readConfigScript, readFlagScript, readSecretScript } from './lua-scripts.js';
+import {
+  toScopeState,
+  type StoredFlag,
+  type StoredManifest,
+  type StoredOverride,
+  type StoredSecret,
+} from './view-state.js';
+
+/** One environment's whole view as core's state, read as one consistent snapshot. */
+export interface ViewSnapshot {
+  generation: number;
+  /** max(environment view position, namespace (manifest) position). */
+  position: number;
+  state: NamespaceEnvState;
+}
+
+/** A secret's versions without ciphertext: what exists, where it came from, since when. */
+export interface SecretMeta {
+  source: 'tenant' | 'environment';
+  deleted: boolean;
+  position: number;
+  versions: { version: number; position: number; addedAt: string; kek: string; previousReadableUntil: string | null }[];
+}
+
+export interface RedisViewReaderOptions {
+  redis: Redis;
+  prefix?: string;
+}
+
+interface ReadCommands {
+  strataReadConfig(...args: string[]): Promise<unknown>;
+  strataReadFlag(...args: string[]): Promise<unknown>;
+  strataLoadView(...args: string[]): Promise<unknown>;
+  strataReadSecret(...args: string[]): Promise<unknown>;
+  strataPosition(...args: string[]): Promise<unknown>;
+}
+
+const positionScript = `
+local gen = redis.call('GET', KEYS[1])
+if not gen then return false end
+local base = ARGV[1] .. 'g' .. gen .. ':'
+return { gen, redis.call('GET', base .. ARGV[2] .. ':pos') or '0', redis.call('GET', base .. ARGV[3] .. ':pos') or '0' }
+`;
+
+/** HGETALL's flat reply as a Map (never a plain object: tenant ids and keys are user input). */
+const hash = (flat: unknown): Map<string, string> => {
+  const list = flat as string[];
+  const out = new Map<string, string>();
+  for (let i = 0; i + 1 < list.length; i += 2) out.set(list[i]!, list[i + 1]!);
+  return out;
+};
+const json = <T>(value: unknown): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : null);
+const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * Reads the views. Every read is one script call that resolves the generation pointer itself, so
+ * it is one round trip and never mixes two generations or half of a write. Resolution and flag
+ * evaluation are core's (`resolveConfig`, `evaluateFlagRule`).
+ */
+export class RedisViewReader {
+  readonly prefix: string;
+  private readonly redis: Redis & ReadCommands;
+
+  constructor(options: RedisViewReaderOptions) {
+    this.prefix = options.prefix ?? defaultPrefix;
+    const redis = options.redis;
+    if (!('strataReadConfig' in redis)) {
+      redis.defineCommand('strataReadConfig', { numberOfKeys: 1, lua: readConfigScript });
+      redis.defineCommand('strataReadFlag', { numberOfKeys: 1, lua: readFlagScript });
+      redis.defineCommand('strataLoadView', { numberOfKeys: 1, lua: loadViewScript });
+      redis.defineCommand('strataReadSecret', { numberOfKeys: 1, lua: readSecretScript });
+      redis.defineCommand('strataPosition', { numberOfKeys: 1, lua: positionScript });
+    }
+    this.redis = redis as Redis & ReadCommands;
+  }
+
+  /** A tenant's resolved config (tenant → environment → manifest default); `tenant: null` for the environment's. */
+  async resolvedConfig(
+    namespace: string,
+    environment: string,
+    tenant: string | null,
+  ): Promise<ResolvedConfig & { generation: number }> {
+    const reply = await this.redis.strataReadConfig(
+      this.gen,
+      this.prefix,
+      viewTag(namespace, environment),
+      viewTag(namespace, null),
+      tenant ?? '',
+    );
+    const [generation, viewPos, nsPos, manifest, env, tenantLayer] = this.live(reply);
+    const tenants = new Map<string, { config: Map<string, string>; overrides: Map<string, string> }>();
+    if (tenant !== null) tenants.set(tenant, { config: hash(tenantLayer), overrides: new Map() });
+    const position = Math.max(Number(viewPos), Number(nsPos));
+    const state = toScopeState({ namespace, environment, position, manifest: str(manifest), env: hash(env), tenants });
+    return { ...resolveConfig(state, tenant), generation: Number(generation) };
+  }
+
+  /** Evaluates a flag for a tenant: override wins, then the kill switch, then `bucket < rollout`. */
+  async flag(namespace: string, environment: string, flag: string, tenant: string): Promise<FlagEvaluation> {
+    const reply = await this.redis.strataReadFlag(
+      this.gen,
+      this.prefix,
+      viewTag(namespace, environment),
+      viewTag(namespace, null),
+      flag,
+      tenant,
+    );
+    const [, , stored, override, rawManifest] = this.live(reply);
+    const manifest = json<StoredManifest>(rawManifest);
+    const declared =
+      manifest && Object.hasOwn(manifest.manifest.flags, flag) ? manifest.manifest.flags[flag] : undefined;
+    return evaluateFlagRule(
+      flag,
+      tenant,
+      json<StoredFlag>(stored) ?? undefined,
+      json<StoredOverride>(override) ?? undefined,
+      {
+        enabled: declared?.default === true,
+        position: manifest?.position ?? 0,
+      },
+    );
+  }
+
+  /** The view's position: every event of this view up to it is applied (max with its manifest's). 0 before any. */
+  async viewPosition(namespace: string, environment: string): Promise<number> {
+    const reply = await this.redis.strataPosition(
+      this.gen,
+      this.prefix,
+      viewTag(namespace, environment),
+      viewTag(namespace, null),
+    );
+    const [, viewPos, nsPos] = this.live(reply);
+    return Math.max(Number(viewPos), Number(nsPos));
+  }
+
+  /**
+   * Read-your-writes: resolves with the view's position once it reaches `position`, or throws
+   * `TIMEOUT` after `timeoutMs`. `position` must be one a write to this view (or its namespace's
+   * manifest) returned: a view's position only moves when an event of that view arrives.
+   */
+  async waitForPosition(namespace: string, environment: string, position: number, timeoutMs: number): Promise<number> {
+    const deadline = performance.now() + timeoutMs;
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      const current = await this.viewPosition(namespace, environment).catch((error: unknown) => {
+        // Views being rebuilt after data loss are unavailable, not behind: keep waiting.
+        if (error instanceof StrataError && error.code === 'UNAVAILABLE') return 0;
+        throw error;
+      });
+      if (current >= position) return current;
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        throw new StrataError(
+          'TIMEOUT',
+          `view ${namespace}/${environment} is at position ${current}, not yet ${position}`,
+          {
+            namespace,
+            environment,
+            position,
+            current,
+          },
+        );
+      }
+      await sleep(Math.min(delay, left));
+    }
+  }
+
+  /** The whole environment view (every tenant's config and overrides, flags, secret envelopes, manifest). */
+  async loadView(namespace: string, environment: string): Promise<ViewSnapshot> {
+    const reply = await this.redis.strataLoadView(
+      this.gen,
+      this.prefix,
+      viewTag(namespace, environment),
+      viewTag(namespace, null),
+    );
+    const [generation, viewPos, nsPos, manifest, env, flags, secrets, tenantList, shredded] = this.live(reply);
+    const tenants = new Map<string, { config: Map<string, string>; overrides: Map<string, string> }>();
+    for (const [tenant, config, overrides] of tenantList as [string, string[], string[]][]) {
+      tenants.set(tenant, { config: hash(config), overrides: hash(overrides) });
+    }
+    const position = Math.max(Number(viewPos), Number(nsPos));
+    return {
+      generation: Number(generation),
+      position,
+      state: toScopeState({
+        namespace,
+        environment,
+        position,
+        manifest: str(manifest),
+        env: hash(env),
+        flags: hash(flags),
+        secrets: hash(secrets),
+        shredded: hash(shredded),
+        tenants,
+      }),
+    };
+  }
+
+  /** A secret's record (ciphertext envelopes only), the tenant's own or else the environment's; null if none. */
+  async secret(
+    namespace: string,
+    environment: string,
+    tenant: string | null,
+    name: string,
+  ): Promise<(StoredSecret & { source: SecretMeta['source'] }) | null> {
+    const reply = await this.redis.strataReadSecret(
+      this.gen,
+      this.prefix,
+      viewTag(namespace, environment),
+      tenant === null ? '' : secretField(tenant, name),
+      secretField(null, name),
+    );
+    const [, , own, inherited] = this.live(reply);
+    const fromTenant = json<StoredSecret>(own);
+    if (fromTenant && !fromTenant.deleted) return { ...fromTenant, source: 'tenant' };
+    const fromEnv = json<StoredSecret>(inherited);
+    return fromEnv && !fromEnv.deleted ? { ...fromEnv, source: 'environment' } : null;
+  }
+
+  /** Versions of a secret without ciphertext, for listings and rotation status; null if none. */
+  async secretMeta(
+    namespace: string,
+    environment: string,
+    tenant: string | null,
+    name: string,
+  ): Promise<SecretMeta | null> {
+    const record = await this.secret(namespace, environment, tenant, name);
+    if (!record) return null;
+    return {
+      source: record.source,
+      deleted: record.deleted,
+      position: record.position,
+      versions: record.versions.map(({ version, position, addedAt, envelope, previousReadableUntil }) => ({
+        version,
+        position,
+        addedAt,
+        kek: envelope.kek,
+        previousReadableUntil,
+      })),
+    };
+  }
+
+  private get gen(): string {
+    return globalKeys(this.prefix).generation;
+  }
+
+  private live(reply: unknown): unknown[] {
+    if (!Array.isArray(reply))
+      throw new StrataError('UNAVAILABLE', 'no view generation is live (views are being rebuilt)');
+    return reply;
+  }
+}

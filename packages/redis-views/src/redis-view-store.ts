@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { StrataError, type EventLog, type RecordedEvent } from '@strata/core';
+import { defaultPrefix, generationKeys, globalKeys } from './key-layout.js';
+import { applyScript, switchScript } from './lua-scripts.js';
+import { viewOpOf, type OpTuple, type ViewChange } from './view-ops.js';
+
+export interface ApplyResult {
+  /** Events that changed a view. */
+  applied: number;
+  /** Events at or below their view's position: redeliveries, changed nothing. */
+  duplicates: number;
+  /** Events no view holds (tokens, key rotation). */
+  ignored: number;
+  /** True when no live generation exists (Redis flushed or restarted): the caller must rebuild. */
+  lost: boolean;
+}
+
+export interface RebuildProgress {
+  generation: number;
+  /** Log position the rebuild has applied through. */
+  position: number;
+  /** Log head when last asked. */
+  head: number;
+  events: number;
+  eventsPerSecond: number;
+}
+
+export interface RebuildOptions {
+  /** Only `readAll` and `headPosition` are used: rebuilds read PostgreSQL, never Kafka. */
+  eventLog: Pick<EventLog, 'readAll' | 'headPosition'>;
+  onProgress?: (progress: RebuildProgress) => void;
+  pageSize?: number;
+  /** How long readers that resolved the old generation may keep using it before it is dropped. */
+  dropDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RebuildResult {
+  generation: number;
+  previous: number | null;
+  position: number;
+  events: number;
+  eventsPerSecond: number;
+  /** False when another process held the rebuild lease; its result is then live. */
+  rebuilt: boolean;
+}
+
+export interface RedisViewStoreOptions {
+  redis: Redis;
+  prefix?: string;
+  /** Events per script call; bigger calls mean fewer round trips but longer blocking of Redis. */
+  chunkSize?: number;
+}
+
+interface ScriptCommands {
+  strataApply(...args: string[]): Promise<number>;
+  strataSwitch(...args: string[]): Promise<number>;
+  strataRelease(key: string, token: string, ttl: string): Promise<number>;
+}
+
+/** Compare-and-expire (ttl > 0) or compare-and-delete (ttl = 0) of the rebuild lease. */
+const leaseScript = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '0' then return redis.call('DEL', KEYS[1]) end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+`;
+
+const leaseTtlMs = 30_000;
+
+/**
+ * Writes the Redis views: applies events atomically and idempotently (one script call per view
+ * and batch, skipping every event at or below the view's position), and rebuilds a complete new
+ * generation from the log before switching readers to it in one step.
+ */
+export class RedisViewStore {
+  readonly prefix: string;
+  private readonly redis: Redis & ScriptCommands;
+  private readonly chunkSize: number;
+
+  constructor(options: RedisViewStoreOptions) {
+    this.prefix = options.prefix ?? defaultPrefix;
+    this.chunkSize = options.chunkSize ?? 500;
+    const redis = options.redis;
+    if (!('strataApply' in redis)) {
+      redis.defineCommand('strataApply', { numberOfKeys: 2, lua: applyScript });
+      redis.defineCommand('strataSwitch', { numberOfKeys: 2, lua: switchScript });
+      redis.defineCommand('strataRelease', { numberOfKeys: 1, lua: leaseScript });
+    }
+    this.redis = redis as Redis & ScriptCommands;
+  }
+
+  /**
+   * Applies events to the live generation, each atomically with its view's new position, in one
+   * round trip. Events must be in position order per view (Kafka's per-key order gives that).
+   * Redelivered events change nothing and publish nothing.
+   */
+  async applyEvents(events: readonly RecordedEvent[]): Promise<ApplyResult> {
+    return this.apply(events, null);
+  }
+
+  /** The live generation, or null when there is none (fresh or flushed Redis). */
+  async generation(): Promise<number | null> {
+    const value = await this.redis.get(globalKeys(this.prefix).generation);
+    return value === null ? null : Number(value);
+  }
+
+  /** True when views must be rebuilt: no generation pointer, or its marker is gone (data lost). */
+  async needsRebuild(): Promise<boolean> {
+    const generation = await this.generation();
+    if (generation === null) return true;
+    return (await this.redis.get(generationKeys(this.prefix, generation).marker)) !== 'ready';
+  }
+
+  /**
+   * Builds generation N+1 from the log page by page while live events keep going to generation N,
+   * then switches atomically once N+1 has every view at least as far as N (retrying after more
+   * catch-up otherwise), publishes a `generation` notification and drops N.
+   */
+  async rebuild(options: RebuildOptions): Promise<RebuildResult> {
+    const keys = globalKeys(this.prefix);
+    const token = randomUUID();
+    const pageSize = options.pageSize ?? 10_000;
+    if ((await this.redis.set(keys.rebuildLock, token, 'PX', leaseTtlMs, 'NX')) !== 'OK') {
+      return this.awaitOtherRebuild(options.signal);
+    }
+    const started = performance.now();
+    const previous = await this.generation();
+    const generation = (previous ?? 0) + 1;
+    let cursor = 0;
+    let events = 0;
+    let head = await options.eventLog.headPosition();
+    const rate = () => Math.round(events / Math.max((performance.now() - started) / 1000, 1e-3));
+    try {
+      // A leftover of an interrupted rebuild of the same generation is a valid prefix of the fold
+      // (each view holds exactly the log's events up to its position), so it is kept and resumed.
+      await this.redis.set(generationKeys(this.prefix, generation).marker, 'building');
+      let next = options.eventLog.readAll(cursor, pageSize);
+      for (;;) {
+        options.signal?.throwIfAborted();
+        const page = await next;
+        const last = page.at(-1);
+        if (last) cursor = last.position;
+        const full = page.length === pageSize;
+        if (full) next = options.eventLog.readAll(cursor, pageSize); // read the next page while this one is applied
+        if (page.length > 0) {
+          const result = await this.apply(page, generation);
+          if (result.lost)
+            throw new StrataError('UNAVAILABLE', `generation ${generation} was lost while it was being rebuilt`);
+          events += page.length;
+          await this.redis.strataRelease(keys.rebuildLock, token, String(leaseTtlMs));
+        }
+        if (full) {
+          options.onProgress?.({ generation, position: cursor, head, events, eventsPerSecond: rate() });
+          continue;
+        }
+        head = await options.eventLog.headPosition();
+        options.onProgress?.({ generation, position: cursor, head, events, eventsPerSecond: rate() });
+        if (cursor >= head) {
+          const message: ViewChange = {
+            kind: 'generation',
+            namespace: null,
+            environment: null,
+            tenant: null,
+            keys: [],
+            flags: [],
+            secrets: [],
+            position: cursor,
+            generation,
+          };
+          const switched = await this.redis.strataSwitch(
+            keys.generation,
+            keys.missed,
+            this.prefix,
+            String(generation),
+            String(cursor),
+            JSON.stringify(message),
+          );
+          if (switched === 1) break;
+          if (switched === -1)
+            throw new StrataError('UNAVAILABLE', `generation ${generation} was lost while it was being rebuilt`);
+        }
+        // Live writers are ahead for some view (or the log head moved): read on.
+        await sleep(cursor >= head ? 5 : 0);
+        next = options.eventLog.readAll(cursor, pageSize);
+      }
+    } finally {
+      await this.redis.strataRelease(keys.rebuildLock, token, '0');
+    }
+    if (previous !== null && previous !== generation) {
+      await sleep(options.dropDelayMs ?? 1_000);
+      await this.dropGeneration(previous);
+    }
+    return { generation, previous, position: cursor, events, eventsPerSecond: rate(), rebuilt: true };
+  }
+
+  /** Deletes every key of a generation, in SCAN batches with UNLINK so Redis never blocks long. */
+  async dropGeneration(generation: number): Promise<number> {
+    const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}g${generation}:*`;
+    let cursor = '0';
+    let dropped = 0;
+    do {
+      const [nextCursor, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = nextCursor;
+      if (found.length > 0) dropped += await this.redis.unlink(...found);
+    } while (cursor !== '0');
+    return dropped;
+  }
+
+  private async awaitOtherRebuild(signal?: AbortSignal): Promise<RebuildResult> {
+    const keys = globalKeys(this.prefix);
+    while ((await this.redis.exists(keys.rebuildLock)) === 1) {
+      signal?.throwIfAborted();
+      await sleep(50);
+    }
+    const generation = await this.generation();
+    if (generation === null) throw new StrataError('UNAVAILABLE', 'the other rebuild ended without a live generation');
+    return { generation, previous: null, position: 0, events: 0, eventsPerSecond: 0, rebuilt: false };
+  }
+
+  /** `generation === null`: the live generation, resolved inside the script; else that one, no notifications. */
+  private async apply(events: readonly RecordedEvent[], generation: number | null): Promise<ApplyResult> {
+    const byView = new Map<string, OpTuple[]>();
+    let ignored = 0;
+    for (const event of events) {
+      const op = viewOpOf(event, generation === null);
+      if (!op) {
+        ignored++;
+        continue;
+      }
+      const tuples = byView.get(op.tag);
+      if (tuples) tuples.push(op.tuple);
+      else byView.set(op.tag, [op.tuple]);
+    }
+    if (byView.size === 0) return { applied: 0, duplicates: 0, ignored, lost: false };
+    const keys = globalKeys(this.prefix);
+    const head = [
+      keys.generation,
+      keys.missed,
+      this.prefix,
+      generation === null ? 'live' : 'build',
+      String(generation ?? ''),
+    ];
+    const pipeline = this.redis.pipeline() as unknown as {
+      strataApply(...args: string[]): unknown;
+      exec(): Promise<[Error | null, unknown][] | null>;
+    };
+    let calls = 0;
+    for (const [tag, tuples] of byView) {
+      for (let i = 0; i < tuples.length; i += this.chunkSize) {
+        pipeline.strataApply(...head, tag, ...tuples.slice(i, i + this.chunkSize).flat());
+        calls++;
+      }
+    }
+    const results = (await pipeline.exec()) ?? [];
+    let applied = 0;
+    let lost = false;
+    for (const [error, value] of results) {
+      if (error) throw new StrataError('UNAVAILABLE', 'applying events to Redis failed', undefined, { cause: error });
+      if (value === -1) lost = true;
+      else applied += Number(value);
+    }
+    if (results.length !== calls)
+      throw new StrataError('UNAVAILABLE', 'Redis pipeline returned fewer replies than calls');
+    const viewEvents = events.length - ignored;
+    return { applied, duplicates: lost ? 0 : viewEvents - applied, ignored, lost };
+  }
+}

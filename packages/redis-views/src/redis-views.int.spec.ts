@@ -1,0 +1,319 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { fold, initialState, type RecordedEvent } from '@strata/core';
+import { createPool, PostgresEventLog } from '@strata/postgres-log';
+import { createTestDatabase, testRedis } from '@strata/testing';
+import { RedisViewReader, RedisViewStore, globalKeys, type ViewChange } from './index.js';
+import {
+  appendSampleEvents,
+  comparableState,
+  expectedViewState,
+  recordEvents,
+  sampleEvents,
+  sampleScopes,
+  sampleStreamId,
+  sampleTenants,
+} from './testing/sample-events.js';
+
+const expectedState = expectedViewState;
+const comparable = comparableState;
+
+/** Every key and value under a prefix, type-aware, for byte-exact before/after comparisons. */
+const dumpKeys = async (redis: Redis, prefix: string): Promise<Record<string, unknown>> => {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...found);
+  } while (cursor !== '0');
+  const out: Record<string, unknown> = {};
+  for (const key of keys.sort()) {
+    const type = await redis.type(key);
+    out[key] =
+      type === 'hash'
+        ? await redis.hgetall(key)
+        : type === 'set'
+          ? (await redis.smembers(key)).sort()
+          : await redis.get(key);
+  }
+  return out;
+};
+
+const collect = async (url: string, channel: string) => {
+  const subscriber = new Redis(url);
+  const messages: ViewChange[] = [];
+  subscriber.on('message', (_channel: string, message: string) => messages.push(JSON.parse(message) as ViewChange));
+  await subscriber.subscribe(channel);
+  return { messages, [Symbol.dispose]: () => subscriber.disconnect() };
+};
+
+const appendAll = appendSampleEvents;
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+describe('RedisViewStore and RedisViewReader', () => {
+  it('applies every event type and reads views exactly as core folds the events', async () => {
+    await using redis = await testRedis();
+    const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+    const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
+    await store.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+    const events = recordEvents(sampleEvents(3_000, 7));
+    for (let i = 0; i < events.length; i += 97) await store.applyEvents(events.slice(i, i + 97));
+
+    for (const { namespace, environment } of sampleScopes) {
+      const expected = expectedState(events, namespace, environment);
+      const view = await reader.loadView(namespace, environment);
+      expect(comparable(view.state)).toEqual(expected);
+      expect(await reader.viewPosition(namespace, environment)).toBe(expected.lastChangePosition);
+      const state = fold(initialState(namespace, environment), events);
+      for (const tenant of [...sampleTenants, null]) {
+        const resolved = await reader.resolvedConfig(namespace, environment, tenant);
+        const { resolveConfig, evaluateFlag } = await import('@strata/core');
+        expect(resolved.values).toEqual(resolveConfig(state, tenant).values);
+        expect(resolved.values['limits.rpm']?.source ?? 'missing').not.toBe('default');
+        if (tenant !== null) {
+          for (const flag of ['new_checkout', 'dark_mode', 'ai_search', 'undeclared']) {
+            expect(await reader.flag(namespace, environment, flag, tenant)).toEqual(evaluateFlag(state, flag, tenant));
+          }
+        }
+      }
+    }
+    // Secrets: ciphertext envelopes only, tenant's own before the environment's.
+    const withSecret = events.findLast((e) => e.type === 'SecretVersionAdded' && e.data.tenant !== null);
+    if (withSecret?.type !== 'SecretVersionAdded') throw new Error('sample lacks a tenant secret');
+    const { namespace, environment, tenant } = withSecret.data;
+    const meta = await reader.secretMeta(namespace, environment, tenant, 'api_key');
+    const later = events.filter(
+      (e) =>
+        e.position > withSecret.position &&
+        e.type === 'SecretDeleted' &&
+        e.data.tenant === tenant &&
+        e.data.namespace === namespace &&
+        e.data.environment === environment,
+    );
+    if (later.length === 0) {
+      expect(meta?.source).toBe('tenant');
+      expect(meta?.versions.at(-1)?.version).toBe(withSecret.data.version);
+      expect(JSON.stringify(meta)).not.toContain(withSecret.data.envelope.ciphertext);
+    }
+  });
+
+  it('redelivering any events leaves every key unchanged and publishes nothing', async () => {
+    await using redis = await testRedis();
+    const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+    await store.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+    const events = recordEvents(sampleEvents(2_000, 11));
+    const first = await store.applyEvents(events);
+    expect(first.applied + first.ignored).toBe(events.length);
+    const before = await dumpKeys(redis.client, redis.prefix);
+    using notes = await collect(redis.url, globalKeys(redis.prefix).changes);
+
+    // Kafka redelivers from an older committed offset: a suffix, in order, in any batch sizes…
+    for (const from of [0, 500, 1_999]) {
+      const result = await store.applyEvents(events.slice(from));
+      expect(result.applied).toBe(0);
+    }
+    // …and a single stale event of any view on its own.
+    for (const i of [0, 3, 777, 1_500]) expect((await store.applyEvents([events[i]!])).applied).toBe(0);
+    await settle();
+    expect(await dumpKeys(redis.client, redis.prefix)).toEqual(before);
+    expect(notes.messages).toEqual([]);
+  });
+
+  it('publishes one change notification per applied event on the view channel and the global one', async () => {
+    await using redis = await testRedis();
+    const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+    await store.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+    using onView = await collect(redis.url, `${redis.prefix}changes:{shelfwise/prod}`);
+    using onAll = await collect(redis.url, `${redis.prefix}changes`);
+    const [event] = recordEvents(
+      [
+        {
+          type: 'ConfigValueSet',
+          data: { namespace: 'shelfwise', environment: 'prod', tenant: 'acme', key: 'theme.color', value: 'red' },
+          metadata: { actor: 't' },
+        },
+      ],
+      42,
+    );
+    await store.applyEvents([event!]);
+    await settle();
+    const expected = {
+      kind: 'change',
+      namespace: 'shelfwise',
+      environment: 'prod',
+      tenant: 'acme',
+      keys: ['theme.color'],
+      flags: [],
+      secrets: [],
+      position: 42,
+      generation: 1,
+    };
+    expect(onView.messages).toEqual([expected]);
+    expect(onAll.messages).toEqual([expected]);
+  });
+
+  it('rebuilds from PostgreSQL into the same views, switches generation atomically and drops the old one', async () => {
+    await using redis = await testRedis();
+    await using db = await createTestDatabase();
+    const pool = createPool(db.url);
+    try {
+      const log = new PostgresEventLog(pool);
+      await appendAll(log, sampleEvents(3_000, 5));
+      const events = await log.readAll(0, 10_000);
+      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+      const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
+      const first = await store.rebuild({ eventLog: log, pageSize: 700, dropDelayMs: 0 });
+      expect(first).toMatchObject({ generation: 1, previous: null, events: events.length, rebuilt: true });
+      const views = await Promise.all(
+        sampleScopes.map(({ namespace, environment }) => reader.loadView(namespace, environment)),
+      );
+      for (const [i, { namespace, environment }] of sampleScopes.entries()) {
+        expect(comparable(views[i]!.state)).toEqual(expectedState(events, namespace, environment));
+      }
+      using notes = await collect(redis.url, globalKeys(redis.prefix).changes);
+      const progress: number[] = [];
+      const second = await store.rebuild({
+        eventLog: log,
+        pageSize: 1_000,
+        dropDelayMs: 0,
+        onProgress: (p) => progress.push(p.position),
+      });
+      expect(second).toMatchObject({ generation: 2, previous: 1 });
+      expect(progress.at(-1)).toBe(events.at(-1)!.position);
+      for (const [i, { namespace, environment }] of sampleScopes.entries()) {
+        const again = await reader.loadView(namespace, environment);
+        expect(again.generation).toBe(2);
+        expect(comparable(again.state)).toEqual(comparable(views[i]!.state));
+      }
+      expect(await redis.client.keys(`${redis.prefix}g1:*`)).toEqual([]);
+      await settle();
+      expect(notes.messages).toEqual([expect.objectContaining({ kind: 'generation', generation: 2 })]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('loses nothing when rebuilding under continuous writes, and a polling reader never sees a partial view', async () => {
+    await using redis = await testRedis();
+    await using db = await createTestDatabase();
+    const pool = createPool(db.url);
+    try {
+      const log = new PostgresEventLog(pool);
+      const initial = sampleEvents(20_000, 3);
+      await appendAll(log, initial);
+      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+      const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
+      await store.rebuild({ eventLog: log, dropDelayMs: 0 });
+
+      // A live projector stand-in: tails the log and applies in order, as Kafka would deliver.
+      let stop = false;
+      let tail = await log.headPosition();
+      const live = (async () => {
+        while (!stop) {
+          const page = await log.readAll(tail, 500);
+          if (page.length > 0) {
+            await store.applyEvents(page);
+            tail = page.at(-1)!.position;
+          } else await new Promise((r) => setTimeout(r, 2));
+        }
+      })();
+      const writer = (async () => {
+        let i = 100_000;
+        for (const event of sampleEvents(100_000, 9, 100_000)) {
+          if (stop) break;
+          await log.append(sampleStreamId(event), [event]);
+          i++;
+        }
+        return i;
+      })();
+      // The reader: every snapshot must be the fold of the log up to the position it reports.
+      const checked: number[] = [];
+      const poller = (async () => {
+        const { namespace, environment } = sampleScopes[0];
+        let last = 0;
+        const known: RecordedEvent[] = [];
+        while (!stop) {
+          const view = await reader.loadView(namespace, environment);
+          expect(view.position).toBeGreaterThanOrEqual(last);
+          last = view.position;
+          while ((known.at(-1)?.position ?? 0) < view.position)
+            known.push(...(await log.readAll(known.at(-1)?.position ?? 0, 10_000)));
+          expect(comparable(view.state)).toEqual(expectedState(known, namespace, environment, view.position));
+          checked.push(view.generation);
+        }
+      })();
+      const rebuilt = await store.rebuild({ eventLog: log, pageSize: 2_000, dropDelayMs: 100 });
+      await new Promise((r) => setTimeout(r, 300));
+      stop = true;
+      await Promise.all([live, writer, poller]);
+      // Drain what the writer appended last, then compare every view with the fold of the whole log.
+      for (let page = await log.readAll(tail, 5_000); page.length > 0; page = await log.readAll(tail, 5_000)) {
+        await store.applyEvents(page);
+        tail = page.at(-1)!.position;
+      }
+      const all = await log.readAll(0, 1_000_000);
+      expect(rebuilt.generation).toBe(2);
+      expect(all.length).toBeGreaterThan(initial.length);
+      for (const { namespace, environment } of sampleScopes) {
+        expect(comparable((await reader.loadView(namespace, environment)).state)).toEqual(
+          expectedState(all, namespace, environment),
+        );
+      }
+      expect(checked).toContain(1);
+      expect(checked).toContain(2);
+    } finally {
+      await pool.end();
+    }
+  }, 120_000);
+
+  it('notices lost data (FLUSHDB), keeps the positions it dropped meanwhile, and rebuilds the same views', async () => {
+    // FLUSHDB needs a logical database of its own: other spec files share the server's db 0.
+    const { redisUrl } = (await import('vitest')).inject('services');
+    const url = new URL(redisUrl);
+    url.pathname = '/11';
+    const client = new Redis(url.toString());
+    await using db = await createTestDatabase();
+    const pool = createPool(db.url);
+    try {
+      await client.flushdb();
+      const log = new PostgresEventLog(pool);
+      await appendAll(log, sampleEvents(2_000, 21));
+      const store = new RedisViewStore({ redis: client });
+      const reader = new RedisViewReader({ redis: client });
+      expect(await store.needsRebuild()).toBe(true);
+      await store.rebuild({ eventLog: log, dropDelayMs: 0 });
+      expect(await store.needsRebuild()).toBe(false);
+      const before = await Promise.all(
+        sampleScopes.map(({ namespace, environment }) => reader.loadView(namespace, environment)),
+      );
+
+      await client.flushdb();
+      expect(await store.needsRebuild()).toBe(true);
+      await expect(reader.loadView('shelfwise', 'prod')).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+      // Live events arriving while no generation exists are dropped but remembered as `missed`.
+      await appendAll(log, sampleEvents(50, 22, 5_000));
+      const fresh = await log.readAll(
+        before.reduce((max, v) => Math.max(max, v.position), 0),
+        1_000,
+      );
+      const lost = await store.applyEvents(fresh.slice(-10));
+      expect(lost.lost).toBe(true);
+      expect(Number(await client.get(globalKeys('strata:').missed))).toBe(fresh.at(-1)!.position);
+
+      const rebuilt = await store.rebuild({ eventLog: log, dropDelayMs: 0 });
+      expect(rebuilt.generation).toBe(1);
+      const all = await log.readAll(0, 100_000);
+      for (const [i, { namespace, environment }] of sampleScopes.entries()) {
+        const view = await reader.loadView(namespace, environment);
+        expect(comparable(view.state)).toEqual(expectedState(all, namespace, environment));
+        expect(view.position).toBeGreaterThanOrEqual(before[i]!.position);
+      }
+    } finally {
+      await client.flushdb();
+      client.disconnect();
+      await pool.end();
+    }
+  });
+});

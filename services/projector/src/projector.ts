@@ -1,0 +1,185 @@
+import type { Server } from 'node:http';
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import type { RecordedEvent } from '@strata/core';
+import { createJsonLogger, KafkaEventConsumer, type JsonLogger } from '@strata/kafka-bus';
+import { createPool, PostgresEventLog } from '@strata/postgres-log';
+import { RedisViewStore, type RebuildResult } from '@strata/redis-views';
+import type { ProjectorConfig } from './projector-config.js';
+import { ProjectorMetrics, renderProjectorMetrics, serveMetrics } from './projector-metrics.js';
+
+export interface ProjectorOptions extends ProjectorConfig {
+  logger?: JsonLogger;
+}
+
+/**
+ * Kafka → Redis views. Consumes `strata.events` in a consumer group (processes share the
+ * partitions), applies each batch atomically per event with its position, and lets the consumer
+ * commit offsets only after Redis acknowledged. Rebuilds from PostgreSQL when the views are
+ * missing (first start, Redis flushed or restarted) or on request.
+ */
+export class Projector {
+  readonly metrics = new ProjectorMetrics();
+  readonly #options: ProjectorOptions;
+  readonly #logger: JsonLogger;
+  #redis: Redis | undefined;
+  #pool: pg.Pool | undefined;
+  #store: RedisViewStore | undefined;
+  #log: PostgresEventLog | undefined;
+  #consumer: KafkaEventConsumer | undefined;
+  #server: Server | undefined;
+  #watch: NodeJS.Timeout | undefined;
+  #rebuilding: Promise<RebuildResult | null> | null = null;
+  #abort = new AbortController();
+  #metricsPort: number | undefined;
+
+  constructor(options: ProjectorOptions) {
+    this.#options = options;
+    this.#logger = options.logger ?? createJsonLogger({ service: 'projector' });
+  }
+
+  /** The port `/metrics` listens on, once started with `metricsPort` set. */
+  get metricsPort(): number | undefined {
+    return this.#metricsPort;
+  }
+
+  async start(): Promise<void> {
+    const o = this.#options;
+    this.#redis = new Redis(o.redisUrl, { lazyConnect: true });
+    this.#redis.on('error', (error: Error) =>
+      this.#logger.log('warn', 'redis connection error', { error: error.message }),
+    );
+    await this.#redis.connect();
+    this.#pool = createPool(o.databaseUrl, {
+      max: 4,
+      onError: (error) => this.#logger.log('warn', 'postgres pool error', { error: error.message }),
+    });
+    this.#log = new PostgresEventLog(this.#pool);
+    this.#store = new RedisViewStore({ redis: this.#redis, prefix: o.prefix });
+    if (o.metricsPort !== undefined) {
+      const served = await serveMetrics(o.metricsPort, () => this.renderMetrics());
+      this.#server = served.server;
+      this.#metricsPort = served.port;
+    }
+    if (await this.#store.needsRebuild()) void this.rebuild('no live view generation');
+    this.#consumer = new KafkaEventConsumer({
+      brokers: o.brokers,
+      clientId: 'strata-projector',
+      logger: this.#logger,
+      sessionTimeoutMs: o.sessionTimeoutMs,
+      heartbeatIntervalMs: o.heartbeatIntervalMs,
+    });
+    await this.#consumer.run({
+      groupId: o.groupId,
+      topic: o.topic,
+      handleBatch: (events, partition) => this.#handle(events, partition),
+    });
+    this.#watch = setInterval(() => void this.#checkViews(), o.watchIntervalMs);
+    this.#logger.log('info', 'projector started', {
+      topic: o.topic,
+      group: o.groupId,
+      prefix: o.prefix,
+      metricsPort: this.#metricsPort,
+    });
+  }
+
+  /**
+   * Builds a new generation from the log and switches readers to it; resolves with its result, or
+   * null when it failed (logged; the watchdog retries while the views are missing). One at a time.
+   */
+  rebuild(reason: string): Promise<RebuildResult | null> {
+    if (this.#rebuilding) return this.#rebuilding;
+    const store = this.#store;
+    const log = this.#log;
+    if (!store || !log) return Promise.resolve(null);
+    this.#logger.log('info', 'rebuild started', { reason });
+    const run = store
+      .rebuild({
+        eventLog: log,
+        signal: this.#abort.signal,
+        onProgress: (progress) => {
+          this.metrics.rebuild = progress;
+        },
+      })
+      .then(
+        (result) => {
+          this.metrics.rebuildsTotal += result.rebuilt ? 1 : 0;
+          this.#logger.log('info', result.rebuilt ? 'rebuild finished' : 'rebuild finished by another projector', {
+            ...result,
+          });
+          return result;
+        },
+        (error: unknown) => {
+          if (!this.#abort.signal.aborted)
+            this.#logger.log('error', 'rebuild failed', {
+              error: error instanceof Error ? error.message : String(error),
+            });
+          return null;
+        },
+      )
+      .finally(() => {
+        this.metrics.rebuild = null;
+        this.#rebuilding = null;
+      });
+    this.#rebuilding = run;
+    return run;
+  }
+
+  /** Prometheus text: lag per partition, applied total and rate, rebuild progress, generation. */
+  async renderMetrics(): Promise<string> {
+    const [lag, generation] = await Promise.all([
+      this.#consumer?.lag().catch(() => []) ?? [],
+      this.#store?.generation().catch(() => null) ?? null,
+    ]);
+    return renderProjectorMetrics(
+      {
+        lag: lag.map(({ partition, lag: behind }) => ({ partition, lag: behind })),
+        assignedPartitions: this.#consumer?.assignedPartitions().length ?? 0,
+        appliedTotal: this.metrics.appliedTotal,
+        duplicatesTotal: this.metrics.duplicatesTotal,
+        applyRate: this.metrics.applyRate(),
+        generation,
+        rebuildsTotal: this.metrics.rebuildsTotal,
+        rebuild: this.metrics.rebuild,
+      },
+      this.#options.groupId,
+    );
+  }
+
+  /** Partitions this process owns right now. */
+  assignedPartitions(): number[] {
+    return this.#consumer?.assignedPartitions() ?? [];
+  }
+
+  /** Finishes and commits the batch in flight, leaves the group, aborts a rebuild, closes connections. */
+  async stop(): Promise<void> {
+    clearInterval(this.#watch);
+    await this.#consumer?.stop();
+    this.#abort.abort();
+    await this.#rebuilding;
+    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await this.#pool?.end();
+    await this.#redis?.quit().catch(() => undefined);
+    this.#logger.log('info', 'projector stopped');
+  }
+
+  async #handle(events: RecordedEvent[], partition: number): Promise<void> {
+    const result = await this.#store!.applyEvents(events);
+    this.metrics.recordApplied(result.applied, result.duplicates);
+    if (result.lost) {
+      // Safe to commit: the positions are recorded as `missed`, and the rebuild may not go live
+      // before it has read the log past them.
+      this.#logger.log('warn', 'views lost; events kept for the rebuild', { partition, events: events.length });
+      void this.rebuild('view generation lost');
+    }
+  }
+
+  async #checkViews(): Promise<void> {
+    if (this.#rebuilding) return;
+    try {
+      if (await this.#store!.needsRebuild()) void this.rebuild('view generation marker missing');
+    } catch (error) {
+      this.#logger.log('warn', 'view check failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+}

@@ -1,7 +1,16 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'infra/kafka/.local/**', 'schemas/**', '**/*.js', '!eslint.config.js'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'infra/kafka/.local/**',
+      'schemas/**',
+      '**/*.js',
+      '!eslint.config.js',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
@@ -23,7 +32,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', 'pg', 'kafkajs', 'ioredis', 'fastify', '@strata/*'], message: 'core is pure' }] },
+        {
+          patterns: [
+            { group: ['node:*', 'pg', 'kafkajs', 'ioredis', 'fastify', '@strata/*'], message: 'core is pure' },
+          ],
+        },
       ],
     },
   },

@@ -21,7 +21,11 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['packages/**/*.{int,e2e}.spec.ts', 'services/**/*.{int,e2e}.spec.ts', 'test/**/*.{int,e2e}.spec.ts'],
+          include: [
+            'packages/**/*.{int,e2e}.spec.ts',
+            'services/**/*.{int,e2e}.spec.ts',
+            'test/**/*.{int,e2e}.spec.ts',
+          ],
           exclude,
           globalSetup: ['test/setup/global-setup.ts'],
           testTimeout: 60_000,

@@ -10,7 +10,9 @@ export const shelfwise = defineManifest({
   keys: {
     'rate_limit.requests_per_minute': z.number().int().min(1).default(100).describe('Requests per minute per tenant'),
     'rate_limit.burst_size': z.number().int().min(1).default(20).describe('Burst allowance above the steady rate'),
-    'database.pool_size': key(z.number().int().min(1).max(100).default(20).describe('Connection pool size'), { owner: 'platform' }),
+    'database.pool_size': key(z.number().int().min(1).max(100).default(20).describe('Connection pool size'), {
+      owner: 'platform',
+    }),
     'database.pool_timeout': z.number().int().min(5).default(30).describe('Seconds to wait for a pooled connection'),
     'ai.model_name': z.string().min(1).default('gpt-4o-mini').describe('Model behind AI recommendations'),
     'ai.max_tokens': z.number().int().min(1).max(16384).default(2048),

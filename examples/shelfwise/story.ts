@@ -23,10 +23,18 @@ interface Problem {
   detail?: string;
 }
 
-const call = async <T>(method: string, path: string, body?: unknown, token = adminToken): Promise<{ status: number; body: T }> => {
+const call = async <T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  token = adminToken,
+): Promise<{ status: number; body: T }> => {
   const response = await fetch(`${apiUrl}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -35,7 +43,8 @@ const call = async <T>(method: string, path: string, body?: unknown, token = adm
 
 const ok = async <T>(method: string, path: string, body?: unknown, token?: string): Promise<T> => {
   const answer = await call<T & Problem>(method, path, body, token);
-  if (answer.status >= 400) throw new Error(`${method} ${path} → ${answer.status} ${answer.body.title ?? ''}: ${answer.body.detail ?? ''}`);
+  if (answer.status >= 400)
+    throw new Error(`${method} ${path} → ${answer.status} ${answer.body.title ?? ''}: ${answer.body.detail ?? ''}`);
   return answer.body;
 };
 
@@ -61,7 +70,10 @@ const countEnabled = async (minPosition: number) => {
   let enabled = 0;
   const reasons: Record<string, number> = {};
   for (const tenant of tenantIds) {
-    const answer = await ok<FlagAnswer>('GET', `${scope}/tenants/${tenant}/flags/ai_recommendations?minPosition=${minPosition}`);
+    const answer = await ok<FlagAnswer>(
+      'GET',
+      `${scope}/tenants/${tenant}/flags/ai_recommendations?minPosition=${minPosition}`,
+    );
     if (answer.enabled) enabled++;
     reasons[answer.reason] = (reasons[answer.reason] ?? 0) + 1;
   }
@@ -74,7 +86,9 @@ const flagOf = (tenant: string, minPosition: number) =>
 /** Proves the plaintext is nowhere but in the authorised answer: PostgreSQL, Redis and Kafka, searched for real. */
 const searchEverywhere = async (marker: string) => {
   const found: string[] = [];
-  const db = new pg.Client({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/strata' });
+  const db = new pg.Client({
+    connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/strata',
+  });
   await db.connect();
   try {
     const tables = await db.query<{ t: string }>(
@@ -92,13 +106,23 @@ const searchEverywhere = async (marker: string) => {
     let cursor = '0';
     let scanned = 0;
     do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${process.env.STRATA_REDIS_PREFIX ?? 'strata:'}*`, 'COUNT', 1000);
+      const [next, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        `${process.env.STRATA_REDIS_PREFIX ?? 'strata:'}*`,
+        'COUNT',
+        1000,
+      );
       cursor = next;
       for (const key of keys) {
         scanned++;
         const type = await redis.type(key);
         const value =
-          type === 'hash' ? JSON.stringify(await redis.hgetall(key)) : type === 'string' ? ((await redis.get(key)) ?? '') : '';
+          type === 'hash'
+            ? JSON.stringify(await redis.hgetall(key))
+            : type === 'string'
+              ? ((await redis.get(key)) ?? '')
+              : '';
         if (value.includes(marker)) found.push(`Redis ${key}`);
       }
     } while (cursor !== '0');
@@ -106,7 +130,10 @@ const searchEverywhere = async (marker: string) => {
   } finally {
     redis.disconnect();
   }
-  const kafka = new Kafka({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const topic = process.env.STRATA_TOPIC ?? 'strata.events';
   const admin = kafka.admin();
   await admin.connect();
@@ -135,40 +162,75 @@ const main = async () => {
   say(`ShelfWise on Strata — ${tenantIds.length} tenants, namespace "${ns}", environment "${env}"`);
 
   step('1. The manifest: every key typed, with defaults and bounds');
-  const manifest = await ok<Written>('PUT', `/v1/namespaces/${ns}/manifest`, { ...shelfwiseManifest, reason: 'ShelfWise settings model' });
-  say(`   published at position ${manifest.position}: ${Object.keys(shelfwiseManifest.keys).length} keys, 1 flag, 1 secret`);
-  const rejected = await call<Problem>('PUT', `${scope}/config/rate_limit.requests_per_minute`, { value: 0, reason: 'typo' });
+  const manifest = await ok<Written>('PUT', `/v1/namespaces/${ns}/manifest`, {
+    ...shelfwiseManifest,
+    reason: 'ShelfWise settings model',
+  });
+  say(
+    `   published at position ${manifest.position}: ${Object.keys(shelfwiseManifest.keys).length} keys, 1 flag, 1 secret`,
+  );
+  const rejected = await call<Problem>('PUT', `${scope}/config/rate_limit.requests_per_minute`, {
+    value: 0,
+    reason: 'typo',
+  });
   say(`   a rate limit of 0 is refused before it reaches the log: ${rejected.status} ${rejected.body.detail ?? ''}`);
 
   step('2. Per-tenant rate limits: default 100/min, tenant A 1,000, tenant B 10,000');
-  await ok<Written>('PUT', `${scope}/tenants/${tenants.a}/config/rate_limit.requests_per_minute`, { value: 1000, reason: 'contract: tier 2' });
-  const b = await ok<Written>('PUT', `${scope}/tenants/${tenants.b}/config/rate_limit.requests_per_minute`, { value: 10000, reason: 'largest customer, negotiated' });
-  for (const [name, id] of [['A', tenants.a], ['B', tenants.b], ['any other', tenantIds[42]!]] as const) {
+  await ok<Written>('PUT', `${scope}/tenants/${tenants.a}/config/rate_limit.requests_per_minute`, {
+    value: 1000,
+    reason: 'contract: tier 2',
+  });
+  const b = await ok<Written>('PUT', `${scope}/tenants/${tenants.b}/config/rate_limit.requests_per_minute`, {
+    value: 10000,
+    reason: 'largest customer, negotiated',
+  });
+  for (const [name, id] of [
+    ['A', tenants.a],
+    ['B', tenants.b],
+    ['any other', tenantIds[42]!],
+  ] as const) {
     const value = await rateLimitOf(id, `?minPosition=${b.position}`);
-    say(`   tenant ${name.padEnd(9)} ${String(value?.value).padStart(6)}/min   from ${value?.source} (position ${value?.position})`);
+    say(
+      `   tenant ${name.padEnd(9)} ${String(value?.value).padStart(6)}/min   from ${value?.source} (position ${value?.position})`,
+    );
   }
   const beforeRollout = b.position;
 
   step('3. AI recommendations: beta tenant forced on, restricted tenant forced off, then 5% → 25% → 100%');
-  await ok<Written>('PUT', `${scope}/tenants/${tenants.beta}/flags/ai_recommendations`, { override: 'enabled', reason: 'beta partner' });
-  await ok<Written>('PUT', `${scope}/tenants/${tenants.restricted}/flags/ai_recommendations`, { override: 'disabled', reason: 'contract excludes experimental features' });
+  await ok<Written>('PUT', `${scope}/tenants/${tenants.beta}/flags/ai_recommendations`, {
+    override: 'enabled',
+    reason: 'beta partner',
+  });
+  await ok<Written>('PUT', `${scope}/tenants/${tenants.restricted}/flags/ai_recommendations`, {
+    override: 'disabled',
+    reason: 'contract excludes experimental features',
+  });
   const positions: Record<number, number> = {};
   for (const rollout of [5, 25, 100]) {
-    const written = await ok<Written>('PUT', `${scope}/flags/ai_recommendations`, { rollout, enabled: true, reason: `ramp to ${rollout}%` });
+    const written = await ok<Written>('PUT', `${scope}/flags/ai_recommendations`, {
+      rollout,
+      enabled: true,
+      reason: `ramp to ${rollout}%`,
+    });
     positions[rollout] = written.position;
     const { enabled, reasons } = await countEnabled(written.position);
     const beta = await flagOf(tenants.beta, written.position);
     const restricted = await flagOf(tenants.restricted, written.position);
     say(
       `   ${String(rollout).padStart(3)}%: ${String(enabled).padStart(3)} of ${tenantIds.length} tenants enabled ` +
-        `(${Object.entries(reasons).map(([r, n]) => `${n} ${r}`).join(', ')}); beta ${beta.enabled ? 'on' : 'off'}, restricted ${restricted.enabled ? 'on' : 'off'}`,
+        `(${Object.entries(reasons)
+          .map(([r, n]) => `${n} ${r}`)
+          .join(', ')}); beta ${beta.enabled ? 'on' : 'off'}, restricted ${restricted.enabled ? 'on' : 'off'}`,
     );
   }
 
   step("4. A publisher's ERP API key, stored as an envelope-encrypted secret");
   const marker = `erp-key-${Math.random().toString(36).slice(2)}-DEMO-MARKER`;
   const secretPath = `${scope}/tenants/${tenants.publisher}/secrets/erp_api_key`;
-  const stored = await ok<Written & { version: number }>('PUT', secretPath, { value: marker, reason: 'publisher onboarding' });
+  const stored = await ok<Written & { version: number }>('PUT', secretPath, {
+    value: marker,
+    reason: 'publisher onboarding',
+  });
   say(`   stored version ${stored.version} at position ${stored.position}`);
   const integration = await ok<{ token: string }>('POST', '/v1/tokens', {
     role: 'secret-reader',
@@ -178,30 +240,61 @@ const main = async () => {
     description: 'inventory sync service for the publisher',
   });
   const read = await ok<{ value: string; version: number }>('GET', secretPath, undefined, integration.token);
-  say(`   the authorised inventory-sync token reads it back: ${read.value === marker ? 'the same value' : 'A DIFFERENT VALUE'} (version ${read.version})`);
-  const otherTenant = await call<Problem>('GET', `${scope}/tenants/${tenants.a}/secrets/erp_api_key`, undefined, integration.token);
+  say(
+    `   the authorised inventory-sync token reads it back: ${read.value === marker ? 'the same value' : 'A DIFFERENT VALUE'} (version ${read.version})`,
+  );
+  const otherTenant = await call<Problem>(
+    'GET',
+    `${scope}/tenants/${tenants.a}/secrets/erp_api_key`,
+    undefined,
+    integration.token,
+  );
   say(`   the same token asking for tenant A's secret: ${otherTenant.status} ${otherTenant.body.title ?? ''}`);
-  const plainReader = await ok<{ token: string }>('POST', '/v1/tokens', { role: 'reader', namespace: ns, env, description: 'dashboard' });
+  const plainReader = await ok<{ token: string }>('POST', '/v1/tokens', {
+    role: 'reader',
+    namespace: ns,
+    env,
+    description: 'dashboard',
+  });
   const denied = await call<Problem>('GET', secretPath, undefined, plainReader.token);
   say(`   a reader token without secret-read permission: ${denied.status} ${denied.body.title ?? ''}`);
   await new Promise((resolve) => setTimeout(resolve, 1000)); // let the relay and projector carry it everywhere
   const leaks = await searchEverywhere(marker);
-  say(leaks.length === 0 ? '   plaintext found in PostgreSQL, Redis or Kafka: nowhere' : `   PLAINTEXT FOUND IN: ${leaks.join(', ')}`);
+  say(
+    leaks.length === 0
+      ? '   plaintext found in PostgreSQL, Redis or Kafka: nowhere'
+      : `   PLAINTEXT FOUND IN: ${leaks.join(', ')}`,
+  );
   if (leaks.length > 0) process.exitCode = 1;
 
   step("5. The auditor's view");
-  const history = await ok<{ events: { position: number; type: string; recordedAt: string; metadata: { actor: string; reason?: string }; data: Record<string, unknown> }[] }>(
-    'GET',
-    `/v1/events?namespace=${ns}&env=${env}&key=ai_recommendations&limit=20`,
-  );
+  const history = await ok<{
+    events: {
+      position: number;
+      type: string;
+      recordedAt: string;
+      metadata: { actor: string; reason?: string };
+      data: Record<string, unknown>;
+    }[];
+  }>('GET', `/v1/events?namespace=${ns}&env=${env}&key=ai_recommendations&limit=20`);
   for (const event of history.events) {
     const data = event.data;
-    const what = event.type === 'FlagRolloutChanged' ? `rollout ${String(data.rollout)}%` : `override ${String(data.override)} for ${String(data.tenant).slice(0, 8)}…`;
-    say(`   #${String(event.position).padEnd(5)} ${event.recordedAt.slice(11, 23)}  ${event.metadata.actor.padEnd(8)} ${what.padEnd(34)} "${event.metadata.reason ?? ''}"`);
+    const what =
+      event.type === 'FlagRolloutChanged'
+        ? `rollout ${String(data.rollout)}%`
+        : `override ${String(data.override)} for ${String(data.tenant).slice(0, 8)}…`;
+    say(
+      `   #${String(event.position).padEnd(5)} ${event.recordedAt.slice(11, 23)}  ${event.metadata.actor.padEnd(8)} ${what.padEnd(34)} "${event.metadata.reason ?? ''}"`,
+    );
   }
-  const then = await ok<FlagAnswer>('GET', `${scope}/tenants/${tenantIds[7]}/flags/ai_recommendations?position=${beforeRollout}`);
+  const then = await ok<FlagAnswer>(
+    'GET',
+    `${scope}/tenants/${tenantIds[7]}/flags/ai_recommendations?position=${beforeRollout}`,
+  );
   const thenA = await rateLimitOf(tenants.a, `?position=${beforeRollout}`);
-  say(`   before the rollout (position ${beforeRollout}): ai_recommendations for tenant #7 was ${then.enabled ? 'on' : 'off'} (${then.reason}); tenant A's limit was ${String(thenA?.value)}`);
+  say(
+    `   before the rollout (position ${beforeRollout}): ai_recommendations for tenant #7 was ${then.enabled ? 'on' : 'off'} (${then.reason}); tenant A's limit was ${String(thenA?.value)}`,
+  );
   const diff = await ok<{ changes: unknown[] }>('GET', `${scope}/diff?from=${positions[25]}&to=${positions[100]}`);
   say(`   diff 25% → 100%: ${diff.changes.length} change(s): ${JSON.stringify(diff.changes)}`);
 
@@ -220,7 +313,9 @@ const main = async () => {
     reason: 'AI recommendations overloaded the model provider',
   });
   const afterRevert = await countEnabled(reverted.position);
-  say(`   applied at position ${reverted.position}: ${afterRevert.enabled} of ${tenantIds.length} tenants enabled again, exactly as at 25%`);
+  say(
+    `   applied at position ${reverted.position}: ${afterRevert.enabled} of ${tenantIds.length} tenants enabled again, exactly as at 25%`,
+  );
 
   step('7. Verify that nobody rewrote history');
   const verified = await ok<{ ok: boolean; checked: number; firstBadPosition?: number }>('GET', '/v1/verify');

@@ -27,7 +27,9 @@ const listDatabases = async (maintenanceUrl: string, pattern: string): Promise<s
   const client = new pg.default.Client({ connectionString: maintenanceUrl });
   await client.connect();
   try {
-    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [pattern]);
+    const { rows } = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [
+      pattern,
+    ]);
     return rows.map((row) => row.datname);
   } finally {
     await client.end();

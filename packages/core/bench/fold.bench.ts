@@ -18,15 +18,30 @@ for (let i = 0; i < n; i++) {
         ? newEvent('ConfigValueUnset', { ...scope, tenant, key: `app.key_${(i + 1) % 50}` }, meta)
         : kind === 8
           ? newEvent('FlagRolloutChanged', { ...scope, flag: `flag_${i % 20}`, rollout: i % 101, enabled: true }, meta)
-          : newEvent('FlagOverrideSet', { ...scope, tenant: `tenant_${i % 200}`, flag: `flag_${i % 20}`, override: i % 2 ? 'enabled' : null }, meta);
-  log[i] = { ...e, position: i + 1, eventId: `e${i}`, streamId: 's', streamVersion: i + 1, schemaVersion: 1, recordedAt: '2024-01-01T00:00:00Z', hash: '' };
+          : newEvent(
+              'FlagOverrideSet',
+              { ...scope, tenant: `tenant_${i % 200}`, flag: `flag_${i % 20}`, override: i % 2 ? 'enabled' : null },
+              meta,
+            );
+  log[i] = {
+    ...e,
+    position: i + 1,
+    eventId: `e${i}`,
+    streamId: 's',
+    streamVersion: i + 1,
+    schemaVersion: 1,
+    recordedAt: '2024-01-01T00:00:00Z',
+    hash: '',
+  };
 }
 
 const time = (name: string, run: () => unknown) => {
   const start = performance.now();
   run();
   const ms = performance.now() - start;
-  console.log(`${name.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms   ${((n / ms) * 1000 / 1e6).toFixed(2)} M events/s`);
+  console.log(
+    `${name.padEnd(34)} ${ms.toFixed(0).padStart(6)} ms   ${(((n / ms) * 1000) / 1e6).toFixed(2)} M events/s`,
+  );
 };
 time('fold (copy-on-write per call)', () => fold(initialState('shelfwise', 'prod'), log));
 time('stateAt (position = last)', () => stateAt(log, n, scope));

@@ -28,14 +28,24 @@ const manifest: ManifestDocument = {
   secrets: {},
 };
 const events: NewEvent[] = [newEvent('ManifestPublished', { namespace: 'shelfwise', manifest }, meta)];
-for (let i = 0; i < 20; i += 2) events.push(newEvent('ConfigValueSet', { ...scope, tenant: null, key: `app.key_${i}`, value: i * 10 }, meta));
+for (let i = 0; i < 20; i += 2)
+  events.push(newEvent('ConfigValueSet', { ...scope, tenant: null, key: `app.key_${i}`, value: i * 10 }, meta));
 tenants.forEach((tenant, t) => {
-  for (let i = 0; i < 20; i += 5) events.push(newEvent('ConfigValueSet', { ...scope, tenant, key: `app.key_${(i + t) % 20}`, value: t }, meta));
-  if (t % 10 === 0) events.push(newEvent('FlagOverrideSet', { ...scope, tenant, flag: 'new_checkout', override: 'enabled' }, meta));
+  for (let i = 0; i < 20; i += 5)
+    events.push(newEvent('ConfigValueSet', { ...scope, tenant, key: `app.key_${(i + t) % 20}`, value: t }, meta));
+  if (t % 10 === 0)
+    events.push(newEvent('FlagOverrideSet', { ...scope, tenant, flag: 'new_checkout', override: 'enabled' }, meta));
 });
 events.push(newEvent('FlagRolloutChanged', { ...scope, flag: 'new_checkout', rollout: 25, enabled: true }, meta));
 const log: RecordedEvent[] = events.map((e, i) => ({
-  ...e, position: i + 1, eventId: `e${i}`, streamId: 's', streamVersion: i + 1, schemaVersion: 1, recordedAt: '2024-01-01T00:00:00Z', hash: '',
+  ...e,
+  position: i + 1,
+  eventId: `e${i}`,
+  streamId: 's',
+  streamVersion: i + 1,
+  schemaVersion: 1,
+  recordedAt: '2024-01-01T00:00:00Z',
+  hash: '',
 }));
 const state = fold(initialState('shelfwise', 'prod'), log);
 const keys = Object.keys(manifest.keys);
@@ -73,5 +83,7 @@ measure('bucket (caller-memoised)', (i) => {
 });
 const start = performance.now();
 for (let i = 0; i < 20_000; i++) sink += Object.keys(resolveConfig(state, tenants[i % 200]!).values).length;
-console.log(`resolveConfig (20 keys)       ${(20_000 / ((performance.now() - start) / 1000) / 1e3).toFixed(0)} k ops/s`);
+console.log(
+  `resolveConfig (20 keys)       ${(20_000 / ((performance.now() - start) / 1000) / 1e3).toFixed(0)} k ops/s`,
+);
 if (sink < 0) console.log(sink);

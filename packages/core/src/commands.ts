@@ -13,7 +13,13 @@ import {
   type NewEvent,
 } from './events.js';
 import { checkManifestChange, jsonEqual, keySchema, parseManifest, validateValue } from './manifest.js';
-import { currentSecretVersion, initialState, latestSecretVersionNumber, layerOf, type NamespaceEnvState } from './scope-state.js';
+import {
+  currentSecretVersion,
+  initialState,
+  latestSecretVersionNumber,
+  layerOf,
+  type NamespaceEnvState,
+} from './scope-state.js';
 
 /**
  * Commands and the decider: pure functions from (command, current state) to the events to append,
@@ -106,27 +112,38 @@ export const commandStreamId = (command: Command): string => {
   }
 };
 
-const check = (schema: { safeParse(v: unknown): { success: boolean } }, value: unknown, what: string, rule: string): void => {
-  if (!schema.safeParse(value).success) throw new StrataError('BAD_REQUEST', `${what} ${JSON.stringify(value)} is invalid: ${rule}`, { [what]: value });
+const check = (
+  schema: { safeParse(v: unknown): { success: boolean } },
+  value: unknown,
+  what: string,
+  rule: string,
+): void => {
+  if (!schema.safeParse(value).success)
+    throw new StrataError('BAD_REQUEST', `${what} ${JSON.stringify(value)} is invalid: ${rule}`, { [what]: value });
 };
 
 const checkScope = (c: Scoped & { tenant?: string | null }): void => {
   check(Name, c.namespace, 'namespace', 'lowercase letters, digits, - and _, at most 64');
   check(Name, c.environment, 'environment', 'lowercase letters, digits, - and _, at most 64');
-  if (c.tenant !== undefined && c.tenant !== null) check(TenantId, c.tenant, 'tenant', 'letters, digits, _ . : -, at most 128');
+  if (c.tenant !== undefined && c.tenant !== null)
+    check(TenantId, c.tenant, 'tenant', 'letters, digits, _ . : -, at most 128');
 };
 
 const pickState = (states: NamespaceEnvState | readonly NamespaceEnvState[], c: Scoped): NamespaceEnvState => {
   if (!Array.isArray(states)) {
     const s = states as NamespaceEnvState;
     if (s.namespace !== c.namespace || s.environment !== c.environment) {
-      throw new StrataError('INTERNAL', `state of ${s.namespace}/${s.environment} given for a command on ${c.namespace}/${c.environment}`);
+      throw new StrataError(
+        'INTERNAL',
+        `state of ${s.namespace}/${s.environment} given for a command on ${c.namespace}/${c.environment}`,
+      );
     }
     return s;
   }
   return (
-    (states as readonly NamespaceEnvState[]).find((s) => s.namespace === c.namespace && s.environment === c.environment) ??
-    initialState(c.namespace, c.environment)
+    (states as readonly NamespaceEnvState[]).find(
+      (s) => s.namespace === c.namespace && s.environment === c.environment,
+    ) ?? initialState(c.namespace, c.environment)
   );
 };
 
@@ -135,14 +152,22 @@ const requireManifest = (manifest: ManifestDocument | null, what: string): Manif
   return manifest;
 };
 
-const decideFlagRollout = (c: SetFlagRollout, state: NamespaceEnvState, manifest: ManifestDocument | null): NewEvent[] => {
+const decideFlagRollout = (
+  c: SetFlagRollout,
+  state: NamespaceEnvState,
+  manifest: ManifestDocument | null,
+): NewEvent[] => {
   const m = requireManifest(manifest, `flag ${c.flag}`);
   const declared = Object.hasOwn(m.flags, c.flag) ? m.flags[c.flag] : undefined;
   if (!declared) throw new StrataError('UNKNOWN_KEY', `flag ${c.flag}: not declared in the manifest`, { flag: c.flag });
   const current = state.flags.get(c.flag);
   const rollout = c.rollout ?? current?.rollout ?? 0;
   if (!Number.isInteger(rollout) || rollout < 0 || rollout > 100) {
-    throw new StrataError('VALIDATION_FAILED', `flag ${c.flag}: rollout must be an integer 0-100, received ${JSON.stringify(rollout)}`, { flag: c.flag });
+    throw new StrataError(
+      'VALIDATION_FAILED',
+      `flag ${c.flag}: rollout must be an integer 0-100, received ${JSON.stringify(rollout)}`,
+      { flag: c.flag },
+    );
   }
   const enabled = c.enabled ?? current?.enabled ?? true;
   const variants = c.variants === null ? undefined : (c.variants ?? current?.variants?.slice());
@@ -154,14 +179,18 @@ const decideFlagRollout = (c: SetFlagRollout, state: NamespaceEnvState, manifest
       total += v.weight;
       const type = declared.type;
       const fits =
-        type === 'boolean' ? typeof v.value === 'boolean' :
-        type === 'string' ? typeof v.value === 'string' :
-        type === 'number' ? typeof v.value === 'number' && Number.isFinite(v.value) :
-        typeof v.value === 'object' && v.value !== null;
+        type === 'boolean'
+          ? typeof v.value === 'boolean'
+          : type === 'string'
+            ? typeof v.value === 'string'
+            : type === 'number'
+              ? typeof v.value === 'number' && Number.isFinite(v.value)
+              : typeof v.value === 'object' && v.value !== null;
       if (!fits) problems.push(`variant ${i}: expected a ${type} value, received ${JSON.stringify(v.value)}`);
     });
     if (total > 100) problems.push(`variant weights add up to ${total}, more than 100`);
-    if (problems.length) throw new StrataError('VALIDATION_FAILED', `flag ${c.flag}: ${problems.join('; ')}`, { flag: c.flag, problems });
+    if (problems.length)
+      throw new StrataError('VALIDATION_FAILED', `flag ${c.flag}: ${problems.join('; ')}`, { flag: c.flag, problems });
   }
   const data = { namespace: c.namespace, environment: c.environment, flag: c.flag, rollout, enabled };
   return [newEvent('FlagRolloutChanged', variants ? { ...data, variants } : data, c.metadata)];
@@ -184,7 +213,10 @@ export const decide = (
     check(Name, command.namespace, 'namespace', 'lowercase letters, digits, - and _, at most 64');
     const parsed = parseManifest(command.manifest);
     const all = (Array.isArray(states) ? states : [states]) as readonly NamespaceEnvState[];
-    const conflicts = checkManifestChange(parsed, all.filter((s) => s.namespace === command.namespace));
+    const conflicts = checkManifestChange(
+      parsed,
+      all.filter((s) => s.namespace === command.namespace),
+    );
     if (conflicts.length > 0) {
       throw new StrataError(
         'MANIFEST_CONFLICT',
@@ -224,13 +256,22 @@ export const decide = (
           { key: command.key, tenant: command.tenant, position: current.position },
         );
       }
-      return [newEvent('ConfigValueSet', { ...scope, tenant: command.tenant, key: command.key, value: command.value }, command.metadata)];
+      return [
+        newEvent(
+          'ConfigValueSet',
+          { ...scope, tenant: command.tenant, key: command.key, value: command.value },
+          command.metadata,
+        ),
+      ];
     }
     case 'UnsetConfigValue': {
       const current = layerOf(state, command.tenant).get(command.key);
       if (!current) return [];
       if (keySchema(m, command.key)?.mutable === false) {
-        throw new StrataError('IMMUTABLE_KEY', `${command.key}: immutable, cannot be unset once set`, { key: command.key, tenant: command.tenant });
+        throw new StrataError('IMMUTABLE_KEY', `${command.key}: immutable, cannot be unset once set`, {
+          key: command.key,
+          tenant: command.tenant,
+        });
       }
       return [newEvent('ConfigValueUnset', { ...scope, tenant: command.tenant, key: command.key }, command.metadata)];
     }
@@ -238,14 +279,25 @@ export const decide = (
       return decideFlagRollout(command, state, m);
     case 'SetFlagOverride': {
       const declared = m !== null && m !== undefined && Object.hasOwn(m.flags, command.flag);
-      if (!declared) throw new StrataError('UNKNOWN_KEY', `flag ${command.flag}: not declared in the manifest`, { flag: command.flag });
+      if (!declared)
+        throw new StrataError('UNKNOWN_KEY', `flag ${command.flag}: not declared in the manifest`, {
+          flag: command.flag,
+        });
       if (command.override === null && !state.overrides.get(command.tenant)?.has(command.flag)) return [];
-      return [newEvent('FlagOverrideSet', { ...scope, tenant: command.tenant, flag: command.flag, override: command.override }, command.metadata)];
+      return [
+        newEvent(
+          'FlagOverrideSet',
+          { ...scope, tenant: command.tenant, flag: command.flag, override: command.override },
+          command.metadata,
+        ),
+      ];
     }
     case 'AddSecretVersion': {
       const mm = requireManifest(m, `secret ${command.name}`);
       if (!Object.hasOwn(mm.secrets, command.name)) {
-        throw new StrataError('UNKNOWN_KEY', `secret ${command.name}: not declared in the manifest`, { name: command.name });
+        throw new StrataError('UNKNOWN_KEY', `secret ${command.name}: not declared in the manifest`, {
+          name: command.name,
+        });
       }
       check(SecretEnvelope, command.envelope, 'envelope', 'an AES-256-GCM envelope');
       if (command.previousReadableUntil !== null) {
@@ -253,10 +305,14 @@ export const decide = (
       }
       const expected = latestSecretVersionNumber(state, command.tenant, command.name) + 1;
       if (command.version !== expected) {
-        throw new StrataError('VERSION_CONFLICT', `secret ${command.name}: next version is ${expected}, not ${command.version}`, {
-          name: command.name,
-          expectedVersion: expected,
-        });
+        throw new StrataError(
+          'VERSION_CONFLICT',
+          `secret ${command.name}: next version is ${expected}, not ${command.version}`,
+          {
+            name: command.name,
+            expectedVersion: expected,
+          },
+        );
       }
       return [
         newEvent(

@@ -165,7 +165,9 @@ export const streamIds = {
 } as const;
 
 /** The scope an event belongs to, used as the Kafka message key and the Redis view id. */
-export const eventScope = (event: NewEvent): { namespace: string | null; environment: string | null; tenant: string | null } => {
+export const eventScope = (
+  event: NewEvent,
+): { namespace: string | null; environment: string | null; tenant: string | null } => {
   const data = event.data as { namespace?: string; environment?: string; tenant?: string | null };
   return { namespace: data.namespace ?? null, environment: data.environment ?? null, tenant: data.tenant ?? null };
 };

@@ -6,7 +6,13 @@ export const meta: EventMetadata = { actor: 'admin', reason: 'test' };
 
 export const manifest: ManifestDocument = {
   keys: {
-    'rate_limit.requests_per_minute': { type: 'integer', default: 100, minimum: 1, maximum: 10000, description: 'per tenant' },
+    'rate_limit.requests_per_minute': {
+      type: 'integer',
+      default: 100,
+      minimum: 1,
+      maximum: 10000,
+      description: 'per tenant',
+    },
     'search.provider': { type: 'string', enum: ['elastic', 'algolia'], default: 'elastic' },
     'ui.theme_color': { type: 'string', pattern: '^#[0-9a-f]{6}$' },
     'billing.currency': { type: 'string', mutable: false, minLength: 3, maxLength: 3 },
@@ -34,14 +40,31 @@ export const envelope = (tag: string): SecretEnvelope => ({
 const scope = { namespace: 'shop', environment: 'prod' };
 
 export const ev = {
-  manifest: (m: ManifestDocument = manifest, namespace = 'shop'): NewEvent => newEvent('ManifestPublished', { namespace, manifest: m }, meta),
-  set: (tenant: string | null, key: string, value: unknown, s = scope): NewEvent => newEvent('ConfigValueSet', { ...s, tenant, key, value }, meta),
-  unset: (tenant: string | null, key: string, s = scope): NewEvent => newEvent('ConfigValueUnset', { ...s, tenant, key }, meta),
-  rollout: (flag: string, rollout: number, enabled = true, variants?: Array<{ value: unknown; weight: number }>): NewEvent =>
-    newEvent('FlagRolloutChanged', variants ? { ...scope, flag, rollout, enabled, variants } : { ...scope, flag, rollout, enabled }, meta),
+  manifest: (m: ManifestDocument = manifest, namespace = 'shop'): NewEvent =>
+    newEvent('ManifestPublished', { namespace, manifest: m }, meta),
+  set: (tenant: string | null, key: string, value: unknown, s = scope): NewEvent =>
+    newEvent('ConfigValueSet', { ...s, tenant, key, value }, meta),
+  unset: (tenant: string | null, key: string, s = scope): NewEvent =>
+    newEvent('ConfigValueUnset', { ...s, tenant, key }, meta),
+  rollout: (
+    flag: string,
+    rollout: number,
+    enabled = true,
+    variants?: Array<{ value: unknown; weight: number }>,
+  ): NewEvent =>
+    newEvent(
+      'FlagRolloutChanged',
+      variants ? { ...scope, flag, rollout, enabled, variants } : { ...scope, flag, rollout, enabled },
+      meta,
+    ),
   override: (tenant: string, flag: string, override: 'enabled' | 'disabled' | null): NewEvent =>
     newEvent('FlagOverrideSet', { ...scope, tenant, flag, override }, meta),
   secret: (tenant: string | null, name: string, version: number, tag = `${name}-${version}`): NewEvent =>
-    newEvent('SecretVersionAdded', { ...scope, tenant, name, version, envelope: envelope(tag), previousReadableUntil: null }, meta),
-  deleteSecret: (tenant: string | null, name: string): NewEvent => newEvent('SecretDeleted', { ...scope, tenant, name }, meta),
+    newEvent(
+      'SecretVersionAdded',
+      { ...scope, tenant, name, version, envelope: envelope(tag), previousReadableUntil: null },
+      meta,
+    ),
+  deleteSecret: (tenant: string | null, name: string): NewEvent =>
+    newEvent('SecretDeleted', { ...scope, tenant, name }, meta),
 };

@@ -32,7 +32,10 @@ export interface FlagEvaluation {
  * bucket as the rollout (so a tenant keeps its variant while the rollout ramps). Weights summing to
  * less than 100 leave the top buckets without a variant.
  */
-export const pickVariant = (variants: readonly FlagVariant[] | undefined, tenantBucket: number): FlagVariant | undefined => {
+export const pickVariant = (
+  variants: readonly FlagVariant[] | undefined,
+  tenantBucket: number,
+): FlagVariant | undefined => {
   if (!variants) return undefined;
   let upper = 0;
   for (const variant of variants) {
@@ -61,7 +64,8 @@ export const evaluateFlagRule = (
     }
     return result;
   };
-  if (override) return withVariant({ enabled: override.override === 'enabled', reason: 'override', position: override.position });
+  if (override)
+    return withVariant({ enabled: override.override === 'enabled', reason: 'override', position: override.position });
   if (!entry) return { enabled: defaults.enabled ?? false, reason: 'default', position: defaults.position ?? 0 };
   if (!entry.enabled) return { enabled: false, reason: 'disabled', position: entry.position };
   const b = tenantBucket ?? bucket(tenant, flag);
@@ -133,7 +137,8 @@ export const staleFlags = (state: NamespaceEnvState, nowIso: string, maxAgeMs: n
   for (const [flag, entry] of state.flags) {
     if (entry.rollout !== 0 && entry.rollout !== 100) continue;
     const ageMs = now - Date.parse(entry.changedAt);
-    if (ageMs > maxAgeMs) stale.push({ flag, rollout: entry.rollout, enabled: entry.enabled, changedAt: entry.changedAt, ageMs });
+    if (ageMs > maxAgeMs)
+      stale.push({ flag, rollout: entry.rollout, enabled: entry.enabled, changedAt: entry.changedAt, ageMs });
   }
   return stale.sort((a, b) => b.ageMs - a.ageMs || a.flag.localeCompare(b.flag));
 };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bucket, evaluateFlag, pickVariant, staleFlags, whoFlips } from './flags.js';
-import { ev, manifest } from './fixtures.js';
+import { ev } from './fixtures.js';
 import { foldNew, recorded } from './given.js';
 import { fold, initialState } from './scope-state.js';
 
@@ -17,10 +17,21 @@ describe('evaluateFlag', () => {
 
   it('given an override, then it wins over the rollout and the kill switch', () => {
     const tenant = tenants.find((t) => bucket(t, 'new_checkout') >= 50)!;
-    const state = foldNew([ev.manifest(), ev.rollout('new_checkout', 50, false), ev.override(tenant, 'new_checkout', 'enabled')]);
+    const state = foldNew([
+      ev.manifest(),
+      ev.rollout('new_checkout', 50, false),
+      ev.override(tenant, 'new_checkout', 'enabled'),
+    ]);
     expect(evaluateFlag(state, 'new_checkout', tenant)).toEqual({ enabled: true, reason: 'override', position: 3 });
-    const forcedOff = fold(state, recorded([ev.rollout('new_checkout', 100, true), ev.override(tenant, 'new_checkout', 'disabled')], 3));
-    expect(evaluateFlag(forcedOff, 'new_checkout', tenant)).toEqual({ enabled: false, reason: 'override', position: 5 });
+    const forcedOff = fold(
+      state,
+      recorded([ev.rollout('new_checkout', 100, true), ev.override(tenant, 'new_checkout', 'disabled')], 3),
+    );
+    expect(evaluateFlag(forcedOff, 'new_checkout', tenant)).toEqual({
+      enabled: false,
+      reason: 'override',
+      position: 5,
+    });
   });
 
   it('given the kill switch off, then everyone without an override is disabled', () => {
@@ -31,9 +42,17 @@ describe('evaluateFlag', () => {
 
   it('given a flag never set, then the manifest default applies with reason default', () => {
     const state = foldNew([ev.manifest()]);
-    expect(evaluateFlag(state, 'new_checkout', 'tenant_001')).toEqual({ enabled: false, reason: 'default', position: 1 });
+    expect(evaluateFlag(state, 'new_checkout', 'tenant_001')).toEqual({
+      enabled: false,
+      reason: 'default',
+      position: 1,
+    });
     expect(evaluateFlag(state, 'search_v2', 'tenant_001')).toEqual({ enabled: true, reason: 'default', position: 1 });
-    expect(evaluateFlag(initialState('shop', 'prod'), 'unknown', 't')).toEqual({ enabled: false, reason: 'default', position: 0 });
+    expect(evaluateFlag(initialState('shop', 'prod'), 'unknown', 't')).toEqual({
+      enabled: false,
+      reason: 'default',
+      position: 0,
+    });
   });
 
   it('ramping 5 → 25 → 100 never turns a tenant off', () => {
@@ -67,10 +86,19 @@ describe('evaluateFlag', () => {
 
 describe('whoFlips', () => {
   it('lists exactly the tenants whose result changes, skipping overridden ones', () => {
-    const overridden = tenants.find((t) => { const b = bucket(t, 'new_checkout'); return b >= 10 && b < 40; })!;
-    const state = foldNew([ev.manifest(), ev.rollout('new_checkout', 10), ev.override(overridden, 'new_checkout', 'disabled')]);
+    const overridden = tenants.find((t) => {
+      const b = bucket(t, 'new_checkout');
+      return b >= 10 && b < 40;
+    })!;
+    const state = foldNew([
+      ev.manifest(),
+      ev.rollout('new_checkout', 10),
+      ev.override(overridden, 'new_checkout', 'disabled'),
+    ]);
     const flips = whoFlips(state, 'new_checkout', tenants, 40);
-    const expected = tenants.filter((t) => t !== overridden && bucket(t, 'new_checkout') >= 10 && bucket(t, 'new_checkout') < 40);
+    const expected = tenants.filter(
+      (t) => t !== overridden && bucket(t, 'new_checkout') >= 10 && bucket(t, 'new_checkout') < 40,
+    );
     expect(flips.map((f) => f.tenant)).toEqual(expected);
     expect(flips.every((f) => !f.before && f.after)).toBe(true);
     expect(whoFlips(state, 'new_checkout', tenants, 10)).toEqual([]);
@@ -82,7 +110,12 @@ describe('whoFlips', () => {
 describe('staleFlags', () => {
   it('reports flags at 0 or 100% unchanged for longer than the maximum age', () => {
     // recorded(): positions 1.. one minute apart from 2024-01-01T00:00Z.
-    const state = foldNew([ev.manifest(), ev.rollout('new_checkout', 100), ev.rollout('search_v2', 50), ev.rollout('pricing_page', 0)]);
+    const state = foldNew([
+      ev.manifest(),
+      ev.rollout('new_checkout', 100),
+      ev.rollout('search_v2', 50),
+      ev.rollout('pricing_page', 0),
+    ]);
     const now = '2024-01-31T00:00:00.000Z';
     const stale = staleFlags(state, now, 7 * 24 * 3600_000);
     expect(stale.map((s) => s.flag)).toEqual(['new_checkout', 'pricing_page']);

@@ -31,8 +31,12 @@ export const given = (history: readonly NewEvent[], scope = { namespace: 'shop',
   const state = foldNew(history, scope.namespace, scope.environment);
   return {
     state,
-    when: (command: Command, options: { otherStates?: NamespaceEnvState[]; manifest?: ManifestDocument | null } = {}) => {
-      const run = () => decide(command, options.otherStates ? [state, ...options.otherStates] : state, options.manifest);
+    when: (
+      command: Command,
+      options: { otherStates?: NamespaceEnvState[]; manifest?: ManifestDocument | null } = {},
+    ) => {
+      const run = () =>
+        decide(command, options.otherStates ? [state, ...options.otherStates] : state, options.manifest);
       return {
         then: (expected: NewEvent[]) => expect(run()).toEqual(expected),
         thenThrows: (code: StrataErrorCode, message?: RegExp) => {

@@ -44,9 +44,28 @@ const jsonTypes: readonly string[] = ['integer', 'number', 'boolean', 'string', 
 /** Keywords accepted but not enforced: annotations that zod's generator and editors emit. */
 const annotationKeywords = new Set(['$schema', 'title', 'examples', 'format', '$comment', 'readOnly', 'writeOnly']);
 const knownKeywords = new Set([
-  'type', 'default', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'enum', 'pattern',
-  'minLength', 'maxLength', 'minItems', 'maxItems', 'items', 'properties', 'additionalProperties', 'required',
-  'description', 'owner', 'secret', 'mutable', 'deprecated', ...annotationKeywords,
+  'type',
+  'default',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'enum',
+  'pattern',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'items',
+  'properties',
+  'additionalProperties',
+  'required',
+  'description',
+  'owner',
+  'secret',
+  'mutable',
+  'deprecated',
+  ...annotationKeywords,
 ]);
 
 export type ValidationResult = { ok: true } | { ok: false; error: StrataError };
@@ -68,7 +87,8 @@ const patternOf = (schema: KeySchema): RegExp | undefined => {
 const typeOf = (value: unknown): string => {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : Number.isFinite(value) ? 'number' : 'non-finite number';
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? 'integer' : Number.isFinite(value) ? 'number' : 'non-finite number';
   return typeof value;
 };
 
@@ -116,7 +136,8 @@ export const jsonEqual = (a: unknown, b: unknown): boolean => {
   const bk = Object.keys(b);
   if (ak.length !== bk.length) return false;
   for (const k of ak) {
-    if (!Object.hasOwn(b, k) || !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+    if (!Object.hasOwn(b, k) || !jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+      return false;
   }
   return true;
 };
@@ -125,7 +146,11 @@ export const jsonEqual = (a: unknown, b: unknown): boolean => {
  * Checks one value against a schema; returns the first violated constraint as
  * `expected <constraint>` text, or undefined. `path` names nested properties/items.
  */
-const violation = (schema: KeySchema, value: unknown, path: string): { path: string; expected: string; value: unknown } | undefined => {
+const violation = (
+  schema: KeySchema,
+  value: unknown,
+  path: string,
+): { path: string; expected: string; value: unknown } | undefined => {
   const fail = (expected: string) => ({ path, expected, value });
   if (!matchesType(schema.type, value)) return fail(schema.type);
   if (schema.enum && !schema.enum.some((e) => jsonEqual(e, value))) {
@@ -134,18 +159,24 @@ const violation = (schema: KeySchema, value: unknown, path: string): { path: str
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) return fail(`${schema.type} >= ${schema.minimum}`);
     if (schema.maximum !== undefined && value > schema.maximum) return fail(`${schema.type} <= ${schema.maximum}`);
-    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) return fail(`${schema.type} > ${schema.exclusiveMinimum}`);
-    if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) return fail(`${schema.type} < ${schema.exclusiveMaximum}`);
+    if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum)
+      return fail(`${schema.type} > ${schema.exclusiveMinimum}`);
+    if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum)
+      return fail(`${schema.type} < ${schema.exclusiveMaximum}`);
   } else if (typeof value === 'string') {
     // Length in code points, as JSON Schema defines it.
     const length = schema.minLength !== undefined || schema.maxLength !== undefined ? [...value].length : 0;
-    if (schema.minLength !== undefined && length < schema.minLength) return fail(`string of at least ${schema.minLength} characters`);
-    if (schema.maxLength !== undefined && length > schema.maxLength) return fail(`string of at most ${schema.maxLength} characters`);
+    if (schema.minLength !== undefined && length < schema.minLength)
+      return fail(`string of at least ${schema.minLength} characters`);
+    if (schema.maxLength !== undefined && length > schema.maxLength)
+      return fail(`string of at most ${schema.maxLength} characters`);
     const re = patternOf(schema);
     if (re && !re.test(value)) return fail(`string matching /${schema.pattern}/`);
   } else if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) return fail(`array of at least ${schema.minItems} items`);
-    if (schema.maxItems !== undefined && value.length > schema.maxItems) return fail(`array of at most ${schema.maxItems} items`);
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      return fail(`array of at least ${schema.minItems} items`);
+    if (schema.maxItems !== undefined && value.length > schema.maxItems)
+      return fail(`array of at most ${schema.maxItems} items`);
     if (schema.items) {
       for (let i = 0; i < value.length; i++) {
         const v = violation(schema.items, value[i], `${path}[${i}]`);
@@ -218,7 +249,11 @@ export const keySchema = (manifest: ManifestDocument | null | undefined, key: st
  * (`UNKNOWN_KEY` or `VALIDATION_FAILED`) whose message names the key, what was expected and what
  * was received.
  */
-export const validateValue = (manifest: ManifestDocument | null | undefined, key: string, value: unknown): ValidationResult => {
+export const validateValue = (
+  manifest: ManifestDocument | null | undefined,
+  key: string,
+  value: unknown,
+): ValidationResult => {
   const schema = keySchema(manifest, key);
   if (!schema) {
     return {
@@ -235,7 +270,8 @@ export const validateValue = (manifest: ManifestDocument | null | undefined, key
 
 const schemaProblems = (schema: unknown, path: string, topLevel: boolean): string[] => {
   const problems: string[] = [];
-  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return [`${path}: schema must be an object`];
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema))
+    return [`${path}: schema must be an object`];
   const s = schema as Record<string, unknown>;
   for (const k of Object.keys(s)) if (!knownKeywords.has(k)) problems.push(`${path}: unknown keyword "${k}"`);
   const type = s['type'];
@@ -248,17 +284,24 @@ const schemaProblems = (schema: unknown, path: string, topLevel: boolean): strin
     const v = s[name];
     if (v === undefined) return;
     if (typeof v !== 'number' || !Number.isFinite(v) || (nonNegInt && (!Number.isInteger(v) || v < 0))) {
-      problems.push(`${path}: "${name}" must be a ${nonNegInt ? 'non-negative integer' : 'number'}, got ${describeValue(v)}`);
+      problems.push(
+        `${path}: "${name}" must be a ${nonNegInt ? 'non-negative integer' : 'number'}, got ${describeValue(v)}`,
+      );
     } else if (!only) problems.push(`${path}: "${name}" does not apply to type ${type}`);
   };
   for (const n of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']) num(n, isNum);
   for (const n of ['minLength', 'maxLength']) num(n, type === 'string', true);
   for (const n of ['minItems', 'maxItems']) num(n, type === 'array', true);
-  const pairs: Array<[string, string]> = [['minimum', 'maximum'], ['minLength', 'maxLength'], ['minItems', 'maxItems']];
+  const pairs: Array<[string, string]> = [
+    ['minimum', 'maximum'],
+    ['minLength', 'maxLength'],
+    ['minItems', 'maxItems'],
+  ];
   for (const [lo, hi] of pairs) {
     const a = s[lo];
     const b = s[hi];
-    if (typeof a === 'number' && typeof b === 'number' && a > b) problems.push(`${path}: "${lo}" ${a} is greater than "${hi}" ${b}`);
+    if (typeof a === 'number' && typeof b === 'number' && a > b)
+      problems.push(`${path}: "${lo}" ${a} is greater than "${hi}" ${b}`);
   }
   if (s['pattern'] !== undefined) {
     if (type !== 'string') problems.push(`${path}: "pattern" does not apply to type ${type}`);
@@ -285,7 +328,9 @@ const schemaProblems = (schema: unknown, path: string, topLevel: boolean): strin
     const asKeyFlag = typeof required === 'boolean' && topLevel;
     const asProps = Array.isArray(required) && type === 'object' && required.every((r) => typeof r === 'string');
     if (!asKeyFlag && !asProps) {
-      problems.push(`${path}: "required" must be ${topLevel ? 'a boolean, or ' : ''}a list of property names on an object`);
+      problems.push(
+        `${path}: "required" must be ${topLevel ? 'a boolean, or ' : ''}a list of property names on an object`,
+      );
     }
   }
   if (s['items'] !== undefined) {
@@ -295,8 +340,11 @@ const schemaProblems = (schema: unknown, path: string, topLevel: boolean): strin
   if (s['properties'] !== undefined) {
     const props = s['properties'];
     if (type !== 'object') problems.push(`${path}: "properties" does not apply to type ${type}`);
-    else if (typeof props !== 'object' || props === null || Array.isArray(props)) problems.push(`${path}: "properties" must be an object`);
-    else for (const [name, sub] of Object.entries(props)) problems.push(...schemaProblems(sub, `${path}.properties.${name}`, false));
+    else if (typeof props !== 'object' || props === null || Array.isArray(props))
+      problems.push(`${path}: "properties" must be an object`);
+    else
+      for (const [name, sub] of Object.entries(props))
+        problems.push(...schemaProblems(sub, `${path}.properties.${name}`, false));
   }
   const additional = s['additionalProperties'];
   if (additional !== undefined && typeof additional !== 'boolean') {
@@ -318,7 +366,10 @@ const schemaProblems = (schema: unknown, path: string, topLevel: boolean): strin
     }
     if (Object.hasOwn(s, 'default')) {
       const v = violation(typed, s['default'], path);
-      if (v) problems.push(`${path}: default ${describeValue(s['default'], typed.secret === true)} is not valid: expected ${v.expected}`);
+      if (v)
+        problems.push(
+          `${path}: default ${describeValue(s['default'], typed.secret === true)} is not valid: expected ${v.expected}`,
+        );
     }
   }
   return problems;
@@ -334,13 +385,19 @@ export const manifestProblems = (input: unknown): string[] => {
   // zod's record parsing turns a "__proto__" entry into a prototype, silently dropping it.
   for (const section of ['keys', 'flags', 'secrets']) {
     const raw = (input as Record<string, unknown>)[section];
-    if (raw && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) problems.push(`${section}.__proto__: names are dot-separated lowercase words`);
+    if (raw && typeof raw === 'object' && Object.hasOwn(raw, '__proto__'))
+      problems.push(`${section}.__proto__: names are dot-separated lowercase words`);
   }
   const doc = parsed.data;
   const names = new Map<string, string>();
-  for (const [section, entries] of [['keys', doc.keys], ['flags', doc.flags], ['secrets', doc.secrets]] as const) {
+  for (const [section, entries] of [
+    ['keys', doc.keys],
+    ['flags', doc.flags],
+    ['secrets', doc.secrets],
+  ] as const) {
     for (const name of Object.keys(entries)) {
-      if (name.length > 200 || !keyPattern.test(name) || name.split('.').includes('__proto__')) problems.push(`${section}.${name}: names are dot-separated lowercase words`);
+      if (name.length > 200 || !keyPattern.test(name) || name.split('.').includes('__proto__'))
+        problems.push(`${section}.${name}: names are dot-separated lowercase words`);
       const other = names.get(name);
       if (other) problems.push(`${section}.${name}: also declared in ${other}`);
       names.set(name, section);
@@ -375,9 +432,12 @@ export interface KeyMeta {
 }
 
 /** Attaches Strata annotations to a zod schema; same as `schema.meta(meta)`, but typed. */
-export const key = <S extends z.ZodType>(schema: S, meta: KeyMeta): S => schema.meta({ ...meta } as Record<string, unknown>) as S;
+export const key = <S extends z.ZodType>(schema: S, meta: KeyMeta): S =>
+  schema.meta({ ...meta } as Record<string, unknown>) as S;
 
-export type FlagDefinition = z.input<typeof ManifestDocument>['flags'] extends Record<string, infer F> | undefined ? F : never;
+export type FlagDefinition = z.input<typeof ManifestDocument>['flags'] extends Record<string, infer F> | undefined
+  ? F
+  : never;
 export type SecretDefinition = ManifestDocument['secrets'][string];
 
 export interface DefinedManifest<
@@ -407,7 +467,9 @@ export const defineManifest = <
 
 /** Key → TypeScript type. Keys with a default are always present; others may be missing. */
 export type ManifestValues<M extends DefinedManifest> = {
-  [P in keyof M['keys']]: M['keys'][P] extends z.ZodDefault<z.ZodType> ? z.output<M['keys'][P]> : z.output<M['keys'][P]> | undefined;
+  [P in keyof M['keys']]: M['keys'][P] extends z.ZodDefault<z.ZodType>
+    ? z.output<M['keys'][P]>
+    : z.output<M['keys'][P]> | undefined;
 };
 export type ManifestKey<M extends DefinedManifest> = keyof M['keys'] & string;
 export type ManifestFlag<M extends DefinedManifest> = keyof M['flags'] & string;
@@ -421,7 +483,10 @@ export type ManifestSecret<M extends DefinedManifest> = keyof M['secrets'] & str
 export const toManifestDocument = (defined: DefinedManifest): ManifestDocument => {
   const keys: Record<string, Record<string, unknown>> = {};
   for (const [name, schema] of Object.entries(defined.keys)) {
-    const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const { $schema: _ignored, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+      string,
+      unknown
+    >;
     // zod bounds every integer by the safe-integer range; that is noise in a manifest.
     if (json['maximum'] === Number.MAX_SAFE_INTEGER) delete json['maximum'];
     if (json['minimum'] === Number.MIN_SAFE_INTEGER) delete json['minimum'];
@@ -462,9 +527,14 @@ export const checkManifestChange = (
       for (const [key, { value }] of layer) {
         const schema = keySchema(newManifest, key);
         let problem: string | undefined;
-        if (!schema) problem = `${key}: removed from the manifest but set to ${describeValue(value, oldSchema(key)?.secret === true)}`;
+        if (!schema)
+          problem = `${key}: removed from the manifest but set to ${describeValue(value, oldSchema(key)?.secret === true)}`;
         else {
-          const result = validateAgainstSchema(key, { ...schema, secret: schema.secret === true || oldSchema(key)?.secret === true }, value);
+          const result = validateAgainstSchema(
+            key,
+            { ...schema, secret: schema.secret === true || oldSchema(key)?.secret === true },
+            value,
+          );
           if (!result.ok) problem = result.error.message;
         }
         if (problem) conflicts.push({ environment: state.environment, tenant, kind: 'key', key, problem });
@@ -475,7 +545,13 @@ export const checkManifestChange = (
     for (const [tenant, names] of state.secrets) {
       for (const [name, entry] of names) {
         if (!entry.deleted && !Object.hasOwn(newManifest.secrets, name)) {
-          conflicts.push({ environment: state.environment, tenant, kind: 'secret', key: name, problem: `secret ${name}: removed from the manifest but still stored` });
+          conflicts.push({
+            environment: state.environment,
+            tenant,
+            kind: 'secret',
+            key: name,
+            problem: `secret ${name}: removed from the manifest but still stored`,
+          });
         }
       }
     }

@@ -40,10 +40,22 @@ describe('validateValue', () => {
   });
 
   it.each([
-    ['rate_limit.requests_per_minute', 'abc', 'rate_limit.requests_per_minute: expected integer, received "abc" (string)'],
+    [
+      'rate_limit.requests_per_minute',
+      'abc',
+      'rate_limit.requests_per_minute: expected integer, received "abc" (string)',
+    ],
     ['rate_limit.requests_per_minute', 1.5, 'rate_limit.requests_per_minute: expected integer, received 1.5 (number)'],
-    ['rate_limit.requests_per_minute', 0, 'rate_limit.requests_per_minute: expected integer >= 1, received 0 (integer)'],
-    ['rate_limit.requests_per_minute', 10001, 'rate_limit.requests_per_minute: expected integer <= 10000, received 10001 (integer)'],
+    [
+      'rate_limit.requests_per_minute',
+      0,
+      'rate_limit.requests_per_minute: expected integer >= 1, received 0 (integer)',
+    ],
+    [
+      'rate_limit.requests_per_minute',
+      10001,
+      'rate_limit.requests_per_minute: expected integer <= 10000, received 10001 (integer)',
+    ],
     ['search.provider', 'solr', 'search.provider: expected one of "elastic", "algolia", received "solr" (string)'],
     ['ui.theme_color', 'red', 'ui.theme_color: expected string matching /^#[0-9a-f]{6}$/, received "red" (string)'],
     ['billing.currency', 'EURO', 'billing.currency: expected string of at most 3 characters, received "EURO" (string)'],
@@ -67,7 +79,12 @@ describe('validateValue', () => {
       keys: {
         'limits.tiers': {
           type: 'array',
-          items: { type: 'object', properties: { name: { type: 'string' }, max: { type: 'integer', minimum: 0 } }, required: ['name'], additionalProperties: false },
+          items: {
+            type: 'object',
+            properties: { name: { type: 'string' }, max: { type: 'integer', minimum: 0 } },
+            required: ['name'],
+            additionalProperties: false,
+          },
         },
       },
     });
@@ -75,8 +92,12 @@ describe('validateValue', () => {
     expect(failure(validateValue(m, 'limits.tiers', [{ name: 'gold', max: -1 }])).message).toBe(
       'limits.tiers[0].max: expected integer >= 0, received -1 (integer)',
     );
-    expect(failure(validateValue(m, 'limits.tiers', [{ max: 1 }])).message).toMatch(/limits.tiers\[0\]: expected object with property "name"/);
-    expect(failure(validateValue(m, 'limits.tiers', [{ name: 'x', extra: 1 }])).message).toMatch(/without property "extra"/);
+    expect(failure(validateValue(m, 'limits.tiers', [{ max: 1 }])).message).toMatch(
+      /limits.tiers\[0\]: expected object with property "name"/,
+    );
+    expect(failure(validateValue(m, 'limits.tiers', [{ name: 'x', extra: 1 }])).message).toMatch(
+      /without property "extra"/,
+    );
   });
 });
 
@@ -119,7 +140,10 @@ describe('parseManifest', () => {
     } catch (error) {
       caught = error;
     }
-    expect(caught).toMatchObject({ code: 'VALIDATION_FAILED', details: { problems: expect.arrayContaining(['keys.g.typo: unknown keyword "minLenght"']) } });
+    expect(caught).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      details: { problems: expect.arrayContaining(['keys.g.typo: unknown keyword "minLenght"']) },
+    });
     expect((caught as Error).message).toMatch(/^invalid manifest:\n- keys.Bad Key/);
   });
 
@@ -153,7 +177,13 @@ describe('defineManifest / toManifestDocument', () => {
       description: 'Requests per minute per tenant',
     });
     expect(doc.keys['search.provider']).toEqual({ type: 'string', enum: ['elastic', 'algolia'], default: 'elastic' });
-    expect(doc.keys['billing.currency']).toMatchObject({ type: 'string', minLength: 3, maxLength: 3, mutable: false, owner: 'billing' });
+    expect(doc.keys['billing.currency']).toMatchObject({
+      type: 'string',
+      minLength: 3,
+      maxLength: 3,
+      mutable: false,
+      owner: 'billing',
+    });
     expect(doc.keys['ui.banner']).toMatchObject({ type: 'string', deprecated: true });
     expect(doc.flags).toEqual({ new_checkout: { type: 'boolean', description: 'new checkout' } });
     expect(doc.secrets).toEqual({ stripe_api_key: { description: 'Stripe', owner: 'billing' } });
@@ -180,7 +210,11 @@ describe('checkManifestChange', () => {
       ev.set('tenant_002', 'ui.theme_color', '#ffffff'),
       ev.secret('tenant_003', 'db_password', 1),
     ]);
-    const staging = foldNew([ev.manifest(), ev.set(null, 'search.provider', 'algolia', { namespace: 'shop', environment: 'staging' })], 'shop', 'staging');
+    const staging = foldNew(
+      [ev.manifest(), ev.set(null, 'search.provider', 'algolia', { namespace: 'shop', environment: 'staging' })],
+      'shop',
+      'staging',
+    );
     const { 'ui.theme_color': _removed, ...keys } = manifest.keys;
     const next = parseManifest({
       ...manifest,
@@ -192,10 +226,34 @@ describe('checkManifestChange', () => {
       secrets: { stripe_api_key: {} },
     });
     expect(checkManifestChange(next, [prod, staging])).toEqual([
-      { environment: 'prod', tenant: 'tenant_001', kind: 'key', key: 'rate_limit.requests_per_minute', problem: 'rate_limit.requests_per_minute: expected integer >= 60, received 50 (integer)' },
-      { environment: 'prod', tenant: 'tenant_002', kind: 'key', key: 'ui.theme_color', problem: 'ui.theme_color: removed from the manifest but set to "#ffffff" (string)' },
-      { environment: 'prod', tenant: 'tenant_003', kind: 'secret', key: 'db_password', problem: 'secret db_password: removed from the manifest but still stored' },
-      { environment: 'staging', tenant: null, kind: 'key', key: 'search.provider', problem: 'search.provider: expected one of "elastic", received "algolia" (string)' },
+      {
+        environment: 'prod',
+        tenant: 'tenant_001',
+        kind: 'key',
+        key: 'rate_limit.requests_per_minute',
+        problem: 'rate_limit.requests_per_minute: expected integer >= 60, received 50 (integer)',
+      },
+      {
+        environment: 'prod',
+        tenant: 'tenant_002',
+        kind: 'key',
+        key: 'ui.theme_color',
+        problem: 'ui.theme_color: removed from the manifest but set to "#ffffff" (string)',
+      },
+      {
+        environment: 'prod',
+        tenant: 'tenant_003',
+        kind: 'secret',
+        key: 'db_password',
+        problem: 'secret db_password: removed from the manifest but still stored',
+      },
+      {
+        environment: 'staging',
+        tenant: null,
+        kind: 'key',
+        key: 'search.provider',
+        problem: 'search.provider: expected one of "elastic", received "algolia" (string)',
+      },
     ]);
     expect(checkManifestChange(manifest, [prod, staging])).toEqual([]);
   });

@@ -64,7 +64,8 @@ const resolveWith = (
   else {
     const env = state.environmentValues.get(key);
     if (env) resolved = { value: env.value, source: 'environment', position: env.position };
-    else if (schema && Object.hasOwn(schema, 'default')) resolved = { value: schema.default, source: 'default', position: state.manifestPosition };
+    else if (schema && Object.hasOwn(schema, 'default'))
+      resolved = { value: schema.default, source: 'default', position: state.manifestPosition };
   }
   if (resolved && schema?.secret) resolved.secret = true;
   return resolved;
@@ -77,13 +78,25 @@ export const resolveKey = (
   key: string,
   options?: ResolveOptions,
 ): ResolvedValue | undefined =>
-  resolveWith(state, tenant === null ? undefined : state.tenantValues.get(tenant), key, keySchema(state.manifest, key), options?.envVars);
+  resolveWith(
+    state,
+    tenant === null ? undefined : state.tenantValues.get(tenant),
+    key,
+    keySchema(state.manifest, key),
+    options?.envVars,
+  );
 
 /** Every key for one tenant (`null`: the environment's own view). */
-export const resolveConfig = (state: NamespaceEnvState, tenant: string | null, options: ResolveOptions = {}): ResolvedConfig => {
+export const resolveConfig = (
+  state: NamespaceEnvState,
+  tenant: string | null,
+  options: ResolveOptions = {},
+): ResolvedConfig => {
   const tenantLayer = tenant === null ? undefined : state.tenantValues.get(tenant);
   const compiled = state.manifest ? compileManifest(state.manifest) : undefined;
-  const keys = compiled ? compiled.keys : [...new Set([...state.environmentValues.keys(), ...(tenantLayer?.keys() ?? [])])].sort();
+  const keys = compiled
+    ? compiled.keys
+    : [...new Set([...state.environmentValues.keys(), ...(tenantLayer?.keys() ?? [])])].sort();
   const values: Record<string, ResolvedValue> = {};
   const missing: string[] = [];
   for (const key of keys) {
@@ -148,16 +161,25 @@ export const envVarLayer = (
       errors.push({
         variable,
         key,
-        error: new StrataError('VALIDATION_FAILED', `${variable} (${key}): expected ${coerced.expected}, received ${received}`, {
-          key,
-          variable,
-        }),
+        error: new StrataError(
+          'VALIDATION_FAILED',
+          `${variable} (${key}): expected ${coerced.expected}, received ${received}`,
+          {
+            key,
+            variable,
+          },
+        ),
       });
       continue;
     }
     const valid = validateAgainstSchema(key, schema, coerced.value);
     if (valid.ok) values.set(key, coerced.value);
-    else errors.push({ variable, key, error: new StrataError('VALIDATION_FAILED', `${variable}: ${valid.error.message}`, valid.error.details) });
+    else
+      errors.push({
+        variable,
+        key,
+        error: new StrataError('VALIDATION_FAILED', `${variable}: ${valid.error.message}`, valid.error.details),
+      });
   }
   return { values, errors };
 };

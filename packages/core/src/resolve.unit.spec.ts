@@ -27,7 +27,11 @@ describe('resolveConfig', () => {
   });
 
   it('gives another tenant (and the environment itself) the environment layer', () => {
-    expect(resolveConfig(state, 'tenant_002').values['rate_limit.requests_per_minute']).toEqual({ value: 200, source: 'environment', position: 2 });
+    expect(resolveConfig(state, 'tenant_002').values['rate_limit.requests_per_minute']).toEqual({
+      value: 200,
+      source: 'environment',
+      position: 2,
+    });
     expect(resolveConfig(state, null).values['api.token_hint']).toBeUndefined();
     expect(resolveConfig(state, null).missing).toContain('api.token_hint');
   });
@@ -36,7 +40,10 @@ describe('resolveConfig', () => {
     const bare = foldNew([ev.set(null, 'a.b', 1), ev.set('t', 'c.d', 2)]);
     expect(resolveConfig(bare, 't')).toEqual({
       position: 2,
-      values: { 'a.b': { value: 1, source: 'environment', position: 1 }, 'c.d': { value: 2, source: 'tenant', position: 2 } },
+      values: {
+        'a.b': { value: 1, source: 'environment', position: 1 },
+        'c.d': { value: 2, source: 'tenant', position: 2 },
+      },
       missing: [],
     });
     expect(resolveConfig(initialState('x', 'y'), 't')).toEqual({ position: 0, values: {}, missing: [] });
@@ -81,8 +88,16 @@ describe('envVarLayer', () => {
       'ui.theme_color': '#abcdef',
     });
     expect(layer.errors.map((e) => [e.variable, e.error.code, e.error.message])).toEqual([
-      ['SHOP_SEARCH__PROVIDER', 'VALIDATION_FAILED', 'SHOP_SEARCH__PROVIDER: search.provider: expected one of "elastic", "algolia", received "solr" (string)'],
-      ['SHOP_API__TOKEN_HINT', 'VALIDATION_FAILED', 'SHOP_API__TOKEN_HINT: api.token_hint: expected string of at least 8 characters, received [redacted string]'],
+      [
+        'SHOP_SEARCH__PROVIDER',
+        'VALIDATION_FAILED',
+        'SHOP_SEARCH__PROVIDER: search.provider: expected one of "elastic", "algolia", received "solr" (string)',
+      ],
+      [
+        'SHOP_API__TOKEN_HINT',
+        'VALIDATION_FAILED',
+        'SHOP_API__TOKEN_HINT: api.token_hint: expected string of at least 8 characters, received [redacted string]',
+      ],
     ]);
     const typeErrors = envVarLayer(manifest, { RATE_LIMIT__REQUESTS_PER_MINUTE: '4.5', EMAILS__ENABLED: 'maybe' });
     expect(typeErrors.errors.map((e) => e.error.message)).toEqual([
@@ -93,8 +108,19 @@ describe('envVarLayer', () => {
 
   it('sits between the tenant and the environment layers', () => {
     const envVars = envVarLayer(manifest, { RATE_LIMIT__REQUESTS_PER_MINUTE: '45', SEARCH__PROVIDER: 'elastic' });
-    expect(resolveKey(state, 'tenant_001', 'rate_limit.requests_per_minute', { envVars })).toMatchObject({ value: 30, source: 'tenant' });
-    expect(resolveKey(state, 'tenant_002', 'rate_limit.requests_per_minute', { envVars })).toEqual({ value: 45, source: 'envVar', position: 0 });
-    expect(resolveConfig(state, 'tenant_002', { envVars }).values['search.provider']).toEqual({ value: 'elastic', source: 'envVar', position: 0 });
+    expect(resolveKey(state, 'tenant_001', 'rate_limit.requests_per_minute', { envVars })).toMatchObject({
+      value: 30,
+      source: 'tenant',
+    });
+    expect(resolveKey(state, 'tenant_002', 'rate_limit.requests_per_minute', { envVars })).toEqual({
+      value: 45,
+      source: 'envVar',
+      position: 0,
+    });
+    expect(resolveConfig(state, 'tenant_002', { envVars }).values['search.provider']).toEqual({
+      value: 'elastic',
+      source: 'envVar',
+      position: 0,
+    });
   });
 });

@@ -161,7 +161,9 @@ const applyEvent = (draft: Draft, event: RecordedEvent): void => {
     case 'FlagRolloutChanged': {
       const d = event.data;
       if (d.namespace !== s.namespace || d.environment !== s.environment) return;
-      draft.top('flags').set(d.flag, { rollout: d.rollout, enabled: d.enabled, variants: d.variants, position, changedAt });
+      draft
+        .top('flags')
+        .set(d.flag, { rollout: d.rollout, enabled: d.enabled, variants: d.variants, position, changedAt });
       break;
     }
     case 'FlagOverrideSet': {
@@ -189,7 +191,11 @@ const applyEvent = (draft: Draft, event: RecordedEvent): void => {
           addedAt: event.recordedAt,
           previousReadableUntil: event.data.previousReadableUntil,
         };
-        scope.set(d.name, { versions: [...(current?.versions ?? []), version], deleted: false, position: event.position });
+        scope.set(d.name, {
+          versions: [...(current?.versions ?? []), version],
+          deleted: false,
+          position: event.position,
+        });
       } else {
         scope.set(d.name, { versions: current?.versions ?? [], deleted: true, position: event.position });
       }
@@ -274,7 +280,9 @@ export const stateToJson = (state: NamespaceEnvState): NamespaceEnvStateJson => 
   tenantValues: nested(state.tenantValues),
   flags: obj(state.flags),
   overrides: nested(state.overrides),
-  secrets: [...state.secrets].flatMap(([tenant, names]) => [...names].map(([name, entry]) => ({ tenant, name, entry }))),
+  secrets: [...state.secrets].flatMap(([tenant, names]) =>
+    [...names].map(([name, entry]) => ({ tenant, name, entry })),
+  ),
   shreddedTenants: obj(state.shreddedTenants),
   position: state.position,
   lastChangePosition: state.lastChangePosition,

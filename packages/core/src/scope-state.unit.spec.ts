@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { newEvent, type NewEvent } from './events.js';
 import { envelope, ev, manifest, meta } from './fixtures.js';
 import { foldNew, recorded } from './given.js';
-import { currentSecretVersion, evolve, fold, initialState, latestSecretVersionNumber, stateFromJson, stateToJson } from './scope-state.js';
+import {
+  currentSecretVersion,
+  evolve,
+  fold,
+  initialState,
+  latestSecretVersionNumber,
+  stateFromJson,
+  stateToJson,
+} from './scope-state.js';
 
 const history: NewEvent[] = [
   ev.manifest(),
@@ -25,13 +33,21 @@ describe('evolve / fold', () => {
     expect(state.lastChangePosition).toBe(11);
     expect(state.manifest).toEqual(manifest);
     expect(state.manifestPosition).toBe(1);
-    expect(state.environmentValues.get('rate_limit.requests_per_minute')).toEqual({ value: 200, position: 2, changedAt: '2024-01-01T00:01:00.000Z' });
+    expect(state.environmentValues.get('rate_limit.requests_per_minute')).toEqual({
+      value: 200,
+      position: 2,
+      changedAt: '2024-01-01T00:01:00.000Z',
+    });
     expect([...state.tenantValues.get('tenant_001')!.keys()]).toEqual(['rate_limit.requests_per_minute']);
     expect(state.flags.get('new_checkout')).toMatchObject({ rollout: 25, enabled: true, position: 6 });
     expect(state.overrides.get('tenant_002')?.get('new_checkout')).toMatchObject({ override: 'enabled', position: 7 });
     expect(state.secrets.get(null)?.get('stripe_api_key')).toMatchObject({ deleted: true, position: 11 });
     expect(currentSecretVersion(state, null, 'stripe_api_key')).toBeUndefined();
-    expect(currentSecretVersion(state, 'tenant_001', 'db_password')).toMatchObject({ version: 2, envelope: envelope('db_password-2'), position: 10 });
+    expect(currentSecretVersion(state, 'tenant_001', 'db_password')).toMatchObject({
+      version: 2,
+      envelope: envelope('db_password-2'),
+      position: 10,
+    });
     expect(latestSecretVersionNumber(state, null, 'stripe_api_key')).toBe(1);
   });
 
@@ -64,7 +80,11 @@ describe('evolve / fold', () => {
       ev.set(null, 'rate_limit.requests_per_minute', 1, other),
       ev.set(null, 'rate_limit.requests_per_minute', 1, { namespace: 'blog', environment: 'prod' }),
       ev.manifest(manifest, 'blog'),
-      newEvent('TokenIssued', { tokenId: 't1', role: 'admin', namespace: null, environment: null, tenant: null, description: null }, meta),
+      newEvent(
+        'TokenIssued',
+        { tokenId: 't1', role: 'admin', namespace: null, environment: null, tenant: null, description: null },
+        meta,
+      ),
     ]);
     const state = fold(initialState('shop', 'prod'), events);
     expect(state.environmentValues.size).toBe(0);

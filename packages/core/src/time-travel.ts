@@ -1,4 +1,12 @@
-import { newEvent, streamIds, type EventMetadata, type FlagVariant, type NewEvent, type RecordedEvent, type SecretEnvelope } from './events.js';
+import {
+  newEvent,
+  streamIds,
+  type EventMetadata,
+  type FlagVariant,
+  type NewEvent,
+  type RecordedEvent,
+  type SecretEnvelope,
+} from './events.js';
 import { jsonEqual, keySchema, validateValue } from './manifest.js';
 import {
   currentSecretVersion,
@@ -84,18 +92,28 @@ const union = <T>(...sets: Array<Iterable<T> | undefined>): T[] => {
   for (const s of sets) if (s) for (const v of s) all.add(v);
   return [...all];
 };
-const byScope = (a: string | null, b: string | null) => (a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1);
+const byScope = (a: string | null, b: string | null) =>
+  a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1;
 const sorted = (keys: string[]) => keys.sort();
 
 const flagView = (f: FlagEntry | undefined): Flag | null =>
-  f ? { rollout: f.rollout, enabled: f.enabled, ...(f.variants ? { variants: f.variants } : {}), position: f.position } : null;
+  f
+    ? { rollout: f.rollout, enabled: f.enabled, ...(f.variants ? { variants: f.variants } : {}), position: f.position }
+    : null;
 const sameFlag = (a: FlagEntry | undefined, b: FlagEntry | undefined) =>
-  a === b || (!!a && !!b && a.rollout === b.rollout && a.enabled === b.enabled && jsonEqual(a.variants ?? null, b.variants ?? null));
+  a === b ||
+  (!!a &&
+    !!b &&
+    a.rollout === b.rollout &&
+    a.enabled === b.enabled &&
+    jsonEqual(a.variants ?? null, b.variants ?? null));
 
 const secretView = (state: NamespaceEnvState, tenant: string | null, name: string) => {
   const entry = state.secrets.get(tenant)?.get(name);
   const last = entry?.versions[entry.versions.length - 1];
-  return entry && last ? { version: last.version, deleted: entry.deleted, position: entry.position, envelope: last.envelope } : null;
+  return entry && last
+    ? { version: last.version, deleted: entry.deleted, position: entry.position, envelope: last.envelope }
+    : null;
 };
 
 /**
@@ -212,7 +230,11 @@ export interface RevertPlan {
  * A flag that did not exist at the target is set to rollout 0, kill switch off (no event removes a
  * flag), so it then evaluates `disabled` rather than `default`.
  */
-export const planRevert = (current: NamespaceEnvState, target: NamespaceEnvState, options: RevertOptions): RevertPlan => {
+export const planRevert = (
+  current: NamespaceEnvState,
+  target: NamespaceEnvState,
+  options: RevertOptions,
+): RevertPlan => {
   const { namespace, environment } = current;
   const metadata: EventMetadata = {
     actor: options.actor,
@@ -282,7 +304,10 @@ export const planRevert = (current: NamespaceEnvState, target: NamespaceEnvState
           continue;
         }
         const data = { ...scope, flag, rollout: b?.rollout ?? 0, enabled: b?.enabled ?? false };
-        emit(null, newEvent('FlagRolloutChanged', b?.variants ? { ...data, variants: b.variants.slice() } : data, metadata));
+        emit(
+          null,
+          newEvent('FlagRolloutChanged', b?.variants ? { ...data, variants: b.variants.slice() } : data, metadata),
+        );
       }
     } else {
       const now = current.overrides.get(tenant);
@@ -317,7 +342,14 @@ export const planRevert = (current: NamespaceEnvState, target: NamespaceEnvState
       const envelope = options.reseal
         ? options.reseal({ ...scope, tenant, name, envelope: b.envelope, fromVersion: b.version, toVersion: version })
         : b.envelope;
-      emit(tenant, newEvent('SecretVersionAdded', { ...scope, tenant, name, version, envelope, previousReadableUntil: null }, metadata));
+      emit(
+        tenant,
+        newEvent(
+          'SecretVersionAdded',
+          { ...scope, tenant, name, version, envelope, previousReadableUntil: null },
+          metadata,
+        ),
+      );
     }
   }
 

@@ -33,7 +33,10 @@ export const ensureTopic = async ({
     const exists = (await admin.listTopics()).includes(topic);
     const created =
       !exists &&
-      (await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor }], waitForLeaders: true }));
+      (await admin.createTopics({
+        topics: [{ topic, numPartitions: partitions, replicationFactor }],
+        waitForLeaders: true,
+      }));
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
     return { created, partitions: metadata.topics[0]?.partitions.length ?? 0 };
   } finally {

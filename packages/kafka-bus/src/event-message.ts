@@ -25,10 +25,22 @@ export const fromKafkaMessage = (message: KafkaMessage): RecordedEvent => {
   try {
     event = message.value ? (JSON.parse(message.value.toString('utf8')) as Partial<RecordedEvent>) : undefined;
   } catch (cause) {
-    throw new StrataError('INTERNAL', `message at offset ${message.offset} is not JSON`, { offset: message.offset }, { cause });
+    throw new StrataError(
+      'INTERNAL',
+      `message at offset ${message.offset} is not JSON`,
+      { offset: message.offset },
+      { cause },
+    );
   }
-  if (!event || typeof event.position !== 'number' || typeof event.type !== 'string' || typeof event.eventId !== 'string') {
-    throw new StrataError('INTERNAL', `message at offset ${message.offset} is not a Strata event`, { offset: message.offset });
+  if (
+    !event ||
+    typeof event.position !== 'number' ||
+    typeof event.type !== 'string' ||
+    typeof event.eventId !== 'string'
+  ) {
+    throw new StrataError('INTERNAL', `message at offset ${message.offset} is not a Strata event`, {
+      offset: message.offset,
+    });
   }
   return event as RecordedEvent;
 };

@@ -51,7 +51,12 @@ describe('kafka-bus against the real broker', () => {
 
   it('publishes with keys and headers; a consumer group gets every event, per-key order kept on 3 partitions', async () => {
     await using kafka = await testTopic({ partitions: 3 });
-    const publisher = new KafkaPublisher({ brokers: kafka.brokers, topic: kafka.topic, logger: quiet, maxRequestBytes: 16 * 1024 });
+    const publisher = new KafkaPublisher({
+      brokers: kafka.brokers,
+      topic: kafka.topic,
+      logger: quiet,
+      maxRequestBytes: 16 * 1024,
+    });
     const events = Array.from({ length: 3000 }, (_, i) => recorded(i + 1, scopes[i % scopes.length] ?? 'x/y'));
     await publisher.connect();
     // Several publishes racing: the publisher serialises them, so log order is kept.
@@ -106,7 +111,9 @@ describe('kafka-bus against the real broker', () => {
     await publisher.publish([recorded(1, 'shelfwise/dev'), recorded(2, 'shelfwise/dev')]);
     await publisher.disconnect();
 
-    const raw = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `${kafka.topic}.raw` });
+    const raw = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).consumer({
+      groupId: `${kafka.topic}.raw`,
+    });
     const headers: Record<string, string | undefined>[] = [];
     await raw.connect();
     await raw.subscribe({ topics: [kafka.topic], fromBeginning: true });
@@ -149,7 +156,12 @@ describe('kafka-bus against the real broker', () => {
     await failing.stop();
 
     const seen: number[] = [];
-    const second = new KafkaEventConsumer({ brokers: kafka.brokers, logger: quiet, heartbeatIntervalMs: 500, sessionTimeoutMs: 6000 });
+    const second = new KafkaEventConsumer({
+      brokers: kafka.brokers,
+      logger: quiet,
+      heartbeatIntervalMs: 500,
+      sessionTimeoutMs: 6000,
+    });
     await second.run({
       groupId,
       topic: kafka.topic,

@@ -74,7 +74,12 @@ export class KafkaEventConsumer {
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.#assigned = [];
-      this.#logger.log('error', 'consumer crashed', { groupId, topic, error: payload.error.message, restart: payload.restart });
+      this.#logger.log('error', 'consumer crashed', {
+        groupId,
+        topic,
+        error: payload.error.message,
+        restart: payload.restart,
+      });
     });
     consumer.on(consumer.events.STOP, () => {
       this.#assigned = [];
@@ -151,7 +156,9 @@ export class KafkaEventConsumer {
     resolveOffset(lastOffset);
     // An explicit commit of exactly this batch: the committed offset is the next one to read.
     await commitOffsetsIfNecessary({
-      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(lastOffset) + 1) }] }],
+      topics: [
+        { topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(lastOffset) + 1) }] },
+      ],
     });
     await heartbeat();
   }

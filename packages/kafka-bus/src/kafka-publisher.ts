@@ -33,7 +33,13 @@ export class KafkaPublisher {
   #producer: Producer | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor({ topic, maxRequestBytes = 512 * 1024, ackTimeoutMs = 30_000, compression, ...client }: KafkaPublisherOptions) {
+  constructor({
+    topic,
+    maxRequestBytes = 512 * 1024,
+    ackTimeoutMs = 30_000,
+    compression,
+    ...client
+  }: KafkaPublisherOptions) {
     this.topic = topic;
     this.#kafka = createKafkaClient({ clientId: 'strata-publisher', ...client });
     this.#maxRequestBytes = maxRequestBytes;

@@ -142,7 +142,9 @@ const main = async () => {
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5_000);
   await using db = await createScratchDatabase(adminUrl);
-  console.log(`load average ${(await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ')}`);
+  console.log(
+    `load average ${(await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ')}`,
+  );
   // Idle connections are killed when the scratch database is dropped WITH (FORCE): expected.
   const pool = createPool(db.url, { max: 40, onError: () => {} });
   try {

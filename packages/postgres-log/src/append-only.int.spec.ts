@@ -14,7 +14,10 @@ describe('strata.events is append-only', () => {
     db = await createTestDatabase();
     owner = new pg.Pool({ connectionString: db.url, max: 2 });
     app = new pg.Pool({ connectionString: db.appUrl, max: 2 });
-    const appended = await new PostgresEventLog(app).append('env:shop/prod', [configValueSet('a.b', 1), configValueSet('a.c', 2)]);
+    const appended = await new PostgresEventLog(app).append('env:shop/prod', [
+      configValueSet('a.b', 1),
+      configValueSet('a.c', 2),
+    ]);
     expect(appended).toMatchObject({ ok: true, positions: [1, 2] });
   });
 
@@ -46,7 +49,9 @@ describe('strata.events is append-only', () => {
   });
 
   it('strata_app is not a superuser and cannot disable the triggers', async () => {
-    const { rows } = await app.query<{ rolsuper: boolean }>('SELECT rolsuper FROM pg_roles WHERE rolname = current_user');
+    const { rows } = await app.query<{ rolsuper: boolean }>(
+      'SELECT rolsuper FROM pg_roles WHERE rolname = current_user',
+    );
     expect(rows[0]?.rolsuper).toBe(false);
     await expect(app.query('ALTER TABLE strata.events DISABLE TRIGGER USER')).rejects.toThrow(/must be owner/);
     await expect(app.query('SET session_replication_role = replica')).rejects.toThrow(/permission denied/);

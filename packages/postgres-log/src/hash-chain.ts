@@ -27,7 +27,8 @@ const canonicalMember = (value: unknown): string | undefined => {
         for (let i = 0; i < value.length; i += 1) out += (i === 0 ? '' : ',') + (canonicalMember(value[i]) ?? 'null');
         return `${out}]`;
       }
-      if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return canonicalMember(JSON.parse(JSON.stringify(value)));
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function')
+        return canonicalMember(JSON.parse(JSON.stringify(value)));
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record);
       if (keys.length > 1) keys.sort();
@@ -94,8 +95,7 @@ export const canonicalPieces = (
 });
 
 export type ChainVerification =
-  | { ok: true; checked: number; head: number }
-  | { ok: false; firstBadPosition: number; checked: number };
+  { ok: true; checked: number; head: number } | { ok: false; firstBadPosition: number; checked: number };
 
 interface ChainRow {
   position: string;
@@ -123,13 +123,17 @@ export const verifyChain = async (
   pool: pg.Pool,
   range: { from?: number; to?: number } = {},
 ): Promise<ChainVerification> => {
-  const head = await pool.query<{ position: string; hash: string }>('SELECT position, hash FROM strata.log_head WHERE id = 1');
+  const head = await pool.query<{ position: string; hash: string }>(
+    'SELECT position, hash FROM strata.log_head WHERE id = 1',
+  );
   const headPosition = Number(head.rows[0]?.position ?? 0);
   const from = Math.max(1, range.from ?? 1);
   const to = Math.min(range.to ?? headPosition, headPosition);
   let previousHash = genesisHash;
   if (from > 1) {
-    const previous = await pool.query<{ hash: string }>('SELECT hash FROM strata.events WHERE position = $1', [from - 1]);
+    const previous = await pool.query<{ hash: string }>('SELECT hash FROM strata.events WHERE position = $1', [
+      from - 1,
+    ]);
     const stored = previous.rows[0];
     if (!stored) return { ok: false, firstBadPosition: from - 1, checked: 0 };
     previousHash = stored.hash;

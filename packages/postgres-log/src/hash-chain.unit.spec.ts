@@ -16,7 +16,9 @@ const event: ChainedEvent = {
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members, like JSON.stringify does', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { y: 1, x: 2 }], c: undefined } })).toBe('{"a":{"d":[3,{"x":2,"y":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { y: 1, x: 2 }], c: undefined } })).toBe(
+      '{"a":{"d":[3,{"x":2,"y":1}]},"b":1}',
+    );
   });
 
   it('is exactly JSON.stringify when keys are already sorted', () => {
@@ -47,6 +49,10 @@ describe('canonicalPieces', () => {
     const { before, middle, after } = canonicalPieces(event);
     const text = `${before}${event.position},"recordedAt":"${event.recordedAt}",${middle}${event.streamVersion}${after}`;
     expect(text).toBe(canonicalJson({ ...event }));
-    expect(createHash('sha256').update(genesisHash + text).digest('hex')).toBe(chainHash(genesisHash, event));
+    expect(
+      createHash('sha256')
+        .update(genesisHash + text)
+        .digest('hex'),
+    ).toBe(chainHash(genesisHash, event));
   });
 });

@@ -12,14 +12,18 @@ describe('migrate', () => {
     try {
       const url = withDatabase(databaseUrl, name);
       const runs = await Promise.all(Array.from({ length: 4 }, () => migrate(url)));
-      const files = (await readdir(new URL('../migrations/', import.meta.url))).filter((f) => f.endsWith('.sql')).sort();
+      const files = (await readdir(new URL('../migrations/', import.meta.url)))
+        .filter((f) => f.endsWith('.sql'))
+        .sort();
       expect(runs.flatMap((run) => run.applied).sort()).toEqual(files);
       expect(await migrate(url)).toEqual({ applied: [] });
 
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {
-        const { rows } = await client.query<{ name: string }>('SELECT name FROM strata.schema_migrations ORDER BY name');
+        const { rows } = await client.query<{ name: string }>(
+          'SELECT name FROM strata.schema_migrations ORDER BY name',
+        );
         expect(rows.map((row) => row.name)).toEqual(files);
       } finally {
         await client.end();

@@ -26,7 +26,9 @@ export const migrate = async (connectionString: string): Promise<{ applied: stri
       );`);
     const { rows } = await client.query<{ name: string }>('SELECT name FROM strata.schema_migrations');
     const done = new Set(rows.map((row) => row.name));
-    const pending = (await readdir(migrationsDirectory)).filter((name) => migrationFile.test(name) && !done.has(name)).sort();
+    const pending = (await readdir(migrationsDirectory))
+      .filter((name) => migrationFile.test(name) && !done.has(name))
+      .sort();
     const applied: string[] = [];
     for (const name of pending) {
       const sql = await readFile(new URL(name, migrationsDirectory), 'utf8');
@@ -37,7 +39,12 @@ export const migrate = async (connectionString: string): Promise<{ applied: stri
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK');
-        throw new StrataError('INTERNAL', `migration ${name} failed: ${(error as Error).message}`, { migration: name }, { cause: error });
+        throw new StrataError(
+          'INTERNAL',
+          `migration ${name} failed: ${(error as Error).message}`,
+          { migration: name },
+          { cause: error },
+        );
       }
       applied.push(name);
     }

@@ -51,7 +51,9 @@ describe('PostgresEventLog', () => {
     await log.append(stream, [configValueSet('a.b', 0, { namespace: 'race' })]);
     // Separate log instances: separate connections and transactions, no in-process combining.
     const writers = Array.from({ length: 32 }, (_, i) =>
-      new PostgresEventLog(pool, { clock }).append(stream, [configValueSet('a.b', i + 1, { namespace: 'race' })], { expectedVersion: 1 }),
+      new PostgresEventLog(pool, { clock }).append(stream, [configValueSet('a.b', i + 1, { namespace: 'race' })], {
+        expectedVersion: 1,
+      }),
     );
     const results = await Promise.all(writers);
     expect(results.filter((r) => r.ok)).toHaveLength(1);
@@ -64,7 +66,9 @@ describe('PostgresEventLog', () => {
   it('decides conflicts one by one when concurrent appends share a transaction', async () => {
     const stream = 'env:combined/prod';
     const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => log.append(stream, [configValueSet('a.b', i, { namespace: 'combined' })], { expectedVersion: 'no_stream' })),
+      Array.from({ length: 10 }, (_, i) =>
+        log.append(stream, [configValueSet('a.b', i, { namespace: 'combined' })], { expectedVersion: 'no_stream' }),
+      ),
     );
     expect(results.filter((r) => r.ok)).toHaveLength(1);
     expect(results.filter((r) => !r.ok && r.currentVersion === 1)).toHaveLength(9);
@@ -74,13 +78,20 @@ describe('PostgresEventLog', () => {
     const events = [configValueSet('retry.me', 1), configValueSet('retry.me', 2)];
     const first = await log.append('env:shop/staging', events, { idempotencyKey: 'cmd-1' });
     const head = await log.headPosition();
-    const retried = await log.append('env:shop/staging', events, { idempotencyKey: 'cmd-1', expectedVersion: 'no_stream' });
+    const retried = await log.append('env:shop/staging', events, {
+      idempotencyKey: 'cmd-1',
+      expectedVersion: 'no_stream',
+    });
     expect(first).toMatchObject({ ok: true, replayed: false });
     expect(retried).toEqual({ ...first, replayed: true });
     expect(await log.headPosition()).toBe(head);
     // Concurrent retries of one new key: one append, all see its positions.
     const racing = await Promise.all(
-      Array.from({ length: 8 }, () => new PostgresEventLog(pool, { clock }).append('env:shop/qa', [configValueSet('a.b', 1)], { idempotencyKey: 'cmd-2' })),
+      Array.from({ length: 8 }, () =>
+        new PostgresEventLog(pool, { clock }).append('env:shop/qa', [configValueSet('a.b', 1)], {
+          idempotencyKey: 'cmd-2',
+        }),
+      ),
     );
     const positions = new Set(racing.map((r) => (r.ok ? r.positions.join() : 'conflict')));
     expect(positions.size).toBe(1);
@@ -90,13 +101,18 @@ describe('PostgresEventLog', () => {
 
   it('appends nothing when any event of the command is invalid', async () => {
     const head = await log.headPosition();
-    const bad = { ...configValueSet('a.b', 1), data: { namespace: 'Not Valid!', environment: 'prod', tenant: null, key: 'a.b', value: 1 } } as NewEvent;
+    const bad = {
+      ...configValueSet('a.b', 1),
+      data: { namespace: 'Not Valid!', environment: 'prod', tenant: null, key: 'a.b', value: 1 },
+    } as NewEvent;
     const error = await log.append('env:shop/prod', [configValueSet('a.ok', 1), bad]).catch((e: unknown) => e);
     expect(isStrataError(error) && error.code).toBe('VALIDATION_FAILED');
     const unknownType = { type: 'NoSuchEvent', data: {}, metadata: { actor: 'a' } } as unknown as NewEvent;
     await expect(log.append('env:shop/prod', [unknownType])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
     await expect(log.append('env:shop/prod', [])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-    await expect(log.append('env:shop/prod', [configValueSet('a.b', 'nul\u0000')])).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+    await expect(log.append('env:shop/prod', [configValueSet('a.b', 'nul\u0000')])).rejects.toMatchObject({
+      code: 'VALIDATION_FAILED',
+    });
     expect(await log.headPosition()).toBe(head);
   });
 
@@ -104,7 +120,12 @@ describe('PostgresEventLog', () => {
     const [existing] = await log.readStream('env:shop/prod');
     let calls = 0;
     // Calls 1-3: the combined batch (2 collides); 4-6: each append alone (5 collides again).
-    const ids = { next: () => (++calls === 2 || calls === 5 ? existing!.eventId : `01J${String(calls).padStart(23, '0')}${Date.now()}`.slice(0, 26)) };
+    const ids = {
+      next: () =>
+        ++calls === 2 || calls === 5
+          ? existing!.eventId
+          : `01J${String(calls).padStart(23, '0')}${Date.now()}`.slice(0, 26),
+    };
     const shared = new PostgresEventLog(pool, { clock, ids });
     const results = await Promise.allSettled([
       shared.append('env:batch/one', [configValueSet('a.b', 1, { namespace: 'batch' })]),
@@ -133,14 +154,23 @@ describe('PostgresEventLog', () => {
     const flagged = await log.append('env:audit/prod', [flag]);
     if (!flagged.ok) throw new Error('append failed');
 
-    const keys = async (filter: Parameters<PostgresEventLog['history']>[0]) => (await log.history(filter)).map((e) => (e.data as { key?: string; flag?: string }).key ?? (e.data as { flag: string }).flag);
-    expect(await keys({ namespace: 'audit', environment: 'prod' })).toEqual(['limits.max', 'limits.min', 'new.checkout']);
+    const keys = async (filter: Parameters<PostgresEventLog['history']>[0]) =>
+      (await log.history(filter)).map(
+        (e) => (e.data as { key?: string; flag?: string }).key ?? (e.data as { flag: string }).flag,
+      );
+    expect(await keys({ namespace: 'audit', environment: 'prod' })).toEqual([
+      'limits.max',
+      'limits.min',
+      'new.checkout',
+    ]);
     expect(await keys({ namespace: 'audit', tenant: 'acme', actor: 'bob' })).toEqual(['limits.min']);
     expect(await keys({ key: 'new.checkout' })).toEqual(['new.checkout']);
     expect(await keys({ namespace: 'audit', type: ['FlagRolloutChanged'] })).toEqual(['new.checkout']);
     expect(await keys({ namespace: 'audit', from: '2025-03-03T00:00:00Z' })).toEqual(['new.checkout']);
     expect(await keys({ namespace: 'audit', to: '2025-03-03T00:00:00Z', limit: 1 })).toEqual(['limits.max']);
-    expect(await keys({ namespace: 'audit', after: flagged.positions[0]! - 2, upTo: flagged.positions[0]! - 1 })).toEqual(['limits.min']);
+    expect(
+      await keys({ namespace: 'audit', after: flagged.positions[0]! - 2, upTo: flagged.positions[0]! - 1 }),
+    ).toEqual(['limits.min']);
 
     expect(await log.positionAt('2025-03-02T12:00:00Z')).toBe(flagged.positions[0]! - 1);
     expect(await log.positionAt('2025-03-04T00:00:00Z')).toBe(flagged.positions[0]);
@@ -159,7 +189,7 @@ describe('PostgresEventLog', () => {
   it('reads the global log in pages without a gap', async () => {
     const head = await log.headPosition();
     const seen: number[] = [];
-    for (let after = 0; ; ) {
+    for (let after = 0; ;) {
       const page = await log.readAll(after, 3);
       if (page.length === 0) break;
       seen.push(...page.map((e) => e.position));
@@ -172,8 +202,15 @@ describe('PostgresEventLog', () => {
     await saveSnapshot(pool, 'tenant:shop/prod/acme', 10, { values: { a: 1 } });
     await saveSnapshot(pool, 'tenant:shop/prod/acme', 20, { values: { a: 2 } });
     await saveSnapshot(pool, 'tenant:shop/prod/acme', 20, { values: { a: 3 } });
-    expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 19)).toEqual({ scope: 'tenant:shop/prod/acme', position: 10, state: { values: { a: 1 } } });
-    expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 25)).toMatchObject({ position: 20, state: { values: { a: 3 } } });
+    expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 19)).toEqual({
+      scope: 'tenant:shop/prod/acme',
+      position: 10,
+      state: { values: { a: 1 } },
+    });
+    expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 25)).toMatchObject({
+      position: 20,
+      state: { values: { a: 3 } },
+    });
     expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 9)).toBeNull();
   });
 

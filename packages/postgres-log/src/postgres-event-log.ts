@@ -244,7 +244,14 @@ export class PostgresEventLog implements EventLog {
           data: event.data,
           metadata: event.metadata,
         });
-        return { eventId, type: event.type, schemaVersion: event.schemaVersion, data: event.data, metadata: event.metadata, ...pieces };
+        return {
+          eventId,
+          type: event.type,
+          schemaVersion: event.schemaVersion,
+          data: event.data,
+          metadata: event.metadata,
+          ...pieces,
+        };
       }),
     }));
     const { rows } = await this.#pool.query<{ results: AppendResult[] }>(
@@ -294,11 +301,15 @@ const holdsNul = (value: unknown): boolean => JSON.stringify(value).includes('\\
 
 /** Rejects the whole append before it reaches the database if any event is invalid. */
 const validate = (streamId: string, events: NewEvent[]): PendingAppend['events'] => {
-  if (streamId.length === 0 || holdsNul(streamId)) throw new StrataError('VALIDATION_FAILED', 'stream id is empty or holds NUL');
+  if (streamId.length === 0 || holdsNul(streamId))
+    throw new StrataError('VALIDATION_FAILED', 'stream id is empty or holds NUL');
   if (events.length === 0) throw new StrataError('VALIDATION_FAILED', 'an append needs at least one event');
   return events.map((event, index) => {
     if (!(event.type in eventSchemas)) {
-      throw new StrataError('VALIDATION_FAILED', `unknown event type ${String(event.type)}`, { index, type: event.type });
+      throw new StrataError('VALIDATION_FAILED', `unknown event type ${String(event.type)}`, {
+        index,
+        type: event.type,
+      });
     }
     if (typeof event.metadata?.actor !== 'string' || event.metadata.actor.length === 0) {
       throw new StrataError('VALIDATION_FAILED', 'event metadata needs an actor', { index, type: event.type });
@@ -317,7 +328,10 @@ const validate = (streamId: string, events: NewEvent[]): PendingAppend['events']
       );
     }
     if (holdsNul(data) || holdsNul(event.metadata)) {
-      throw new StrataError('VALIDATION_FAILED', 'event data and metadata cannot hold the NUL character', { index, type: event.type });
+      throw new StrataError('VALIDATION_FAILED', 'event data and metadata cannot hold the NUL character', {
+        index,
+        type: event.type,
+      });
     }
     return { type: event.type, schemaVersion, data, metadata: event.metadata };
   });
@@ -325,6 +339,7 @@ const validate = (streamId: string, events: NewEvent[]): PendingAppend['events']
 
 const parseTime = (value: string, name: string): Date => {
   const time = new Date(value);
-  if (Number.isNaN(time.getTime())) throw new StrataError('BAD_REQUEST', `${name} is not an ISO 8601 time`, { [name]: value });
+  if (Number.isNaN(time.getTime()))
+    throw new StrataError('BAD_REQUEST', `${name} is not an ISO 8601 time`, { [name]: value });
   return time;
 };

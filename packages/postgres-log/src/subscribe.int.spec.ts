@@ -50,7 +50,8 @@ describe('subscribe', () => {
       Array.from({ length: writers }, async (_, writer) => {
         const log = new PostgresEventLog(pool);
         for (let i = 0; i < commandsPerWriter; i += 1) {
-          const events = i % 10 === 0 ? [configValueSet('a.b', i), configValueSet('a.c', i)] : [configValueSet('a.b', i)];
+          const events =
+            i % 10 === 0 ? [configValueSet('a.b', i), configValueSet('a.c', i)] : [configValueSet('a.b', i)];
           const result = await log.append(`tenant:shop/prod/t${writer}`, events, { expectedVersion: 'any' });
           expect(result.ok).toBe(true);
         }
@@ -71,7 +72,11 @@ describe('subscribe', () => {
   it('resumes after its checkpoint and redelivers a batch whose handler failed', async () => {
     const log = new PostgresEventLog(pool);
     const start = await log.headPosition();
-    const checkpoint = { saved: start, load: async () => checkpoint.saved, save: async (p: number) => void (checkpoint.saved = p) };
+    const checkpoint = {
+      saved: start,
+      load: async () => checkpoint.saved,
+      save: async (p: number) => void (checkpoint.saved = p),
+    };
     const delivered: RecordedEvent[] = [];
     const errors: unknown[] = [];
     let failOnce = true;
@@ -99,7 +104,11 @@ describe('subscribe', () => {
     // A new subscription with the same checkpoint sees only what came after it.
     await log.append('env:shop/prod', [configValueSet('x.w', 3)]);
     const later: number[] = [];
-    const resumed = await subscribe({ pool, checkpoint, handler: async (events) => void later.push(...events.map((e) => e.position)) });
+    const resumed = await subscribe({
+      pool,
+      checkpoint,
+      handler: async (events) => void later.push(...events.map((e) => e.position)),
+    });
     await waitFor(() => later.length >= 1);
     await resumed.stop();
     expect(later).toEqual([start + 3]);

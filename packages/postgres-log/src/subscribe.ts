@@ -12,7 +12,9 @@ export interface CheckpointStore {
 /** A named checkpoint in `strata.checkpoints`; 0 until the first save. */
 export const postgresCheckpointStore = (pool: pg.Pool, name: string): CheckpointStore => ({
   async load() {
-    const { rows } = await pool.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [name]);
+    const { rows } = await pool.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [
+      name,
+    ]);
     return Number(rows[0]?.position ?? 0);
   },
   async save(position) {
@@ -56,7 +58,8 @@ export interface Subscription {
 export const subscribe = async (options: SubscribeOptions): Promise<Subscription> => {
   const { pool, handler, batchSize = 500, pollIntervalMs = 1_000 } = options;
   const onError = options.onError ?? ((error: unknown) => console.error('strata subscription error', error));
-  const checkpoint = 'name' in options.checkpoint ? postgresCheckpointStore(pool, options.checkpoint.name) : options.checkpoint;
+  const checkpoint =
+    'name' in options.checkpoint ? postgresCheckpointStore(pool, options.checkpoint.name) : options.checkpoint;
   const log = new PostgresEventLog(pool, { upcasters: options.upcasters ?? {} });
 
   let position = await checkpoint.load();

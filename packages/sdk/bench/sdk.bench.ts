@@ -39,7 +39,12 @@ const measure = (name: string, call: (i: number) => unknown): Result => {
   }
   times.sort();
   if (sink === -1) console.log(sink);
-  return { name, opsPerSec: ops / (elapsed / 1000), p50: times[samples >> 1]! * 1000, p99: times[Math.floor(samples * 0.99)]! * 1000 };
+  return {
+    name,
+    opsPerSec: ops / (elapsed / 1000),
+    p50: times[samples >> 1]! * 1000,
+    p99: times[Math.floor(samples * 0.99)]! * 1000,
+  };
 };
 
 const measureAsync = async (name: string, call: (i: number) => Promise<unknown>, count = 500_000): Promise<Result> => {
@@ -57,7 +62,12 @@ const measureAsync = async (name: string, call: (i: number) => Promise<unknown>,
   }
   times.sort();
   if (sink === -1) console.log(sink);
-  return { name, opsPerSec: count / (elapsed / 1000), p50: times[n >> 1]! * 1000, p99: times[Math.floor(n * 0.99)]! * 1000 };
+  return {
+    name,
+    opsPerSec: count / (elapsed / 1000),
+    p50: times[n >> 1]! * 1000,
+    p99: times[Math.floor(n * 0.99)]! * 1000,
+  };
 };
 
 const redis = new Redis(redisUrl);
@@ -126,8 +136,12 @@ try {
     measure('strata get()', (i) => client.get('rate_limit.requests_per_minute', ctx(i))),
     measure('strata isEnabled()', (i) => client.isEnabled('new_checkout', ctx(i))),
     measure('unleash-client isEnabled()', (i) => unleash.isEnabled('new_checkout', unleashContexts[i % 200])),
-    await measureAsync('OpenFeature InMemoryProvider getBooleanValue()', (i) => ofMemory.getBooleanValue('new_checkout', false, ofContexts[i % 200])),
-    await measureAsync('OpenFeature StrataProvider getBooleanValue()', (i) => ofStrata.getBooleanValue('new_checkout', false, ofContexts[i % 200])),
+    await measureAsync('OpenFeature InMemoryProvider getBooleanValue()', (i) =>
+      ofMemory.getBooleanValue('new_checkout', false, ofContexts[i % 200]),
+    ),
+    await measureAsync('OpenFeature StrataProvider getBooleanValue()', (i) =>
+      ofStrata.getBooleanValue('new_checkout', false, ofContexts[i % 200]),
+    ),
   ];
   const floor = measure('timer floor (empty call)', () => 0);
   // Sanity: both SDKs agree on who is in the rollout (same seed bucket? no: Unleash uses murmur3, so only counts compare).
@@ -136,13 +150,17 @@ try {
 
   const base = results.find((r) => r.name === 'strata isEnabled()')!;
   console.log(`\nSDK hot path, 200 tenants, ${ops.toLocaleString()} ops per loop, node ${process.version}\n`);
-  console.log(`${'what'.padEnd(48)}${'ops/s'.padStart(14)}${'p50 µs'.padStart(9)}${'p99 µs'.padStart(9)}${'strata isEnabled ×'.padStart(20)}`);
+  console.log(
+    `${'what'.padEnd(48)}${'ops/s'.padStart(14)}${'p50 µs'.padStart(9)}${'p99 µs'.padStart(9)}${'strata isEnabled ×'.padStart(20)}`,
+  );
   for (const r of [...results, floor]) {
     console.log(
       `${r.name.padEnd(48)}${Math.round(r.opsPerSec).toLocaleString().padStart(14)}${r.p50.toFixed(2).padStart(9)}${r.p99.toFixed(2).padStart(9)}${(base.opsPerSec / r.opsPerSec).toFixed(1).padStart(20)}`,
     );
   }
-  console.log(`\nunleash-client errors (fetch attempts would fail on 127.0.0.1:1): ${unleashErrors}; tenants enabled: strata ${strataOn}, unleash ${unleashOn}`);
+  console.log(
+    `\nunleash-client errors (fetch attempts would fail on 127.0.0.1:1): ${unleashErrors}; tenants enabled: strata ${strataOn}, unleash ${unleashOn}`,
+  );
   unleash.destroy();
   await OpenFeature.close();
   await client.close();

@@ -42,7 +42,12 @@ describe('createClient (Redis views)', () => {
     await client.ready();
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(500);
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'globex' })).toBe(100);
-    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toEqual({ value: 'EUR', source: 'default', position: 1, stale: false });
+    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toEqual({
+      value: 'EUR',
+      source: 'default',
+      position: 1,
+      stale: false,
+    });
     expect(client.isEnabled('new_checkout', { tenant: 'acme' })).toBe(true);
     expect(client.status()).toMatchObject({ ready: true, stale: false, position: 6 });
   });
@@ -53,13 +58,23 @@ describe('createClient (Redis views)', () => {
     await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
     await client.ready();
     const events: (ChangeEvent & { read: unknown })[] = [];
-    client.onChange('rate_limit', (e) => events.push({ ...e, read: client.get('rate_limit.requests_per_minute', { tenant: e.tenant ?? undefined }) }));
-    client.onChange('new_checkout', (e) => events.push({ ...e, read: client.isEnabled('new_checkout', { tenant: e.tenant ?? undefined }) }));
-    await store.applyEvents([f.set('rate_limit.requests_per_minute', 900, 'acme'), f.set('rate_limit.requests_per_minute', 120), f.override('acme', 'new_checkout', 'disabled')]);
+    client.onChange('rate_limit', (e) =>
+      events.push({ ...e, read: client.get('rate_limit.requests_per_minute', { tenant: e.tenant ?? undefined }) }),
+    );
+    client.onChange('new_checkout', (e) =>
+      events.push({ ...e, read: client.isEnabled('new_checkout', { tenant: e.tenant ?? undefined }) }),
+    );
+    await store.applyEvents([
+      f.set('rate_limit.requests_per_minute', 900, 'acme'),
+      f.set('rate_limit.requests_per_minute', 120),
+      f.override('acme', 'new_checkout', 'disabled'),
+    ]);
     await client.waitFor(f.position, 2_000);
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(900);
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'globex' })).toBe(120);
-    expect(events.map(({ kind, key, tenant, value, previous, read }) => ({ kind, key, tenant, value, previous, read }))).toEqual([
+    expect(
+      events.map(({ kind, key, tenant, value, previous, read }) => ({ kind, key, tenant, value, previous, read })),
+    ).toEqual([
       { kind: 'key', key: 'rate_limit.requests_per_minute', tenant: 'acme', value: 900, previous: 500, read: 900 },
       { kind: 'key', key: 'rate_limit.requests_per_minute', tenant: null, value: 120, previous: 100, read: 120 },
       { kind: 'flag', key: 'new_checkout', tenant: 'acme', value: false, previous: true, read: false },
@@ -71,9 +86,13 @@ describe('createClient (Redis views)', () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await seeded(redis.client, redis.prefix);
     const root = fileURLToPath(new URL('../../../', import.meta.url));
-    const child = spawn(`${root}node_modules/.bin/tsx`, [fileURLToPath(new URL('../test/child-client.ts', import.meta.url)), redis.url, redis.prefix, namespace, 'prod'], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      `${root}node_modules/.bin/tsx`,
+      [fileURLToPath(new URL('../test/child-client.ts', import.meta.url)), redis.url, redis.prefix, namespace, 'prod'],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     try {
       const lines: string[] = [];
       createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
@@ -99,7 +118,13 @@ describe('createClient (Redis views)', () => {
   it('given lost notifications, when the safety check runs, then the client converges to the views', async () => {
     await using redis = await testRedis();
     const { f, namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, safetyCheckIntervalMs: 200 });
+    await using client = createClient({
+      namespace,
+      environment: 'prod',
+      redis: redis.url,
+      prefix: redis.prefix,
+      safetyCheckIntervalMs: 200,
+    });
     await client.ready();
     await applySilently(redis.client, redis.prefix, f.set('rate_limit.requests_per_minute', 42, 'acme'));
     await applySilently(redis.client, redis.prefix, f.set('checkout.currency', 'USD'));
@@ -112,7 +137,13 @@ describe('createClient (Redis views)', () => {
   it('given a lost notification, when the next one arrives, then the count gap triggers a reload at once', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, safetyCheckIntervalMs: 60_000 });
+    await using client = createClient({
+      namespace,
+      environment: 'prod',
+      redis: redis.url,
+      prefix: redis.prefix,
+      safetyCheckIntervalMs: 60_000,
+    });
     await client.ready();
     await applySilently(redis.client, redis.prefix, f.set('checkout.currency', 'USD', 'acme'));
     await store.applyEvents([f.set('search.page_size', 50)]);
@@ -136,23 +167,40 @@ describe('createClient (Redis views)', () => {
     });
     await client.ready();
     const list = (await redis.client.client('LIST')) as string;
-    const ids = list.split('\n').filter((l) => l.includes(`name=${name}`)).map((l) => /id=(\d+)/.exec(l)![1]!);
+    const ids = list
+      .split('\n')
+      .filter((l) => l.includes(`name=${name}`))
+      .map((l) => /id=(\d+)/.exec(l)![1]!);
     expect(ids.length).toBe(2);
     for (const id of ids) await redis.client.client('KILL', 'ID', id);
     // Written while the client is disconnected: its notification is lost.
     await store.applyEvents([f.set('rate_limit.requests_per_minute', 777, 'acme')]);
     await until(() => staleSince.length > 0, 2_000, 'stale');
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'globex' })).toBe(100);
-    await until(() => client.get('rate_limit.requests_per_minute', { tenant: 'acme' }) === 777 && !client.status().stale, 5_000, 'catch up');
+    await until(
+      () => client.get('rate_limit.requests_per_minute', { tenant: 'acme' }) === 777 && !client.status().stale,
+      5_000,
+      'catch up',
+    );
     own.disconnect();
   });
 
   it('given lazy tenants, when a tenant is first read, then it answers environment values until its layers load', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, lazyTenants: true });
+    await using client = createClient({
+      namespace,
+      environment: 'prod',
+      redis: redis.url,
+      prefix: redis.prefix,
+      lazyTenants: true,
+    });
     await client.ready();
-    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({ value: 100, reason: 'tenant_loading', stale: true });
+    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({
+      value: 100,
+      reason: 'tenant_loading',
+      stale: true,
+    });
     await until(() => client.get('rate_limit.requests_per_minute', { tenant: 'acme' }) === 500, 2_000, 'tenant load');
     await store.applyEvents([f.set('rate_limit.requests_per_minute', 501, 'acme')]);
     await client.waitFor(f.position, 2_000);
@@ -163,9 +211,18 @@ describe('createClient (Redis views)', () => {
     await using redis = await testRedis();
     const { namespace } = await seeded(redis.client, redis.prefix);
     const env = { APP_RATE_LIMIT__REQUESTS_PER_MINUTE: '250', APP_SEARCH__PAGE_SIZE: 'ten' };
-    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, envVars: { prefix: 'APP_', env } });
+    await using client = createClient({
+      namespace,
+      environment: 'prod',
+      redis: redis.url,
+      prefix: redis.prefix,
+      envVars: { prefix: 'APP_', env },
+    });
     await expect(client.ready()).rejects.toThrow(/APP_SEARCH__PAGE_SIZE/);
-    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'globex' })).toMatchObject({ value: 250, source: 'envVar' });
+    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'globex' })).toMatchObject({
+      value: 250,
+      source: 'envVar',
+    });
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(500);
   });
 
@@ -175,12 +232,20 @@ describe('createClient (Redis views)', () => {
     const client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
     await OpenFeature.setProviderAndWait('int', new StrataProvider(client));
     const of = OpenFeature.getClient('int');
-    expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'acme' })).toMatchObject({ value: true, reason: 'TARGETING_MATCH' });
+    expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'acme' })).toMatchObject({
+      value: true,
+      reason: 'TARGETING_MATCH',
+    });
     const changed: string[] = [];
-    of.addHandler('PROVIDER_CONFIGURATION_CHANGED' as never, (e?: { flagsChanged?: string[] }) => changed.push(...(e?.flagsChanged ?? [])));
+    of.addHandler('PROVIDER_CONFIGURATION_CHANGED' as never, (e?: { flagsChanged?: string[] }) =>
+      changed.push(...(e?.flagsChanged ?? [])),
+    );
     await store.applyEvents([f.rollout('new_checkout', 100)]);
     await until(() => changed.includes('new_checkout'), 2_000, 'configuration changed');
-    expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'globex' })).toMatchObject({ value: true, reason: 'STATIC' });
+    expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'globex' })).toMatchObject({
+      value: true,
+      reason: 'STATIC',
+    });
     await OpenFeature.clearProviders();
   });
 });

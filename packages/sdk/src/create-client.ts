@@ -23,7 +23,9 @@ export interface CreateClientOptions<M extends DefinedManifest> extends ClientBa
  * A client reading one namespace/environment from the Redis views into memory, kept current by
  * change notifications. Returns at once; `await client.ready()` to fail fast at start.
  */
-export const createClient = <const M extends DefinedManifest = DefinedManifest>(options: CreateClientOptions<M>): StrataClient<M> => {
+export const createClient = <const M extends DefinedManifest = DefinedManifest>(
+  options: CreateClientOptions<M>,
+): StrataClient<M> => {
   const driver = new RedisDriver({
     namespace: options.namespace,
     environment: options.environment,
@@ -31,7 +33,12 @@ export const createClient = <const M extends DefinedManifest = DefinedManifest>(
     prefix: options.prefix,
     lazyTenants: options.lazyTenants,
     safetyCheckIntervalMs: options.safetyCheckIntervalMs,
-    envVars: options.envVars === true ? {} : options.envVars === false || options.envVars === undefined ? false : options.envVars,
+    envVars:
+      options.envVars === true
+        ? {}
+        : options.envVars === false || options.envVars === undefined
+          ? false
+          : options.envVars,
     localManifest: localDocument(options.manifest),
   });
   return new StrataClient<M>(options, driver);

@@ -14,20 +14,34 @@ const fakeApi = async () => {
     const url = req.url ?? '';
     if (url.endsWith('/secrets/stripe_key')) {
       state.secretReads++;
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ value: 'sk_live_123', version: 2 }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ value: 'sk_live_123', version: 2 }));
     }
     if (url.endsWith('/flags/new_checkout')) {
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ enabled: true, reason: 'override', position: 3 }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ enabled: true, reason: 'override', position: 3 }));
     }
     if (url.endsWith('/config')) {
       if (req.headers['if-none-match'] === etag) {
         state.notModified++;
         return void res.writeHead(304, { etag }).end();
       }
-      const values = { 'rate_limit.requests_per_minute': { value: url.includes('/tenants/') ? state.rpm * 2 : state.rpm, source: 'environment', position: state.position } };
-      return void res.writeHead(200, { 'content-type': 'application/json', etag }).end(JSON.stringify({ position: state.position, values }));
+      const values = {
+        'rate_limit.requests_per_minute': {
+          value: url.includes('/tenants/') ? state.rpm * 2 : state.rpm,
+          source: 'environment',
+          position: state.position,
+        },
+      };
+      return void res
+        .writeHead(200, { 'content-type': 'application/json', etag })
+        .end(JSON.stringify({ position: state.position, values }));
     }
-    res.writeHead(404, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ title: 'Not Found', detail: 'no such secret' }));
+    res
+      .writeHead(404, { 'content-type': 'application/problem+json' })
+      .end(JSON.stringify({ title: 'Not Found', detail: 'no such secret' }));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -37,12 +51,26 @@ const fakeApi = async () => {
 describe('createHttpClient', () => {
   it('given the HTTP API, when reading and polling, then the same read API with ETag revalidation', async () => {
     await using api = await fakeApi();
-    await using client = createHttpClient({ namespace: 'shop', environment: 'prod', apiUrl: api.apiUrl, token: 't0k', pollIntervalMs: 20 });
+    await using client = createHttpClient({
+      namespace: 'shop',
+      environment: 'prod',
+      apiUrl: api.apiUrl,
+      token: 't0k',
+      pollIntervalMs: 20,
+    });
     await client.ready();
     expect(client.get('rate_limit.requests_per_minute')).toBe(100);
-    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({ reason: 'tenant_loading', value: 100 });
+    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({
+      reason: 'tenant_loading',
+      value: 100,
+    });
     expect(client.isEnabled('new_checkout', { tenant: 'acme' })).toBe(false);
-    for (let i = 0; i < 200 && (api.state.notModified === 0 || !client.isEnabled('new_checkout', { tenant: 'acme' })); i++) await sleep(10);
+    for (
+      let i = 0;
+      i < 200 && (api.state.notModified === 0 || !client.isEnabled('new_checkout', { tenant: 'acme' }));
+      i++
+    )
+      await sleep(10);
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(200);
     expect(client.isEnabled('new_checkout', { tenant: 'acme' })).toBe(true);
     expect(api.state.notModified).toBeGreaterThan(0);
@@ -52,7 +80,12 @@ describe('createHttpClient', () => {
     api.state.rpm = 150;
     await client.waitFor(6, 1_000);
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(300);
-    expect(changes).toEqual(expect.arrayContaining([[null, 150], ['acme', 300]]));
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        [null, 150],
+        ['acme', 300],
+      ]),
+    );
   });
 
   it('given a secret-read token, when getting a secret, then a redacting Secret; unknown secrets reject with NOT_FOUND', async () => {

@@ -1,6 +1,12 @@
 import { StrataError, jsonEqual, type DefinedManifest, type FlagReason, type ValueSource } from '@strata/core';
 import type { ModelConfig, ModelFlag, ReadModel } from './read-model.js';
-import { StrataClient, type ChangeEvent, type ClientBaseOptions, type ClientDriver, type ClientSink } from './strata-client.js';
+import {
+  StrataClient,
+  type ChangeEvent,
+  type ClientBaseOptions,
+  type ClientDriver,
+  type ClientSink,
+} from './strata-client.js';
 
 export interface CreateHttpClientOptions<M extends DefinedManifest> extends ClientBaseOptions<M> {
   apiUrl: string;
@@ -15,8 +21,9 @@ export interface CreateHttpClientOptions<M extends DefinedManifest> extends Clie
  * (and tenant × flag) is fetched on first read — answering defaults with `tenant_loading` meanwhile —
  * and revalidated every poll interval with its ETag.
  */
-export const createHttpClient = <const M extends DefinedManifest = DefinedManifest>(options: CreateHttpClientOptions<M>): StrataClient<M> =>
-  new StrataClient<M>(options, new HttpDriver(options));
+export const createHttpClient = <const M extends DefinedManifest = DefinedManifest>(
+  options: CreateHttpClientOptions<M>,
+): StrataClient<M> => new StrataClient<M>(options, new HttpDriver(options));
 
 interface ConfigAnswer {
   position: number;
@@ -120,11 +127,17 @@ class HttpDriver implements ClientDriver, ReadModel {
   }
 
   private async get<T>(path: string, etag: string | null): Promise<{ body: T; etag: string | null } | null> {
-    const headers: Record<string, string> = { authorization: `Bearer ${this.options.token}`, accept: 'application/json' };
+    const headers: Record<string, string> = {
+      authorization: `Bearer ${this.options.token}`,
+      accept: 'application/json',
+    };
     if (etag) headers['if-none-match'] = etag;
     const response = await fetch(`${this.base}${path}`, { headers });
     if (response.status === 304) return null;
-    if (!response.ok) throw new StrataError('UNAVAILABLE', `strata: GET ${path} answered ${response.status}`, { status: response.status });
+    if (!response.ok)
+      throw new StrataError('UNAVAILABLE', `strata: GET ${path} answered ${response.status}`, {
+        status: response.status,
+      });
     const next = response.headers.get('etag');
     if (etag && next === etag) return null;
     return { body: (await response.json()) as T, etag: next };
@@ -133,14 +146,18 @@ class HttpDriver implements ClientDriver, ReadModel {
   private async refreshConfig(tenant: string | null, events: ChangeEvent[]): Promise<void> {
     const id = tenant ?? envKey;
     const current = this.configs.get(id);
-    const answer = await this.get<ConfigAnswer>(tenant === null ? '/config' : `/tenants/${encodeURIComponent(tenant)}/config`, current?.etag ?? null);
+    const answer = await this.get<ConfigAnswer>(
+      tenant === null ? '/config' : `/tenants/${encodeURIComponent(tenant)}/config`,
+      current?.etag ?? null,
+    );
     if (!answer) return;
     const values = new Map(Object.entries(answer.body.values));
     if (current) {
       for (const key of new Set([...current.config.values.keys(), ...values.keys()])) {
         const before = current.config.values.get(key)?.value;
         const after = values.get(key)?.value;
-        if (!jsonEqual(before, after)) events.push({ kind: 'key', key, tenant, value: after, previous: before, position: answer.body.position });
+        if (!jsonEqual(before, after))
+          events.push({ kind: 'key', key, tenant, value: after, previous: before, position: answer.body.position });
       }
     }
     this.configs.set(id, { etag: answer.etag, config: { values }, position: answer.body.position });
@@ -148,14 +165,24 @@ class HttpDriver implements ClientDriver, ReadModel {
   }
 
   private async refreshFlag(tenant: string, flag: string, events: ChangeEvent[]): Promise<void> {
-    const answer = await this.get<FlagAnswer>(`/tenants/${encodeURIComponent(tenant)}/flags/${encodeURIComponent(flag)}`, null);
+    const answer = await this.get<FlagAnswer>(
+      `/tenants/${encodeURIComponent(tenant)}/flags/${encodeURIComponent(flag)}`,
+      null,
+    );
     if (!answer) return;
     const id = `${tenant}\n${flag}`;
     const previous = this.flags.get(id)?.result;
     const { enabled, reason, position } = answer.body;
     // The API does not say whether a rollout is partial: report every rollout decision as a split.
-    const result: ModelFlag = { enabled, reason, position, known: reason !== 'default', rollout: reason === 'rollout' ? 50 : undefined };
-    if (previous && previous.enabled !== enabled) events.push({ kind: 'flag', key: flag, tenant, value: enabled, previous: previous.enabled, position });
+    const result: ModelFlag = {
+      enabled,
+      reason,
+      position,
+      known: reason !== 'default',
+      rollout: reason === 'rollout' ? 50 : undefined,
+    };
+    if (previous && previous.enabled !== enabled)
+      events.push({ kind: 'flag', key: flag, tenant, value: enabled, previous: previous.enabled, position });
     if (previous && jsonEqual(previous, result)) return;
     this.flags.set(id, { tenant, flag, result });
     this.sink?.invalidate(tenant);

@@ -12,7 +12,14 @@ import {
   type OverrideEntry,
   type ValueEntry,
 } from '@strata/core';
-import { defaultPrefix, globalKeys, viewChannel, viewTag, type StoredManifest, type ViewChange } from '@strata/redis-views';
+import {
+  defaultPrefix,
+  globalKeys,
+  viewChannel,
+  viewTag,
+  type StoredManifest,
+  type ViewChange,
+} from '@strata/redis-views';
 import { StateModel } from './state-model.js';
 import type { ChangeEvent, ClientDriver, ClientSink } from './strata-client.js';
 
@@ -95,7 +102,11 @@ const toMap = <T>(flat: unknown): Map<string, T> => {
   return map;
 };
 
-const merge = <T>(target: Map<string, T>, source: ReadonlyMap<string, T> | null | undefined, names: readonly string[]): void => {
+const merge = <T>(
+  target: Map<string, T>,
+  source: ReadonlyMap<string, T> | null | undefined,
+  names: readonly string[],
+): void => {
   for (const name of names) {
     const value = source?.get(name);
     if (value === undefined) target.delete(name);
@@ -103,7 +114,12 @@ const merge = <T>(target: Map<string, T>, source: ReadonlyMap<string, T> | null 
   }
 };
 
-const mergeNested = <T>(outer: Map<string, Map<string, T>>, id: string, source: ReadonlyMap<string, T> | undefined, names: readonly string[]): void => {
+const mergeNested = <T>(
+  outer: Map<string, Map<string, T>>,
+  id: string,
+  source: ReadonlyMap<string, T> | undefined,
+  names: readonly string[],
+): void => {
   if (names.length === 0) return;
   const inner = outer.get(id) ?? new Map<string, T>();
   merge(inner, source, names);
@@ -270,14 +286,25 @@ export class RedisDriver implements ClientDriver {
     if (!first) return;
     if (
       batch.length > maxBatch ||
-      batch.some((p) => p.change.kind !== 'change' || p.change.generation !== this.generation || (p.namespaceChannel && p.change.position > this.nsPos))
+      batch.some(
+        (p) =>
+          p.change.kind !== 'change' ||
+          p.change.generation !== this.generation ||
+          (p.namespaceChannel && p.change.position > this.nsPos),
+      )
     ) {
       return this.reload(first.receivedAt);
     }
     // Issue every scope read at once (one pipeline), then apply the replies in position order.
     const fetches = batch.map((p) => this.needsFetch(p));
     const replies = await Promise.all(
-      batch.map(({ change }, i) => (!fetches[i] ? Promise.resolve(null) : change.tenant === null ? this.read('env', []) : this.read('tenants', [change.tenant]))),
+      batch.map(({ change }, i) =>
+        !fetches[i]
+          ? Promise.resolve(null)
+          : change.tenant === null
+            ? this.read('env', [])
+            : this.read('tenants', [change.tenant]),
+      ),
     );
     const events: ChangeEvent[] = [];
     let gap = false;
@@ -336,7 +363,12 @@ export class RedisDriver implements ClientDriver {
     else state.overrides.delete(t.tenant);
   }
 
-  private capture(tenant: string | null, keys: readonly string[], flags: readonly string[], state: LocalState = this.state) {
+  private capture(
+    tenant: string | null,
+    keys: readonly string[],
+    flags: readonly string[],
+    state: LocalState = this.state,
+  ) {
     const values = new Map<string, { value: unknown; changedAt?: string }>();
     for (const key of keys) {
       const r = resolveKey(state, tenant, key, { envVars: this.envLayer });
@@ -353,7 +385,14 @@ export class RedisDriver implements ClientDriver {
       } else {
         const override = state.overrides.get(tenant)?.get(flag);
         const entry = state.flags.get(flag);
-        const evaluation = evaluateFlagRule(flag, tenant, entry, override, { enabled: state.manifest?.flags[flag]?.default === true }, this.model.bucketOf(tenant, flag));
+        const evaluation = evaluateFlagRule(
+          flag,
+          tenant,
+          entry,
+          override,
+          { enabled: state.manifest?.flags[flag]?.default === true },
+          this.model.bucketOf(tenant, flag),
+        );
         values.set(`f:${flag}`, { value: evaluation.enabled, changedAt: override?.changedAt });
       }
     }
@@ -371,7 +410,14 @@ export class RedisDriver implements ClientDriver {
     for (const [id, next] of after) {
       const previous = before.get(id)?.value;
       if (jsonEqual(previous, next.value)) continue;
-      const event: ChangeEvent = { kind: id[0] === 'k' ? 'key' : 'flag', key: id.slice(2), tenant, value: next.value, previous, position };
+      const event: ChangeEvent = {
+        kind: id[0] === 'k' ? 'key' : 'flag',
+        key: id.slice(2),
+        tenant,
+        value: next.value,
+        previous,
+        position,
+      };
       if (next.changedAt) event.latencyMs = now - Date.parse(next.changedAt);
       events.push(event);
     }
@@ -411,14 +457,33 @@ export class RedisDriver implements ClientDriver {
   }
 
   private diffStates(previous: LocalState, next: LocalState, position: number): ChangeEvent[] {
-    const union = (...maps: (ReadonlyMap<string, unknown> | undefined)[]) => [...new Set(maps.flatMap((m) => (m ? [...m.keys()] : [])))];
-    const keys = union(previous.environmentValues, next.environmentValues, new Map(Object.entries(previous.manifest?.keys ?? {})), new Map(Object.entries(next.manifest?.keys ?? {})));
+    const union = (...maps: (ReadonlyMap<string, unknown> | undefined)[]) => [
+      ...new Set(maps.flatMap((m) => (m ? [...m.keys()] : []))),
+    ];
+    const keys = union(
+      previous.environmentValues,
+      next.environmentValues,
+      new Map(Object.entries(previous.manifest?.keys ?? {})),
+      new Map(Object.entries(next.manifest?.keys ?? {})),
+    );
     const flags = union(previous.flags, next.flags);
-    const events = this.diff(this.capture(null, keys, flags, previous), this.capture(null, keys, flags, next), null, position);
+    const events = this.diff(
+      this.capture(null, keys, flags, previous),
+      this.capture(null, keys, flags, next),
+      null,
+      position,
+    );
     for (const tenant of union(previous.tenantValues, next.tenantValues, previous.overrides, next.overrides)) {
       const tKeys = union(previous.tenantValues.get(tenant), next.tenantValues.get(tenant));
       const tFlags = union(previous.overrides.get(tenant), next.overrides.get(tenant));
-      events.push(...this.diff(this.capture(tenant, tKeys, tFlags, previous), this.capture(tenant, tKeys, tFlags, next), tenant, position));
+      events.push(
+        ...this.diff(
+          this.capture(tenant, tKeys, tFlags, previous),
+          this.capture(tenant, tKeys, tFlags, next),
+          tenant,
+          position,
+        ),
+      );
     }
     return events;
   }
@@ -466,10 +531,28 @@ export class RedisDriver implements ClientDriver {
 
   /** `env`: manifest, environment layer and flags, plus `tenants` ('*': all of them); `head`: positions only. */
   private async read(mode: 'head' | 'env' | 'tenants', tenants: '*' | string[]): Promise<Reply | null> {
-    const args = [globalKeys(this.prefix).generation, this.prefix, this.viewTag, this.nsTag, mode, ...(tenants === '*' ? ['*'] : ['-', ...tenants])];
-    const raw = (await (this.cmd as Redis & { strataSdkRead(...args: string[]): Promise<unknown> }).strataSdkRead(...args)) as unknown[] | null;
+    const args = [
+      globalKeys(this.prefix).generation,
+      this.prefix,
+      this.viewTag,
+      this.nsTag,
+      mode,
+      ...(tenants === '*' ? ['*'] : ['-', ...tenants]),
+    ];
+    const raw = (await (this.cmd as Redis & { strataSdkRead(...args: string[]): Promise<unknown> }).strataSdkRead(
+      ...args,
+    )) as unknown[] | null;
     if (!Array.isArray(raw)) return null;
-    const [gen, viewPos, nsPos, count, manifest, env, flags, tenantList] = raw as [string, string, string, string, string | null, unknown, unknown, [string, unknown, unknown][]];
+    const [gen, viewPos, nsPos, count, manifest, env, flags, tenantList] = raw as [
+      string,
+      string,
+      string,
+      string,
+      string | null,
+      unknown,
+      unknown,
+      [string, unknown, unknown][],
+    ];
     return {
       generation: Number(gen),
       viewPos: Number(viewPos),
@@ -478,14 +561,20 @@ export class RedisDriver implements ClientDriver {
       manifest: typeof manifest === 'string' ? (JSON.parse(manifest) as StoredManifest) : null,
       env: mode === 'env' ? toMap<ValueEntry>(env) : null,
       flags: mode === 'env' ? toMap<FlagEntry>(flags) : null,
-      tenants: tenantList.map(([tenant, config, overrides]) => ({ tenant, config: toMap<ValueEntry>(config), overrides: toMap<OverrideEntry>(overrides) })),
+      tenants: tenantList.map(([tenant, config, overrides]) => ({
+        tenant,
+        config: toMap<ValueEntry>(config),
+        overrides: toMap<OverrideEntry>(overrides),
+      })),
     };
   }
 
   private refreshEnvVars(): void {
     const { envVars, localManifest } = this.options;
     if (!envVars) return;
-    this.envLayer = envVarLayer(this.state.manifest ?? localManifest ?? null, envVars.env ?? process.env, { prefix: envVars.prefix });
+    this.envLayer = envVarLayer(this.state.manifest ?? localManifest ?? null, envVars.env ?? process.env, {
+      prefix: envVars.prefix,
+    });
   }
 
   private emptyState(): LocalState {

@@ -1,4 +1,11 @@
-import { bucket, evaluateFlagRule, resolveConfig, type EnvVarLayer, type ManifestDocument, type NamespaceEnvState } from '@strata/core';
+import {
+  bucket,
+  evaluateFlagRule,
+  resolveConfig,
+  type EnvVarLayer,
+  type ManifestDocument,
+  type NamespaceEnvState,
+} from '@strata/core';
 import type { ModelConfig, ModelFlag, ReadModel } from './read-model.js';
 
 /**
@@ -33,10 +40,16 @@ export class StateModel implements ReadModel {
     const override = tenant === null ? undefined : state.overrides.get(tenant)?.get(flag);
     const splitVariants = (entry?.variants?.filter((v) => v.weight > 0).length ?? 0) > 1;
     const base = { known: entry !== undefined || override !== undefined, rollout: entry?.rollout, splitVariants };
-    if (tenant === null && !override && entry?.enabled && ((entry.rollout > 0 && entry.rollout < 100) || splitVariants)) {
+    if (
+      tenant === null &&
+      !override &&
+      entry?.enabled &&
+      ((entry.rollout > 0 && entry.rollout < 100) || splitVariants)
+    ) {
       return { enabled: false, reason: 'rollout', position: entry.position, ...base, tenantMissing: true };
     }
-    const declared = state.manifest && Object.hasOwn(state.manifest.flags, flag) ? state.manifest.flags[flag] : undefined;
+    const declared =
+      state.manifest && Object.hasOwn(state.manifest.flags, flag) ? state.manifest.flags[flag] : undefined;
     const evaluation = evaluateFlagRule(
       flag,
       tenant ?? '',

@@ -162,7 +162,9 @@ export interface ClientBaseOptions<M extends DefinedManifest> {
   readyTimeoutMs?: number;
 }
 
-type Value<M extends DefinedManifest, K extends string> = K extends keyof ManifestValues<M> ? ManifestValues<M>[K] : unknown;
+type Value<M extends DefinedManifest, K extends string> = K extends keyof ManifestValues<M>
+  ? ManifestValues<M>[K]
+  : unknown;
 
 interface FlagCounter {
   evaluations: number;
@@ -231,21 +233,30 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   /** The resolved value of a key for a tenant (the environment's without one). Never throws. */
   get<K extends ManifestKey<M>>(key: K, options?: ReadOptions): Value<M, K> {
     const tenant = options?.tenant;
-    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    const memo =
+      tenant === undefined
+        ? (this.envMemo ?? this.buildMemo(null))
+        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
     return (memo.values.get(key) ?? this.unknownKey(memo, key)).value as Value<M, K>;
   }
 
   /** The value with where it came from, its position and whether it may be stale. Never throws. */
   resolve<K extends ManifestKey<M>>(key: K, options?: ReadOptions): Resolution<Value<M, K>> {
     const tenant = options?.tenant;
-    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    const memo =
+      tenant === undefined
+        ? (this.envMemo ?? this.buildMemo(null))
+        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
     return (memo.values.get(key) ?? this.unknownKey(memo, key)) as Resolution<Value<M, K>>;
   }
 
   /** Every resolved value of a tenant, as one frozen object (the same object until a change). */
   getAll(options?: ReadOptions): Readonly<Partial<ManifestValues<M>>> & Readonly<Record<string, unknown>> {
     const tenant = options?.tenant;
-    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    const memo =
+      tenant === undefined
+        ? (this.envMemo ?? this.buildMemo(null))
+        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
     if (memo.all === undefined) {
       const all: Record<string, unknown> = {};
       for (const [key, r] of memo.values) if (r.reason !== 'unknown_key') all[key] = r.value;
@@ -267,7 +278,10 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   /** The whole flag decision (what the OpenFeature provider maps to its reasons). Never throws. */
   evaluate(flag: string, options?: ReadOptions): FlagResult {
     const tenant = options?.tenant;
-    const memo = tenant === undefined ? (this.envMemo ?? this.buildMemo(null)) : (this.memos.get(tenant) ?? this.buildMemo(tenant));
+    const memo =
+      tenant === undefined
+        ? (this.envMemo ?? this.buildMemo(null))
+        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
     const result = memo.flags.get(flag) ?? this.buildFlag(memo, flag);
     result.counter.evaluations++;
     if (result.enabled) result.counter.enabled++;
@@ -289,7 +303,13 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new StrataError('UNAVAILABLE', `strata: ${this.namespace}/${this.environment} not loaded after ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`)),
+        () =>
+          reject(
+            new StrataError(
+              'UNAVAILABLE',
+              `strata: ${this.namespace}/${this.environment} not loaded after ${timeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`,
+            ),
+          ),
         timeoutMs,
       );
       timer.unref();
@@ -301,7 +321,11 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     }
     const problems = this.requiredProblems();
     if (problems.length > 0) {
-      throw new StrataError('VALIDATION_FAILED', `strata: ${this.namespace}/${this.environment} cannot start:\n- ${problems.join('\n- ')}`, { problems });
+      throw new StrataError(
+        'VALIDATION_FAILED',
+        `strata: ${this.namespace}/${this.environment} cannot start:\n- ${problems.join('\n- ')}`,
+        { problems },
+      );
     }
   }
 
@@ -323,7 +347,13 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
         clearTimeout(poke);
-        reject(new StrataError('TIMEOUT', `strata: at position ${this.position}, not yet at ${position} after ${timeoutMs} ms`, { position, current: this.position }));
+        reject(
+          new StrataError(
+            'TIMEOUT',
+            `strata: at position ${this.position}, not yet at ${position} after ${timeoutMs} ms`,
+            { position, current: this.position },
+          ),
+        );
       }, timeoutMs);
       // A notification may have been lost: look at the view's position instead of waiting for the safety check.
       const poke = setTimeout(() => this.driver.poke(), Math.min(50, timeoutMs / 2));
@@ -372,10 +402,14 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     }
     if (!response.ok) {
       const problem = (await response.json().catch(() => ({}))) as { detail?: string; title?: string };
-      throw new StrataError(statusCodes[response.status] ?? 'UNAVAILABLE', `strata: secret ${name}: ${problem.detail ?? problem.title ?? response.statusText}`, {
-        name,
-        status: response.status,
-      });
+      throw new StrataError(
+        statusCodes[response.status] ?? 'UNAVAILABLE',
+        `strata: secret ${name}: ${problem.detail ?? problem.title ?? response.statusText}`,
+        {
+          name,
+          status: response.status,
+        },
+      );
     }
     const body = (await response.json()) as { value: string; version: number };
     return new Secret(body.value);
@@ -401,20 +435,35 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     // A lazy tenant that is still loading reads the environment's values meanwhile.
     const fallback = config ?? (this.loaded ? this.model.resolveAll(null) : undefined);
     const stale = this.staleSince !== null || config === undefined;
-    const pendingReason: ReadReason | undefined = !this.loaded ? 'not_ready' : config === undefined ? 'tenant_loading' : undefined;
+    const pendingReason: ReadReason | undefined = !this.loaded
+      ? 'not_ready'
+      : config === undefined
+        ? 'tenant_loading'
+        : undefined;
     const values = fallback?.values ?? new Map();
     for (const [key, entry] of values) {
       const schema = this.local[key];
       if (schema) {
         const parsed = schema.safeParse(entry.value);
         if (!parsed.success) {
-          memo.values.set(key, this.fallback(key, 'invalid', stale, parsed.error.issues.map((i) => i.message).join('; ')));
+          memo.values.set(
+            key,
+            this.fallback(key, 'invalid', stale, parsed.error.issues.map((i) => i.message).join('; ')),
+          );
           continue;
         }
-        memo.values.set(key, freeze({ value: parsed.data, source: entry.source, position: entry.position, stale, reason: pendingReason }));
-      } else memo.values.set(key, freeze({ value: entry.value, source: entry.source, position: entry.position, stale, reason: pendingReason }));
+        memo.values.set(
+          key,
+          freeze({ value: parsed.data, source: entry.source, position: entry.position, stale, reason: pendingReason }),
+        );
+      } else
+        memo.values.set(
+          key,
+          freeze({ value: entry.value, source: entry.source, position: entry.position, stale, reason: pendingReason }),
+        );
     }
-    for (const key of Object.keys(this.local)) if (!memo.values.has(key)) memo.values.set(key, this.fallback(key, pendingReason ?? 'missing', stale));
+    for (const key of Object.keys(this.local))
+      if (!memo.values.has(key)) memo.values.set(key, this.fallback(key, pendingReason ?? 'missing', stale));
     if (tenant === null) this.envMemo = memo;
     else this.memos.set(tenant, memo);
     return memo;
@@ -431,7 +480,11 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   }
 
   private unknownKey(memo: TenantMemo, key: string): Resolution {
-    const resolution = this.fallback(key, this.loaded ? 'unknown_key' : 'not_ready', this.staleSince !== null || !this.loaded);
+    const resolution = this.fallback(
+      key,
+      this.loaded ? 'unknown_key' : 'not_ready',
+      this.staleSince !== null || !this.loaded,
+    );
     memo.values.set(key, resolution);
     return resolution;
   }
@@ -451,7 +504,10 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
       stale: this.staleSince !== null || raw === undefined,
       known: raw?.known ?? false,
       declared,
-      split: raw !== undefined && raw.reason === 'rollout' && ((raw.rollout !== undefined && raw.rollout > 0 && raw.rollout < 100) || raw.splitVariants === true),
+      split:
+        raw !== undefined &&
+        raw.reason === 'rollout' &&
+        ((raw.rollout !== undefined && raw.rollout > 0 && raw.rollout < 100) || raw.splitVariants === true),
       tenantMissing: raw?.tenantMissing ?? false,
       notReady: !this.loaded,
       counter,
@@ -536,7 +592,8 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
 
 const freeze = <T extends object>(value: T): T => {
   // Leave out `reason: undefined` so results compare and print cleanly.
-  for (const k of Object.keys(value) as (keyof T)[]) if (value[k] === undefined && k !== 'value' && k !== 'variant' && k !== 'declared') delete value[k];
+  for (const k of Object.keys(value) as (keyof T)[])
+    if (value[k] === undefined && k !== 'value' && k !== 'variant' && k !== 'declared') delete value[k];
   return Object.freeze(value);
 };
 

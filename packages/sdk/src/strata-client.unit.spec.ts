@@ -14,7 +14,12 @@ const manifest = defineManifest({
 });
 
 const f = new EventFactory('shop', 'prod');
-const base = [f.manifest(shopManifest), f.set('billing.api_url', 'https://billing.example'), f.set('rate_limit.requests_per_minute', 100), f.set('rate_limit.requests_per_minute', 500, 'acme')];
+const base = [
+  f.manifest(shopManifest),
+  f.set('billing.api_url', 'https://billing.example'),
+  f.set('rate_limit.requests_per_minute', 100),
+  f.set('rate_limit.requests_per_minute', 500, 'acme'),
+];
 
 describe('StrataClient reads', () => {
   it('given layered values, when reading, then tenant → environment → default, typed from the manifest', async () => {
@@ -24,19 +29,42 @@ describe('StrataClient reads', () => {
     expectTypeOf(rpm).toEqualTypeOf<number>();
     expect(rpm).toBe(500);
     expect(client.get('rate_limit.requests_per_minute', { tenant: 'other' })).toBe(100);
-    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toEqual({ value: 'EUR', source: 'default', position: 1, stale: false });
-    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({ source: 'tenant', position: 4 });
-    expect(client.getAll({ tenant: 'acme' })).toMatchObject({ 'rate_limit.requests_per_minute': 500, 'checkout.currency': 'EUR' });
+    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toEqual({
+      value: 'EUR',
+      source: 'default',
+      position: 1,
+      stale: false,
+    });
+    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({
+      source: 'tenant',
+      position: 4,
+    });
+    expect(client.getAll({ tenant: 'acme' })).toMatchObject({
+      'rate_limit.requests_per_minute': 500,
+      'checkout.currency': 'EUR',
+    });
     expect(client.getAll({ tenant: 'acme' })).toBe(client.getAll({ tenant: 'acme' }));
   });
 
   it('given unknown keys, invalid values and an unloaded client, when reading, then defaults with a reason and no throw', async () => {
     const bad = [...base, f.set('checkout.currency', 'GBP', 'acme')];
     const client = createInMemoryClient({ namespace: 'shop', environment: 'prod', manifest, events: bad });
-    expect(client.resolve('rate_limit.requests_per_minute')).toMatchObject({ value: 60, reason: 'not_ready', stale: true });
+    expect(client.resolve('rate_limit.requests_per_minute')).toMatchObject({
+      value: 60,
+      reason: 'not_ready',
+      stale: true,
+    });
     await client.ready();
-    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toMatchObject({ value: 'EUR', source: 'default', reason: 'invalid' });
-    expect(client.resolve('no.such_key' as never)).toMatchObject({ value: undefined, source: 'none', reason: 'unknown_key' });
+    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toMatchObject({
+      value: 'EUR',
+      source: 'default',
+      reason: 'invalid',
+    });
+    expect(client.resolve('no.such_key' as never)).toMatchObject({
+      value: undefined,
+      source: 'none',
+      reason: 'unknown_key',
+    });
     expect(client.isEnabled('no_such_flag')).toBe(false);
   });
 
@@ -58,8 +86,15 @@ describe('StrataClient reads', () => {
         'rate_limit.requests_per_minute': key(z.number().int(), { required: true }),
       },
     });
-    const client = createInMemoryClient({ namespace: 'shop', environment: 'prod', manifest: strict, events: [g.set('billing.api_url', 'not a url')] });
-    await expect(client.ready()).rejects.toThrow(/billing\.api_url: invalid[\s\S]*rate_limit\.requests_per_minute: missing/);
+    const client = createInMemoryClient({
+      namespace: 'shop',
+      environment: 'prod',
+      manifest: strict,
+      events: [g.set('billing.api_url', 'not a url')],
+    });
+    await expect(client.ready()).rejects.toThrow(
+      /billing\.api_url: invalid[\s\S]*rate_limit\.requests_per_minute: missing/,
+    );
   });
 
   it('given flags, when evaluating, then counts appear in stats and hooks see every evaluation', async () => {

@@ -51,30 +51,52 @@ export class StrataProvider implements Provider {
     if (this.options.closeClient !== false) await this.client.close();
   }
 
-  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: EvaluationContext): Promise<ResolutionDetails<boolean>> {
+  resolveBooleanEvaluation(
+    flagKey: string,
+    defaultValue: boolean,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<boolean>> {
     return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'boolean'));
   }
 
-  resolveStringEvaluation(flagKey: string, defaultValue: string, context: EvaluationContext): Promise<ResolutionDetails<string>> {
+  resolveStringEvaluation(
+    flagKey: string,
+    defaultValue: string,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<string>> {
     return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'string'));
   }
 
-  resolveNumberEvaluation(flagKey: string, defaultValue: number, context: EvaluationContext): Promise<ResolutionDetails<number>> {
+  resolveNumberEvaluation(
+    flagKey: string,
+    defaultValue: number,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<number>> {
     return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'number'));
   }
 
-  resolveObjectEvaluation<T extends JsonValue>(flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> {
+  resolveObjectEvaluation<T extends JsonValue>(
+    flagKey: string,
+    defaultValue: T,
+    context: EvaluationContext,
+  ): Promise<ResolutionDetails<T>> {
     return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'object'));
   }
 
   /** The synchronous core of every resolve method (also what benchmarks measure). */
   resolveSync<T>(flagKey: string, defaultValue: T, context: EvaluationContext, type: FlagType): ResolutionDetails<T> {
     try {
-      const tenant = typeof context.targetingKey === 'string' && context.targetingKey !== '' ? context.targetingKey : undefined;
+      const tenant =
+        typeof context.targetingKey === 'string' && context.targetingKey !== '' ? context.targetingKey : undefined;
       const result = this.client.evaluate(flagKey, tenant === undefined ? undefined : { tenant });
       return toDetails(result, defaultValue, type);
     } catch (error) {
-      return { value: defaultValue, reason: StandardResolutionReasons.ERROR, errorCode: ErrorCode.GENERAL, errorMessage: String(error) };
+      return {
+        value: defaultValue,
+        reason: StandardResolutionReasons.ERROR,
+        errorCode: ErrorCode.GENERAL,
+        errorMessage: String(error),
+      };
     }
   }
 }
@@ -93,12 +115,25 @@ const matchesType = (value: unknown, type: FlagType): boolean =>
 /** Maps a Strata flag decision to OpenFeature's reasons and error codes. */
 export const toDetails = <T>(result: FlagResult, defaultValue: T, type: FlagType): ResolutionDetails<T> => {
   const { flag } = result;
-  if (result.notReady) return error(defaultValue, ErrorCode.PROVIDER_NOT_READY, `strata: ${flag}: the client has not loaded its view yet`);
-  if (!result.known && !result.declared) return error(defaultValue, ErrorCode.FLAG_NOT_FOUND, `strata: flag ${flag} is neither set nor declared`, result);
-  if (result.tenantMissing) return error(defaultValue, ErrorCode.TARGETING_KEY_MISSING, `strata: ${flag} is rolled out by tenant; give targetingKey`, result);
+  if (result.notReady)
+    return error(defaultValue, ErrorCode.PROVIDER_NOT_READY, `strata: ${flag}: the client has not loaded its view yet`);
+  if (!result.known && !result.declared)
+    return error(defaultValue, ErrorCode.FLAG_NOT_FOUND, `strata: flag ${flag} is neither set nor declared`, result);
+  if (result.tenantMissing)
+    return error(
+      defaultValue,
+      ErrorCode.TARGETING_KEY_MISSING,
+      `strata: ${flag} is rolled out by tenant; give targetingKey`,
+      result,
+    );
   const declaredType = result.declared?.type;
   if (declaredType !== undefined && declaredType !== type) {
-    return error(defaultValue, ErrorCode.TYPE_MISMATCH, `strata: ${flag} is a ${declaredType} flag, not ${type}`, result);
+    return error(
+      defaultValue,
+      ErrorCode.TYPE_MISMATCH,
+      `strata: ${flag} is a ${declaredType} flag, not ${type}`,
+      result,
+    );
   }
   let value: unknown;
   let variant: string;
@@ -107,10 +142,17 @@ export const toDetails = <T>(result: FlagResult, defaultValue: T, type: FlagType
     variant = result.enabled ? 'on' : 'off';
   } else {
     // Non-boolean flags: the tenant's variant while enabled, else the manifest default, else the caller's.
-    value = result.enabled && result.variant !== undefined ? result.variant : (result.declared?.default ?? defaultValue);
+    value =
+      result.enabled && result.variant !== undefined ? result.variant : (result.declared?.default ?? defaultValue);
     variant = typeof value === 'string' ? value : JSON.stringify(value);
   }
-  if (!matchesType(value, type)) return error(defaultValue, ErrorCode.TYPE_MISMATCH, `strata: ${flag} resolved to a ${typeof value}, not ${type}`, result);
+  if (!matchesType(value, type))
+    return error(
+      defaultValue,
+      ErrorCode.TYPE_MISMATCH,
+      `strata: ${flag} resolved to a ${typeof value}, not ${type}`,
+      result,
+    );
   const reason =
     result.reason === 'override'
       ? StandardResolutionReasons.TARGETING_MATCH

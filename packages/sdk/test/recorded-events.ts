@@ -28,22 +28,38 @@ export class EventFactory {
   }
 
   set(key: string, value: unknown, tenant: string | null = null): RecordedEvent {
-    return this.record({ type: 'ConfigValueSet', data: { namespace: this.namespace, environment: this.environment, tenant, key, value } });
+    return this.record({
+      type: 'ConfigValueSet',
+      data: { namespace: this.namespace, environment: this.environment, tenant, key, value },
+    });
   }
 
   unset(key: string, tenant: string | null = null): RecordedEvent {
-    return this.record({ type: 'ConfigValueUnset', data: { namespace: this.namespace, environment: this.environment, tenant, key } });
+    return this.record({
+      type: 'ConfigValueUnset',
+      data: { namespace: this.namespace, environment: this.environment, tenant, key },
+    });
   }
 
   rollout(flag: string, rollout: number, enabled = true, variants?: FlagVariant[]): RecordedEvent {
     return this.record({
       type: 'FlagRolloutChanged',
-      data: { namespace: this.namespace, environment: this.environment, flag, rollout, enabled, ...(variants ? { variants } : {}) },
+      data: {
+        namespace: this.namespace,
+        environment: this.environment,
+        flag,
+        rollout,
+        enabled,
+        ...(variants ? { variants } : {}),
+      },
     });
   }
 
   override(tenant: string, flag: string, override: 'enabled' | 'disabled' | null): RecordedEvent {
-    return this.record({ type: 'FlagOverrideSet', data: { namespace: this.namespace, environment: this.environment, tenant, flag, override } });
+    return this.record({
+      type: 'FlagOverrideSet',
+      data: { namespace: this.namespace, environment: this.environment, tenant, flag, override },
+    });
   }
 }
 

@@ -17,7 +17,10 @@ export const testTopic = async ({ partitions = 1 }: { partitions?: number } = {}
     // topic's leaders settle; the creation itself succeeded, so wait and ask again.
     for (let attempt = 1; ; attempt++) {
       try {
-        await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+        await admin.createTopics({
+          topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+          waitForLeaders: true,
+        });
         break;
       } catch (error) {
         if (attempt >= 5) throw error;

@@ -66,7 +66,13 @@ export const resolveServices = async (env: NodeJS.ProcessEnv = process.env): Pro
       startHint: 'bash infra/services.sh ensure',
       container: startPostgresContainer,
     },
-    { name: 'Redis', url: redisUrl, port: 6379, startHint: 'bash infra/services.sh ensure', container: startRedisContainer },
+    {
+      name: 'Redis',
+      url: redisUrl,
+      port: 6379,
+      startHint: 'bash infra/services.sh ensure',
+      container: startRedisContainer,
+    },
     {
       name: 'Kafka',
       url: `kafka://${kafkaBrokers[0] ?? ''}`,

@@ -31,10 +31,27 @@ export const permissionsOf: Record<Role, ReadonlySet<Permission>> = {
   'secret-reader': new Set(['secret:list', 'secret:read']),
   'secret-writer': new Set(['secret:list', 'secret:write']),
   auditor: new Set(['config:read', 'secret:list', 'history:read', 'history:verify']),
-  operator: new Set(['config:read', 'config:write', 'manifest:write', 'secret:list', 'history:read', 'revert', 'projections']),
+  operator: new Set([
+    'config:read',
+    'config:write',
+    'manifest:write',
+    'secret:list',
+    'history:read',
+    'revert',
+    'projections',
+  ]),
   admin: new Set([
-    'config:read', 'config:write', 'manifest:write', 'secret:list', 'secret:read', 'secret:write',
-    'history:read', 'history:verify', 'revert', 'projections', 'tokens',
+    'config:read',
+    'config:write',
+    'manifest:write',
+    'secret:list',
+    'secret:read',
+    'secret:write',
+    'history:read',
+    'history:verify',
+    'revert',
+    'projections',
+    'tokens',
   ]),
 };
 
@@ -66,13 +83,17 @@ export const authorize = (principal: Principal, permission: Permission, target: 
     throw new StrataError('FORBIDDEN', `role ${principal.role} may not ${permission}`, { permission });
   }
   const deny = (what: string) => {
-    throw new StrataError('FORBIDDEN', `this token is scoped to ${scopeText(principal)} and may not reach ${what}`, { permission });
+    throw new StrataError('FORBIDDEN', `this token is scoped to ${scopeText(principal)} and may not reach ${what}`, {
+      permission,
+    });
   };
-  if (principal.namespace !== null && target.namespace !== principal.namespace) deny(target.namespace ? `namespace ${target.namespace}` : 'every namespace');
+  if (principal.namespace !== null && target.namespace !== principal.namespace)
+    deny(target.namespace ? `namespace ${target.namespace}` : 'every namespace');
   if (principal.environment !== null && target.environment !== principal.environment) {
     deny(target.environment ? `environment ${target.environment}` : 'every environment');
   }
-  if (principal.tenant !== null && target.tenant !== principal.tenant) deny(target.tenant ? 'another tenant' : 'environment-wide data');
+  if (principal.tenant !== null && target.tenant !== principal.tenant)
+    deny(target.tenant ? 'another tenant' : 'environment-wide data');
 };
 
 /** True when `inner` grants nothing outside `outer`'s scope (tokens never widen their issuer). */

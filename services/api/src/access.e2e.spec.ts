@@ -22,20 +22,76 @@ beforeAll(async () => {
 afterAll(async () => api?.[Symbol.asyncDispose]());
 
 const P = '/v1/namespaces/shop/envs/prod';
-const endpoints: Array<{ name: string; method: 'GET' | 'PUT' | 'POST' | 'DELETE'; url: string; body?: unknown; allowed: string[] }> = [
-  { name: 'resolved read', method: 'GET', url: `${P}/tenants/acme/config`, allowed: ['reader', 'writer', 'auditor', 'operator', 'admin'] },
-  { name: 'flag read', method: 'GET', url: `${P}/tenants/acme/flags/new_checkout`, allowed: ['reader', 'writer', 'auditor', 'operator', 'admin'] },
-  { name: 'config write', method: 'PUT', url: `${P}/config/ui.theme`, body: { value: 'light' }, allowed: ['writer', 'operator', 'admin'] },
-  { name: 'flag write', method: 'PUT', url: `${P}/flags/new_checkout`, body: { rollout: 5, enabled: true }, allowed: ['writer', 'operator', 'admin'] },
+const endpoints: Array<{
+  name: string;
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  url: string;
+  body?: unknown;
+  allowed: string[];
+}> = [
+  {
+    name: 'resolved read',
+    method: 'GET',
+    url: `${P}/tenants/acme/config`,
+    allowed: ['reader', 'writer', 'auditor', 'operator', 'admin'],
+  },
+  {
+    name: 'flag read',
+    method: 'GET',
+    url: `${P}/tenants/acme/flags/new_checkout`,
+    allowed: ['reader', 'writer', 'auditor', 'operator', 'admin'],
+  },
+  {
+    name: 'config write',
+    method: 'PUT',
+    url: `${P}/config/ui.theme`,
+    body: { value: 'light' },
+    allowed: ['writer', 'operator', 'admin'],
+  },
+  {
+    name: 'flag write',
+    method: 'PUT',
+    url: `${P}/flags/new_checkout`,
+    body: { rollout: 5, enabled: true },
+    allowed: ['writer', 'operator', 'admin'],
+  },
   // The manifest is namespace-wide: environment-scoped tokens never change it (see the ns-scoped test).
   { name: 'manifest write', method: 'PUT', url: '/v1/namespaces/shop/manifest', body: manifest, allowed: [] },
   { name: 'secret read', method: 'GET', url: `${P}/secrets/stripe.api_key`, allowed: ['secret-reader', 'admin'] },
-  { name: 'secret list', method: 'GET', url: `${P}/secrets`, allowed: ['reader', 'writer', 'secret-reader', 'secret-writer', 'auditor', 'operator', 'admin'] },
-  { name: 'secret write', method: 'PUT', url: `${P}/secrets/stripe.api_key`, body: { value: 'sk_rotated' }, allowed: ['secret-writer', 'admin'] },
-  { name: 'history', method: 'GET', url: '/v1/events?namespace=shop&env=prod', allowed: ['auditor', 'operator', 'admin'] },
+  {
+    name: 'secret list',
+    method: 'GET',
+    url: `${P}/secrets`,
+    allowed: ['reader', 'writer', 'secret-reader', 'secret-writer', 'auditor', 'operator', 'admin'],
+  },
+  {
+    name: 'secret write',
+    method: 'PUT',
+    url: `${P}/secrets/stripe.api_key`,
+    body: { value: 'sk_rotated' },
+    allowed: ['secret-writer', 'admin'],
+  },
+  {
+    name: 'history',
+    method: 'GET',
+    url: '/v1/events?namespace=shop&env=prod',
+    allowed: ['auditor', 'operator', 'admin'],
+  },
   { name: 'diff', method: 'GET', url: `${P}/diff?from=0`, allowed: ['auditor', 'operator', 'admin'] },
-  { name: 'revert dry run', method: 'POST', url: `${P}/revert`, body: { to: { position: 1 }, dryRun: true, reason: 'matrix' }, allowed: ['operator', 'admin'] },
-  { name: 'ofrep', method: 'POST', url: '/ofrep/v1/evaluate/flags/new_checkout', body: { context: { targetingKey: 'acme', namespace: 'shop', environment: 'prod' } }, allowed: ['reader', 'writer', 'auditor', 'operator', 'admin'] },
+  {
+    name: 'revert dry run',
+    method: 'POST',
+    url: `${P}/revert`,
+    body: { to: { position: 1 }, dryRun: true, reason: 'matrix' },
+    allowed: ['operator', 'admin'],
+  },
+  {
+    name: 'ofrep',
+    method: 'POST',
+    url: '/ofrep/v1/evaluate/flags/new_checkout',
+    body: { context: { targetingKey: 'acme', namespace: 'shop', environment: 'prod' } },
+    allowed: ['reader', 'writer', 'auditor', 'operator', 'admin'],
+  },
   { name: 'tokens list', method: 'GET', url: '/v1/tokens', allowed: ['admin'] },
 ];
 
@@ -69,45 +125,107 @@ describe('tenant scope (invariant 8)', () => {
   test('a tenant token reads and writes its own tenant only', async () => {
     const before = await api.eventCount();
     expect((await api.call('GET', `${P}/tenants/acme/config`, { token: tokens['acme-reader']! })).statusCode).toBe(200);
-    expect((await api.call('GET', `${P}/tenants/globex/config`, { token: tokens['acme-reader']! })).statusCode).toBe(403);
+    expect((await api.call('GET', `${P}/tenants/globex/config`, { token: tokens['acme-reader']! })).statusCode).toBe(
+      403,
+    );
     expect((await api.call('GET', `${P}/config`, { token: tokens['acme-reader']! })).statusCode).toBe(403);
-    expect((await api.call('GET', `${P}/tenants/globex/flags/new_checkout`, { token: tokens['acme-reader']! })).statusCode).toBe(403);
-    expect((await api.call('PUT', `${P}/tenants/globex/config/ui.theme`, { token: tokens['acme-writer']!, body: { value: 'dark' } })).statusCode).toBe(403);
-    expect((await api.call('DELETE', `${P}/tenants/globex/config/ui.theme`, { token: tokens['acme-writer']! })).statusCode).toBe(403);
-    expect((await api.call('PUT', `${P}/config/ui.theme`, { token: tokens['acme-writer']!, body: { value: 'dark' } })).statusCode).toBe(403);
-    expect((await api.call('PUT', `${P}/flags/new_checkout`, { token: tokens['acme-writer']!, body: { rollout: 100, enabled: true } })).statusCode).toBe(403);
-    expect((await api.call('PUT', `${P}/tenants/globex/flags/new_checkout`, { token: tokens['acme-writer']!, body: { override: 'enabled' } })).statusCode).toBe(403);
-    expect((await api.call('GET', `${P}/tenants/globex/secrets/stripe.api_key`, { token: tokens['acme-secret-reader']! })).statusCode).toBe(403);
-    expect((await api.call('GET', '/v1/events?namespace=shop&env=prod&tenant=globex', { token: tokens['acme-reader']! })).statusCode).toBe(403);
+    expect(
+      (await api.call('GET', `${P}/tenants/globex/flags/new_checkout`, { token: tokens['acme-reader']! })).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await api.call('PUT', `${P}/tenants/globex/config/ui.theme`, {
+          token: tokens['acme-writer']!,
+          body: { value: 'dark' },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (await api.call('DELETE', `${P}/tenants/globex/config/ui.theme`, { token: tokens['acme-writer']! })).statusCode,
+    ).toBe(403);
+    expect(
+      (await api.call('PUT', `${P}/config/ui.theme`, { token: tokens['acme-writer']!, body: { value: 'dark' } }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await api.call('PUT', `${P}/flags/new_checkout`, {
+          token: tokens['acme-writer']!,
+          body: { rollout: 100, enabled: true },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (
+        await api.call('PUT', `${P}/tenants/globex/flags/new_checkout`, {
+          token: tokens['acme-writer']!,
+          body: { override: 'enabled' },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (await api.call('GET', `${P}/tenants/globex/secrets/stripe.api_key`, { token: tokens['acme-secret-reader']! }))
+        .statusCode,
+    ).toBe(403);
+    expect(
+      (await api.call('GET', '/v1/events?namespace=shop&env=prod&tenant=globex', { token: tokens['acme-reader']! }))
+        .statusCode,
+    ).toBe(403);
     const ofrep = await api.call('POST', '/ofrep/v1/evaluate/flags/new_checkout', {
       token: tokens['acme-reader']!,
       body: { context: { targetingKey: 'globex' } },
     });
     expect(ofrep.statusCode).toBe(403);
     expect(await api.eventCount()).toBe(before);
-    const own = await api.call('PUT', `${P}/tenants/acme/config/ui.theme`, { token: tokens['acme-writer']!, body: { value: 'light' } });
+    const own = await api.call('PUT', `${P}/tenants/acme/config/ui.theme`, {
+      token: tokens['acme-writer']!,
+      body: { value: 'light' },
+    });
     expect(own.statusCode).toBe(200);
-    const ownOfrep = await api.call('POST', '/ofrep/v1/evaluate/flags/new_checkout', { token: tokens['acme-reader']!, body: { context: { targetingKey: 'acme' } } });
+    const ownOfrep = await api.call('POST', '/ofrep/v1/evaluate/flags/new_checkout', {
+      token: tokens['acme-reader']!,
+      body: { context: { targetingKey: 'acme' } },
+    });
     expect(ownOfrep.statusCode).toBe(200);
   });
 
   test('namespace-scoped operators publish manifests', async () => {
     const operator = await api.issue('operator', { namespace: 'shop' });
     const writer = await api.issue('writer', { namespace: 'shop' });
-    expect((await api.call('PUT', '/v1/namespaces/shop/manifest', { token: operator, body: manifest })).statusCode).toBe(200);
-    expect((await api.call('PUT', '/v1/namespaces/shop/manifest', { token: writer, body: manifest })).statusCode).toBe(403);
+    expect(
+      (await api.call('PUT', '/v1/namespaces/shop/manifest', { token: operator, body: manifest })).statusCode,
+    ).toBe(200);
+    expect((await api.call('PUT', '/v1/namespaces/shop/manifest', { token: writer, body: manifest })).statusCode).toBe(
+      403,
+    );
   });
 
   test('a token of another namespace reaches nothing here', async () => {
-    expect((await api.call('GET', `${P}/tenants/acme/config`, { token: tokens['other-ns-admin']! })).statusCode).toBe(403);
-    expect((await api.call('POST', '/v1/tokens', { token: tokens['other-ns-admin']!, body: { role: 'admin', namespace: 'shop' } })).statusCode).toBe(403);
-    expect((await api.call('POST', '/v1/tokens', { token: tokens['other-ns-admin']!, body: { role: 'admin' } })).statusCode).toBe(403);
+    expect((await api.call('GET', `${P}/tenants/acme/config`, { token: tokens['other-ns-admin']! })).statusCode).toBe(
+      403,
+    );
+    expect(
+      (
+        await api.call('POST', '/v1/tokens', {
+          token: tokens['other-ns-admin']!,
+          body: { role: 'admin', namespace: 'shop' },
+        })
+      ).statusCode,
+    ).toBe(403);
+    expect(
+      (await api.call('POST', '/v1/tokens', { token: tokens['other-ns-admin']!, body: { role: 'admin' } })).statusCode,
+    ).toBe(403);
   });
 });
 
 describe('authentication', () => {
   test('no token, malformed header, unknown token: 401 problem', async () => {
-    for (const headers of [{} as Record<string, string>, { authorization: 'Basic Zm9vOmJhcg==' }, { authorization: 'Bearer ' }, { authorization: 'Bearer nope' }]) {
+    for (const headers of [
+      {} as Record<string, string>,
+      { authorization: 'Basic Zm9vOmJhcg==' },
+      { authorization: 'Bearer ' },
+      { authorization: 'Bearer nope' },
+    ]) {
       const response = await api.call('GET', `${P}/tenants/acme/config`, { token: null, headers });
       expect(response.statusCode).toBe(401);
       expect(response.json()).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
@@ -126,13 +244,20 @@ describe('authentication', () => {
   });
 
   test('tokens: stored as hashes, shown once, revocation is an event and takes effect', async () => {
-    const issued = await api.call('POST', '/v1/tokens', { body: { role: 'reader', namespace: 'shop', env: 'prod', description: 'ci' } });
+    const issued = await api.call('POST', '/v1/tokens', {
+      body: { role: 'reader', namespace: 'shop', env: 'prod', description: 'ci' },
+    });
     expect(issued.statusCode).toBe(201);
     const { id, token, position } = issued.json() as { id: string; token: string; position: number };
     expect(position).toBeGreaterThan(0);
-    const { rows } = await api.owner.query("SELECT token_hash, encode(token_hash, 'hex') AS hex FROM strata.api_tokens WHERE id = $1", [id]);
+    const { rows } = await api.owner.query(
+      "SELECT token_hash, encode(token_hash, 'hex') AS hex FROM strata.api_tokens WHERE id = $1",
+      [id],
+    );
     expect(rows[0].hex).toHaveLength(64);
-    const dump = JSON.stringify((await api.owner.query('SELECT * FROM strata.api_tokens')).rows) + JSON.stringify((await api.owner.query('SELECT data, metadata FROM strata.events')).rows);
+    const dump =
+      JSON.stringify((await api.owner.query('SELECT * FROM strata.api_tokens')).rows) +
+      JSON.stringify((await api.owner.query('SELECT data, metadata FROM strata.events')).rows);
     expect(dump).not.toContain(token);
     const listed = await api.call('GET', '/v1/tokens');
     expect(listed.body).not.toContain(token);
@@ -142,7 +267,10 @@ describe('authentication', () => {
     expect(revoked.statusCode).toBe(200);
     expect((await api.call('GET', `${P}/tenants/acme/config`, { token })).statusCode).toBe(401);
     const events = await api.call('GET', '/v1/events?type=TokenIssued&type=TokenRevoked&limit=1000');
-    const types = events.json().events.filter((e: { data: { tokenId: string } }) => e.data.tokenId === id).map((e: { type: string }) => e.type);
+    const types = events
+      .json()
+      .events.filter((e: { data: { tokenId: string } }) => e.data.tokenId === id)
+      .map((e: { type: string }) => e.type);
     expect(types).toEqual(['TokenIssued', 'TokenRevoked']);
     expect((await api.call('DELETE', `/v1/tokens/${id}`)).statusCode).toBe(404);
   });

@@ -15,7 +15,11 @@ export interface TestApi extends AsyncDisposable {
   owner: pg.Pool;
   /** Every log line the API wrote. */
   logLines: string[];
-  call(method: InjectOptions['method'], url: string, options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<Awaited<ReturnType<FastifyInstance['inject']>>>;
+  call(
+    method: InjectOptions['method'],
+    url: string,
+    options?: { token?: string | null; body?: unknown; headers?: Record<string, string>; raw?: string },
+  ): Promise<Awaited<ReturnType<FastifyInstance['inject']>>>;
   /** Applies every new event of the log to the Redis views (what relay + projector do). */
   project(): Promise<void>;
   eventCount(): Promise<number>;
@@ -59,7 +63,11 @@ export const testApi = async (limits: Partial<ApiLimits> = {}): Promise<TestApi>
         method,
         url,
         headers,
-        ...(options.raw !== undefined ? { payload: options.raw } : options.body !== undefined ? { payload: JSON.stringify(options.body) } : {}),
+        ...(options.raw !== undefined
+          ? { payload: options.raw }
+          : options.body !== undefined
+            ? { payload: JSON.stringify(options.body) }
+            : {}),
       });
     },
     async project() {
@@ -101,6 +109,6 @@ export const manifest = {
     'ui.theme': { type: 'string', default: 'light', enum: ['light', 'dark'] },
     'billing.plan_id': { type: 'string', mutable: false },
   },
-  flags: { 'new_checkout': { type: 'boolean', description: 'the new checkout' } },
+  flags: { new_checkout: { type: 'boolean', description: 'the new checkout' } },
   secrets: { 'stripe.api_key': { description: 'Stripe key' } },
 };

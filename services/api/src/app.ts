@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -148,7 +153,11 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(problemHandler);
   app.setNotFoundHandler((request, reply) =>
-    problemHandler(new StrataError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`), request, reply),
+    problemHandler(
+      new StrataError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+      request,
+      reply,
+    ),
   );
 
   const cache = new ScopeStateCache(deps.log);
@@ -176,7 +185,8 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     if (!principal) throw new StrataError('UNAUTHENTICATED', 'unknown or revoked token');
     request.principal = principal;
     const wait = limiter.take(principal.subject);
-    if (wait > 0) throw new StrataError('RATE_LIMITED', `too many requests; retry in ${wait}s`, { retryAfterSeconds: wait });
+    if (wait > 0)
+      throw new StrataError('RATE_LIMITED', `too many requests; retry in ${wait}s`, { retryAfterSeconds: wait });
   });
 
   // Authorization runs before validation: a caller learns nothing about a scope it may not touch.

@@ -12,13 +12,35 @@ afterAll(async () => api?.[Symbol.asyncDispose]());
 
 const P = '/v1/namespaces/shop/envs/prod';
 const longTenant = 'a'.repeat(10_240);
-const cases: Array<{ name: string; method: 'GET' | 'PUT' | 'POST' | 'DELETE'; url: string; raw?: string; body?: unknown; headers?: Record<string, string> }> = [
+const cases: Array<{
+  name: string;
+  method: 'GET' | 'PUT' | 'POST' | 'DELETE';
+  url: string;
+  raw?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}> = [
   { name: 'malformed JSON', method: 'PUT', url: `${P}/config/ui.theme`, raw: '{"value": "dark"' },
   { name: 'empty JSON body', method: 'PUT', url: `${P}/config/ui.theme`, raw: '' },
   { name: 'JSON array body', method: 'PUT', url: `${P}/config/ui.theme`, raw: '[1,2]' },
-  { name: 'proto pollution', method: 'PUT', url: `${P}/config/ui.theme`, raw: '{"value":"dark","__proto__":{"admin":true}}' },
-  { name: 'wrong type for value', method: 'PUT', url: `${P}/config/rate_limit.requests_per_minute`, body: { value: 'many' } },
-  { name: 'value out of range', method: 'PUT', url: `${P}/config/rate_limit.requests_per_minute`, body: { value: 10_000_000 } },
+  {
+    name: 'proto pollution',
+    method: 'PUT',
+    url: `${P}/config/ui.theme`,
+    raw: '{"value":"dark","__proto__":{"admin":true}}',
+  },
+  {
+    name: 'wrong type for value',
+    method: 'PUT',
+    url: `${P}/config/rate_limit.requests_per_minute`,
+    body: { value: 'many' },
+  },
+  {
+    name: 'value out of range',
+    method: 'PUT',
+    url: `${P}/config/rate_limit.requests_per_minute`,
+    body: { value: 10_000_000 },
+  },
   { name: 'missing value', method: 'PUT', url: `${P}/config/ui.theme`, body: { reason: 'no value' } },
   { name: 'unknown body key', method: 'PUT', url: `${P}/config/ui.theme`, body: { value: 'dark', admin: true } },
   { name: 'unknown manifest key', method: 'PUT', url: `${P}/config/not.declared`, body: { value: 1 } },
@@ -26,46 +48,119 @@ const cases: Array<{ name: string; method: 'GET' | 'PUT' | 'POST' | 'DELETE'; ur
   { name: 'rollout 101', method: 'PUT', url: `${P}/flags/new_checkout`, body: { rollout: 101, enabled: true } },
   { name: 'override bogus', method: 'PUT', url: `${P}/tenants/acme/flags/new_checkout`, body: { override: 'maybe' } },
   { name: 'oversized body', method: 'PUT', url: `${P}/config/ui.theme`, body: { value: 'x'.repeat(70_000) } },
-  { name: 'wrong content type', method: 'PUT', url: `${P}/config/ui.theme`, raw: 'value=dark', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
-  { name: 'path traversal namespace', method: 'PUT', url: '/v1/namespaces/..%2F..%2Fetc/envs/prod/config/ui.theme', body: { value: 'dark' } },
+  {
+    name: 'wrong content type',
+    method: 'PUT',
+    url: `${P}/config/ui.theme`,
+    raw: 'value=dark',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  },
+  {
+    name: 'path traversal namespace',
+    method: 'PUT',
+    url: '/v1/namespaces/..%2F..%2Fetc/envs/prod/config/ui.theme',
+    body: { value: 'dark' },
+  },
   { name: 'path traversal tenant', method: 'GET', url: `${P}/tenants/..%2F..%2Fpasswd/config` },
-  { name: 'SQL fragment tenant', method: 'PUT', url: `${P}/tenants/acme'%3B%20DROP%20TABLE%20strata.events%3B--/config/ui.theme`, body: { value: 'dark' } },
+  {
+    name: 'SQL fragment tenant',
+    method: 'PUT',
+    url: `${P}/tenants/acme'%3B%20DROP%20TABLE%20strata.events%3B--/config/ui.theme`,
+    body: { value: 'dark' },
+  },
   { name: 'SQL fragment key', method: 'PUT', url: `${P}/config/ui.theme'%20OR%201%3D1`, body: { value: 'dark' } },
   { name: 'control chars tenant', method: 'GET', url: `${P}/tenants/acme%00%0A%1B/config` },
   { name: 'control chars in events filter', method: 'GET', url: '/v1/events?actor=admin%00%0A' },
-  { name: '10 KB tenant id', method: 'PUT', url: `${P}/tenants/${longTenant}/config/ui.theme`, body: { value: 'dark' } },
+  {
+    name: '10 KB tenant id',
+    method: 'PUT',
+    url: `${P}/tenants/${longTenant}/config/ui.theme`,
+    body: { value: 'dark' },
+  },
   { name: '10 KB tenant id read', method: 'GET', url: `${P}/tenants/${longTenant}/config` },
-  { name: 'uppercase namespace', method: 'PUT', url: '/v1/namespaces/SHOP/envs/prod/config/ui.theme', body: { value: 'dark' } },
+  {
+    name: 'uppercase namespace',
+    method: 'PUT',
+    url: '/v1/namespaces/SHOP/envs/prod/config/ui.theme',
+    body: { value: 'dark' },
+  },
   { name: 'bad minPosition', method: 'GET', url: `${P}/tenants/acme/config?minPosition=-1` },
   { name: 'bad at', method: 'GET', url: `${P}/tenants/acme/config?at=yesterday` },
   { name: 'unknown query key', method: 'GET', url: `${P}/tenants/acme/config?debug=1` },
-  { name: 'bad If-Match', method: 'PUT', url: `${P}/config/ui.theme`, body: { value: 'dark' }, headers: { 'if-match': 'abc' } },
-  { name: 'bad Idempotency-Key', method: 'PUT', url: `${P}/config/ui.theme`, body: { value: 'dark' }, headers: { 'idempotency-key': 'a b\tc' } },
+  {
+    name: 'bad If-Match',
+    method: 'PUT',
+    url: `${P}/config/ui.theme`,
+    body: { value: 'dark' },
+    headers: { 'if-match': 'abc' },
+  },
+  {
+    name: 'bad Idempotency-Key',
+    method: 'PUT',
+    url: `${P}/config/ui.theme`,
+    body: { value: 'dark' },
+    headers: { 'idempotency-key': 'a b\tc' },
+  },
   { name: 'bad event type filter', method: 'GET', url: '/v1/events?type=DropTables' },
   { name: 'limit too large', method: 'GET', url: '/v1/events?limit=100000' },
   { name: 'revert without reason', method: 'POST', url: `${P}/revert`, body: { to: { position: 1 }, dryRun: false } },
-  { name: 'revert to both', method: 'POST', url: `${P}/revert`, body: { to: { position: 1, at: '2020-01-01T00:00:00Z' }, reason: 'x' } },
+  {
+    name: 'revert to both',
+    method: 'POST',
+    url: `${P}/revert`,
+    body: { to: { position: 1, at: '2020-01-01T00:00:00Z' }, reason: 'x' },
+  },
   { name: 'token with bogus role', method: 'POST', url: '/v1/tokens', body: { role: 'root' } },
   { name: 'token with extra key', method: 'POST', url: '/v1/tokens', body: { role: 'reader', superuser: true } },
   { name: 'bad token id', method: 'DELETE', url: "/v1/tokens/1'%20OR%20'1'='1" },
-  { name: 'manifest with bad schema', method: 'PUT', url: '/v1/namespaces/shop/manifest', body: { keys: { 'a.b': { type: 'uuid' } } } },
-  { name: 'manifest with bad key name', method: 'PUT', url: '/v1/namespaces/shop/manifest', body: { keys: { '../x': { type: 'string' } } } },
+  {
+    name: 'manifest with bad schema',
+    method: 'PUT',
+    url: '/v1/namespaces/shop/manifest',
+    body: { keys: { 'a.b': { type: 'uuid' } } },
+  },
+  {
+    name: 'manifest with bad key name',
+    method: 'PUT',
+    url: '/v1/namespaces/shop/manifest',
+    body: { keys: { '../x': { type: 'string' } } },
+  },
   { name: 'secret not declared', method: 'PUT', url: `${P}/secrets/not.declared`, body: { value: 'x' } },
   { name: 'secret wrong type', method: 'PUT', url: `${P}/secrets/stripe.api_key`, body: { value: 42 } },
-  { name: 'ofrep bad targeting key', method: 'POST', url: '/ofrep/v1/evaluate/flags/new_checkout', body: { context: { targetingKey: '../../x', namespace: 'shop', environment: 'prod' } } },
-  { name: 'ofrep missing targeting key', method: 'POST', url: '/ofrep/v1/evaluate/flags/new_checkout', body: { context: { namespace: 'shop', environment: 'prod' } } },
+  {
+    name: 'ofrep bad targeting key',
+    method: 'POST',
+    url: '/ofrep/v1/evaluate/flags/new_checkout',
+    body: { context: { targetingKey: '../../x', namespace: 'shop', environment: 'prod' } },
+  },
+  {
+    name: 'ofrep missing targeting key',
+    method: 'POST',
+    url: '/ofrep/v1/evaluate/flags/new_checkout',
+    body: { context: { namespace: 'shop', environment: 'prod' } },
+  },
   { name: 'ofrep context not an object', method: 'POST', url: '/ofrep/v1/evaluate/flags', body: { context: 'acme' } },
   { name: 'unknown route', method: 'GET', url: '/v1/../../etc/passwd' },
 ];
 
 test.each(cases)('$name → 4xx problem, nothing appended', async ({ method, url, raw, body, headers }) => {
   const before = await api.eventCount();
-  const response = await api.call(method, url, { ...(raw !== undefined ? { raw } : {}), ...(body !== undefined ? { body } : {}), ...(headers ? { headers } : {}) });
+  const response = await api.call(method, url, {
+    ...(raw !== undefined ? { raw } : {}),
+    ...(body !== undefined ? { body } : {}),
+    ...(headers ? { headers } : {}),
+  });
   expect(response.statusCode, response.body).toBeGreaterThanOrEqual(400);
   expect(response.statusCode, response.body).toBeLessThan(500);
   expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
   const problem = response.json();
-  expect(problem).toMatchObject({ type: expect.any(String), title: expect.any(String), status: response.statusCode, code: expect.any(String), errorId: expect.any(String) });
+  expect(problem).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status: response.statusCode,
+    code: expect.any(String),
+    errorId: expect.any(String),
+  });
   expect(response.body).not.toMatch(/\bat .+\.(ts|js):\d+/); // never a stack trace
   expect(await api.eventCount()).toBe(before);
 });

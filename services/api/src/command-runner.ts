@@ -68,7 +68,8 @@ export class CommandRunner {
     }
     for (let attempt = 1; ; attempt++) {
       const current = await load();
-      if (options.ifMatch !== null && options.ifMatch !== current.streamVersion) throw staleIfMatch(options.ifMatch, current.streamVersion);
+      if (options.ifMatch !== null && options.ifMatch !== current.streamVersion)
+        throw staleIfMatch(options.ifMatch, current.streamVersion);
       const events = await decide(current);
       if (events.length === 0) {
         return { position: current.state.position, version: current.streamVersion, appended: 0, replayed: false };

@@ -31,9 +31,14 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => {
   if (production && !env.STRATA_MASTER_KEYS) missing.push('STRATA_MASTER_KEYS');
   if (production && !env.STRATA_ADMIN_TOKEN) missing.push('STRATA_ADMIN_TOKEN');
   if (missing.length > 0) throw new Error(`production mode refuses to start without ${missing.join(' and ')}`);
-  if (production && env.STRATA_ADMIN_TOKEN === devAdminToken) throw new Error('production mode refuses the dev admin token');
-  if (production && (env.STRATA_ADMIN_TOKEN ?? '').length < 24) throw new Error('STRATA_ADMIN_TOKEN must be at least 24 characters in production');
-  if (!env.STRATA_MASTER_KEYS) warnings.push('STRATA_MASTER_KEYS is not set: using the PUBLIC dev keyring "dev-insecure" — secrets are NOT protected');
+  if (production && env.STRATA_ADMIN_TOKEN === devAdminToken)
+    throw new Error('production mode refuses the dev admin token');
+  if (production && (env.STRATA_ADMIN_TOKEN ?? '').length < 24)
+    throw new Error('STRATA_ADMIN_TOKEN must be at least 24 characters in production');
+  if (!env.STRATA_MASTER_KEYS)
+    warnings.push(
+      'STRATA_MASTER_KEYS is not set: using the PUBLIC dev keyring "dev-insecure" — secrets are NOT protected',
+    );
   if (!env.STRATA_ADMIN_TOKEN) warnings.push(`STRATA_ADMIN_TOKEN is not set: the admin token is "${devAdminToken}"`);
   const port = Number(env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a TCP port, got ${env.PORT}`);
@@ -41,7 +46,10 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => {
     databaseUrl: env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/strata',
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisPrefix: env.STRATA_REDIS_PREFIX ?? 'strata:',
-    kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()).filter(Boolean),
+    kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092')
+      .split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     port,
     host: env.HOST ?? (production ? '0.0.0.0' : '127.0.0.1'),
     keyring: Keyring.parse(env.STRATA_MASTER_KEYS ?? devMasterKeys),

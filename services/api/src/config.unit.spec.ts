@@ -6,16 +6,34 @@ import { statusOf } from './problem.js';
 
 test('production refuses to start without explicit master keys and admin token', () => {
   expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/STRATA_MASTER_KEYS and STRATA_ADMIN_TOKEN/);
-  expect(() => loadConfig({ STRATA_MODE: 'production', STRATA_MASTER_KEYS: generateMasterKey('k1') })).toThrow(/STRATA_ADMIN_TOKEN/);
-  expect(() => loadConfig({ STRATA_MODE: 'production', STRATA_MASTER_KEYS: generateMasterKey('k1'), STRATA_ADMIN_TOKEN: 'dev-admin-token' })).toThrow(/dev admin token/);
-  const ok = loadConfig({ NODE_ENV: 'production', STRATA_MASTER_KEYS: generateMasterKey('k1'), STRATA_ADMIN_TOKEN: 'x'.repeat(32) });
+  expect(() => loadConfig({ STRATA_MODE: 'production', STRATA_MASTER_KEYS: generateMasterKey('k1') })).toThrow(
+    /STRATA_ADMIN_TOKEN/,
+  );
+  expect(() =>
+    loadConfig({
+      STRATA_MODE: 'production',
+      STRATA_MASTER_KEYS: generateMasterKey('k1'),
+      STRATA_ADMIN_TOKEN: 'dev-admin-token',
+    }),
+  ).toThrow(/dev admin token/);
+  const ok = loadConfig({
+    NODE_ENV: 'production',
+    STRATA_MASTER_KEYS: generateMasterKey('k1'),
+    STRATA_ADMIN_TOKEN: 'x'.repeat(32),
+  });
   expect(ok.warnings).toEqual([]);
   expect(ok.keyring.activeKid).toBe('k1');
 });
 
 test('local mode: loud dev defaults and loopback', () => {
   const config = loadConfig({});
-  expect(config).toMatchObject({ adminToken: 'dev-admin-token', port: 8080, host: '127.0.0.1', redisPrefix: 'strata:', production: false });
+  expect(config).toMatchObject({
+    adminToken: 'dev-admin-token',
+    port: 8080,
+    host: '127.0.0.1',
+    redisPrefix: 'strata:',
+    production: false,
+  });
   expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/strata');
   expect(config.warnings).toHaveLength(2);
   expect(config.keyring.activeKid).toBe('dev-insecure');

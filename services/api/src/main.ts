@@ -5,7 +5,10 @@ import { startApi } from './start-api.js';
 const main = async () => {
   const config = loadConfig();
   const api = await startApi(config);
-  api.app.log.info({ url: api.url, production: config.production, keyring: config.keyring.toString() }, 'strata api listening');
+  api.app.log.info(
+    { url: api.url, production: config.production, keyring: config.keyring.toString() },
+    'strata api listening',
+  );
   const stop = (signal: string) => {
     api.app.log.info({ signal }, 'strata api draining');
     const force = setTimeout(() => process.exit(1), 15_000).unref();

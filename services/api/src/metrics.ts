@@ -12,7 +12,8 @@ interface Histogram {
   count: number;
 }
 
-const escapeLabel = (value: string): string => value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
+const escapeLabel = (value: string): string =>
+  value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 
 export class ApiMetrics {
   readonly #requests = new Map<string, number>();
@@ -46,7 +47,9 @@ export class ApiMetrics {
       '# TYPE strata_api_request_duration_seconds histogram',
     );
     for (const [labels, h] of this.#latency) {
-      buckets.forEach((le, i) => lines.push(`strata_api_request_duration_seconds_bucket{${labels},le="${le}"} ${h.counts[i]}`));
+      buckets.forEach((le, i) =>
+        lines.push(`strata_api_request_duration_seconds_bucket{${labels},le="${le}"} ${h.counts[i]}`),
+      );
       lines.push(`strata_api_request_duration_seconds_bucket{${labels},le="+Inf"} ${h.count}`);
       lines.push(`strata_api_request_duration_seconds_sum{${labels}} ${h.sum}`);
       lines.push(`strata_api_request_duration_seconds_count{${labels}} ${h.count}`);

@@ -70,7 +70,8 @@ export class PointInTime {
     for await (const page of this.pages(namespace, 0, head)) {
       state = fold(state, page);
       for (const e of page) {
-        if (e.streamId === envStream || e.streamId.startsWith(envPrefix)) streamVersions.set(e.streamId, e.streamVersion);
+        if (e.streamId === envStream || e.streamId.startsWith(envPrefix))
+          streamVersions.set(e.streamId, e.streamVersion);
       }
     }
     return { state, streamVersions };
@@ -93,7 +94,10 @@ export class PointInTime {
       }
     }
     return [...events].map(([env, list]) =>
-      fold(initialState(namespace, env), [...shared, ...list].sort((a, b) => a.position - b.position)),
+      fold(
+        initialState(namespace, env),
+        [...shared, ...list].sort((a, b) => a.position - b.position),
+      ),
     );
   }
 

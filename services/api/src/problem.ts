@@ -52,7 +52,19 @@ const titles: Record<StrataErrorCode, string> = {
 export const problemContentType = 'application/problem+json; charset=utf-8';
 
 /** Details that must never reach a caller whatever a thrower put there. */
-const unsafeDetailKeys = new Set(['value', 'plaintext', 'token', 'secret', 'stack', 'cause', 'type', 'title', 'status', 'code', 'errorId']);
+const unsafeDetailKeys = new Set([
+  'value',
+  'plaintext',
+  'token',
+  'secret',
+  'stack',
+  'cause',
+  'type',
+  'title',
+  'status',
+  'code',
+  'errorId',
+]);
 
 export interface Problem {
   type: string;
@@ -69,7 +81,8 @@ export const toProblem = (error: StrataError, errorId: string, instance?: string
   for (const [k, v] of Object.entries(error.details ?? {})) if (!unsafeDetailKeys.has(k)) details[k] = v;
   const status = statusOf[error.code];
   // Internal failures say nothing about their insides; the errorId finds them in the log.
-  const detail = status >= 500 && error.code === 'INTERNAL' ? 'internal error; quote the errorId to the operators' : error.message;
+  const detail =
+    status >= 500 && error.code === 'INTERNAL' ? 'internal error; quote the errorId to the operators' : error.message;
   return {
     type: `https://strata.dev/problems/${error.code.toLowerCase().replaceAll('_', '-')}`,
     title: titles[error.code],
@@ -91,7 +104,11 @@ export const asStrataError = (error: unknown): StrataError => {
       path: v.instancePath || '/',
       message: v.message ?? 'invalid',
     }));
-    return new StrataError('BAD_REQUEST', `invalid ${error.validationContext ?? 'request'}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`, { issues });
+    return new StrataError(
+      'BAD_REQUEST',
+      `invalid ${error.validationContext ?? 'request'}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
+      { issues },
+    );
   }
   const fe = error as Partial<FastifyError> & { status?: number };
   const status = fe.statusCode ?? fe.status;
@@ -102,7 +119,12 @@ export const asStrataError = (error: unknown): StrataError => {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return new StrataError('BAD_REQUEST', fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'unsupported content type: send application/json' : 'malformed JSON body');
+      return new StrataError(
+        'BAD_REQUEST',
+        fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
+          ? 'unsupported content type: send application/json'
+          : 'malformed JSON body',
+      );
     case 'FST_ERR_VALIDATION':
       return new StrataError('BAD_REQUEST', `invalid request: ${fe.message ?? ''}`);
     default:
@@ -140,10 +162,13 @@ export const sendProblem = (reply: FastifyReply, problem: Problem) => {
   if (problem.code === 'VERSION_CONFLICT' && typeof problem['currentVersion'] === 'number') {
     reply.header('etag', `"${problem['currentVersion']}"`);
   }
-  if (typeof problem['retryAfterSeconds'] === 'number') reply.header('retry-after', String(problem['retryAfterSeconds']));
+  if (typeof problem['retryAfterSeconds'] === 'number')
+    reply.header('retry-after', String(problem['retryAfterSeconds']));
   return reply.status(problem.status).type(problemContentType).send(JSON.stringify(problem));
 };
 
 /** Error fields worth a log line; messages of pg/ioredis errors never carry secret values. */
 const safeErr = (error: unknown) =>
-  error instanceof Error ? { type: error.name, message: error.message, stack: error.stack } : { message: String(error) };
+  error instanceof Error
+    ? { type: error.name, message: error.message, stack: error.stack }
+    : { message: String(error) };

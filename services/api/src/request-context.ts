@@ -27,7 +27,11 @@ export const ifMatchOf = (request: FastifyRequest): number | null => {
   const raw = header(request, 'if-match');
   if (raw === undefined) return null;
   const match = /^\s*(?:W\/)?"?(\d{1,12})"?\s*$/.exec(raw);
-  if (!match) throw new StrataError('BAD_REQUEST', 'If-Match must be a stream version such as "3" (the ETag of a previous answer)');
+  if (!match)
+    throw new StrataError(
+      'BAD_REQUEST',
+      'If-Match must be a stream version such as "3" (the ETag of a previous answer)',
+    );
   return Number(match[1]);
 };
 
@@ -35,7 +39,8 @@ export const ifMatchOf = (request: FastifyRequest): number | null => {
 export const idempotencyKeyOf = (request: FastifyRequest): string | null => {
   const raw = header(request, 'idempotency-key');
   if (raw === undefined) return null;
-  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(raw)) throw new StrataError('BAD_REQUEST', 'Idempotency-Key must be 1-200 letters, digits, _ . : -');
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(raw))
+    throw new StrataError('BAD_REQUEST', 'Idempotency-Key must be 1-200 letters, digits, _ . : -');
   return `api:${principalOf(request).subject}:${raw}`;
 };
 
@@ -45,10 +50,23 @@ export const writeOptionsOf = (request: FastifyRequest): WriteOptions => ({
 });
 
 /** Answers a write: `{position, version, …}` with the stream version as ETag for the next If-Match. */
-export const answerWrite = (reply: FastifyReply, result: WriteResult, extra: Record<string, unknown> = {}, status = 200) => {
+export const answerWrite = (
+  reply: FastifyReply,
+  result: WriteResult,
+  extra: Record<string, unknown> = {},
+  status = 200,
+) => {
   reply.header('etag', `"${result.version}"`);
   if (result.replayed) reply.header('idempotent-replayed', 'true');
-  return reply.status(status).send({ position: result.position, version: result.version, appended: result.appended, replayed: result.replayed, ...extra });
+  return reply
+    .status(status)
+    .send({
+      position: result.position,
+      version: result.version,
+      appended: result.appended,
+      replayed: result.replayed,
+      ...extra,
+    });
 };
 
 /** `?minPosition=` or `X-Strata-Min-Position`, whichever is given (the larger when both). */

@@ -37,7 +37,10 @@ export const UnsetValueBody = z.strictObject({ reason: Reason }).nullish();
 export const FlagBody = z.strictObject({
   rollout: z.number().int().min(0).max(100),
   enabled: z.boolean(),
-  variants: z.array(z.strictObject({ value: z.unknown(), weight: z.number().int().min(0).max(100) })).max(100).optional(),
+  variants: z
+    .array(z.strictObject({ value: z.unknown(), weight: z.number().int().min(0).max(100) }))
+    .max(100)
+    .optional(),
   reason: Reason,
 });
 export const OverrideBody = z.strictObject({ override: z.enum(['enabled', 'disabled']).nullable(), reason: Reason });
@@ -58,11 +61,24 @@ export const ReadQuery = z.strictObject({
   position: Position.optional(),
 });
 export const MinPositionQuery = z.strictObject({ minPosition: Position.optional() });
-export const SecretQuery = z.strictObject({ version: z.coerce.number().int().positive().optional(), minPosition: Position.optional() });
+export const SecretQuery = z.strictObject({
+  version: z.coerce.number().int().positive().optional(),
+  minPosition: Position.optional(),
+});
 
 /** `from`/`to` of a diff: a log position or an RFC 3339 time. */
-export const PositionOrTime = z.union([z.string().regex(/^\d{1,15}$/).transform(Number), Time]);
-export const DiffQuery = z.strictObject({ from: PositionOrTime, to: PositionOrTime.optional(), tenants: z.string().max(10_000).optional() });
+export const PositionOrTime = z.union([
+  z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .transform(Number),
+  Time,
+]);
+export const DiffQuery = z.strictObject({
+  from: PositionOrTime,
+  to: PositionOrTime.optional(),
+  tenants: z.string().max(10_000).optional(),
+});
 
 export const RevertBody = z.strictObject({
   to: z.union([z.strictObject({ position: z.number().int().min(0) }), z.strictObject({ at: Time })]),
@@ -78,7 +94,11 @@ export const EventsQuery = z.strictObject({
   env: Name.optional(),
   tenant: TenantId.optional(),
   key: Key.optional(),
-  actor: z.string().max(200).regex(/^[A-Za-z0-9_.:@-]+$/).optional(),
+  actor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_.:@-]+$/)
+    .optional(),
   type: z.union([EventType, z.array(EventType).max(20)]).optional(),
   from: Time.optional(),
   to: Time.optional(),

@@ -65,7 +65,8 @@ export class ScopeStateCache {
   async load(namespace: string, environment: string, tenant: string | null): Promise<DecisionState> {
     const manifestId = streamIds.manifest(namespace);
     const envId = streamIds.environment(namespace, environment);
-    const ids = tenant === null ? [manifestId, envId] : [manifestId, envId, streamIds.tenant(namespace, environment, tenant)];
+    const ids =
+      tenant === null ? [manifestId, envId] : [manifestId, envId, streamIds.tenant(namespace, environment, tenant)];
     const caches = await Promise.all(ids.map((id) => this.stream(id)));
     const key = ids.join('|');
     const cached = this.#states.get(key);
@@ -82,11 +83,25 @@ export class ScopeStateCache {
           ? cached.state
           : fresh[0]!.position > cached.state.position
             ? fold(cached.state, fresh)
-            : foldAll(namespace, environment, caches.map((c) => c.events));
-    } else state = foldAll(namespace, environment, caches.map((c) => c.events));
+            : foldAll(
+                namespace,
+                environment,
+                caches.map((c) => c.events),
+              );
+    } else
+      state = foldAll(
+        namespace,
+        environment,
+        caches.map((c) => c.events),
+      );
     this.#states.set(key, { state, versions: new Map(ids.map((id, i) => [id, caches[i]!.version])) });
     const scopeCache = caches[caches.length - 1]!;
-    return { state, streamId: ids[ids.length - 1]!, streamVersion: scopeCache.version, manifestVersion: caches[0]!.version };
+    return {
+      state,
+      streamId: ids[ids.length - 1]!,
+      streamVersion: scopeCache.version,
+      manifestVersion: caches[0]!.version,
+    };
   }
 
   /** The namespace's manifest in force, from its (cached) manifest stream; null before the first. */

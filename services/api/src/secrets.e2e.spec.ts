@@ -18,20 +18,46 @@ beforeAll(async () => {
     plainReader: await api.issue('reader', { namespace: 'shop', env: 'prod' }),
     auditor: await api.issue('auditor', { namespace: 'shop', env: 'prod' }),
   };
-  expect((await api.call('PUT', `${P}/secrets/stripe.api_key`, { token: tokens.writer!, body: { value: marker, reason: 'initial' } })).statusCode).toBe(200);
-  expect((await api.call('PUT', `${P}/tenants/acme/secrets/stripe.api_key`, { token: tokens.writer!, body: { value: tenantMarker } })).statusCode).toBe(200);
+  expect(
+    (
+      await api.call('PUT', `${P}/secrets/stripe.api_key`, {
+        token: tokens.writer!,
+        body: { value: marker, reason: 'initial' },
+      })
+    ).statusCode,
+  ).toBe(200);
+  expect(
+    (
+      await api.call('PUT', `${P}/tenants/acme/secrets/stripe.api_key`, {
+        token: tokens.writer!,
+        body: { value: tenantMarker },
+      })
+    ).statusCode,
+  ).toBe(200);
   await api.project();
 });
 afterAll(async () => api?.[Symbol.asyncDispose]());
 
 test('only secret-reader gets plaintext; the read is logged first with who, what and from where', async () => {
-  const read = await api.call('GET', `${P}/secrets/stripe.api_key`, { token: tokens.reader!, headers: { 'user-agent': 'billing-svc/1.0' } });
+  const read = await api.call('GET', `${P}/secrets/stripe.api_key`, {
+    token: tokens.reader!,
+    headers: { 'user-agent': 'billing-svc/1.0' },
+  });
   expect(read.statusCode).toBe(200);
   expect(read.json()).toEqual({ value: marker, version: 1, source: 'environment' });
   expect(read.headers['cache-control']).toBe('no-store');
   const { rows } = await api.owner.query('SELECT * FROM strata.secret_access_log ORDER BY id');
   expect(rows).toHaveLength(1);
-  expect(rows[0]).toMatchObject({ actor: expect.stringMatching(/^token:/), namespace: 'shop', environment: 'prod', tenant: null, name: 'stripe.api_key', version: 1, user_agent: 'billing-svc/1.0', ip: expect.any(String) });
+  expect(rows[0]).toMatchObject({
+    actor: expect.stringMatching(/^token:/),
+    namespace: 'shop',
+    environment: 'prod',
+    tenant: null,
+    name: 'stripe.api_key',
+    version: 1,
+    user_agent: 'billing-svc/1.0',
+    ip: expect.any(String),
+  });
   for (const token of [tokens.writer!, tokens.plainReader!, tokens.auditor!]) {
     const denied = await api.call('GET', `${P}/secrets/stripe.api_key`, { token });
     expect(denied.statusCode).toBe(403);
@@ -45,10 +71,18 @@ test('only secret-reader gets plaintext; the read is logged first with who, what
 
 test('rotation: new version, previous readable only within its grace period', async () => {
   const until = new Date(Date.now() + 60_000).toISOString();
-  const rotated = await api.call('PUT', `${P}/secrets/stripe.api_key`, { token: tokens.writer!, body: { value: `${marker}-v2`, previousReadableUntil: until } });
+  const rotated = await api.call('PUT', `${P}/secrets/stripe.api_key`, {
+    token: tokens.writer!,
+    body: { value: `${marker}-v2`, previousReadableUntil: until },
+  });
   expect(rotated.json()).toMatchObject({ secretVersion: 2 });
-  expect((await api.call('GET', `${P}/secrets/stripe.api_key`, { token: tokens.reader! })).json()).toMatchObject({ value: `${marker}-v2`, version: 2 });
-  expect((await api.call('GET', `${P}/secrets/stripe.api_key?version=1`, { token: tokens.reader! })).json()).toMatchObject({ value: marker, version: 1 });
+  expect((await api.call('GET', `${P}/secrets/stripe.api_key`, { token: tokens.reader! })).json()).toMatchObject({
+    value: `${marker}-v2`,
+    version: 2,
+  });
+  expect(
+    (await api.call('GET', `${P}/secrets/stripe.api_key?version=1`, { token: tokens.reader! })).json(),
+  ).toMatchObject({ value: marker, version: 1 });
   const list = await api.call('GET', `${P}/secrets`, { token: tokens.plainReader! });
   expect(list.statusCode).toBe(200);
   expect(list.json().secrets[0].versions.map((v: { version: number }) => v.version)).toEqual([1, 2]);
@@ -79,7 +113,9 @@ test('the marker never appears in the log, the access log, history, errors or AP
   expect(events).not.toContain(tenantMarker);
   expect(events).toContain('ciphertext');
   expect(JSON.stringify((await api.owner.query('SELECT * FROM strata.secret_access_log')).rows)).not.toContain(marker);
-  const history = await api.call('GET', '/v1/events?namespace=shop&env=prod&type=SecretVersionAdded', { token: tokens.auditor! });
+  const history = await api.call('GET', '/v1/events?namespace=shop&env=prod&type=SecretVersionAdded', {
+    token: tokens.auditor!,
+  });
   expect(history.statusCode).toBe(200);
   expect(history.json().events[0].data.envelope).toEqual({ version: 1, kek: expect.any(String) });
   expect(history.body).not.toContain(marker);
@@ -89,7 +125,10 @@ test('the marker never appears in the log, the access log, history, errors or AP
   const diff = await api.call('GET', `${P}/diff?from=0`);
   expect(diff.body).not.toContain(marker);
   // A bad write quoting the marker in an unknown key: the error must not echo it.
-  const bad = await api.call('PUT', `${P}/secrets/stripe.api_key`, { token: tokens.writer!, body: { value: marker, extra: marker } });
+  const bad = await api.call('PUT', `${P}/secrets/stripe.api_key`, {
+    token: tokens.writer!,
+    body: { value: marker, extra: marker },
+  });
   expect(bad.statusCode).toBe(400);
   expect(bad.body).not.toContain(marker);
   expect(api.logLines.join('\n')).not.toContain(marker);
@@ -97,8 +136,11 @@ test('the marker never appears in the log, the access log, history, errors or AP
 });
 
 test('revert restores a secret version re-encrypted under its new version number', async () => {
-  const target = (await api.call('GET', '/v1/events?type=SecretVersionAdded&limit=1000')).json().events[1].position as number;
-  const reverted = await api.call('POST', `${P}/revert`, { body: { to: { position: target }, keys: ['stripe.api_key'], dryRun: false, reason: 'bad rotation' } });
+  const target = (await api.call('GET', '/v1/events?type=SecretVersionAdded&limit=1000')).json().events[1]
+    .position as number;
+  const reverted = await api.call('POST', `${P}/revert`, {
+    body: { to: { position: target }, keys: ['stripe.api_key'], dryRun: false, reason: 'bad rotation' },
+  });
   expect(reverted.statusCode, reverted.body).toBe(200);
   expect(reverted.body).not.toContain(marker);
   const read = await api.call('GET', `${P}/secrets/stripe.api_key`, { token: tokens.reader! });

@@ -16,7 +16,9 @@ export interface RunningApi {
 
 const tcpReachable = (broker: string, timeoutMs = 1_500): Promise<void> =>
   new Promise((resolve, reject) => {
-    const [host, port] = broker.includes(':') ? [broker.slice(0, broker.lastIndexOf(':')), Number(broker.slice(broker.lastIndexOf(':') + 1))] : [broker, 9092];
+    const [host, port] = broker.includes(':')
+      ? [broker.slice(0, broker.lastIndexOf(':')), Number(broker.slice(broker.lastIndexOf(':') + 1))]
+      : [broker, 9092];
     const socket = net.connect({ host: host.replace(/^\[|\]$/g, ''), port });
     socket.setTimeout(timeoutMs, () => {
       socket.destroy();
@@ -36,7 +38,10 @@ const tcpReachable = (broker: string, timeoutMs = 1_500): Promise<void> =>
  * Wires the real adapters (migrates first), builds the API and listens. The stack runner and
  * `main.ts` use this; tests use `buildApi` with their own fixtures.
  */
-export const startApi = async (config: ApiConfig, options: { limits?: Partial<ApiLimits> } = {}): Promise<RunningApi> => {
+export const startApi = async (
+  config: ApiConfig,
+  options: { limits?: Partial<ApiLimits> } = {},
+): Promise<RunningApi> => {
   await migrate(config.databaseUrl);
   const pool = createPool(config.databaseUrl, { max: 20 });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });

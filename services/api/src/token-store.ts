@@ -57,13 +57,26 @@ export class TokenStore {
     const key = hash.toString('hex');
     const cached = this.#cache.get(key);
     if (cached && cached.expires > Date.now()) return cached.principal;
-    const { rows } = await this.pool.query<{ id: string; role: Role; namespace: string | null; environment: string | null; tenant: string | null }>(
+    const { rows } = await this.pool.query<{
+      id: string;
+      role: Role;
+      namespace: string | null;
+      environment: string | null;
+      tenant: string | null;
+    }>(
       'SELECT id, role, namespace, environment, tenant FROM strata.api_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
       [hash],
     );
     const row = rows[0];
     const principal: Principal | null = row
-      ? { subject: `token:${row.id}`, tokenId: row.id, role: row.role, namespace: row.namespace, environment: row.environment, tenant: row.tenant }
+      ? {
+          subject: `token:${row.id}`,
+          tokenId: row.id,
+          role: row.role,
+          namespace: row.namespace,
+          environment: row.environment,
+          tenant: row.tenant,
+        }
       : null;
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(key, { principal, expires: Date.now() + this.cacheTtlMs });
@@ -77,7 +90,16 @@ export class TokenStore {
     const { rows } = await this.pool.query<{ created_at: Date }>(
       `INSERT INTO strata.api_tokens (id, token_hash, role, namespace, environment, tenant, description, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING created_at`,
-      [id, sha256(token), input.role, input.namespace, input.environment, input.tenant, input.description, input.createdBy],
+      [
+        id,
+        sha256(token),
+        input.role,
+        input.namespace,
+        input.environment,
+        input.tenant,
+        input.description,
+        input.createdBy,
+      ],
     );
     const createdAt = (rows[0]?.created_at ?? new Date()).toISOString();
     return { record: { id, ...input, createdAt, revokedAt: null }, token };
@@ -97,15 +119,24 @@ export class TokenStore {
     return (await this.list({ id }))[0];
   }
 
-  async list(filter: { id?: string; namespace?: string | null; includeRevoked?: boolean } = {}): Promise<TokenRecord[]> {
+  async list(
+    filter: { id?: string; namespace?: string | null; includeRevoked?: boolean } = {},
+  ): Promise<TokenRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.id !== undefined) where.push(`id = $${params.push(filter.id)}`);
     if (filter.namespace) where.push(`namespace = $${params.push(filter.namespace)}`);
     if (!filter.includeRevoked && filter.id === undefined) where.push('revoked_at IS NULL');
     const { rows } = await this.pool.query<{
-      id: string; role: Role; namespace: string | null; environment: string | null; tenant: string | null;
-      description: string | null; created_by: string; created_at: Date; revoked_at: Date | null;
+      id: string;
+      role: Role;
+      namespace: string | null;
+      environment: string | null;
+      tenant: string | null;
+      description: string | null;
+      created_by: string;
+      created_at: Date;
+      revoked_at: Date | null;
     }>(
       `SELECT id, role, namespace, environment, tenant, description, created_by, created_at, revoked_at
          FROM strata.api_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT 1000`,

@@ -16,7 +16,12 @@ export interface RelayConfig {
   pollIntervalMs: number;
 }
 
-const integer = (env: NodeJS.ProcessEnv, name: string, fallback: number | undefined, min: number): number | undefined => {
+const integer = (
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number | undefined,
+  min: number,
+): number | undefined => {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);

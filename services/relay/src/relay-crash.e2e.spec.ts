@@ -23,10 +23,15 @@ describe('relay crash (kill -9) and restart', () => {
 
       // 10,000 events in 1,000 appends from 8 concurrent writers; kill the relay half-way.
       const appending = appendEvents(log, { count: total, perAppend: 10, writers: 8, scopes: 24 });
-      const killedAt = await waitFor(async () => {
-        const checkpoint = await readCheckpoint(db.url, checkpointName);
-        return checkpoint >= 3_000 ? checkpoint : 0;
-      }, 'relay to publish 3,000 events', 60_000, 10);
+      const killedAt = await waitFor(
+        async () => {
+          const checkpoint = await readCheckpoint(db.url, checkpointName);
+          return checkpoint >= 3_000 ? checkpoint : 0;
+        },
+        'relay to publish 3,000 events',
+        60_000,
+        10,
+      );
       first.crash();
       expect(await first.exited).toBeNull(); // killed by the signal, not exited
       await appending;
@@ -37,7 +42,11 @@ describe('relay crash (kill -9) and restart', () => {
 
       await using second = spawnRelay(env);
       await second.waitForLog('leadership acquired');
-      await waitFor(async () => (await readCheckpoint(db.url, checkpointName)) === head, 'checkpoint to reach head', 60_000);
+      await waitFor(
+        async () => (await readCheckpoint(db.url, checkpointName)) === head,
+        'checkpoint to reach head',
+        60_000,
+      );
 
       const delivered = await readTopic(kafka, (d) => new Set(d.map((x) => x.event.position)).size === total, 60_000);
       const { duplicates, keys } = checkPerKeyOrder(delivered);

@@ -1,7 +1,15 @@
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { createTestDatabase, testTopic } from '@strata/testing';
 import { describe, expect, it } from 'vitest';
-import { appendEvents, checkPerKeyOrder, freePort, readCheckpoint, readTopic, spawnRelay, waitFor } from './test-support.js';
+import {
+  appendEvents,
+  checkPerKeyOrder,
+  freePort,
+  readCheckpoint,
+  readTopic,
+  spawnRelay,
+  waitFor,
+} from './test-support.js';
 
 describe('two relays', () => {
   it('only one publishes; when the leader is killed the standby takes over within seconds', async () => {
@@ -47,7 +55,10 @@ describe('two relays', () => {
       console.info(`relay takeover after kill -9: ${takeoverMs} ms`);
 
       await appendEvents(log, { count: 1000, offset: 100 });
-      await waitFor(async () => (await readCheckpoint(db.url, checkpointName)) === 2000, 'next 1,000 published by the new leader');
+      await waitFor(
+        async () => (await readCheckpoint(db.url, checkpointName)) === 2000,
+        'next 1,000 published by the new leader',
+      );
       const after = await standby.metrics();
       expect(after.strata_relay_published_events_total).toBe(1000);
       expect(after.strata_relay_lag_positions).toBe(0);

@@ -46,15 +46,33 @@ export const renderRelayMetrics = (snapshot: RelayMetricsSnapshot, topic: string
   };
   metric('strata_relay_lag_positions', 'gauge', 'Log head position minus the relay checkpoint.', snapshot.lagPositions);
   metric('strata_relay_head_position', 'gauge', 'Highest committed log position.', snapshot.headPosition);
-  metric('strata_relay_checkpoint_position', 'gauge', 'Last position acknowledged by Kafka.', snapshot.checkpointPosition);
-  metric('strata_relay_published_events_total', 'counter', 'Events published to Kafka by this process.', snapshot.publishedTotal);
+  metric(
+    'strata_relay_checkpoint_position',
+    'gauge',
+    'Last position acknowledged by Kafka.',
+    snapshot.checkpointPosition,
+  );
+  metric(
+    'strata_relay_published_events_total',
+    'counter',
+    'Events published to Kafka by this process.',
+    snapshot.publishedTotal,
+  );
   metric('strata_relay_publish_rate', 'gauge', 'Events per second published over the last 10 s.', snapshot.publishRate);
-  metric('strata_relay_is_leader', 'gauge', '1 while this process holds the relay lock and publishes.', snapshot.isLeader ? 1 : 0);
+  metric(
+    'strata_relay_is_leader',
+    'gauge',
+    '1 while this process holds the relay lock and publishes.',
+    snapshot.isLeader ? 1 : 0,
+  );
   return `${lines.join('\n')}\n`;
 };
 
 /** Serves `GET /metrics`; resolves with the server once it listens (port 0 picks one). */
-export const serveMetrics = async (port: number, render: () => Promise<string>): Promise<{ server: Server; port: number }> => {
+export const serveMetrics = async (
+  port: number,
+  render: () => Promise<string>,
+): Promise<{ server: Server; port: number }> => {
   const server = createServer((request, response) => {
     if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
       response.writeHead(404).end();
@@ -62,7 +80,7 @@ export const serveMetrics = async (port: number, render: () => Promise<string>):
     }
     render().then(
       (body) => response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
-      () => response.writeHead(503, { 'content-type': 'text/plain' }).end("# metrics unavailable\n"),
+      () => response.writeHead(503, { 'content-type': 'text/plain' }).end('# metrics unavailable\n'),
     );
   });
   await new Promise<void>((resolve, reject) => {

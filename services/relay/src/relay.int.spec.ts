@@ -16,7 +16,10 @@ const relayOptions = (url: string, brokers: string[], topic: string, lines: Reco
   batchSize: 1000,
   leaderRetryMs: 200,
   pollIntervalMs: 1000,
-  logger: createJsonLogger({ service: 'relay', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) }),
+  logger: createJsonLogger({
+    service: 'relay',
+    write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+  }),
 });
 
 describe('Relay in-process', () => {
@@ -35,7 +38,12 @@ describe('Relay in-process', () => {
       expect(head).toBe(3000);
       await waitFor(async () => (await relay.metrics()).lagPositions === 0, 'relay lag 0');
       const metrics = await relay.metrics();
-      expect(metrics).toMatchObject({ headPosition: 3000, checkpointPosition: 3000, publishedTotal: 3000, isLeader: true });
+      expect(metrics).toMatchObject({
+        headPosition: 3000,
+        checkpointPosition: 3000,
+        publishedTotal: 3000,
+        isLeader: true,
+      });
       expect(await relay.metricsText()).toContain('strata_relay_is_leader{topic="');
 
       const delivered = await readTopic(kafka, (d) => new Set(d.map((x) => x.event.position)).size === head);
@@ -46,7 +54,9 @@ describe('Relay in-process', () => {
       expect(delivered.find((d) => d.event.position === 1)?.event).toEqual(stored[0]);
 
       // Headers as documented, read with a plain client.
-      const raw = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).consumer({ groupId: `${kafka.topic}.raw` });
+      const raw = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).consumer({
+        groupId: `${kafka.topic}.raw`,
+      });
       let headers: Record<string, string> | undefined;
       await raw.connect();
       await raw.subscribe({ topics: [kafka.topic], fromBeginning: true });
@@ -57,14 +67,25 @@ describe('Relay in-process', () => {
       });
       await waitFor(() => headers, 'a raw message');
       await raw.disconnect();
-      expect(Object.keys(headers!).sort()).toEqual(['correlation-id', 'event-id', 'position', 'schema-version', 'type']);
+      expect(Object.keys(headers!).sort()).toEqual([
+        'correlation-id',
+        'event-id',
+        'position',
+        'schema-version',
+        'type',
+      ]);
       expect(headers!.type).toBe('ConfigValueSet');
     } finally {
       await relay.stop();
       await pool.end();
     }
     expect(await readCheckpoint(db.url, `relay:${kafka.topic}`)).toBe(3000);
-    expect(lines.map((l) => l.msg)).toEqual(['relay started', 'leadership acquired', 'leadership released', 'relay stopped']);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'relay started',
+      'leadership acquired',
+      'leadership released',
+      'relay stopped',
+    ]);
     // Structured lines, never event data.
     expect(JSON.stringify(lines)).not.toContain('limits.max_items');
   });
@@ -105,7 +126,11 @@ describe('Relay in-process', () => {
       expect(later.headPosition).toBeGreaterThan(later.checkpointPosition);
       expect(later.isLeader).toBe(false);
       await appending;
-      await waitFor(() => lines.filter((l) => l.msg === 'leadership acquired').length === 2, 'leadership regained', 10_000);
+      await waitFor(
+        () => lines.filter((l) => l.msg === 'leadership acquired').length === 2,
+        'leadership regained',
+        10_000,
+      );
       await waitFor(async () => (await relay.metrics()).lagPositions === 0, 'relay caught up again');
 
       const delivered = await readTopic(kafka, (d) => new Set(d.map((x) => x.event.position)).size === 8200);

@@ -65,7 +65,8 @@ export class Relay {
     if (this.#running) throw new Error('Relay.start called twice');
     const { databaseUrl, brokers, topic, partitions, metricsPort } = this.#config;
     const kafkaLogger = this.#logger.child({ component: 'kafkajs' });
-    const onPoolError = (error: Error) => this.#logger.log('warn', 'idle database connection failed', errorFields(error));
+    const onPoolError = (error: Error) =>
+      this.#logger.log('warn', 'idle database connection failed', errorFields(error));
     this.#pool = createPool(databaseUrl, { max: 4, application_name: 'strata-relay', onError: onPoolError });
     // One connection, kept for the lock: its session is the leadership. query_timeout turns a
     // half-open connection into an error within seconds instead of a leader that never notices.
@@ -105,7 +106,9 @@ export class Relay {
     await this.#publisher?.disconnect();
     await this.#lockPool?.end();
     await this.#pool?.end();
-    await new Promise<void>((resolve) => (this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve(),
+    );
     this.#logger.log('info', 'relay stopped', { topic: this.#config.topic, published: this.#metrics.publishedTotal });
   }
 
@@ -113,7 +116,9 @@ export class Relay {
     const pool = this.#require(this.#pool);
     const [head, checkpoint] = await Promise.all([
       this.#require(this.#log).headPosition(),
-      pool.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [this.#checkpointName]),
+      pool.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [
+        this.#checkpointName,
+      ]),
     ]);
     const checkpointPosition = Number(checkpoint.rows[0]?.position ?? 0);
     return {
@@ -233,11 +238,15 @@ export class Relay {
     const name = this.#checkpointName;
     return {
       load: async () => {
-        const { rows } = await client.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [name]);
+        const { rows } = await client.query<{ position: string }>(
+          'SELECT position FROM strata.checkpoints WHERE name = $1',
+          [name],
+        );
         return Number(rows[0]?.position ?? 0);
       },
       save: async (position) => {
-        if (this.#lockClient !== client) throw new StrataError('UNAVAILABLE', 'relay lost leadership: checkpoint not saved');
+        if (this.#lockClient !== client)
+          throw new StrataError('UNAVAILABLE', 'relay lost leadership: checkpoint not saved');
         await client.query(
           `INSERT INTO strata.checkpoints (name, position, updated_at) VALUES ($1, $2, now())
            ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,

@@ -10,7 +10,12 @@ import pg from 'pg';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-export const waitFor = async <T>(probe: () => T | Promise<T>, what: string, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> => {
+export const waitFor = async <T>(
+  probe: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 30_000,
+  everyMs = 50,
+): Promise<NonNullable<T>> => {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -85,7 +90,11 @@ export const spawnRelay = (env: Record<string, string>): RelayProcess => {
     lines,
     exited,
     waitForLog: (msg, timeoutMs = 60_000) =>
-      waitFor(() => lines.find((line) => line.msg === msg), `relay log "${msg}" (seen: ${lines.map((l) => l.msg).join(', ')})`, timeoutMs),
+      waitFor(
+        () => lines.find((line) => line.msg === msg),
+        `relay log "${msg}" (seen: ${lines.map((l) => l.msg).join(', ')})`,
+        timeoutMs,
+      ),
     async metrics() {
       const response = await fetch(`http://127.0.0.1:${env.RELAY_METRICS_PORT}/metrics`);
       const values: Record<string, number> = {};
@@ -106,7 +115,10 @@ export const readCheckpoint = async (url: string, name: string): Promise<number>
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [name]);
+    const { rows } = await client.query<{ position: string }>(
+      'SELECT position FROM strata.checkpoints WHERE name = $1',
+      [name],
+    );
     return Number(rows[0]?.position ?? 0);
   } finally {
     await client.end();
@@ -125,7 +137,10 @@ export const readTopic = async (
   timeoutMs = 60_000,
 ): Promise<Delivered[]> => {
   const delivered: Delivered[] = [];
-  const consumer = new KafkaEventConsumer({ brokers, logger: createJsonLogger({ service: 'relay-test', level: 'error' }) });
+  const consumer = new KafkaEventConsumer({
+    brokers,
+    logger: createJsonLogger({ service: 'relay-test', level: 'error' }),
+  });
   await consumer.run({
     groupId: `${topic}.reader.${Math.random().toString(36).slice(2, 8)}`,
     topic,
@@ -154,7 +169,8 @@ export const checkPerKeyOrder = (delivered: Delivered[]): { duplicates: number; 
   for (const { event, partition } of delivered) {
     const key = partitionKey(event);
     const expectedPartition = partitionByKey.get(key) ?? partition;
-    if (expectedPartition !== partition) throw new Error(`key ${key} found in partitions ${expectedPartition} and ${partition}`);
+    if (expectedPartition !== partition)
+      throw new Error(`key ${key} found in partitions ${expectedPartition} and ${partition}`);
     partitionByKey.set(key, partition);
     if (seen.has(event.position)) {
       duplicates++;
@@ -174,7 +190,13 @@ export const checkPerKeyOrder = (delivered: Delivered[]): { duplicates: number; 
  */
 export const appendEvents = async (
   log: EventLog,
-  { count, perAppend = 10, writers = 8, scopes = 12, offset = 0 }: { count: number; perAppend?: number; writers?: number; scopes?: number; offset?: number },
+  {
+    count,
+    perAppend = 10,
+    writers = 8,
+    scopes = 12,
+    offset = 0,
+  }: { count: number; perAppend?: number; writers?: number; scopes?: number; offset?: number },
 ): Promise<void> => {
   let next = 0;
   const appends = Math.ceil(count / perAppend);

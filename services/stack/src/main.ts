@@ -46,10 +46,11 @@ const main = async () => {
   supervisor.start({ name: 'relay', entry: 'services/relay/src/main.ts' });
   supervisor.start({ name: 'projector', entry: 'services/projector/src/main.ts' });
   void supervisor.exited.then(({ name }) => {
-    if (!shuttingDown && name !== 'demo') void shutdown(1);
+    if (!shuttingDown && name !== 'demo' && name !== 'service') void shutdown(1);
   });
   await waitForReady(60_000);
   if (demo) {
+    supervisor.start({ name: 'service', entry: 'examples/shelfwise/service.ts' });
     const story = supervisor.start({
       name: 'demo',
       entry: 'examples/shelfwise/story.ts',

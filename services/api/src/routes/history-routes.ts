@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   diffStates,
   eventTypes,
@@ -27,12 +27,18 @@ export const redactData = (type: string, data: unknown): unknown => {
   return { ...rest, envelope: { version: rest.version, kek: envelope.kek } };
 };
 
-const redactEvent = (event: Pick<NewEvent, 'type' | 'data' | 'metadata'>) => ({ type: event.type, data: redactData(event.type, event.data), metadata: event.metadata });
+const redactEvent = (event: Pick<NewEvent, 'type' | 'data' | 'metadata'>) => ({
+  type: event.type,
+  data: redactData(event.type, event.data),
+  metadata: event.metadata,
+});
 
 /** A tenant- or namespace-scoped caller only sees its own scope: filters are narrowed, never widened. */
 const scopedFilter = (principal: Principal, query: Omit<z.infer<typeof EventsQuery>, 'limit'>): HistoryFilter => {
   const types = query.type === undefined ? undefined : Array.isArray(query.type) ? query.type : [query.type];
-  for (const t of types ?? []) if (!eventTypes.includes(t as EventType)) throw new StrataError('BAD_REQUEST', `unknown event type ${t}`, { type: t });
+  for (const t of types ?? [])
+    if (!eventTypes.includes(t as EventType))
+      throw new StrataError('BAD_REQUEST', `unknown event type ${t}`, { type: t });
   const filter: HistoryFilter = {};
   const namespace = query.namespace ?? principal.namespace ?? undefined;
   const environment = query.env ?? principal.environment ?? undefined;
@@ -100,7 +106,10 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
       const filter = scopedFilter(principalOf(request), request.query);
       const events = await deps.log.history({ ...filter, limit: request.query.limit });
       const last = events[events.length - 1];
-      return { events: await Promise.all(events.map(withBeforeAfter)), next: events.length === request.query.limit && last ? last.position : null };
+      return {
+        events: await Promise.all(events.map(withBeforeAfter)),
+        next: events.length === request.query.limit && last ? last.position : null,
+      };
     },
   );
 
@@ -108,7 +117,11 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
     '/v1/events/export',
     {
       config: { access: { permission: 'history:read', target: historyTarget } },
-      schema: { tags: ['audit'], summary: 'The filtered history as NDJSON, one event per line', querystring: ExportQuery },
+      schema: {
+        tags: ['audit'],
+        summary: 'The filtered history as NDJSON, one event per line',
+        querystring: ExportQuery,
+      },
     },
     async (request, reply) => {
       const filter = scopedFilter(principalOf(request), request.query);
@@ -141,7 +154,12 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
     '/v1/namespaces/:ns/envs/:env/diff',
     {
       config: { access: { permission: 'history:read' } },
-      schema: { tags: ['audit'], summary: 'What changed between two positions or times (to: default now)', params: EnvParams, querystring: DiffQuery },
+      schema: {
+        tags: ['audit'],
+        summary: 'What changed between two positions or times (to: default now)',
+        params: EnvParams,
+        querystring: DiffQuery,
+      },
     },
     async (request) => {
       const { ns, env } = request.params;
@@ -156,7 +174,12 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
     '/v1/namespaces/:ns/envs/:env/revert',
     {
       config: { access: { permission: 'revert' } },
-      schema: { tags: ['writes'], summary: 'Restore an earlier state by appending compensating events', params: EnvParams, body: RevertBody },
+      schema: {
+        tags: ['writes'],
+        summary: 'Restore an earlier state by appending compensating events',
+        params: EnvParams,
+        body: RevertBody,
+      },
     },
     async (request) => {
       const { ns, env } = request.params;
@@ -177,16 +200,38 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
           return r.envelope;
         },
       });
-      const shown = { streams: plan.streams.map((s) => ({ streamId: s.streamId, events: s.events.map(redactEvent) })), skipped: plan.skipped };
+      const shown = {
+        streams: plan.streams.map((s) => ({ streamId: s.streamId, events: s.events.map(redactEvent) })),
+        skipped: plan.skipped,
+      };
       if (body.dryRun) return { position: current.state.position, dryRun: true, to: target, plan: shown };
 
       // The envelope binds its version number: re-encrypt restored versions under their new number.
       for (const r of reseals) {
-        const plaintext = await deps.cipher.open(r.envelope, { namespace: r.namespace, environment: r.environment, tenant: r.tenant, name: r.name, version: r.fromVersion });
-        const sealed = await deps.cipher.seal({ namespace: r.namespace, environment: r.environment, tenant: r.tenant, name: r.name, version: r.toVersion, plaintext: plaintext.reveal() });
+        const plaintext = await deps.cipher.open(r.envelope, {
+          namespace: r.namespace,
+          environment: r.environment,
+          tenant: r.tenant,
+          name: r.name,
+          version: r.fromVersion,
+        });
+        const sealed = await deps.cipher.seal({
+          namespace: r.namespace,
+          environment: r.environment,
+          tenant: r.tenant,
+          name: r.name,
+          version: r.toVersion,
+          plaintext: plaintext.reveal(),
+        });
         for (const s of plan.streams) {
           for (const e of s.events) {
-            if (e.type === 'SecretVersionAdded' && e.data.tenant === r.tenant && e.data.name === r.name && e.data.version === r.toVersion) e.data.envelope = sealed;
+            if (
+              e.type === 'SecretVersionAdded' &&
+              e.data.tenant === r.tenant &&
+              e.data.name === r.name &&
+              e.data.version === r.toVersion
+            )
+              e.data.envelope = sealed;
           }
         }
       }
@@ -199,11 +244,15 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
           ...(idempotencyKey ? { idempotencyKey: `${idempotencyKey}:${streamId}` } : {}),
         });
         if (!result.ok) {
-          throw new StrataError('VERSION_CONFLICT', `${streamId} changed while the revert was planned; ${appended} event(s) were appended before it — plan again`, {
-            streamId,
-            currentVersion: result.currentVersion,
-            appended,
-          });
+          throw new StrataError(
+            'VERSION_CONFLICT',
+            `${streamId} changed while the revert was planned; ${appended} event(s) were appended before it — plan again`,
+            {
+              streamId,
+              currentVersion: result.currentVersion,
+              appended,
+            },
+          );
         }
         position = result.positions[result.positions.length - 1] ?? position;
         appended += result.replayed ? 0 : result.positions.length;

@@ -36,9 +36,15 @@ const scopeOf = (request: FastifyRequest, context: Context | undefined) => {
 const ofrepTarget = (request: FastifyRequest) => {
   // Runs before validation: read the raw body defensively.
   const body = request.body as { context?: unknown } | null | undefined;
-  const raw = typeof body === 'object' && body !== null && typeof body.context === 'object' && body.context !== null ? (body.context as Record<string, unknown>) : {};
+  const raw =
+    typeof body === 'object' && body !== null && typeof body.context === 'object' && body.context !== null
+      ? (body.context as Record<string, unknown>)
+      : {};
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const { namespace, environment } = scopeOf(request, { namespace: str(raw['namespace']), environment: str(raw['environment']) });
+  const { namespace, environment } = scopeOf(request, {
+    namespace: str(raw['namespace']),
+    environment: str(raw['environment']),
+  });
   return { namespace: namespace ?? null, environment: environment ?? null, tenant: str(raw['targetingKey']) ?? null };
 };
 
@@ -70,10 +76,20 @@ export const ofrepRoutes = (fastify: FastifyInstance, { deps, cache }: ApiContex
 
   const checkContext = (request: FastifyRequest, context: Context | undefined) => {
     const { namespace, environment } = scopeOf(request, context);
-    if (context?.targetingKey === undefined || context.targetingKey === '') throw new OfrepError('TARGETING_KEY_MISSING', 'context.targetingKey (the tenant id) is required');
-    if (!tenantPattern.test(context.targetingKey)) throw new OfrepError('INVALID_CONTEXT', 'targetingKey must be a tenant id: letters, digits, _ . : -, at most 128');
-    if (!namespace || !environment) throw new OfrepError('INVALID_CONTEXT', 'context.namespace and context.environment are required (or a token scoped to them)');
-    if (!namePattern.test(namespace) || !namePattern.test(environment)) throw new OfrepError('INVALID_CONTEXT', 'namespace and environment must be names');
+    if (context?.targetingKey === undefined || context.targetingKey === '')
+      throw new OfrepError('TARGETING_KEY_MISSING', 'context.targetingKey (the tenant id) is required');
+    if (!tenantPattern.test(context.targetingKey))
+      throw new OfrepError(
+        'INVALID_CONTEXT',
+        'targetingKey must be a tenant id: letters, digits, _ . : -, at most 128',
+      );
+    if (!namespace || !environment)
+      throw new OfrepError(
+        'INVALID_CONTEXT',
+        'context.namespace and context.environment are required (or a token scoped to them)',
+      );
+    if (!namePattern.test(namespace) || !namePattern.test(environment))
+      throw new OfrepError('INVALID_CONTEXT', 'namespace and environment must be names');
     return { namespace, environment, tenant: context.targetingKey };
   };
 
@@ -99,7 +115,8 @@ export const ofrepRoutes = (fastify: FastifyInstance, { deps, cache }: ApiContex
       try {
         const { namespace, environment, tenant } = checkContext(request, request.body.context);
         const manifest = await cache.manifest(namespace);
-        if (!manifest || !Object.hasOwn(manifest.flags, key)) throw new OfrepError('FLAG_NOT_FOUND', `flag ${key} is not declared in ${namespace}`);
+        if (!manifest || !Object.hasOwn(manifest.flags, key))
+          throw new OfrepError('FLAG_NOT_FOUND', `flag ${key} is not declared in ${namespace}`);
         return await evaluate(namespace, environment, tenant, key);
       } catch (error) {
         if (error instanceof OfrepError) return sendOfrepError(request, reply, key, error);

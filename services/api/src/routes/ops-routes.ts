@@ -6,7 +6,10 @@ import type { ApiContext } from '../app.js';
 import { RebuildBody } from '../schemas.js';
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
 
 /** Health, readiness, metrics and the projection controls. */
 export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContext) => {
@@ -40,14 +43,17 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContex
     } catch {
       // a scrape must not fail because PostgreSQL is away: -1 says "unknown"
     }
-    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(metrics.render({ strata_log_head_position: head }));
+    return reply
+      .type('text/plain; version=0.0.4; charset=utf-8')
+      .send(metrics.render({ strata_log_head_position: head }));
   });
 
   let running: { progress: RebuildProgress | null; startedAt: string; actor: string } | null = null;
   let last: (RebuildResult & { finishedAt: string }) | { error: string; finishedAt: string } | null = null;
 
   const projections = () => {
-    if (!deps.projections) throw new StrataError('UNAVAILABLE', 'projection controls are not configured on this API instance');
+    if (!deps.projections)
+      throw new StrataError('UNAVAILABLE', 'projection controls are not configured on this API instance');
     return deps.projections;
   };
 
@@ -55,7 +61,11 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContex
     '/v1/projections/rebuild',
     {
       config: { access: { permission: 'projections', target: () => ({}) } },
-      schema: { tags: ['ops'], summary: 'Rebuild the Redis views from the log into a new generation (runs in the background)', body: RebuildBody },
+      schema: {
+        tags: ['ops'],
+        summary: 'Rebuild the Redis views from the log into a new generation (runs in the background)',
+        body: RebuildBody,
+      },
     },
     async (request, reply) => {
       const store = projections();
@@ -69,10 +79,15 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContex
         .then((result) => (last = { ...result, finishedAt: new Date().toISOString() }))
         .catch((error: unknown) => {
           fastify.log.error({ err: { message: (error as Error).message } }, 'projection rebuild failed');
-          last = { error: error instanceof StrataError ? error.message : 'rebuild failed; see the API log', finishedAt: new Date().toISOString() };
+          last = {
+            error: error instanceof StrataError ? error.message : 'rebuild failed; see the API log',
+            finishedAt: new Date().toISOString(),
+          };
         })
         .finally(() => (running = null));
-      return reply.status(202).send({ started: true, running: true, generation: ((await store.generation()) ?? 0) + 1 });
+      return reply
+        .status(202)
+        .send({ started: true, running: true, generation: ((await store.generation()) ?? 0) + 1 });
     },
   );
 
@@ -84,7 +99,11 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContex
     },
     async () => {
       const store = projections();
-      const [generation, needsRebuild, head] = await Promise.all([store.generation(), store.needsRebuild(), deps.log.headPosition()]);
+      const [generation, needsRebuild, head] = await Promise.all([
+        store.generation(),
+        store.needsRebuild(),
+        deps.log.headPosition(),
+      ]);
       const progress = running?.progress ?? null;
       return {
         generation,

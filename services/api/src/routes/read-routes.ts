@@ -10,7 +10,11 @@ const ResolvedAnswer = z.object({
   position: z.number(),
   values: z.record(z.string(), z.object({ value: z.unknown(), source: z.string(), position: z.number() })),
 });
-const FlagAnswer = z.object({ enabled: z.boolean(), reason: z.enum(['override', 'rollout', 'disabled', 'default']), position: z.number() });
+const FlagAnswer = z.object({
+  enabled: z.boolean(),
+  reason: z.enum(['override', 'rollout', 'disabled', 'default']),
+  position: z.number(),
+});
 
 /**
  * Resolved reads. The present comes from the Redis views (after waiting, bounded, for
@@ -20,35 +24,53 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   const waitFor = async (ns: string, env: string, minPosition: number | null) => {
-    if (minPosition !== null && minPosition > 0) await deps.views.waitForPosition(ns, env, minPosition, limits.readWaitMs);
+    if (minPosition !== null && minPosition > 0)
+      await deps.views.waitForPosition(ns, env, minPosition, limits.readWaitMs);
   };
 
   /** `?at=`/`?position=` → the log position to read at, or null for the present. */
   const pastPosition = async (query: z.infer<typeof ReadQuery>): Promise<number | null> => {
-    if (query.at !== undefined && query.position !== undefined) throw new StrataError('BAD_REQUEST', 'give either ?at= or ?position=, not both');
+    if (query.at !== undefined && query.position !== undefined)
+      throw new StrataError('BAD_REQUEST', 'give either ?at= or ?position=, not both');
     if (query.position !== undefined) return pointInTime.resolve(query.position);
     if (query.at !== undefined) return pointInTime.resolve(query.at);
     return null;
   };
 
-  const answerConfig = async (reply: FastifyReply, ns: string, env: string, tenant: string | null, query: z.infer<typeof ReadQuery>, minPosition: number | null) => {
+  const answerConfig = async (
+    reply: FastifyReply,
+    ns: string,
+    env: string,
+    tenant: string | null,
+    query: z.infer<typeof ReadQuery>,
+    minPosition: number | null,
+  ) => {
     const past = await pastPosition(query);
     if (past !== null) {
       const resolved = resolveConfig(await pointInTime.stateAt(ns, env, past), tenant);
       const values: Record<string, { value: unknown; source: string; position: number }> = {};
-      for (const [key, v] of Object.entries(resolved.values)) values[key] = { value: v.value, source: v.source, position: v.position };
+      for (const [key, v] of Object.entries(resolved.values))
+        values[key] = { value: v.value, source: v.source, position: v.position };
       return reply.header('etag', `"p${past}"`).send({ position: past, values });
     }
     await waitFor(ns, env, minPosition);
     const resolved = await deps.views.resolvedConfig(ns, env, tenant);
-    return reply.header('etag', `"p${resolved.position}"`).send({ position: resolved.position, values: resolved.values });
+    return reply
+      .header('etag', `"p${resolved.position}"`)
+      .send({ position: resolved.position, values: resolved.values });
   };
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config',
     {
       config: { access: { permission: 'config:read' } },
-      schema: { tags: ['reads'], summary: "A tenant's resolved config (now, or ?at= / ?position= from the log)", params: TenantParams, querystring: ReadQuery, response: { 200: ResolvedAnswer } },
+      schema: {
+        tags: ['reads'],
+        summary: "A tenant's resolved config (now, or ?at= / ?position= from the log)",
+        params: TenantParams,
+        querystring: ReadQuery,
+        response: { 200: ResolvedAnswer },
+      },
     },
     async (request, reply) => {
       const { ns, env, tenant } = request.params;
@@ -60,7 +82,13 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
     '/v1/namespaces/:ns/envs/:env/config',
     {
       config: { access: { permission: 'config:read' } },
-      schema: { tags: ['reads'], summary: "The environment's resolved config (no tenant layer)", params: EnvParams, querystring: ReadQuery, response: { 200: ResolvedAnswer } },
+      schema: {
+        tags: ['reads'],
+        summary: "The environment's resolved config (no tenant layer)",
+        params: EnvParams,
+        querystring: ReadQuery,
+        response: { 200: ResolvedAnswer },
+      },
     },
     async (request, reply) => {
       const { ns, env } = request.params;
@@ -72,7 +100,13 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',
     {
       config: { access: { permission: 'config:read' } },
-      schema: { tags: ['reads'], summary: 'Evaluate a flag for a tenant', params: TenantFlagParams, querystring: ReadQuery, response: { 200: FlagAnswer } },
+      schema: {
+        tags: ['reads'],
+        summary: 'Evaluate a flag for a tenant',
+        params: TenantFlagParams,
+        querystring: ReadQuery,
+        response: { 200: FlagAnswer },
+      },
     },
     async (request) => {
       const { ns, env, tenant, flag } = request.params;

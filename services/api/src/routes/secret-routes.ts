@@ -1,35 +1,75 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { decide, latestSecretVersionNumber, StrataError, streamIds, type NamespaceEnvState, type SecretVersionEntry } from '@strata/core';
+import {
+  decide,
+  latestSecretVersionNumber,
+  StrataError,
+  streamIds,
+  type NamespaceEnvState,
+  type SecretVersionEntry,
+} from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { answerWrite, clientInfo, metadataOf, principalOf, writeOptionsOf } from '../request-context.js';
 import { SecretAccessLog } from '../secret-access-log.js';
-import { EnvParams, EnvSecretParams, SecretBody, SecretQuery, TenantParams, TenantSecretParams, UnsetValueBody, WriteAnswer } from '../schemas.js';
+import {
+  EnvParams,
+  EnvSecretParams,
+  SecretBody,
+  SecretQuery,
+  TenantParams,
+  TenantSecretParams,
+  UnsetValueBody,
+  WriteAnswer,
+} from '../schemas.js';
 
-const SecretValueAnswer = z.object({ value: z.string(), version: z.number(), source: z.enum(['tenant', 'environment']) });
-const VersionMeta = z.object({ version: z.number(), position: z.number(), addedAt: z.string(), kek: z.string(), previousReadableUntil: z.string().nullable() });
+const SecretValueAnswer = z.object({
+  value: z.string(),
+  version: z.number(),
+  source: z.enum(['tenant', 'environment']),
+});
+const VersionMeta = z.object({
+  version: z.number(),
+  position: z.number(),
+  addedAt: z.string(),
+  kek: z.string(),
+  previousReadableUntil: z.string().nullable(),
+});
 const SecretListAnswer = z.object({
   position: z.number(),
-  secrets: z.array(z.object({ name: z.string(), tenant: z.string().nullable(), deleted: z.boolean(), versions: z.array(VersionMeta) })),
+  secrets: z.array(
+    z.object({ name: z.string(), tenant: z.string().nullable(), deleted: z.boolean(), versions: z.array(VersionMeta) }),
+  ),
 });
 
 /** The secret a tenant reads: its own, else the environment's. */
 const effectiveSecret = (state: NamespaceEnvState, tenant: string | null, name: string) => {
   for (const scope of tenant === null ? [null] : [tenant, null]) {
     const entry = state.secrets.get(scope)?.get(name);
-    if (entry && !entry.deleted && entry.versions.length > 0) return { entry, source: scope === null ? ('environment' as const) : ('tenant' as const), scope };
+    if (entry && !entry.deleted && entry.versions.length > 0)
+      return { entry, source: scope === null ? ('environment' as const) : ('tenant' as const), scope };
   }
   return undefined;
 };
 
 /** A version may be read while current, or while the rotation grace of its successor lasts. */
-const readableVersion = (versions: readonly SecretVersionEntry[], wanted: number | undefined, now: number): SecretVersionEntry | undefined => {
+const readableVersion = (
+  versions: readonly SecretVersionEntry[],
+  wanted: number | undefined,
+  now: number,
+): SecretVersionEntry | undefined => {
   const current = versions[versions.length - 1];
   if (!current || wanted === undefined || wanted === current.version) return current;
   const index = versions.findIndex((v) => v.version === wanted);
   const next = versions[index + 1];
-  if (index < 0 || !next || next !== current || !next.previousReadableUntil || Date.parse(next.previousReadableUntil) <= now) return undefined;
+  if (
+    index < 0 ||
+    !next ||
+    next !== current ||
+    !next.previousReadableUntil ||
+    Date.parse(next.previousReadableUntil) <= now
+  )
+    return undefined;
   return versions[index];
 };
 
@@ -42,7 +82,9 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
   const accessLog = new SecretAccessLog(deps.pool);
 
   for (const tenantScoped of [false, true]) {
-    const base = tenantScoped ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/secrets' : '/v1/namespaces/:ns/envs/:env/secrets';
+    const base = tenantScoped
+      ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/secrets'
+      : '/v1/namespaces/:ns/envs/:env/secrets';
     const params = tenantScoped ? TenantSecretParams : EnvSecretParams;
     const tenantOf = (p: object): string | null => ('tenant' in p && typeof p.tenant === 'string' ? p.tenant : null);
 
@@ -50,7 +92,13 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
       `${base}/:name`,
       {
         config: { access: { permission: 'secret:write' } },
-        schema: { tags: ['secrets'], summary: 'Add a secret version (encrypted before it is logged)', params, body: SecretBody, response: { 200: WriteAnswer } },
+        schema: {
+          tags: ['secrets'],
+          summary: 'Add a secret version (encrypted before it is logged)',
+          params,
+          body: SecretBody,
+          response: { 200: WriteAnswer },
+        },
       },
       async (request, reply) => {
         const { ns, env, name } = request.params;
@@ -66,7 +114,14 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
               throw new StrataError('UNKNOWN_KEY', `secret ${name}: not declared in the manifest`, { name });
             }
             const version = latestSecretVersionNumber(state, tenant, name) + 1;
-            const envelope = await deps.cipher.seal({ namespace: ns, environment: env, tenant, name, version, plaintext: value });
+            const envelope = await deps.cipher.seal({
+              namespace: ns,
+              environment: env,
+              tenant,
+              name,
+              version,
+              plaintext: value,
+            });
             sealedVersion = version;
             return decide(
               {
@@ -93,7 +148,13 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
       `${base}/:name`,
       {
         config: { access: { permission: 'secret:write' } },
-        schema: { tags: ['secrets'], summary: 'Delete a secret (its versions stay in history)', params, body: UnsetValueBody, response: { 200: WriteAnswer } },
+        schema: {
+          tags: ['secrets'],
+          summary: 'Delete a secret (its versions stay in history)',
+          params,
+          body: UnsetValueBody,
+          response: { 200: WriteAnswer },
+        },
       },
       async (request, reply) => {
         const { ns, env, name } = request.params;
@@ -101,7 +162,18 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
         const result = await commands.run(
           streamIds.scope(ns, env, tenant),
           () => cache.load(ns, env, tenant),
-          ({ state }) => decide({ type: 'DeleteSecret', namespace: ns, environment: env, tenant, name, metadata: metadataOf(request, request.body?.reason) }, state),
+          ({ state }) =>
+            decide(
+              {
+                type: 'DeleteSecret',
+                namespace: ns,
+                environment: env,
+                tenant,
+                name,
+                metadata: metadataOf(request, request.body?.reason),
+              },
+              state,
+            ),
           writeOptionsOf(request),
         );
         return answerWrite(reply, result);
@@ -112,7 +184,13 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
       `${base}/:name`,
       {
         config: { access: { permission: 'secret:read' } },
-        schema: { tags: ['secrets'], summary: 'Read a secret value (recorded in the access log first)', params, querystring: SecretQuery, response: { 200: SecretValueAnswer } },
+        schema: {
+          tags: ['secrets'],
+          summary: 'Read a secret value (recorded in the access log first)',
+          params,
+          querystring: SecretQuery,
+          response: { 200: SecretValueAnswer },
+        },
       },
       async (request, reply) => {
         const { ns, env, name } = request.params;
@@ -122,7 +200,11 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
         const found = effectiveSecret(state, tenant, name);
         const version = found && readableVersion(found.entry.versions, request.query.version, Date.now());
         if (!found || !version) {
-          throw new StrataError('NOT_FOUND', `no readable secret ${name}${request.query.version ? ` version ${request.query.version}` : ''}`, { name });
+          throw new StrataError(
+            'NOT_FOUND',
+            `no readable secret ${name}${request.query.version ? ` version ${request.query.version}` : ''}`,
+            { name },
+          );
         }
         const { ip, userAgent } = clientInfo(request);
         await accessLog.record({
@@ -137,7 +219,13 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
           userAgent,
           requestId: request.id,
         });
-        const value = await deps.cipher.open(version.envelope, { namespace: ns, environment: env, tenant: found.scope, name, version: version.version });
+        const value = await deps.cipher.open(version.envelope, {
+          namespace: ns,
+          environment: env,
+          tenant: found.scope,
+          name,
+          version: version.version,
+        });
         metrics.secretRead('ok');
         reply.header('cache-control', 'no-store');
         return { value: value.reveal(), version: version.version, source: found.source };
@@ -166,7 +254,13 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
               name,
               tenant: scope,
               deleted: entry.deleted,
-              versions: entry.versions.map((v) => ({ version: v.version, position: v.position, addedAt: v.addedAt, kek: v.envelope.kek, previousReadableUntil: v.previousReadableUntil })),
+              versions: entry.versions.map((v) => ({
+                version: v.version,
+                position: v.position,
+                addedAt: v.addedAt,
+                kek: v.envelope.kek,
+                previousReadableUntil: v.previousReadableUntil,
+              })),
             });
           }
         }

@@ -22,7 +22,10 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
           // A token never grants more scope than its issuer holds.
           target: (request) => {
             // Runs before validation: read the raw body defensively.
-            const b = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+            const b = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
+              string,
+              unknown
+            >;
             const str = (v: unknown) => (typeof v === 'string' ? v : null);
             return { namespace: str(b['namespace']), environment: str(b['env']), tenant: str(b['tenant']) };
           },
@@ -36,9 +39,15 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
       if (scope.tenant !== null && (scope.namespace === null || scope.environment === null)) {
         throw new StrataError('BAD_REQUEST', 'a tenant-scoped token needs a namespace and an env too');
       }
-      if (scope.environment !== null && scope.namespace === null) throw new StrataError('BAD_REQUEST', 'an env-scoped token needs a namespace too');
+      if (scope.environment !== null && scope.namespace === null)
+        throw new StrataError('BAD_REQUEST', 'an env-scoped token needs a namespace too');
       const principal = principalOf(request);
-      const { record, token } = await tokens.issue({ role: body.role, ...scope, description: body.description ?? null, createdBy: principal.subject });
+      const { record, token } = await tokens.issue({
+        role: body.role,
+        ...scope,
+        description: body.description ?? null,
+        createdBy: principal.subject,
+      });
       const event = newEvent(
         'TokenIssued',
         { tokenId: record.id, role: record.role, ...scope, description: record.description },
@@ -54,34 +63,77 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         await tokens.revoke(record.id, 'system').catch(() => undefined);
         throw error;
       }
-      return reply.status(201).send({ position, id: record.id, token, role: record.role, namespace: scope.namespace, env: scope.environment, tenant: scope.tenant });
+      return reply
+        .status(201)
+        .send({
+          position,
+          id: record.id,
+          token,
+          role: record.role,
+          namespace: scope.namespace,
+          env: scope.environment,
+          tenant: scope.tenant,
+        });
     },
   );
 
   app.get(
     '/v1/tokens',
-    { config: { access: { permission: 'tokens', target: (request) => ({ namespace: request.principal?.namespace ?? null, environment: request.principal?.environment ?? null, tenant: request.principal?.tenant ?? null }) } }, schema: { tags: ['tokens'], summary: 'Live tokens (never their values)' } },
+    {
+      config: {
+        access: {
+          permission: 'tokens',
+          target: (request) => ({
+            namespace: request.principal?.namespace ?? null,
+            environment: request.principal?.environment ?? null,
+            tenant: request.principal?.tenant ?? null,
+          }),
+        },
+      },
+      schema: { tags: ['tokens'], summary: 'Live tokens (never their values)' },
+    },
     async (request) => {
       const principal = principalOf(request);
       const list = await tokens.list();
-      return { tokens: list.filter((t) => withinScope(principal, { namespace: t.namespace, environment: t.environment, tenant: t.tenant })) };
+      return {
+        tokens: list.filter((t) =>
+          withinScope(principal, { namespace: t.namespace, environment: t.environment, tenant: t.tenant }),
+        ),
+      };
     },
   );
 
   app.delete(
     '/v1/tokens/:id',
     {
-      config: { access: { permission: 'tokens', target: (request) => ({ namespace: request.principal?.namespace ?? null, environment: request.principal?.environment ?? null, tenant: request.principal?.tenant ?? null }) } },
+      config: {
+        access: {
+          permission: 'tokens',
+          target: (request) => ({
+            namespace: request.principal?.namespace ?? null,
+            environment: request.principal?.environment ?? null,
+            tenant: request.principal?.tenant ?? null,
+          }),
+        },
+      },
       schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams },
     },
     async (request) => {
       const principal = principalOf(request);
       const record = await tokens.get(request.params.id);
-      if (!record || record.revokedAt !== null || !withinScope(principal, { namespace: record.namespace, environment: record.environment, tenant: record.tenant })) {
+      if (
+        !record ||
+        record.revokedAt !== null ||
+        !withinScope(principal, { namespace: record.namespace, environment: record.environment, tenant: record.tenant })
+      ) {
         throw new StrataError('NOT_FOUND', `no live token ${request.params.id}`, { tokenId: request.params.id });
       }
       await tokens.revoke(record.id, principal.subject);
-      const result = await deps.log.append(streamIds.tokens(), [newEvent('TokenRevoked', { tokenId: record.id }, metadataOf(request, null))], { expectedVersion: 'any' });
+      const result = await deps.log.append(
+        streamIds.tokens(),
+        [newEvent('TokenRevoked', { tokenId: record.id }, metadataOf(request, null))],
+        { expectedVersion: 'any' },
+      );
       if (!result.ok) throw new StrataError('INTERNAL', 'token registry append conflicted');
       return { position: result.positions[0] ?? 0, id: record.id, revoked: true };
     },

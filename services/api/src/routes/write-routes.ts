@@ -29,7 +29,13 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
     '/v1/namespaces/:ns/manifest',
     {
       config: { access: { permission: 'manifest:write' } },
-      schema: { tags: ['writes'], summary: 'Publish a manifest', params: NsParams, body: ManifestBody, response: writeResponse },
+      schema: {
+        tags: ['writes'],
+        summary: 'Publish a manifest',
+        params: NsParams,
+        body: ManifestBody,
+        response: writeResponse,
+      },
     },
     async (request, reply) => {
       const { ns } = request.params;
@@ -39,11 +45,19 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
         streamId,
         async () => {
           const stream = await cache.stream(streamId);
-          return { state: initialState(ns, ''), streamId, streamVersion: stream.version, manifestVersion: stream.version };
+          return {
+            state: initialState(ns, ''),
+            streamId,
+            streamVersion: stream.version,
+            manifestVersion: stream.version,
+          };
         },
         async () => {
           const states = await pointInTime.environments(ns);
-          return decide({ type: 'PublishManifest', namespace: ns, manifest, metadata: metadataOf(request, reason) }, states);
+          return decide(
+            { type: 'PublishManifest', namespace: ns, manifest, metadata: metadataOf(request, reason) },
+            states,
+          );
         },
         writeOptionsOf(request),
       );
@@ -52,7 +66,9 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
   );
 
   for (const tenantScoped of [false, true]) {
-    const base = tenantScoped ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config/:key' : '/v1/namespaces/:ns/envs/:env/config/:key';
+    const base = tenantScoped
+      ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config/:key'
+      : '/v1/namespaces/:ns/envs/:env/config/:key';
     const params = tenantScoped ? TenantKeyParams : EnvKeyParams;
     const tenantOf = (p: object): string | null => ('tenant' in p && typeof p.tenant === 'string' ? p.tenant : null);
 
@@ -60,7 +76,13 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
       base,
       {
         config: { access: { permission: 'config:write' } },
-        schema: { tags: ['writes'], summary: `Set a ${tenantScoped ? 'tenant override' : 'environment value'}`, params, body: SetValueBody, response: writeResponse },
+        schema: {
+          tags: ['writes'],
+          summary: `Set a ${tenantScoped ? 'tenant override' : 'environment value'}`,
+          params,
+          body: SetValueBody,
+          response: writeResponse,
+        },
       },
       async (request, reply) => {
         const { ns, env, key } = request.params;
@@ -70,7 +92,15 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
           () => cache.load(ns, env, tenant),
           ({ state }) =>
             decide(
-              { type: 'SetConfigValue', namespace: ns, environment: env, tenant, key, value: request.body.value, metadata: metadataOf(request, request.body.reason) },
+              {
+                type: 'SetConfigValue',
+                namespace: ns,
+                environment: env,
+                tenant,
+                key,
+                value: request.body.value,
+                metadata: metadataOf(request, request.body.reason),
+              },
               state,
             ),
           writeOptionsOf(request),
@@ -83,7 +113,13 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
       base,
       {
         config: { access: { permission: 'config:write' } },
-        schema: { tags: ['writes'], summary: `Unset a ${tenantScoped ? 'tenant override' : 'environment value'}`, params, body: UnsetValueBody, response: writeResponse },
+        schema: {
+          tags: ['writes'],
+          summary: `Unset a ${tenantScoped ? 'tenant override' : 'environment value'}`,
+          params,
+          body: UnsetValueBody,
+          response: writeResponse,
+        },
       },
       async (request, reply) => {
         const { ns, env, key } = request.params;
@@ -92,7 +128,17 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
           streamIds.scope(ns, env, tenant),
           () => cache.load(ns, env, tenant),
           ({ state }) =>
-            decide({ type: 'UnsetConfigValue', namespace: ns, environment: env, tenant, key, metadata: metadataOf(request, request.body?.reason) }, state),
+            decide(
+              {
+                type: 'UnsetConfigValue',
+                namespace: ns,
+                environment: env,
+                tenant,
+                key,
+                metadata: metadataOf(request, request.body?.reason),
+              },
+              state,
+            ),
           writeOptionsOf(request),
         );
         return answerWrite(reply, result);
@@ -104,7 +150,13 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
     '/v1/namespaces/:ns/envs/:env/flags/:flag',
     {
       config: { access: { permission: 'config:write' } },
-      schema: { tags: ['writes'], summary: 'Set a flag rollout and kill switch', params: EnvFlagParams, body: FlagBody, response: writeResponse },
+      schema: {
+        tags: ['writes'],
+        summary: 'Set a flag rollout and kill switch',
+        params: EnvFlagParams,
+        body: FlagBody,
+        response: writeResponse,
+      },
     },
     async (request, reply) => {
       const { ns, env, flag } = request.params;
@@ -136,7 +188,13 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',
     {
       config: { access: { permission: 'config:write' } },
-      schema: { tags: ['writes'], summary: 'Force a flag on or off for one tenant (null clears)', params: TenantFlagParams, body: OverrideBody, response: writeResponse },
+      schema: {
+        tags: ['writes'],
+        summary: 'Force a flag on or off for one tenant (null clears)',
+        params: TenantFlagParams,
+        body: OverrideBody,
+        response: writeResponse,
+      },
     },
     async (request, reply) => {
       const { ns, env, tenant, flag } = request.params;
@@ -145,7 +203,15 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
         () => cache.load(ns, env, tenant),
         ({ state }) =>
           decide(
-            { type: 'SetFlagOverride', namespace: ns, environment: env, tenant, flag, override: request.body.override, metadata: metadataOf(request, request.body.reason) },
+            {
+              type: 'SetFlagOverride',
+              namespace: ns,
+              environment: env,
+              tenant,
+              flag,
+              override: request.body.override,
+              metadata: metadataOf(request, request.body.reason),
+            },
             state,
           ),
         writeOptionsOf(request),

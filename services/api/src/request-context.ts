@@ -58,15 +58,13 @@ export const answerWrite = (
 ) => {
   reply.header('etag', `"${result.version}"`);
   if (result.replayed) reply.header('idempotent-replayed', 'true');
-  return reply
-    .status(status)
-    .send({
-      position: result.position,
-      version: result.version,
-      appended: result.appended,
-      replayed: result.replayed,
-      ...extra,
-    });
+  return reply.status(status).send({
+    position: result.position,
+    version: result.version,
+    appended: result.appended,
+    replayed: result.replayed,
+    ...extra,
+  });
 };
 
 /** `?minPosition=` or `X-Strata-Min-Position`, whichever is given (the larger when both). */

@@ -63,17 +63,15 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         await tokens.revoke(record.id, 'system').catch(() => undefined);
         throw error;
       }
-      return reply
-        .status(201)
-        .send({
-          position,
-          id: record.id,
-          token,
-          role: record.role,
-          namespace: scope.namespace,
-          env: scope.environment,
-          tenant: scope.tenant,
-        });
+      return reply.status(201).send({
+        position,
+        id: record.id,
+        token,
+        role: record.role,
+        namespace: scope.namespace,
+        env: scope.environment,
+        tenant: scope.tenant,
+      });
     },
   );
 

@@ -9,6 +9,9 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { shelfwiseManifest, tenantIds, tenants } from './shelfwise.js';
 
+// kafkajs 2.2.4 schedules a timer with a negative delay on Node ≥ 24 (kafkajs #1751, harmless).
+process.removeAllListeners('warning');
+
 const apiUrl = process.env.STRATA_URL ?? 'http://127.0.0.1:8080';
 const adminToken = process.env.STRATA_TOKEN ?? 'dev-admin-token';
 const ns = 'shelfwise';

@@ -11,6 +11,8 @@ export interface ApiConfig {
   keyring: Keyring;
   adminToken: string;
   production: boolean;
+  /** pino level for the API's JSON log (LOG_LEVEL): `info` logs every request. */
+  logLevel: string;
   /** Things the operator must hear about at start (dev keyring, dev admin token). */
   warnings: string[];
 }
@@ -55,6 +57,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => {
     keyring: Keyring.parse(env.STRATA_MASTER_KEYS ?? devMasterKeys),
     adminToken: env.STRATA_ADMIN_TOKEN ?? devAdminToken,
     production,
+    logLevel: env.LOG_LEVEL ?? 'info',
     warnings,
   };
 };

@@ -63,6 +63,10 @@ export const startApi = async (
       redis: () => redis.ping(),
       kafka: () => tcpReachable(config.kafkaBrokers[0] ?? '127.0.0.1:9092'),
     },
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
+    },
     ...(options.limits ? { limits: options.limits } : {}),
   });
   for (const warning of config.warnings) app.log.warn(`!!! ${warning} !!!`);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { migrate } from '@strata/postgres-log';
 import { Supervisor } from './supervisor.js';
 
 /**
@@ -42,7 +43,15 @@ const waitForReady = async (timeoutMs: number): Promise<void> => {
 };
 
 const main = async () => {
-  supervisor.start({ name: 'api', entry: 'services/api/src/main.ts' });
+  // Migrate before any service starts: the relay and projector read tables the migrations create.
+  const { applied } = await migrate(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/strata');
+  if (applied.length > 0) process.stdout.write(`strata: applied migrations ${applied.join(', ')}\n`);
+  // Per-request access logs would drown the story; warnings and errors still show.
+  supervisor.start({
+    name: 'api',
+    entry: 'services/api/src/main.ts',
+    env: demo ? { LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } : {},
+  });
   supervisor.start({ name: 'relay', entry: 'services/relay/src/main.ts' });
   supervisor.start({ name: 'projector', entry: 'services/projector/src/main.ts' });
   void supervisor.exited.then(({ name }) => {

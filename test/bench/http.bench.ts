@@ -1,0 +1,103 @@
+/**
+ * HTTP resolved read: autocannon against the Strata API's
+ * `GET /v1/namespaces/{ns}/envs/{env}/tenants/{t}/config` (the real app over PostgreSQL and Redis
+ * views, admin token, request logging off) against a bare Fastify route answering the same body,
+ * with the same connections and duration. Both servers listen in this process; autocannon runs
+ * in a worker thread so it does not share their event loop.
+ */
+import autocannon from 'autocannon';
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { buildApi } from '@strata/api';
+import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
+import { createPool, PostgresEventLog } from '@strata/postgres-log';
+import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { EventFactory, shopManifest } from '../../packages/sdk/test/recorded-events.js';
+import { liveViewStore } from '../../packages/sdk/test/view-fixture.js';
+import { record } from './lib/report.js';
+import { deleteRedisPrefix, redisUrl, runId, scratchDatabase } from './lib/scratch.js';
+import { formatRate } from './lib/stats.js';
+
+const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
+const connections = 32;
+const tenants = Array.from({ length: 200 }, (_, i) => `tenant-${String(i).padStart(3, '0')}`);
+const adminToken = `bench-${runId()}-admin-token-long-enough`;
+
+const load = async (url: string) => {
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    workers: 1,
+    headers: { authorization: `Bearer ${adminToken}` },
+    requests: tenants.map((t) => ({ method: 'GET', path: `/v1/namespaces/bench/envs/prod/tenants/${t}/config` })),
+  });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${url}: ${result.non2xx} non-2xx answers, ${result.errors} errors`);
+  return { rps: result.requests.average, p99: result.latency.p99 };
+};
+
+export const httpBench = async (): Promise<void> => {
+  await using db = await scratchDatabase('http');
+  const prefix = `bench:http:${runId()}:`;
+  const pool = createPool(db.url, { max: 20, onError: () => {} });
+  const redis = new Redis(redisUrl);
+  const keyring = Keyring.parse(`bench:${Buffer.alloc(32, 7).toString('base64')}`);
+  const api = await buildApi({
+    log: new PostgresEventLog(pool),
+    pool,
+    views: new RedisViewReader({ redis, prefix }),
+    projections: new RedisViewStore({ redis, prefix }),
+    cipher: new SecretCipher(new PostgresKeyStore(pool, keyring)),
+    adminToken,
+    logger: false,
+    limits: { ratePerSecond: 1e9, rateBurst: 1e9 },
+  });
+  const bare = Fastify({ logger: false });
+  try {
+    const store = await liveViewStore(redis, prefix);
+    const f = new EventFactory('bench', 'prod');
+    await store.applyEvents([
+      f.manifest(shopManifest),
+      f.set('billing.api_url', 'https://billing.example.com'),
+      f.set('rate_limit.requests_per_minute', 100),
+      f.set('search.page_size', 50),
+      ...tenants.filter((_, i) => i % 2 === 0).map((t, i) => f.set('rate_limit.requests_per_minute', 100 + i, t)),
+    ]);
+    const strataUrl = await api.listen({ port: 0, host: '127.0.0.1' });
+    const sample = await fetch(`${strataUrl}/v1/namespaces/bench/envs/prod/tenants/tenant-000/config`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    if (!sample.ok) throw new Error(`Strata API answered ${sample.status}: ${await sample.text()}`);
+    const body = (await sample.json()) as unknown;
+    bare.get('/v1/namespaces/:ns/envs/:env/tenants/:tenant/config', async () => body);
+    const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
+
+    await load(strataUrl); // warm up both (JIT, connection pools) before measuring
+    const ours = await load(strataUrl);
+    const peer = await load(bareUrl);
+    record({
+      benchmark: 'http',
+      metric: `GET tenant config, ${connections} conns: req/s`,
+      ours: formatRate(ours.rps),
+      peer: formatRate(peer.rps),
+      peerName: 'bare Fastify, same body',
+      ratio: ours.rps / peer.rps,
+      target: '≥ 25 k/s and ≥ 0.70× bare',
+    });
+    record({
+      benchmark: 'http',
+      metric: `GET tenant config: p99`,
+      ours: `${ours.p99} ms`,
+      peer: `${peer.p99} ms`,
+      peerName: 'bare Fastify, same body',
+      ratio: peer.p99 / Math.max(ours.p99, 0.001),
+    });
+  } finally {
+    await bare.close();
+    await api.close();
+    await pool.end();
+    redis.disconnect();
+    await deleteRedisPrefix(prefix);
+  }
+};

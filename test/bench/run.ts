@@ -1,0 +1,68 @@
+/**
+ * `npm run bench [-- sdk append http propagation rebuild pit]`: every Strata target side by side
+ * with a peer measured in the same run, printed as it goes and written to results/latest.md.
+ * Each benchmark creates its own scratch databases, Redis prefix, Kafka topic and processes, and
+ * removes them when it ends (also when it fails). Knobs: BENCH_REBUILD_EVENTS (default 1,000,000),
+ * BENCH_APPEND_MS, BENCH_HTTP_SECONDS, BENCH_SDK_MS, BENCH_SKIP_PEERS_INSTALL=1.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { appendBench } from './append.bench.js';
+import { httpBench } from './http.bench.js';
+import { pitBench } from './pit.bench.js';
+import { propagationBench } from './propagation.bench.js';
+import { rebuildBench } from './rebuild.bench.js';
+import { sdkBench } from './sdk.bench.js';
+import { sharedFilledLog } from './lib/filled-log.js';
+import { machine, record, writeMarkdown } from './lib/report.js';
+
+// kafkajs 2.2.4 schedules a timer with a negative delay on Node ≥ 24 (kafkajs #1751, harmless).
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name !== 'TimeoutNegativeWarning') console.warn(warning);
+});
+
+const benches: Record<string, () => Promise<void>> = {
+  sdk: sdkBench,
+  append: appendBench,
+  http: httpBench,
+  propagation: propagationBench,
+  rebuild: rebuildBench,
+  pit: pitBench,
+};
+
+const asked = process.argv.slice(2).filter((a) => a !== '--');
+const unknown = asked.filter((name) => !(name in benches));
+if (unknown.length > 0) {
+  console.error(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(benches).join(' ')}`);
+  process.exit(2);
+}
+const selected = asked.length > 0 ? asked : Object.keys(benches);
+
+if (selected.includes('propagation') && process.env.BENCH_SKIP_PEERS_INSTALL !== '1') {
+  spawnSync('bash', [fileURLToPath(new URL('./peers.sh', import.meta.url))], { stdio: 'inherit' });
+}
+
+console.log(`Strata benchmarks on ${machine()}: ${selected.join(', ')}`);
+const started = performance.now();
+let failed = false;
+try {
+  for (const name of selected) {
+    console.log(`\n== ${name}`);
+    const t0 = performance.now();
+    try {
+      await benches[name]!();
+    } catch (error) {
+      failed = true;
+      console.error(`  ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      record({ benchmark: name, metric: 'FAILED (see the log)', ours: '—', peer: '—', peerName: '—', ratio: null });
+    }
+    console.log(`  (${name}: ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+} finally {
+  await sharedFilledLog.dispose();
+}
+const file = fileURLToPath(new URL('./results/latest.md', import.meta.url));
+writeMarkdown(file);
+console.log(`\nall done in ${((performance.now() - started) / 1000).toFixed(0)} s; table written to ${file}`);
+process.exit(failed ? 1 : 0);

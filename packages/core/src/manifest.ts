@@ -208,14 +208,20 @@ const violation = (
 export const validateAgainstSchema = (key: string, schema: KeySchema, value: unknown): ValidationResult => {
   const v = violation(schema, value, key);
   if (!v) return ok;
-  const received = describeValue(v.value, schema.secret === true);
+  // A string where no string belongs is most often something pasted into the wrong field — a
+  // token, a password. Say what it was without repeating it; values of the right type are echoed.
+  const misplacedString = typeof v.value === 'string' && !/^(string|one of)\b/.test(v.expected);
+  const hidden = schema.secret === true || misplacedString;
+  const received = misplacedString
+    ? `a string of ${(v.value as string).length} characters (not repeated)`
+    : describeValue(v.value, schema.secret === true);
   return {
     ok: false,
     error: new StrataError('VALIDATION_FAILED', `${v.path}: expected ${v.expected}, received ${received}`, {
       key,
       path: v.path,
       expected: v.expected,
-      ...(schema.secret ? {} : { received: v.value }),
+      ...(hidden ? {} : { received: v.value }),
     }),
   };
 };

@@ -43,7 +43,7 @@ describe('validateValue', () => {
     [
       'rate_limit.requests_per_minute',
       'abc',
-      'rate_limit.requests_per_minute: expected integer, received "abc" (string)',
+      'rate_limit.requests_per_minute: expected integer, received a string of 3 characters (not repeated)',
     ],
     ['rate_limit.requests_per_minute', 1.5, 'rate_limit.requests_per_minute: expected integer, received 1.5 (number)'],
     [
@@ -60,7 +60,7 @@ describe('validateValue', () => {
     ['ui.theme_color', 'red', 'ui.theme_color: expected string matching /^#[0-9a-f]{6}$/, received "red" (string)'],
     ['billing.currency', 'EURO', 'billing.currency: expected string of at most 3 characters, received "EURO" (string)'],
     ['features.ratio', Number.NaN, 'features.ratio: expected number, received null (non-finite number)'],
-    ['emails.enabled', 'true', 'emails.enabled: expected boolean, received "true" (string)'],
+    ['emails.enabled', 'true', 'emails.enabled: expected boolean, received a string of 4 characters (not repeated)'],
     ['emails.enabled', null, 'emails.enabled: expected boolean, received null (null)'],
   ])('rejects %s = %j with VALIDATION_FAILED naming key, constraint and value', (k, value, message) => {
     const error = failure(validateValue(manifest, k, value));

@@ -8,7 +8,7 @@
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { buildApi } from '@strata/api';
+import { buildApi, RedisViewVersions } from '@strata/api';
 import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
@@ -47,6 +47,7 @@ export const httpBench = async (): Promise<void> => {
     log: new PostgresEventLog(pool),
     pool,
     views: new RedisViewReader({ redis, prefix }),
+    viewVersions: new RedisViewVersions({ redis, prefix }), // as startApi wires it
     projections: new RedisViewStore({ redis, prefix }),
     cipher: new SecretCipher(new PostgresKeyStore(pool, keyring)),
     adminToken,

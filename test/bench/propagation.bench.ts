@@ -266,7 +266,7 @@ const unleash = async (): Promise<Results | string> => {
     const cause = toggles.filter((t) => t.at <= (line.at as number)).at(-1);
     return cause && cause.enabled === line.value ? [((line.at as number) - cause.at) * 1e6] : [];
   });
-  return new Map([
+  return new Map<string, LatencySummary | string>([
     ['~1 change/s', summarize(latencies)],
     ['~100 changes/s', 'skipped: polling every 1 s collapses 100 changes/s into one state'],
   ]);

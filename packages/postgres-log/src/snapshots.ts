@@ -16,6 +16,23 @@ export const saveSnapshot = async (pool: pg.Pool, scope: string, position: numbe
   );
 };
 
+/**
+ * The position of the latest snapshot of `scope` at or before `position`, or null. One probe of
+ * the primary key (scope, position) that reads no state, so a caller holding that snapshot in
+ * memory skips loading it.
+ */
+export const snapshotPositionAtOrBefore = async (
+  pool: pg.Pool,
+  scope: string,
+  position: number,
+): Promise<number | null> => {
+  const { rows } = await pool.query<{ position: string }>(
+    'SELECT position FROM strata.snapshots WHERE scope = $1 AND position <= $2 ORDER BY position DESC LIMIT 1',
+    [scope, position],
+  );
+  return rows[0] ? Number(rows[0].position) : null;
+};
+
 /** The latest snapshot of `scope` taken at or before `position`, or null: fold the log from there. */
 export const loadSnapshotAtOrBefore = async <State = unknown>(
   pool: pg.Pool,

@@ -23,7 +23,9 @@ export type Permission =
   | 'history:verify'
   | 'revert'
   | 'projections'
-  | 'tokens';
+  | 'tokens'
+  /** Master-key status and rotation, tenant crypto-shredding. */
+  | 'keys';
 
 export const permissionsOf: Record<Role, ReadonlySet<Permission>> = {
   reader: new Set(['config:read', 'secret:list']),
@@ -52,6 +54,7 @@ export const permissionsOf: Record<Role, ReadonlySet<Permission>> = {
     'revert',
     'projections',
     'tokens',
+    'keys',
   ]),
 };
 

@@ -5,6 +5,7 @@ import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { createTestDatabase, testRedis } from '@strata/testing';
 import { buildApi, type ApiLimits } from './app.js';
+import { RedisViewVersions } from './view-versions.js';
 
 export const adminToken = 'test-admin-token-0123456789abcdef';
 
@@ -24,30 +25,42 @@ export interface TestApi extends AsyncDisposable {
   project(): Promise<void>;
   eventCount(): Promise<number>;
   issue(role: string, scope?: { namespace?: string; env?: string; tenant?: string }): Promise<string>;
+  /** A second API on the same database and Redis with another keyring: what a restart with new keys gives. */
+  withKeyring(keyring: Keyring): Promise<FastifyInstance>;
 }
 
 /** The API in-process on a fresh database and Redis prefix, with the real adapters. */
-export const testApi = async (limits: Partial<ApiLimits> = {}): Promise<TestApi> => {
+export const testApi = async (
+  limits: Partial<ApiLimits> = {},
+  keyring: Keyring = Keyring.parse(generateMasterKey('test-k1')),
+): Promise<TestApi> => {
   const db = await createTestDatabase();
   const redis = await testRedis();
   const pool = createPool(db.appUrl, { max: 5 });
   const owner = new pg.Pool({ connectionString: db.url, max: 2 });
   const log = new PostgresEventLog(pool);
-  const cipher = new SecretCipher(new PostgresKeyStore(pool, Keyring.parse(generateMasterKey('test-k1'))));
   const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
   const logLines: string[] = [];
-  const app = await buildApi({
-    log,
-    pool,
-    views: new RedisViewReader({ redis: redis.client, prefix: redis.prefix }),
-    projections: store,
-    cipher,
-    adminToken,
-    logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } },
-    limits: { ratePerSecond: 10_000, rateBurst: 10_000, readWaitMs: 1_000, ...limits },
-    readiness: { postgres: () => pool.query('SELECT 1'), redis: () => redis.client.ping() },
-  });
-  await app.ready();
+  const build = async (ring: Keyring) => {
+    const keyStore = new PostgresKeyStore(pool, ring);
+    const built = await buildApi({
+      log,
+      pool,
+      views: new RedisViewReader({ redis: redis.client, prefix: redis.prefix }),
+      viewVersions: new RedisViewVersions({ redis: redis.client, prefix: redis.prefix }),
+      projections: store,
+      cipher: new SecretCipher(keyStore),
+      keys: { store: keyStore, keyring: ring },
+      adminToken,
+      logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } },
+      limits: { ratePerSecond: 10_000, rateBurst: 10_000, readWaitMs: 1_000, ...limits },
+      readiness: { postgres: () => pool.query('SELECT 1'), redis: () => redis.client.ping() },
+    });
+    await built.ready();
+    return built;
+  };
+  const app = await build(keyring);
+  const others: FastifyInstance[] = [];
   let cursor = 0;
   const api: TestApi = {
     app,
@@ -91,7 +104,13 @@ export const testApi = async (limits: Partial<ApiLimits> = {}): Promise<TestApi>
       if (response.statusCode !== 201) throw new Error(`issue ${role}: ${response.statusCode} ${response.body}`);
       return (response.json() as { token: string }).token;
     },
+    async withKeyring(ring) {
+      const other = await build(ring);
+      others.push(other);
+      return other;
+    },
     async [Symbol.asyncDispose]() {
+      for (const other of others) await other.close();
       await app.close();
       await pool.end();
       await owner.end();

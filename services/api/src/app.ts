@@ -9,7 +9,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type pg from 'pg';
 import { StrataError, type EventLog, type Secret, type SecretEnvelope } from '@strata/core';
-import type { SecretAad } from '@strata/crypto';
+import type { KeyStore, Keyring, SecretAad } from '@strata/crypto';
 import type { ChainVerification } from '@strata/postgres-log';
 import type { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { authorize, type Permission, type Principal, type Target } from './access-policy.js';
@@ -18,9 +18,12 @@ import { ApiMetrics } from './metrics.js';
 import { PointInTime } from './point-in-time.js';
 import { problemHandler } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
+import { ResolvedConfigCache } from './resolved-config-cache.js';
 import { ScopeStateCache } from './scope-state-cache.js';
 import { TokenStore } from './token-store.js';
+import type { ViewVersions } from './view-versions.js';
 import { historyRoutes } from './routes/history-routes.js';
+import { keyRoutes } from './routes/key-routes.js';
 import { ofrepRoutes } from './routes/ofrep-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { readRoutes } from './routes/read-routes.js';
@@ -54,8 +57,8 @@ export interface ApiLimits {
 
 export const defaultLimits: ApiLimits = {
   bodyLimit: 64 * 1024,
-  ratePerSecond: 200,
-  rateBurst: 400,
+  ratePerSecond: 1000,
+  rateBurst: 2000,
   readWaitMs: 5_000,
   requestTimeoutMs: 30_000,
 };
@@ -66,6 +69,11 @@ export interface ApiDeps {
   /** Pool of the application role: tokens, the secret access log, snapshots, chain verification. */
   pool: pg.Pool;
   views: ViewReader;
+  /**
+   * Versions of the views (RedisViewVersions). When given, resolved config answers are cached in
+   * the process per view version; each read still checks the version, so none is stale.
+   */
+  viewVersions?: ViewVersions;
   cipher: SecretSealer;
   /** Bootstrap admin credential; null disables it. */
   adminToken: string | null;
@@ -73,6 +81,8 @@ export interface ApiDeps {
   projections?: ProjectionStore;
   /** Runs the hash-chain verification (default: postgres-log's verifyChain on `pool`). */
   verifyChain?: () => Promise<ChainVerification>;
+  /** Key management (status, master-key rotation, tenant shredding); absent: those routes answer 503. */
+  keys?: { store: KeyStore; keyring: Keyring };
   /** Named readiness probes for /readyz (PostgreSQL, Redis, Kafka, migrations …); each throws when not ready. */
   readiness?: Record<string, () => Promise<unknown>>;
   /** A pino logger, or Fastify logger options; default: JSON logs at info. */
@@ -107,6 +117,8 @@ export interface ApiContext {
   commands: CommandRunner;
   pointInTime: PointInTime;
   metrics: ApiMetrics;
+  /** Present resolved reads by view version; null without `deps.viewVersions`. */
+  resolvedReads: ResolvedConfigCache | null;
 }
 
 const bearer = (request: FastifyRequest): string | null => {
@@ -161,49 +173,67 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   );
 
   const cache = new ScopeStateCache(deps.log);
+  const pointInTime = new PointInTime(deps.log, deps.pool);
   const context: ApiContext = {
     deps,
     limits,
     tokens: new TokenStore(deps.pool, deps.adminToken),
     cache,
-    commands: new CommandRunner(deps.log, cache, deps.pool),
-    pointInTime: new PointInTime(deps.log, deps.pool),
+    commands: new CommandRunner(deps.log, cache, deps.pool, (ns, env) => pointInTime.keepUp(ns, env)),
+    pointInTime,
     metrics: new ApiMetrics(),
+    resolvedReads: deps.viewVersions ? new ResolvedConfigCache(deps.views, deps.viewVersions) : null,
   };
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);
 
   app.decorateRequest('principal', null);
+  app.addHook('onClose', () => pointInTime.close());
 
-  // Authentication, deny by default: every route needs a valid token unless it declares itself public.
-  app.addHook('onRequest', async (request) => {
-    const url = request.routeOptions.url;
-    // Unmatched requests go to the 404 handler; the docs UI and public routes need no token.
-    if (url === undefined || url.startsWith('/docs') || request.routeOptions.config.access?.public === true) return;
-    const token = bearer(request);
-    if (!token) throw new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
-    const principal = await context.tokens.authenticate(token);
-    if (!principal) throw new StrataError('UNAUTHENTICATED', 'unknown or revoked token');
+  /** Sets the caller and takes from its rate bucket; the error to answer with, if any. */
+  const admit = (request: FastifyRequest, principal: Principal | null): StrataError | undefined => {
+    if (!principal) return new StrataError('UNAUTHENTICATED', 'unknown or revoked token');
     request.principal = principal;
     const wait = limiter.take(principal.subject);
     if (wait > 0)
-      throw new StrataError('RATE_LIMITED', `too many requests; retry in ${wait}s`, { retryAfterSeconds: wait });
+      return new StrataError('RATE_LIMITED', `too many requests; retry in ${wait}s`, { retryAfterSeconds: wait });
+    return undefined;
+  };
+
+  // Hot-path hooks are callback style: a known token is checked without a promise.
+  // Authentication, deny by default: every route needs a valid token unless it declares itself public.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const url = request.routeOptions.url;
+    // Unmatched requests go to the 404 handler; the docs UI and public routes need no token.
+    if (url === undefined || url.startsWith('/docs') || request.routeOptions.config.access?.public === true)
+      return done();
+    const token = bearer(request);
+    if (!token) return done(new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>'));
+    const known = context.tokens.known(token);
+    if (known !== undefined) return done(admit(request, known));
+    context.tokens.authenticate(token).then((principal) => done(admit(request, principal)), done);
   });
 
   // Authorization runs before validation: a caller learns nothing about a scope it may not touch.
   // Targets only compare strings, so unvalidated parameters are harmless here.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const access = request.routeOptions.config.access;
-    if (access?.public) return;
-    if (request.routeOptions.url === undefined || request.routeOptions.url.startsWith('/docs')) return;
+    if (access?.public) return done();
+    if (request.routeOptions.url === undefined || request.routeOptions.url.startsWith('/docs')) return done();
     const principal = request.principal;
-    if (!principal) throw new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>');
-    if (!access?.permission) throw new StrataError('FORBIDDEN', 'this route grants no permission');
-    authorize(principal, access.permission, (access.target ?? defaultTarget)(request));
+    if (!principal) return done(new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>'));
+    if (!access?.permission) return done(new StrataError('FORBIDDEN', 'this route grants no permission'));
+    try {
+      authorize(principal, access.permission, (access.target ?? defaultTarget)(request));
+    } catch (error) {
+      return done(error as Error);
+    }
+    done();
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     context.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   await app.register(fastifySwagger, {
@@ -230,6 +260,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     secretRoutes(scope, context);
     historyRoutes(scope, context);
     ofrepRoutes(scope, context);
+    keyRoutes(scope, context);
   });
 
   app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());

@@ -33,6 +33,8 @@ export class CommandRunner {
     private readonly log: EventLog,
     private readonly cache: ScopeStateCache,
     private readonly pool: pg.Pool,
+    /** Told after every append, with the scope decided on (the API keeps its snapshots up). */
+    private readonly appended: (namespace: string, environment: string) => void = () => undefined,
   ) {}
 
   readonly #queues = new Map<string, Promise<unknown>>();
@@ -79,6 +81,7 @@ export class CommandRunner {
         ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
       });
       if (result.ok) {
+        if (!result.replayed) this.appended(current.state.namespace, current.state.environment);
         return {
           position: result.positions[result.positions.length - 1] ?? current.state.position,
           version: result.streamVersion,

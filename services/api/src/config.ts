@@ -13,6 +13,8 @@ export interface ApiConfig {
   production: boolean;
   /** pino level for the API's JSON log (LOG_LEVEL): `info` logs every request. */
   logLevel: string;
+  /** Run migrations at start (STRATA_MIGRATE, default true; false when connecting as strata_app). */
+  migrate: boolean;
   /** Things the operator must hear about at start (dev keyring, dev admin token). */
   warnings: string[];
 }
@@ -58,6 +60,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): ApiConfig => {
     adminToken: env.STRATA_ADMIN_TOKEN ?? devAdminToken,
     production,
     logLevel: env.LOG_LEVEL ?? 'info',
+    migrate: env.STRATA_MIGRATE !== 'false',
     warnings,
   };
 };

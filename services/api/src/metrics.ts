@@ -16,17 +16,26 @@ const escapeLabel = (value: string): string =>
   value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 
 export class ApiMetrics {
+  readonly #labels = new Map<string, Map<string, { key: string; byStatus: Map<number, string> }>>();
   readonly #requests = new Map<string, number>();
   readonly #latency = new Map<string, Histogram>();
   readonly #secretReads = { ok: 0, denied: 0 };
   readonly #started = Date.now();
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const labels = `method="${escapeLabel(method)}",route="${escapeLabel(route)}",status="${status}"`;
-    this.#requests.set(labels, (this.#requests.get(labels) ?? 0) + 1);
-    const key = `method="${escapeLabel(method)}",route="${escapeLabel(route)}"`;
-    let h = this.#latency.get(key);
-    if (!h) this.#latency.set(key, (h = { counts: buckets.map(() => 0), sum: 0, count: 0 }));
+    // Hot path: label strings are built once per (method, route[, status]).
+    let labels = this.#labels.get(method)?.get(route);
+    if (!labels) {
+      const key = `method="${escapeLabel(method)}",route="${escapeLabel(route)}"`;
+      let byRoute = this.#labels.get(method);
+      if (!byRoute) this.#labels.set(method, (byRoute = new Map()));
+      byRoute.set(route, (labels = { key, byStatus: new Map() }));
+    }
+    let counter = labels.byStatus.get(status);
+    if (counter === undefined) labels.byStatus.set(status, (counter = `${labels.key},status="${status}"`));
+    this.#requests.set(counter, (this.#requests.get(counter) ?? 0) + 1);
+    let h = this.#latency.get(labels.key);
+    if (!h) this.#latency.set(labels.key, (h = { counts: buckets.map(() => 0), sum: 0, count: 0 }));
     for (let i = 0; i < buckets.length; i++) if (seconds <= buckets[i]!) h.counts[i]! += 1;
     h.sum += seconds;
     h.count += 1;

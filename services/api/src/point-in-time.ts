@@ -7,15 +7,27 @@ import {
   StrataError,
   streamIds,
   type EventLog,
+  type EventType,
   type NamespaceEnvState,
   type NamespaceEnvStateJson,
   type RecordedEvent,
 } from '@strata/core';
-import { loadSnapshotAtOrBefore, saveSnapshot } from '@strata/postgres-log';
+import { loadSnapshotAtOrBefore, saveSnapshot, snapshotPositionAtOrBefore } from '@strata/postgres-log';
 
-const pageSize = 10_000;
-/** Fold at least this many events past the nearest snapshot and the API saves a new one. */
-const snapshotEvery = 5_000;
+const pageSize = 5_000;
+/**
+ * A snapshot every this many events OF THE SCOPE, or every `entries / 4` for a state holding more
+ * entries: a read folds at most that many events (index range scans of the log) on top of the
+ * nearest snapshot, so the fold never costs much more than loading the snapshot itself, and the
+ * snapshots written stay within a few entries per event of history.
+ */
+const snapshotEvery = 250;
+/** After a write, the scope's snapshots are brought up to the head this much later (writes in between join). */
+const keepUpDelayMs = 1_000;
+/** Snapshot states kept parsed in memory (they never change: a snapshot is a pure function of the log). */
+const statesInMemory = 16;
+/** Events of a namespace without an environment that still change every environment's state. */
+const namespaceWide: EventType[] = ['ManifestPublished', 'TenantKeyShredded'];
 
 export interface FoldedScope {
   state: NamespaceEnvState;
@@ -23,12 +35,36 @@ export interface FoldedScope {
   streamVersions: Map<string, number>;
 }
 
+const intervalFor = (state: NamespaceEnvState): number => {
+  let entries = state.environmentValues.size + state.flags.size;
+  for (const layer of state.tenantValues.values()) entries += layer.size;
+  for (const overrides of state.overrides.values()) entries += overrides.size;
+  for (const secrets of state.secrets.values()) entries += secrets.size;
+  return Math.max(snapshotEvery, Math.ceil(entries / 4));
+};
+
+const scopeOf = (namespace: string, environment: string) => `state:${namespace}/${environment}`;
+
 /**
- * States of the past, from the LOG: the fold of every event of a namespace up to a position.
- * Snapshots (`strata.snapshots`, scope `state:<ns>/<env>`) shortcut long histories; the API saves
- * one whenever a read had to fold many events past the nearest.
+ * States of the past, from the LOG: the fold of a namespace/environment's events up to a position.
+ * Only that scope's events are read (the log's `(namespace, environment, position)` index, plus
+ * the namespace's manifests), starting at the nearest snapshot (`strata.snapshots`, scope
+ * `state:<ns>/<env>`). Every fold saves a snapshot each `snapshotEvery` scope events it passes, so
+ * the first read of a long history builds the snapshots in the same pass, and any later read folds
+ * at most `snapshotEvery` events. In steady state the API keeps them up after its own writes
+ * (`keepUp`), so no read meets a long unsnapshotted tail. Snapshots are derived: a failed save
+ * costs only speed.
  */
 export class PointInTime {
+  /** `scope@position` → state of a snapshot, most recently used last. */
+  readonly #states = new Map<string, NamespaceEnvState>();
+  /** Saves run one at a time behind the reads that produced them. */
+  #saving: Promise<void> = Promise.resolve();
+  /** Scopes with a pending background catch-up, and the runs under way. */
+  readonly #keepUp = new Map<string, NodeJS.Timeout | null>();
+  readonly #running = new Set<Promise<unknown>>();
+  #closed = false;
+
   constructor(
     private readonly log: EventLog,
     private readonly pool: pg.Pool,
@@ -42,22 +78,59 @@ export class PointInTime {
     return this.log.positionAt(at);
   }
 
-  /** The state as of `position` (a snapshot plus the events after it). */
+  /** The state as of `position` (the nearest snapshot plus the scope's events after it). */
   async stateAt(namespace: string, environment: string, position: number): Promise<NamespaceEnvState> {
-    const scope = `state:${namespace}/${environment}`;
-    const snapshot = await loadSnapshotAtOrBefore<NamespaceEnvStateJson>(this.pool, scope, position);
-    let state = snapshot ? stateFromJson(snapshot.state) : initialState(namespace, environment);
-    let folded = 0;
-    for await (const page of this.pages(namespace, state.position, position)) {
-      state = fold(state, page);
-      folded += page.length;
-    }
-    if (folded >= snapshotEvery && state.position > 0) {
-      // Best effort: a snapshot is derived data, a failed save costs only speed.
-      await saveSnapshot(this.pool, scope, state.position, stateToJson(state)).catch(() => undefined);
+    const scope = scopeOf(namespace, environment);
+    let state = await this.#nearest(scope, namespace, environment, position);
+    let sinceSnapshot = 0;
+    let interval = intervalFor(state);
+    for await (const page of this.#scopePages(namespace, environment, state.position, position)) {
+      for (let i = 0; i < page.length;) {
+        const take = Math.min(page.length - i, interval - sinceSnapshot);
+        state = fold(state, take === page.length ? page : page.slice(i, i + take));
+        i += take;
+        sinceSnapshot += take;
+        if (sinceSnapshot < interval) continue;
+        interval = intervalFor(state);
+        if (sinceSnapshot < interval) continue;
+        this.#snapshot(scope, state);
+        sinceSnapshot = 0;
+      }
     }
     // A state "as of" a position reports it, even when the last event there was elsewhere.
     return position > state.position ? { ...state, position } : state;
+  }
+
+  /**
+   * Called after the API appended to `namespace/environment`: shortly after, folds the scope from
+   * its latest snapshot to the head in the background, which saves the snapshots the new events
+   * call for. One pending run per scope; derived work, so failures are dropped.
+   */
+  keepUp(namespace: string, environment: string): void {
+    const scope = scopeOf(namespace, environment);
+    if (this.#closed || environment === '' || this.#keepUp.has(scope)) return;
+    const timer = setTimeout(() => {
+      this.#keepUp.set(scope, null);
+      const run = this.log
+        .headPosition()
+        .then((head) => this.stateAt(namespace, environment, head))
+        .catch(() => undefined)
+        .finally(() => {
+          this.#keepUp.delete(scope);
+          this.#running.delete(run);
+        });
+      this.#running.add(run);
+    }, keepUpDelayMs);
+    timer.unref();
+    this.#keepUp.set(scope, timer);
+  }
+
+  /** Stops background work and waits for runs and saves under way (before the pool closes). */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const timer of this.#keepUp.values()) if (timer) clearTimeout(timer);
+    await Promise.all(this.#running);
+    await this.#saving;
   }
 
   /** The current state of a whole environment with its streams' versions, folded from the log (for reverts). */
@@ -67,7 +140,7 @@ export class PointInTime {
     const streamVersions = new Map<string, number>();
     const envPrefix = `tenant:${namespace}/${environment}/`;
     const envStream = streamIds.environment(namespace, environment);
-    for await (const page of this.pages(namespace, 0, head)) {
+    for await (const page of this.#scopePages(namespace, environment, 0, head)) {
       state = fold(state, page);
       for (const e of page) {
         if (e.streamId === envStream || e.streamId.startsWith(envPrefix))
@@ -82,7 +155,7 @@ export class PointInTime {
     const head = await this.log.headPosition();
     const events = new Map<string, RecordedEvent[]>();
     const shared: RecordedEvent[] = [];
-    for await (const page of this.pages(namespace, 0, head)) {
+    for await (const page of this.#pages({ namespace }, 0, head)) {
       for (const e of page) {
         const env = (e.data as { environment?: unknown }).environment;
         if (typeof env !== 'string') shared.push(e);
@@ -101,10 +174,85 @@ export class PointInTime {
     );
   }
 
-  private async *pages(namespace: string, after: number, upTo: number) {
+  /** The nearest snapshot at or before `position` (from memory when held), else the empty state. */
+  async #nearest(scope: string, namespace: string, environment: string, position: number): Promise<NamespaceEnvState> {
+    let at = await snapshotPositionAtOrBefore(this.pool, scope, position);
+    // A snapshot whose save is still in flight is already in memory.
+    for (const key of this.#states.keys()) {
+      if (!key.startsWith(`${scope}@`)) continue;
+      const p = Number(key.slice(scope.length + 1));
+      if (p <= position && (at === null || p > at)) at = p;
+    }
+    if (at === null) return initialState(namespace, environment);
+    const key = `${scope}@${at}`;
+    const held = this.#states.get(key);
+    if (held) {
+      this.#states.delete(key);
+      this.#states.set(key, held);
+      return held;
+    }
+    const snapshot = await loadSnapshotAtOrBefore<NamespaceEnvStateJson>(this.pool, scope, at);
+    if (!snapshot) return initialState(namespace, environment);
+    const state = stateFromJson(snapshot.state);
+    this.#remember(`${scope}@${snapshot.position}`, state);
+    return state;
+  }
+
+  /** Keeps the state in memory and saves it in the background (serialized now: states are large). */
+  #snapshot(scope: string, state: NamespaceEnvState): void {
+    const key = `${scope}@${state.position}`;
+    if (this.#states.has(key)) return;
+    this.#remember(key, state);
+    const json = stateToJson(state);
+    this.#saving = this.#saving
+      // Best effort: a snapshot is derived data, a failed save costs only speed.
+      .then(() => saveSnapshot(this.pool, scope, state.position, json))
+      .catch(() => undefined);
+  }
+
+  #remember(key: string, state: NamespaceEnvState): void {
+    this.#states.set(key, state);
+    if (this.#states.size > statesInMemory) this.#states.delete(this.#states.keys().next().value!);
+  }
+
+  /**
+   * Events that change `namespace/environment` in (after, upTo], in position order: the
+   * environment's own (index `namespace, environment, position`) merged with the namespace's
+   * manifests and shreddings (index `type, position`).
+   */
+  async *#scopePages(namespace: string, environment: string, after: number, upTo: number) {
+    // Few by nature (manifests, shreddings): read them all, alongside the scope's first page,
+    // then splice them into the scope's pages.
+    const collect = async () => {
+      const all: RecordedEvent[] = [];
+      for await (const page of this.#pages({ namespace, type: namespaceWide }, after, upTo)) all.push(...page);
+      return all;
+    };
+    const widePending = collect();
+    widePending.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    let wide: RecordedEvent[] | null = null;
+    let w = 0;
+    for await (const page of this.#pages({ namespace, environment }, after, upTo)) {
+      wide ??= await widePending;
+      if (w >= wide.length || wide[w]!.position > page[page.length - 1]!.position) {
+        yield page;
+        continue;
+      }
+      const merged: RecordedEvent[] = [];
+      for (const e of page) {
+        while (w < wide.length && wide[w]!.position < e.position) merged.push(wide[w++]!);
+        merged.push(e);
+      }
+      yield merged;
+    }
+    wide ??= await widePending;
+    if (w < wide.length) yield wide.slice(w);
+  }
+
+  async *#pages(filter: { namespace: string; environment?: string; type?: EventType[] }, after: number, upTo: number) {
     let cursor = after;
     while (cursor < upTo) {
-      const page = await this.log.history({ namespace, after: cursor, upTo, limit: pageSize });
+      const page = await this.log.history({ ...filter, after: cursor, upTo, limit: pageSize });
       if (page.length === 0) return;
       yield page;
       cursor = page[page.length - 1]!.position;

@@ -6,6 +6,7 @@ import { createPool, migrate, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { buildApi, type ApiLimits } from './app.js';
 import type { ApiConfig } from './config.js';
+import { RedisViewVersions } from './view-versions.js';
 
 export interface RunningApi {
   app: FastifyInstance;
@@ -42,17 +43,22 @@ export const startApi = async (
   config: ApiConfig,
   options: { limits?: Partial<ApiLimits> } = {},
 ): Promise<RunningApi> => {
-  await migrate(config.databaseUrl);
+  // Locally the API migrates its own database; in production migrations run once as the schema
+  // owner (`npm run migrate`) and the API connects as strata_app, which may not run DDL.
+  if (config.migrate) await migrate(config.databaseUrl);
   const pool = createPool(config.databaseUrl, { max: 20 });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
   const log = new PostgresEventLog(pool);
-  const cipher = new SecretCipher(new PostgresKeyStore(pool, config.keyring));
+  const keyStore = new PostgresKeyStore(pool, config.keyring);
+  const cipher = new SecretCipher(keyStore);
   const app = await buildApi({
     log,
     pool,
     views: new RedisViewReader({ redis, prefix: config.redisPrefix }),
+    viewVersions: new RedisViewVersions({ redis, prefix: config.redisPrefix }),
     projections: new RedisViewStore({ redis, prefix: config.redisPrefix }),
     cipher,
+    keys: { store: keyStore, keyring: config.keyring },
     adminToken: config.adminToken,
     readiness: {
       postgres: () => pool.query('SELECT 1'),

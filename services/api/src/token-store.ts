@@ -33,11 +33,12 @@ const mintId = (): string => `tok_${randomBytes(10).toString('hex')}`;
 /**
  * Bearer tokens on `strata.api_tokens` (migration 0020_api.sql). Only sha256 hashes are stored;
  * the token itself exists once, in the answer to `issue`. Lookups are cached briefly so a hot
- * read path costs no query; a revoke through this instance takes effect at once, elsewhere after
+ * read path costs no query and no hashing; a revoke through this instance takes effect at once, elsewhere after
  * at most `cacheTtlMs`.
  */
 export class TokenStore {
-  readonly #cache = new Map<string, { principal: Principal | null; expires: number }>();
+  /** Answers by presented token (process memory only, like the request that carried it). */
+  readonly #recent = new Map<string, { principal: Principal | null; expires: number }>();
   readonly #adminHash: Buffer | null;
 
   constructor(
@@ -48,15 +49,29 @@ export class TokenStore {
     this.#adminHash = adminToken ? sha256(adminToken) : null;
   }
 
+  /** The cached answer for a token seen in the last `cacheTtlMs` (null: refused), undefined when not cached. */
+  known(token: string): Principal | null | undefined {
+    const recent = this.#recent.get(token);
+    return recent && recent.expires > Date.now() ? recent.principal : undefined;
+  }
+
   /** The principal for a presented token, or null when unknown or revoked. */
   async authenticate(token: string): Promise<Principal | null> {
+    // Hot path: a token seen in the last `cacheTtlMs` costs one map lookup, no hashing.
+    const now = Date.now();
+    const recent = this.#recent.get(token);
+    if (recent && recent.expires > now) return recent.principal;
+    const principal = await this.#lookup(token);
+    if (this.#recent.size > 10_000) this.#recent.clear();
+    this.#recent.set(token, { principal, expires: now + this.cacheTtlMs });
+    return principal;
+  }
+
+  async #lookup(token: string): Promise<Principal | null> {
     const hash = sha256(token);
     if (this.#adminHash && timingSafeEqual(hash, this.#adminHash)) {
       return { subject: 'admin', tokenId: null, role: 'admin', namespace: null, environment: null, tenant: null };
     }
-    const key = hash.toString('hex');
-    const cached = this.#cache.get(key);
-    if (cached && cached.expires > Date.now()) return cached.principal;
     const { rows } = await this.pool.query<{
       id: string;
       role: Role;
@@ -68,7 +83,7 @@ export class TokenStore {
       [hash],
     );
     const row = rows[0];
-    const principal: Principal | null = row
+    return row
       ? {
           subject: `token:${row.id}`,
           tokenId: row.id,
@@ -78,9 +93,6 @@ export class TokenStore {
           tenant: row.tenant,
         }
       : null;
-    if (this.#cache.size > 10_000) this.#cache.clear();
-    this.#cache.set(key, { principal, expires: Date.now() + this.cacheTtlMs });
-    return principal;
   }
 
   /** Stores a new token's hash; the returned token is never retrievable again. */
@@ -112,7 +124,7 @@ export class TokenStore {
       [id, by],
     );
     if (!rowCount) throw new StrataError('NOT_FOUND', `no live token ${id}`, { tokenId: id });
-    this.#cache.clear();
+    this.#recent.clear();
   }
 
   async get(id: string): Promise<TokenRecord | undefined> {

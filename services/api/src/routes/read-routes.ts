@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { evaluateFlag, resolveConfig, StrataError } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { minPositionOf } from '../request-context.js';
+import { answerBody, type ResolvedBody } from '../resolved-config-cache.js';
 import { EnvParams, ReadQuery, TenantFlagParams, TenantParams } from '../schemas.js';
 
 const ResolvedAnswer = z.object({
@@ -20,7 +21,7 @@ const FlagAnswer = z.object({
  * Resolved reads. The present comes from the Redis views (after waiting, bounded, for
  * `minPosition`); the past (`?at=` / `?position=`) is folded from the log.
  */
-export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime }: ApiContext) => {
+export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime, resolvedReads }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   const waitFor = async (ns: string, env: string, minPosition: number | null) => {
@@ -37,6 +38,13 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
     return null;
   };
 
+  /** The present from the views: cached per view version when the API has a read cache. */
+  const present = async (ns: string, env: string, tenant: string | null): Promise<ResolvedBody> => {
+    if (resolvedReads) return resolvedReads.read(ns, env, tenant);
+    const resolved = await deps.views.resolvedConfig(ns, env, tenant);
+    return { position: resolved.position, body: answerBody(resolved.position, resolved.values) };
+  };
+
   const answerConfig = async (
     reply: FastifyReply,
     ns: string,
@@ -46,18 +54,19 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
     minPosition: number | null,
   ) => {
     const past = await pastPosition(query);
+    let answer: ResolvedBody;
     if (past !== null) {
       const resolved = resolveConfig(await pointInTime.stateAt(ns, env, past), tenant);
-      const values: Record<string, { value: unknown; source: string; position: number }> = {};
-      for (const [key, v] of Object.entries(resolved.values))
-        values[key] = { value: v.value, source: v.source, position: v.position };
-      return reply.header('etag', `"p${past}"`).send({ position: past, values });
+      answer = { position: past, body: answerBody(past, resolved.values) };
+    } else {
+      await waitFor(ns, env, minPosition);
+      answer = await present(ns, env, tenant);
     }
-    await waitFor(ns, env, minPosition);
-    const resolved = await deps.views.resolvedConfig(ns, env, tenant);
+    // Already serialized (ResolvedAnswer's shape): a JSON string skips the response serializer.
     return reply
-      .header('etag', `"p${resolved.position}"`)
-      .send({ position: resolved.position, values: resolved.values });
+      .header('etag', `"p${answer.position}"`)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(answer.body);
   };
 
   app.get(

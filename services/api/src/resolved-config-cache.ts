@@ -1,0 +1,60 @@
+import type { ViewReader } from './app.js';
+import type { ViewVersions } from './view-versions.js';
+
+/** A resolved read as the API answers it: the JSON body, serialized once, and its position (ETag). */
+export interface ResolvedBody {
+  position: number;
+  body: string;
+}
+
+interface Entry extends ResolvedBody {
+  version: string;
+}
+
+/** The contract's `{ position, values: { key: { value, source, position } } }`, nothing else (no `secret` marks). */
+export const answerBody = (
+  position: number,
+  values: Readonly<Record<string, { value: unknown; source: string; position: number }>>,
+): string => {
+  const out: Record<string, { value: unknown; source: string; position: number }> = {};
+  for (const key in values) {
+    const v = values[key]!;
+    out[key] = { value: v.value, source: v.source, position: v.position };
+  }
+  return JSON.stringify({ position, values: out });
+};
+
+/**
+ * Resolved config answers per (view, tenant), kept while the view's version is unchanged. Every
+ * read still asks Redis for the version (coalesced, see RedisViewVersions), so an answer is never
+ * older than the view was when the request arrived; only the resolution and serialization are
+ * saved. An entry stored under a version was read after that version was observed, and versions
+ * never come back, so an entry matching the current version shows exactly the current view.
+ */
+export class ResolvedConfigCache {
+  readonly #entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly views: ViewReader,
+    private readonly versions: ViewVersions,
+    private readonly maxEntries = 50_000,
+  ) {}
+
+  async read(namespace: string, environment: string, tenant: string | null): Promise<ResolvedBody> {
+    const version = await this.versions.version(namespace, environment);
+    // Names and tenant ids cannot contain NUL (path validation), so the key is unambiguous.
+    const key = `${namespace}\0${environment}\0${tenant ?? ''}\0${tenant === null ? 'env' : 't'}`;
+    const hit = this.#entries.get(key);
+    if (hit && hit.version === version) return hit;
+    const resolved = await this.views.resolvedConfig(namespace, environment, tenant);
+    const entry: Entry = { version, position: resolved.position, body: answerBody(resolved.position, resolved.values) };
+    if (hit) this.#entries.delete(key);
+    else if (this.#entries.size >= this.maxEntries) {
+      // Insertion order: drop the oldest entry.
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, entry);
+    return entry;
+  }
+}

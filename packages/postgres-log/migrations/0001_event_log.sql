@@ -3,22 +3,24 @@ CREATE SCHEMA IF NOT EXISTS strata;
 
 CREATE TABLE strata.events (
   position       bigint      PRIMARY KEY,
-  event_id       text        NOT NULL UNIQUE,
-  stream_id      text        NOT NULL,
+  event_id       text        COLLATE "C" NOT NULL UNIQUE,
+  stream_id      text        COLLATE "C" NOT NULL,
   stream_version integer     NOT NULL CHECK (stream_version > 0),
-  type           text        NOT NULL,
+  type           text        COLLATE "C" NOT NULL,
   schema_version integer     NOT NULL,
   data           jsonb       NOT NULL,
   metadata       jsonb       NOT NULL,
   recorded_at    timestamptz NOT NULL,
   -- hex sha256(previous hash || canonical JSON of this event); see src/hash-chain.ts.
   hash           text        NOT NULL,
-  -- Extracted once on insert so the audit filters are plain btree lookups.
-  namespace      text GENERATED ALWAYS AS (data ->> 'namespace') STORED,
-  environment    text GENERATED ALWAYS AS (data ->> 'environment') STORED,
-  tenant         text GENERATED ALWAYS AS (data ->> 'tenant') STORED,
-  key            text GENERATED ALWAYS AS (coalesce(data ->> 'key', data ->> 'flag', data ->> 'name')) STORED,
-  actor          text GENERATED ALWAYS AS (metadata ->> 'actor') STORED,
+  -- Extracted once on insert so the audit filters are plain btree lookups. Identifiers compare
+  -- byte-wise (COLLATE "C"): the filters only test equality, and a locale-aware comparison in
+  -- every index insert costs about as much as the insert itself.
+  namespace      text COLLATE "C" GENERATED ALWAYS AS (data ->> 'namespace') STORED,
+  environment    text COLLATE "C" GENERATED ALWAYS AS (data ->> 'environment') STORED,
+  tenant         text COLLATE "C" GENERATED ALWAYS AS (data ->> 'tenant') STORED,
+  key            text COLLATE "C" GENERATED ALWAYS AS (coalesce(data ->> 'key', data ->> 'flag', data ->> 'name')) STORED,
+  actor          text COLLATE "C" GENERATED ALWAYS AS (metadata ->> 'actor') STORED,
   UNIQUE (stream_id, stream_version)
 );
 
@@ -42,9 +44,10 @@ CREATE TABLE strata.log_head (
 INSERT INTO strata.log_head (id, position, hash, recorded_at)
 VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000', NULL);
 
+-- Also read by services/api (CommandRunner.replay). An append's positions are contiguous.
 CREATE TABLE strata.idempotency_keys (
-  key            text        PRIMARY KEY,
-  stream_id      text        NOT NULL,
+  key            text        COLLATE "C" PRIMARY KEY,
+  stream_id      text        COLLATE "C" NOT NULL,
   positions      bigint[]    NOT NULL,
   stream_version integer     NOT NULL,
   created_at     timestamptz NOT NULL DEFAULT now()

@@ -41,6 +41,11 @@ interface PendingAppend {
   reject: (error: unknown) => void;
 }
 
+/** What `strata.append_batch` answers per append: an append's positions are contiguous. */
+type BatchResult =
+  | { ok: true; firstPosition: number; lastPosition: number; streamVersion: number; replayed: boolean }
+  | Extract<AppendResult, { ok: false }>;
+
 interface EventRow {
   position: string;
   event_id: string;
@@ -254,7 +259,7 @@ export class PostgresEventLog implements EventLog {
         };
       }),
     }));
-    const { rows } = await this.#pool.query<{ results: AppendResult[] }>(
+    const { rows } = await this.#pool.query<{ results: BatchResult[] }>(
       'SELECT strata.append_batch($1::jsonb, $2::timestamptz) AS results',
       [JSON.stringify(appends), this.#clock.now().toISOString()],
     );
@@ -262,7 +267,12 @@ export class PostgresEventLog implements EventLog {
     if (!results || results.length !== batch.length) {
       throw new StrataError('INTERNAL', 'strata.append_batch answered an unexpected shape', { appends: batch.length });
     }
-    return results.map((result) => (result.ok ? { ...result, positions: result.positions.map(Number) } : result));
+    return results.map((result) => {
+      if (!result.ok) return result;
+      const { firstPosition, lastPosition, streamVersion, replayed } = result;
+      const positions = Array.from({ length: lastPosition - firstPosition + 1 }, (_, i) => firstPosition + i);
+      return { ok: true, positions, streamVersion, replayed };
+    });
   }
 
   #toEvent(row: EventRow): RecordedEvent {

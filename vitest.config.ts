@@ -28,6 +28,7 @@ export default defineConfig({
           ],
           exclude,
           globalSetup: ['test/setup/global-setup.ts'],
+          setupFiles: ['test/setup/quiet-warnings.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // Two cores: more workers than that only adds contention for the servers.

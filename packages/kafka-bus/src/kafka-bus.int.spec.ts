@@ -1,8 +1,9 @@
 import { partitionKey, type NewEvent, type RecordedEvent } from '@strata/core';
+import { createJsonLogger } from '@strata/service-runtime';
 import { testTopic } from '@strata/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { ensureTopic, headerValue, KafkaEventConsumer, KafkaPublisher, createJsonLogger } from './index.js';
+import { ensureTopic, headerValue, KafkaEventConsumer, KafkaPublisher } from './index.js';
 
 const scopes = ['shelfwise/dev', 'shelfwise/prod', 'acme/dev', 'acme/staging', 'beta/prod', 'gamma/dev'];
 

@@ -1,5 +1,6 @@
+import { createJsonLogger, type JsonLogger } from '@strata/service-runtime';
 import { Kafka, logLevel } from 'kafkajs';
-import { createJsonLogger, kafkaLogCreator, type JsonLogger } from './json-logger.js';
+import { kafkaLogCreator } from './kafka-log-creator.js';
 
 export interface KafkaClientOptions {
   /** `host:port` of one or more brokers. */
@@ -17,3 +18,6 @@ export const createKafkaClient = ({ brokers, clientId = 'strata', logger }: Kafk
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(logger ?? createJsonLogger({ service: clientId })),
   });
+
+/** `host:port` from a broker as operators write it, with or without a `kafka://`-style scheme. */
+export const brokerAddress = (broker: string): string => broker.replace(/^[a-z]+:\/\//i, '');

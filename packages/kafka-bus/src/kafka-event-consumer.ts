@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '@strata/core';
+import { createJsonLogger, type JsonLogger } from '@strata/service-runtime';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromKafkaMessage } from './event-message.js';
-import { createJsonLogger, type JsonLogger } from './json-logger.js';
 import { createKafkaClient, type KafkaClientOptions } from './kafka-client.js';
 
 export interface KafkaEventConsumerOptions extends KafkaClientOptions {

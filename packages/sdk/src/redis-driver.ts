@@ -164,6 +164,12 @@ export class RedisDriver implements ClientDriver {
   private sink: ClientSink | undefined;
   private loaded = false;
   private subscribed = false;
+  /**
+   * Set by a lost connection and by every reload until one succeeds: the state is unconfirmed, so the
+   * safety check reloads even when the view's head looks the same (Redis restarted empty and rebuilt
+   * to the same generation number and positions) — only a reload reports the client fresh again.
+   */
+  private reloadPending = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
 
@@ -203,7 +209,9 @@ export class RedisDriver implements ClientDriver {
     for (const connection of [this.cmd, this.sub]) {
       connection.on('error', (error: unknown) => sink.error(error));
       connection.on('close', () => {
-        if (!this.closed && this.loaded) sink.setStale(new Date());
+        if (this.closed || !this.loaded) return;
+        this.reloadPending = true;
+        sink.setStale(new Date());
       });
     }
     this.sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
@@ -429,6 +437,7 @@ export class RedisDriver implements ClientDriver {
 
   /** Replaces the whole state from one consistent snapshot and reports what changed. */
   private async reload(noticedAt = performance.now()): Promise<void> {
+    this.reloadPending = true;
     const reply = await this.read('env', this.lazy ? [...this.loadedTenants] : '*');
     if (!reply) {
       this.sink?.error(new Error('no live Redis view generation (rebuild in progress?)'));
@@ -449,6 +458,7 @@ export class RedisDriver implements ClientDriver {
     this.viewPos = reply.viewPos;
     this.nsPos = reply.nsPos;
     this.count = reply.count;
+    this.reloadPending = false;
     const events = this.loaded ? this.diffStates(previous, next, reply.viewPos) : [];
     this.loaded = true;
     this.sink?.invalidate();
@@ -509,12 +519,13 @@ export class RedisDriver implements ClientDriver {
     try {
       const head = await this.read('head', []);
       if (!head) return;
-      if (!this.behind(head)) {
+      const due = () => this.reloadPending || this.behind(head);
+      if (!due()) {
         this.sink?.confirmed(Math.max(this.viewPos, this.nsPos));
         return;
       }
       await sleep(50);
-      if (this.behind(head)) await this.enqueue(async () => (this.behind(head) ? this.reload() : undefined));
+      if (due()) await this.enqueue(async () => (due() ? this.reload() : undefined));
     } catch (error) {
       this.sink?.error(error);
     }

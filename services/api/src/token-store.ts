@@ -3,25 +3,33 @@ import type pg from 'pg';
 import { StrataError } from '@strata/core';
 import type { Principal, Role } from './access-policy.js';
 
-export interface TokenRecord {
-  id: string;
-  role: Role;
+/** How far a token reaches; null at a level means all of it. */
+export interface TokenScope {
   namespace: string | null;
   environment: string | null;
   tenant: string | null;
+}
+
+export interface NewToken extends TokenScope {
+  role: Role;
   description: string | null;
   createdBy: string;
+}
+
+export interface TokenRecord extends NewToken {
+  id: string;
   createdAt: string;
   revokedAt: string | null;
 }
 
-export interface NewToken {
+/** A row of `strata.api_tokens` as selected here (never the hash). */
+interface TokenRow extends TokenScope {
+  id: string;
   role: Role;
-  namespace: string | null;
-  environment: string | null;
-  tenant: string | null;
   description: string | null;
-  createdBy: string;
+  created_by: string;
+  created_at: Date;
+  revoked_at: Date | null;
 }
 
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
@@ -72,13 +80,7 @@ export class TokenStore {
     if (this.#adminHash && timingSafeEqual(hash, this.#adminHash)) {
       return { subject: 'admin', tokenId: null, role: 'admin', namespace: null, environment: null, tenant: null };
     }
-    const { rows } = await this.pool.query<{
-      id: string;
-      role: Role;
-      namespace: string | null;
-      environment: string | null;
-      tenant: string | null;
-    }>(
+    const { rows } = await this.pool.query<Pick<TokenRow, 'id' | 'role' | 'namespace' | 'environment' | 'tenant'>>(
       'SELECT id, role, namespace, environment, tenant FROM strata.api_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
       [hash],
     );
@@ -139,17 +141,7 @@ export class TokenStore {
     if (filter.id !== undefined) where.push(`id = $${params.push(filter.id)}`);
     if (filter.namespace) where.push(`namespace = $${params.push(filter.namespace)}`);
     if (!filter.includeRevoked && filter.id === undefined) where.push('revoked_at IS NULL');
-    const { rows } = await this.pool.query<{
-      id: string;
-      role: Role;
-      namespace: string | null;
-      environment: string | null;
-      tenant: string | null;
-      description: string | null;
-      created_by: string;
-      created_at: Date;
-      revoked_at: Date | null;
-    }>(
+    const { rows } = await this.pool.query<TokenRow>(
       `SELECT id, role, namespace, environment, tenant, description, created_by, created_at, revoked_at
          FROM strata.api_tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, id LIMIT 1000`,
       params,

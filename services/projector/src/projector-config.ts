@@ -1,4 +1,5 @@
-import { StrataError } from '@strata/core';
+import { brokerAddress } from '@strata/kafka-bus';
+import { envInt, envList } from '@strata/service-runtime';
 
 export interface ProjectorConfig {
   databaseUrl: string;
@@ -17,34 +18,16 @@ export interface ProjectorConfig {
   heartbeatIntervalMs: number;
 }
 
-const integer = (
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number | undefined,
-  min: number,
-): number | undefined => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new StrataError('BAD_REQUEST', `${name} must be an integer ≥ ${min}, got "${raw}"`, { variable: name });
-  }
-  return value;
-};
-
 /** Reads the projector's environment; throws a StrataError naming the variable that is wrong. */
 export const projectorConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): ProjectorConfig => ({
   databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/strata',
   redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
-  brokers: (env.KAFKA_BROKERS || '127.0.0.1:9092')
-    .split(',')
-    .map((broker) => broker.trim().replace(/^[a-z]+:\/\//i, ''))
-    .filter(Boolean),
+  brokers: envList(env, 'KAFKA_BROKERS', '127.0.0.1:9092', brokerAddress),
   topic: env.STRATA_TOPIC || 'strata.events',
   prefix: env.STRATA_REDIS_PREFIX || 'strata:',
   groupId: env.PROJECTOR_GROUP || 'strata-projector',
-  metricsPort: integer(env, 'PROJECTOR_METRICS_PORT', undefined, 0),
-  watchIntervalMs: integer(env, 'PROJECTOR_WATCH_INTERVAL_MS', 1_000, 10)!,
-  sessionTimeoutMs: integer(env, 'PROJECTOR_SESSION_TIMEOUT_MS', 30_000, 1_000)!,
-  heartbeatIntervalMs: integer(env, 'PROJECTOR_HEARTBEAT_INTERVAL_MS', 3_000, 100)!,
+  metricsPort: envInt(env, 'PROJECTOR_METRICS_PORT', undefined, 0),
+  watchIntervalMs: envInt(env, 'PROJECTOR_WATCH_INTERVAL_MS', 1_000, 10),
+  sessionTimeoutMs: envInt(env, 'PROJECTOR_SESSION_TIMEOUT_MS', 30_000, 1_000),
+  heartbeatIntervalMs: envInt(env, 'PROJECTOR_HEARTBEAT_INTERVAL_MS', 3_000, 100),
 });

@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { createJsonLogger } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, type ViewChange } from '@strata/redis-views';
 import { Relay } from '@strata/relay';
+import { createJsonLogger } from '@strata/service-runtime';
 import { createTestDatabase, testRedis, testTopic } from '@strata/testing';
 import { Projector } from './projector.js';
 

@@ -2,11 +2,12 @@ import type { Server } from 'node:http';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { RecordedEvent } from '@strata/core';
-import { createJsonLogger, KafkaEventConsumer, type JsonLogger } from '@strata/kafka-bus';
+import { KafkaEventConsumer } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewStore, type RebuildResult } from '@strata/redis-views';
+import { createJsonLogger, serveMetrics, type JsonLogger } from '@strata/service-runtime';
 import type { ProjectorConfig } from './projector-config.js';
-import { ProjectorMetrics, renderProjectorMetrics, serveMetrics } from './projector-metrics.js';
+import { ProjectorMetrics, renderProjectorMetrics } from './projector-metrics.js';
 
 export interface ProjectorOptions extends ProjectorConfig {
   logger?: JsonLogger;

@@ -1,4 +1,5 @@
-import { StrataError } from '@strata/core';
+import { brokerAddress } from '@strata/kafka-bus';
+import { envInt, envList } from '@strata/service-runtime';
 
 export interface RelayConfig {
   databaseUrl: string;
@@ -16,32 +17,14 @@ export interface RelayConfig {
   pollIntervalMs: number;
 }
 
-const integer = (
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number | undefined,
-  min: number,
-): number | undefined => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) {
-    throw new StrataError('BAD_REQUEST', `${name} must be an integer ≥ ${min}, got "${raw}"`, { variable: name });
-  }
-  return value;
-};
-
 /** Reads the relay's environment; throws a StrataError naming the variable that is wrong. */
 export const relayConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): RelayConfig => ({
   databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/strata',
-  brokers: (env.KAFKA_BROKERS || '127.0.0.1:9092')
-    .split(',')
-    .map((broker) => broker.trim().replace(/^[a-z]+:\/\//i, ''))
-    .filter(Boolean),
+  brokers: envList(env, 'KAFKA_BROKERS', '127.0.0.1:9092', brokerAddress),
   topic: env.STRATA_TOPIC || 'strata.events',
-  partitions: integer(env, 'STRATA_TOPIC_PARTITIONS', 6, 1)!,
-  metricsPort: integer(env, 'RELAY_METRICS_PORT', undefined, 0),
-  batchSize: integer(env, 'RELAY_BATCH_SIZE', 1000, 1)!,
-  leaderRetryMs: integer(env, 'RELAY_LEADER_RETRY_MS', 1000, 50)!,
-  pollIntervalMs: integer(env, 'RELAY_POLL_INTERVAL_MS', 1000, 10)!,
+  partitions: envInt(env, 'STRATA_TOPIC_PARTITIONS', 6, 1),
+  metricsPort: envInt(env, 'RELAY_METRICS_PORT', undefined, 0),
+  batchSize: envInt(env, 'RELAY_BATCH_SIZE', 1000, 1),
+  leaderRetryMs: envInt(env, 'RELAY_LEADER_RETRY_MS', 1000, 50),
+  pollIntervalMs: envInt(env, 'RELAY_POLL_INTERVAL_MS', 1000, 10),
 });

@@ -1,5 +1,5 @@
-import { createJsonLogger } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
+import { createJsonLogger } from '@strata/service-runtime';
 import { createTestDatabase, testTopic } from '@strata/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';

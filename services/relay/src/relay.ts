@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
 import { StrataError, type RecordedEvent } from '@strata/core';
-import { createJsonLogger, ensureTopic, KafkaPublisher, type JsonLogger } from '@strata/kafka-bus';
+import { ensureTopic, KafkaPublisher } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog, subscribe, type CheckpointStore, type Subscription } from '@strata/postgres-log';
+import { createJsonLogger, serveMetrics, type JsonLogger } from '@strata/service-runtime';
 import type pg from 'pg';
 import type { RelayConfig } from './relay-config.js';
-import { RelayMetrics, renderRelayMetrics, serveMetrics, type RelayMetricsSnapshot } from './relay-metrics.js';
+import { RelayMetrics, renderRelayMetrics, type RelayMetricsSnapshot } from './relay-metrics.js';
 
 export interface RelayOptions extends RelayConfig {
   logger?: JsonLogger;

@@ -3,7 +3,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newEvent, partitionKey, streamIds, type EventLog, type RecordedEvent } from '@strata/core';
-import { createJsonLogger, KafkaEventConsumer } from '@strata/kafka-bus';
+import { KafkaEventConsumer } from '@strata/kafka-bus';
+import { createJsonLogger } from '@strata/service-runtime';
 import pg from 'pg';
 
 /** Helpers shared by the relay's int and e2e specs (not exported from the package). */

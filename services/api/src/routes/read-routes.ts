@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { evaluateFlag, resolveConfig, StrataError } from '@strata/core';
+import { evaluateFlag, resolveConfig, StrataError, type FlagEvaluation } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { minPositionOf } from '../request-context.js';
 import { answerBody, type ResolvedBody } from '../resolved-config-cache.js';
 import { EnvParams, ReadQuery, TenantFlagParams, TenantParams } from '../schemas.js';
+import { scopeOf, type Scope } from './scope.js';
 
 const ResolvedAnswer = z.object({
   position: z.number(),
@@ -47,9 +48,7 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
 
   const answerConfig = async (
     reply: FastifyReply,
-    ns: string,
-    env: string,
-    tenant: string | null,
+    { namespace: ns, environment: env, tenant }: Scope,
     query: z.infer<typeof ReadQuery>,
     minPosition: number | null,
   ) => {
@@ -69,41 +68,25 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
       .send(answer.body);
   };
 
-  app.get(
-    '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config',
-    {
-      config: { access: { permission: 'config:read' } },
-      schema: {
-        tags: ['reads'],
-        summary: "A tenant's resolved config (now, or ?at= / ?position= from the log)",
-        params: TenantParams,
-        querystring: ReadQuery,
-        response: { 200: ResolvedAnswer },
+  for (const tenantScoped of [true, false]) {
+    app.get(
+      tenantScoped ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config' : '/v1/namespaces/:ns/envs/:env/config',
+      {
+        config: { access: { permission: 'config:read' } },
+        schema: {
+          tags: ['reads'],
+          summary: tenantScoped
+            ? "A tenant's resolved config (now, or ?at= / ?position= from the log)"
+            : "The environment's resolved config (no tenant layer)",
+          params: tenantScoped ? TenantParams : EnvParams,
+          querystring: ReadQuery,
+          response: { 200: ResolvedAnswer },
+        },
       },
-    },
-    async (request, reply) => {
-      const { ns, env, tenant } = request.params;
-      return answerConfig(reply, ns, env, tenant, request.query, minPositionOf(request, request.query));
-    },
-  );
-
-  app.get(
-    '/v1/namespaces/:ns/envs/:env/config',
-    {
-      config: { access: { permission: 'config:read' } },
-      schema: {
-        tags: ['reads'],
-        summary: "The environment's resolved config (no tenant layer)",
-        params: EnvParams,
-        querystring: ReadQuery,
-        response: { 200: ResolvedAnswer },
-      },
-    },
-    async (request, reply) => {
-      const { ns, env } = request.params;
-      return answerConfig(reply, ns, env, null, request.query, minPositionOf(request, request.query));
-    },
-  );
+      async (request, reply) =>
+        answerConfig(reply, scopeOf(request.params), request.query, minPositionOf(request, request.query)),
+    );
+  }
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',
@@ -120,12 +103,13 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
     async (request) => {
       const { ns, env, tenant, flag } = request.params;
       const past = await pastPosition(request.query);
+      let evaluation: FlagEvaluation;
       if (past !== null) {
-        const evaluation = evaluateFlag(await pointInTime.stateAt(ns, env, past), flag, tenant);
-        return { enabled: evaluation.enabled, reason: evaluation.reason, position: evaluation.position };
+        evaluation = evaluateFlag(await pointInTime.stateAt(ns, env, past), flag, tenant);
+      } else {
+        await waitFor(ns, env, minPositionOf(request, request.query));
+        evaluation = await deps.views.flag(ns, env, flag, tenant);
       }
-      await waitFor(ns, env, minPositionOf(request, request.query));
-      const evaluation = await deps.views.flag(ns, env, flag, tenant);
       return { enabled: evaluation.enabled, reason: evaluation.reason, position: evaluation.position };
     },
   );

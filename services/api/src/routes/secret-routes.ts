@@ -1,16 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import {
-  decide,
-  latestSecretVersionNumber,
-  StrataError,
-  streamIds,
-  type NamespaceEnvState,
-  type SecretVersionEntry,
-} from '@strata/core';
+import { latestSecretVersionNumber, StrataError, type NamespaceEnvState, type SecretVersionEntry } from '@strata/core';
 import type { ApiContext } from '../app.js';
-import { answerWrite, clientInfo, metadataOf, principalOf, writeOptionsOf } from '../request-context.js';
+import { answerWrite, clientInfo, metadataOf, principalOf } from '../request-context.js';
 import { SecretAccessLog } from '../secret-access-log.js';
 import {
   EnvParams,
@@ -22,6 +15,7 @@ import {
   UnsetValueBody,
   WriteAnswer,
 } from '../schemas.js';
+import { scopeOf, writeToScope } from './scope.js';
 
 const SecretValueAnswer = z.object({
   value: z.string(),
@@ -77,7 +71,8 @@ const readableVersion = (
  * Secrets: values are sealed by SecretCipher before they reach the log; plaintext leaves only to
  * `secret:read`, and only after the read is recorded in the access log (invariant 7).
  */
-export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, metrics }: ApiContext) => {
+export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
+  const { deps, cache, metrics } = context;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const accessLog = new SecretAccessLog(deps.pool);
 
@@ -86,7 +81,6 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
       ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/secrets'
       : '/v1/namespaces/:ns/envs/:env/secrets';
     const params = tenantScoped ? TenantSecretParams : EnvSecretParams;
-    const tenantOf = (p: object): string | null => ('tenant' in p && typeof p.tenant === 'string' ? p.tenant : null);
 
     app.put(
       `${base}/:name`,
@@ -101,45 +95,28 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
         },
       },
       async (request, reply) => {
-        const { ns, env, name } = request.params;
-        const tenant = tenantOf(request.params);
+        const scope = scopeOf(request.params);
+        const { name } = request.params;
         const { value, reason, previousReadableUntil } = request.body;
         let sealedVersion = 0;
-        const result = await commands.run(
-          streamIds.scope(ns, env, tenant),
-          () => cache.load(ns, env, tenant),
-          async ({ state }) => {
-            // Decide first on a placeholder-free check: unknown names fail before anything is encrypted.
-            if (!state.manifest || !Object.hasOwn(state.manifest.secrets, name)) {
-              throw new StrataError('UNKNOWN_KEY', `secret ${name}: not declared in the manifest`, { name });
-            }
-            const version = latestSecretVersionNumber(state, tenant, name) + 1;
-            const envelope = await deps.cipher.seal({
-              namespace: ns,
-              environment: env,
-              tenant,
-              name,
-              version,
-              plaintext: value,
-            });
-            sealedVersion = version;
-            return decide(
-              {
-                type: 'AddSecretVersion',
-                namespace: ns,
-                environment: env,
-                tenant,
-                name,
-                version,
-                envelope,
-                previousReadableUntil: previousReadableUntil ? new Date(previousReadableUntil).toISOString() : null,
-                metadata: metadataOf(request, reason),
-              },
-              state,
-            );
-          },
-          writeOptionsOf(request),
-        );
+        const result = await writeToScope(context, request, scope, async (state) => {
+          // Decide first on a placeholder-free check: unknown names fail before anything is encrypted.
+          if (!state.manifest || !Object.hasOwn(state.manifest.secrets, name)) {
+            throw new StrataError('UNKNOWN_KEY', `secret ${name}: not declared in the manifest`, { name });
+          }
+          const version = latestSecretVersionNumber(state, scope.tenant, name) + 1;
+          const envelope = await deps.cipher.seal({ ...scope, name, version, plaintext: value });
+          sealedVersion = version;
+          return {
+            type: 'AddSecretVersion',
+            ...scope,
+            name,
+            version,
+            envelope,
+            previousReadableUntil: previousReadableUntil ? new Date(previousReadableUntil).toISOString() : null,
+            metadata: metadataOf(request, reason),
+          };
+        });
         return answerWrite(reply, result, sealedVersion ? { secretVersion: sealedVersion } : {});
       },
     );
@@ -157,25 +134,13 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
         },
       },
       async (request, reply) => {
-        const { ns, env, name } = request.params;
-        const tenant = tenantOf(request.params);
-        const result = await commands.run(
-          streamIds.scope(ns, env, tenant),
-          () => cache.load(ns, env, tenant),
-          ({ state }) =>
-            decide(
-              {
-                type: 'DeleteSecret',
-                namespace: ns,
-                environment: env,
-                tenant,
-                name,
-                metadata: metadataOf(request, request.body?.reason),
-              },
-              state,
-            ),
-          writeOptionsOf(request),
-        );
+        const scope = scopeOf(request.params);
+        const result = await writeToScope(context, request, scope, () => ({
+          type: 'DeleteSecret',
+          ...scope,
+          name: request.params.name,
+          metadata: metadataOf(request, request.body?.reason),
+        }));
         return answerWrite(reply, result);
       },
     );
@@ -194,7 +159,7 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
       },
       async (request, reply) => {
         const { ns, env, name } = request.params;
-        const tenant = tenantOf(request.params);
+        const { tenant } = scopeOf(request.params);
         const principal = principalOf(request);
         const { state } = await cache.load(ns, env, tenant);
         const found = effectiveSecret(state, tenant, name);
@@ -245,7 +210,7 @@ export const secretRoutes = (fastify: FastifyInstance, { deps, cache, commands, 
       },
       async (request) => {
         const { ns, env } = request.params;
-        const tenant = tenantOf(request.params);
+        const { tenant } = scopeOf(request.params);
         const { state } = await cache.load(ns, env, tenant);
         const secrets: z.infer<typeof SecretListAnswer>['secrets'] = [];
         for (const scope of tenant === null ? [null] : [tenant, null]) {

@@ -1,10 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { newEvent, StrataError, streamIds } from '@strata/core';
-import { withinScope } from '../access-policy.js';
+import { withinScope, type Principal, type Target } from '../access-policy.js';
 import type { ApiContext } from '../app.js';
 import { metadataOf, principalOf } from '../request-context.js';
 import { IssueTokenBody, TokenIdParams } from '../schemas.js';
+
+/** Listing and revoking name no scope in the path: check the caller's own, then keep to the records within it. */
+const callerScope = ({ principal }: { principal: Principal | null }): Target => ({
+  namespace: principal?.namespace ?? null,
+  environment: principal?.environment ?? null,
+  tenant: principal?.tenant ?? null,
+});
 
 /**
  * Tokens: issuing and revoking are recorded as events (without token material); the token
@@ -78,52 +85,26 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
   app.get(
     '/v1/tokens',
     {
-      config: {
-        access: {
-          permission: 'tokens',
-          target: (request) => ({
-            namespace: request.principal?.namespace ?? null,
-            environment: request.principal?.environment ?? null,
-            tenant: request.principal?.tenant ?? null,
-          }),
-        },
-      },
+      config: { access: { permission: 'tokens', target: callerScope } },
       schema: { tags: ['tokens'], summary: 'Live tokens (never their values)' },
     },
     async (request) => {
       const principal = principalOf(request);
       const list = await tokens.list();
-      return {
-        tokens: list.filter((t) =>
-          withinScope(principal, { namespace: t.namespace, environment: t.environment, tenant: t.tenant }),
-        ),
-      };
+      return { tokens: list.filter((t) => withinScope(principal, t)) };
     },
   );
 
   app.delete(
     '/v1/tokens/:id',
     {
-      config: {
-        access: {
-          permission: 'tokens',
-          target: (request) => ({
-            namespace: request.principal?.namespace ?? null,
-            environment: request.principal?.environment ?? null,
-            tenant: request.principal?.tenant ?? null,
-          }),
-        },
-      },
+      config: { access: { permission: 'tokens', target: callerScope } },
       schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams },
     },
     async (request) => {
       const principal = principalOf(request);
       const record = await tokens.get(request.params.id);
-      if (
-        !record ||
-        record.revokedAt !== null ||
-        !withinScope(principal, { namespace: record.namespace, environment: record.environment, tenant: record.tenant })
-      ) {
+      if (!record || record.revokedAt !== null || !withinScope(principal, record)) {
         throw new StrataError('NOT_FOUND', `no live token ${request.params.id}`, { tokenId: request.params.id });
       }
       await tokens.revoke(record.id, principal.subject);

@@ -16,12 +16,14 @@ import {
   UnsetValueBody,
   WriteAnswer,
 } from '../schemas.js';
+import { scopeOf, writeToScope } from './scope.js';
 
 /**
  * Commands: each handler states the command; CommandRunner loads the scope from the log,
  * decides with core's `decide` and appends with the version it decided on.
  */
-export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointInTime }: ApiContext) => {
+export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
+  const { commands, cache, pointInTime } = context;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const writeResponse = { 200: WriteAnswer };
 
@@ -70,41 +72,24 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
       ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config/:key'
       : '/v1/namespaces/:ns/envs/:env/config/:key';
     const params = tenantScoped ? TenantKeyParams : EnvKeyParams;
-    const tenantOf = (p: object): string | null => ('tenant' in p && typeof p.tenant === 'string' ? p.tenant : null);
+    const layer = tenantScoped ? 'tenant override' : 'environment value';
 
     app.put(
       base,
       {
         config: { access: { permission: 'config:write' } },
-        schema: {
-          tags: ['writes'],
-          summary: `Set a ${tenantScoped ? 'tenant override' : 'environment value'}`,
-          params,
-          body: SetValueBody,
-          response: writeResponse,
-        },
+        schema: { tags: ['writes'], summary: `Set a ${layer}`, params, body: SetValueBody, response: writeResponse },
       },
       async (request, reply) => {
-        const { ns, env, key } = request.params;
-        const tenant = tenantOf(request.params);
-        const result = await commands.run(
-          streamIds.scope(ns, env, tenant),
-          () => cache.load(ns, env, tenant),
-          ({ state }) =>
-            decide(
-              {
-                type: 'SetConfigValue',
-                namespace: ns,
-                environment: env,
-                tenant,
-                key,
-                value: request.body.value,
-                metadata: metadataOf(request, request.body.reason),
-              },
-              state,
-            ),
-          writeOptionsOf(request),
-        );
+        const scope = scopeOf(request.params);
+        const { value, reason } = request.body;
+        const result = await writeToScope(context, request, scope, () => ({
+          type: 'SetConfigValue',
+          ...scope,
+          key: request.params.key,
+          value,
+          metadata: metadataOf(request, reason),
+        }));
         return answerWrite(reply, result);
       },
     );
@@ -115,32 +100,20 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
         config: { access: { permission: 'config:write' } },
         schema: {
           tags: ['writes'],
-          summary: `Unset a ${tenantScoped ? 'tenant override' : 'environment value'}`,
+          summary: `Unset a ${layer}`,
           params,
           body: UnsetValueBody,
           response: writeResponse,
         },
       },
       async (request, reply) => {
-        const { ns, env, key } = request.params;
-        const tenant = tenantOf(request.params);
-        const result = await commands.run(
-          streamIds.scope(ns, env, tenant),
-          () => cache.load(ns, env, tenant),
-          ({ state }) =>
-            decide(
-              {
-                type: 'UnsetConfigValue',
-                namespace: ns,
-                environment: env,
-                tenant,
-                key,
-                metadata: metadataOf(request, request.body?.reason),
-              },
-              state,
-            ),
-          writeOptionsOf(request),
-        );
+        const scope = scopeOf(request.params);
+        const result = await writeToScope(context, request, scope, () => ({
+          type: 'UnsetConfigValue',
+          ...scope,
+          key: request.params.key,
+          metadata: metadataOf(request, request.body?.reason),
+        }));
         return answerWrite(reply, result);
       },
     );
@@ -161,25 +134,16 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
     async (request, reply) => {
       const { ns, env, flag } = request.params;
       const { rollout, enabled, variants, reason } = request.body;
-      const result = await commands.run(
-        streamIds.environment(ns, env),
-        () => cache.load(ns, env, null),
-        ({ state }) =>
-          decide(
-            {
-              type: 'SetFlagRollout',
-              namespace: ns,
-              environment: env,
-              flag,
-              rollout,
-              enabled,
-              ...(variants ? { variants } : {}),
-              metadata: metadataOf(request, reason),
-            },
-            state,
-          ),
-        writeOptionsOf(request),
-      );
+      const result = await writeToScope(context, request, scopeOf(request.params), () => ({
+        type: 'SetFlagRollout',
+        namespace: ns,
+        environment: env,
+        flag,
+        rollout,
+        enabled,
+        ...(variants ? { variants } : {}),
+        metadata: metadataOf(request, reason),
+      }));
       return answerWrite(reply, result);
     },
   );
@@ -198,24 +162,16 @@ export const writeRoutes = (fastify: FastifyInstance, { commands, cache, pointIn
     },
     async (request, reply) => {
       const { ns, env, tenant, flag } = request.params;
-      const result = await commands.run(
-        streamIds.tenant(ns, env, tenant),
-        () => cache.load(ns, env, tenant),
-        ({ state }) =>
-          decide(
-            {
-              type: 'SetFlagOverride',
-              namespace: ns,
-              environment: env,
-              tenant,
-              flag,
-              override: request.body.override,
-              metadata: metadataOf(request, request.body.reason),
-            },
-            state,
-          ),
-        writeOptionsOf(request),
-      );
+      const { override, reason } = request.body;
+      const result = await writeToScope(context, request, scopeOf(request.params), () => ({
+        type: 'SetFlagOverride',
+        namespace: ns,
+        environment: env,
+        tenant,
+        flag,
+        override,
+        metadata: metadataOf(request, reason),
+      }));
       return answerWrite(reply, result);
     },
   );

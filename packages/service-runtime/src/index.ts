@@ -1,0 +1,6 @@
+export * from './env-vars.js';
+export * from './json-logger.js';
+export * from './prometheus-text.js';
+export * from './rate-window.js';
+export * from './run-service.js';
+export * from './serve-metrics.js';

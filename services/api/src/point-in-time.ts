@@ -12,7 +12,12 @@ import {
   type NamespaceEnvStateJson,
   type RecordedEvent,
 } from '@strata/core';
-import { loadSnapshotAtOrBefore, saveSnapshot, snapshotPositionAtOrBefore } from '@strata/postgres-log';
+import {
+  loadSnapshotAtOrBefore,
+  saveSnapshots,
+  snapshotPositionAtOrBefore,
+  type SerializedSnapshot,
+} from '@strata/postgres-log';
 
 const pageSize = 5_000;
 /**
@@ -26,8 +31,20 @@ const snapshotEvery = 250;
 const keepUpDelayMs = 1_000;
 /** Snapshot states kept parsed in memory (they never change: a snapshot is a pure function of the log). */
 const statesInMemory = 16;
+/** Snapshots saved per statement, and JSON text per statement (a cold fold of a long history queues hundreds). */
+const saveBatch = 200;
+const saveBatchChars = 8_000_000;
+/** Namespaces whose namespace-wide events are kept in memory, and at most this many events each. */
+const wideNamespaces = 64;
+const wideEventsCached = 256;
 /** Events of a namespace without an environment that still change every environment's state. */
 const namespaceWide: EventType[] = ['ManifestPublished', 'TenantKeyShredded'];
+
+/** A namespace's namespace-wide events, in position order, from the start of the log to `upTo`. */
+interface WideEvents {
+  upTo: number;
+  events: readonly RecordedEvent[];
+}
 
 export interface FoldedScope {
   state: NamespaceEnvState;
@@ -58,8 +75,22 @@ const scopeOf = (namespace: string, environment: string) => `state:${namespace}/
 export class PointInTime {
   /** `scope@position` → state of a snapshot, most recently used last. */
   readonly #states = new Map<string, NamespaceEnvState>();
-  /** Saves run one at a time behind the reads that produced them. */
-  #saving: Promise<void> = Promise.resolve();
+  /**
+   * Snapshots waiting to be saved (JSON text, serialized when taken: states are large, and text
+   * costs the GC nothing), and the batch being saved. Saves run one batch at a time in the
+   * background, so a cold read's hundreds of snapshots cost a few statements, not a pool's worth.
+   */
+  #queue: SerializedSnapshot[] = [];
+  #inFlight: readonly SerializedSnapshot[] = [];
+  #flushing: Promise<void> | null = null;
+  /**
+   * Namespace → its namespace-wide events (manifests, shreddings) up to `upTo`, most recently used
+   * last. The log is append-only and its head is visible only once every event below it is, so
+   * what was read up to an observed head never changes. Null: too many to keep.
+   */
+  readonly #wide = new Map<string, WideEvents | null>();
+  /** The highest log head observed: positions at or below it are settled. */
+  #head = 0;
   /** Scopes with a pending background catch-up, and the runs under way. */
   readonly #keepUp = new Map<string, NodeJS.Timeout | null>();
   readonly #running = new Set<Promise<unknown>>();
@@ -72,7 +103,7 @@ export class PointInTime {
 
   /** A position or an RFC 3339 time → the log position it denotes (never beyond the head). */
   async resolve(at: number | string): Promise<number> {
-    const head = await this.log.headPosition();
+    const head = await this.#headPosition();
     if (typeof at === 'number') return Math.min(at, head);
     if (Number.isNaN(Date.parse(at))) throw new StrataError('BAD_REQUEST', `not an RFC 3339 time: ${at}`);
     return this.log.positionAt(at);
@@ -111,8 +142,7 @@ export class PointInTime {
     if (this.#closed || environment === '' || this.#keepUp.has(scope)) return;
     const timer = setTimeout(() => {
       this.#keepUp.set(scope, null);
-      const run = this.log
-        .headPosition()
+      const run = this.#headPosition()
         .then((head) => this.stateAt(namespace, environment, head))
         .catch(() => undefined)
         .finally(() => {
@@ -130,12 +160,12 @@ export class PointInTime {
     this.#closed = true;
     for (const timer of this.#keepUp.values()) if (timer) clearTimeout(timer);
     await Promise.all(this.#running);
-    await this.#saving;
+    while (this.#flushing) await this.#flushing;
   }
 
   /** The current state of a whole environment with its streams' versions, folded from the log (for reverts). */
   async current(namespace: string, environment: string): Promise<FoldedScope> {
-    const head = await this.log.headPosition();
+    const head = await this.#headPosition();
     let state = initialState(namespace, environment);
     const streamVersions = new Map<string, number>();
     const envPrefix = `tenant:${namespace}/${environment}/`;
@@ -152,7 +182,7 @@ export class PointInTime {
 
   /** The current state of every environment of a namespace (a new manifest is checked against all). */
   async environments(namespace: string): Promise<NamespaceEnvState[]> {
-    const head = await this.log.headPosition();
+    const head = await this.#headPosition();
     const events = new Map<string, RecordedEvent[]>();
     const shared: RecordedEvent[] = [];
     for await (const page of this.#pages({ namespace }, 0, head)) {
@@ -183,6 +213,14 @@ export class PointInTime {
       const p = Number(key.slice(scope.length + 1));
       if (p <= position && (at === null || p > at)) at = p;
     }
+    // …and so is one still queued (or being saved), though no longer parsed.
+    let unsaved: SerializedSnapshot | undefined;
+    for (const queued of [this.#inFlight, this.#queue])
+      for (const s of queued)
+        if (s.scope === scope && s.position <= position && (at === null || s.position > at)) {
+          at = s.position;
+          unsaved = s;
+        }
     if (at === null) return initialState(namespace, environment);
     const key = `${scope}@${at}`;
     const held = this.#states.get(key);
@@ -191,6 +229,11 @@ export class PointInTime {
       this.#states.set(key, held);
       return held;
     }
+    if (unsaved?.position === at) {
+      const state = stateFromJson(JSON.parse(unsaved.json) as NamespaceEnvStateJson);
+      this.#remember(key, state);
+      return state;
+    }
     const snapshot = await loadSnapshotAtOrBefore<NamespaceEnvStateJson>(this.pool, scope, at);
     if (!snapshot) return initialState(namespace, environment);
     const state = stateFromJson(snapshot.state);
@@ -198,16 +241,81 @@ export class PointInTime {
     return state;
   }
 
-  /** Keeps the state in memory and saves it in the background (serialized now: states are large). */
+  /** Keeps the state in memory and queues it for saving in the background. */
   #snapshot(scope: string, state: NamespaceEnvState): void {
     const key = `${scope}@${state.position}`;
     if (this.#states.has(key)) return;
     this.#remember(key, state);
-    const json = stateToJson(state);
-    this.#saving = this.#saving
-      // Best effort: a snapshot is derived data, a failed save costs only speed.
-      .then(() => saveSnapshot(this.pool, scope, state.position, json))
-      .catch(() => undefined);
+    this.#queue.push({ scope, position: state.position, json: JSON.stringify(stateToJson(state)) });
+    this.#flush();
+  }
+
+  /** Saves the queued snapshots, a batch per statement, until none is left. */
+  #flush(): void {
+    if (this.#flushing) return;
+    this.#flushing = (async () => {
+      while (this.#queue.length > 0) {
+        let take = 0;
+        let chars = 0;
+        while (take < this.#queue.length && take < saveBatch && (take === 0 || chars < saveBatchChars))
+          chars += this.#queue[take++]!.json.length;
+        this.#inFlight = this.#queue.splice(0, take);
+        // Best effort: a snapshot is derived data, a failed save costs only speed.
+        await saveSnapshots(this.pool, this.#inFlight).catch(() => undefined);
+        this.#inFlight = [];
+      }
+    })().finally(() => {
+      this.#flushing = null;
+      if (this.#queue.length > 0) this.#flush();
+    });
+  }
+
+  async #headPosition(): Promise<number> {
+    const head = await this.log.headPosition();
+    if (head > this.#head) this.#head = head;
+    return head;
+  }
+
+  /**
+   * The namespace-wide events in (after, upTo]. Few by nature, so kept in memory per namespace
+   * (from the start of the log up to a settled position) and read only past what memory holds; a
+   * namespace with too many to keep is read range by range.
+   */
+  async #wideEvents(namespace: string, after: number, upTo: number): Promise<RecordedEvent[]> {
+    const cached = this.#wide.get(namespace);
+    if (cached === null) return this.#readWide(namespace, after, upTo);
+    let known = cached ?? { upTo: 0, events: [] };
+    if (known.upTo < upTo) {
+      const read = await this.log.history({
+        namespace,
+        type: namespaceWide,
+        after: known.upTo,
+        upTo,
+        limit: wideEventsCached + 1,
+      });
+      const events = read.length === 0 ? known.events : [...known.events, ...read];
+      if (events.length > wideEventsCached) {
+        this.#keepWide(namespace, null);
+        return this.#readWide(namespace, after, upTo);
+      }
+      const settled = Math.min(upTo, this.#head);
+      if (settled > known.upTo)
+        this.#keepWide(namespace, { upTo: settled, events: events.filter((e) => e.position <= settled) });
+      known = { upTo, events };
+    } else if (cached) this.#keepWide(namespace, cached);
+    return known.events.filter((e) => e.position > after && e.position <= upTo);
+  }
+
+  #keepWide(namespace: string, entry: WideEvents | null): void {
+    this.#wide.delete(namespace);
+    this.#wide.set(namespace, entry);
+    if (this.#wide.size > wideNamespaces) this.#wide.delete(this.#wide.keys().next().value!);
+  }
+
+  async #readWide(namespace: string, after: number, upTo: number): Promise<RecordedEvent[]> {
+    const all: RecordedEvent[] = [];
+    for await (const page of this.#pages({ namespace, type: namespaceWide }, after, upTo)) all.push(...page);
+    return all;
   }
 
   #remember(key: string, state: NamespaceEnvState): void {
@@ -223,12 +331,7 @@ export class PointInTime {
   async *#scopePages(namespace: string, environment: string, after: number, upTo: number) {
     // Few by nature (manifests, shreddings): read them all, alongside the scope's first page,
     // then splice them into the scope's pages.
-    const collect = async () => {
-      const all: RecordedEvent[] = [];
-      for await (const page of this.#pages({ namespace, type: namespaceWide }, after, upTo)) all.push(...page);
-      return all;
-    };
-    const widePending = collect();
+    const widePending = this.#wideEvents(namespace, after, upTo);
     widePending.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     let wide: RecordedEvent[] | null = null;
     let w = 0;

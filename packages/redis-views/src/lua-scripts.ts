@@ -9,7 +9,8 @@
 
 /**
  * KEYS: gen, missed. ARGV: prefix, mode ('live' | 'build'), generation (build mode), view tag,
- * then 7-tuples `position, op, a, b, c, d, message` in position order.
+ * then per event, in position order, `position, op, a, b, c, d, message` in live mode or just
+ * `position, op, a, b, c` in build mode (`d` is unused and rebuilds publish nothing).
  * Returns the number of events applied, or -1 when the target generation is missing (lost data).
  */
 export const applyScript = `
@@ -17,7 +18,9 @@ local prefix = ARGV[1]
 local live = ARGV[2] == 'live'
 local gen
 if live then gen = redis.call('GET', KEYS[1]) else gen = ARGV[3] end
-local lastPos = tonumber(ARGV[#ARGV - 6])
+local stride = 5
+if live then stride = 7 end
+local lastPos = tonumber(ARGV[#ARGV - stride + 1])
 if (not gen) or (redis.call('EXISTS', prefix .. 'g' .. gen .. ':marker') == 0) then
   if live then
     local missed = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -39,10 +42,10 @@ local tenantKeys = {}
 local overrideKeys = {}
 local tenantsSeen = {}
 local applied = 0
-for i = 5, #ARGV, 7 do
+for i = 5, #ARGV, stride do
   local p = tonumber(ARGV[i])
   if p > pos then
-    local op, a, b, c, d = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+    local op, a, b, c = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
     if a ~= '' and not tenantsSeen[a] and (op == 'cs' or (op == 'fo' and c ~= '')) then
       tenantsSeen[a] = true
       redis.call('SADD', tenantsKey, a)

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { StrataError, type EventLog, type RecordedEvent } from '@strata/core';
 import { defaultPrefix, generationKeys, globalKeys } from './key-layout.js';
 import { applyScript, switchScript } from './lua-scripts.js';
-import { viewOpOf, type OpTuple, type ViewChange } from './view-ops.js';
+import { viewOpOf, type ViewChange } from './view-ops.js';
 
 export interface ApplyResult {
   /** Events that changed a view. */
@@ -221,35 +221,40 @@ export class RedisViewStore {
 
   /** `generation === null`: the live generation, resolved inside the script; else that one, no notifications. */
   private async apply(events: readonly RecordedEvent[], generation: number | null): Promise<ApplyResult> {
-    const byView = new Map<string, OpTuple[]>();
+    // Per view, the script's arguments after the tag, flat: rebuilds leave out `d` (never used) and
+    // the message (rebuilds publish nothing), 5 strings per event instead of 7.
+    const live = generation === null;
+    const stride = live ? 7 : 5;
+    const byView = new Map<string, string[]>();
     let ignored = 0;
     for (const event of events) {
-      const op = viewOpOf(event, generation === null);
+      const op = viewOpOf(event, live);
       if (!op) {
         ignored++;
         continue;
       }
-      const tuples = byView.get(op.tag);
-      if (tuples) tuples.push(op.tuple);
-      else byView.set(op.tag, [op.tuple]);
+      let args = byView.get(op.tag);
+      if (!args) byView.set(op.tag, (args = []));
+      const t = op.tuple;
+      if (live) args.push(t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+      else args.push(t[0], t[1], t[2], t[3], t[4]);
     }
     if (byView.size === 0) return { applied: 0, duplicates: 0, ignored, lost: false };
     const keys = globalKeys(this.prefix);
-    const head = [
-      keys.generation,
-      keys.missed,
-      this.prefix,
-      generation === null ? 'live' : 'build',
-      String(generation ?? ''),
-    ];
+    const head = [keys.generation, keys.missed, this.prefix, live ? 'live' : 'build', String(generation ?? '')];
     const pipeline = this.redis.pipeline() as unknown as {
-      strataApply(...args: string[]): unknown;
+      strataApply(args: string[]): unknown;
       exec(): Promise<[Error | null, unknown][] | null>;
     };
+    const chunkArgs = this.chunkSize * stride;
     let calls = 0;
-    for (const [tag, tuples] of byView) {
-      for (let i = 0; i < tuples.length; i += this.chunkSize) {
-        pipeline.strataApply(...head, tag, ...tuples.slice(i, i + this.chunkSize).flat());
+    for (const [tag, args] of byView) {
+      for (let i = 0; i < args.length; i += chunkArgs) {
+        const end = Math.min(i + chunkArgs, args.length);
+        // One flat array: ioredis flattens a single level, so no spreading of thousands of arguments.
+        const call = head.concat(tag);
+        for (let j = i; j < end; j++) call.push(args[j]!);
+        pipeline.strataApply(call);
         calls++;
       }
     }

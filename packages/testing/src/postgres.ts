@@ -30,6 +30,29 @@ export const adminQuery = async (maintenanceUrl: string, sql: string): Promise<v
   }
 };
 
+/**
+ * Waits (bounded) until nobody is connected to a database. `pool.end()` can resolve while its
+ * clients are still saying goodbye; dropping the database WITH (FORCE) under them would make
+ * them emit errors after the spec has finished.
+ */
+const waitUntilUnused = async (maintenanceUrl: string, database: string, timeoutMs: number): Promise<void> => {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { rows } = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [database],
+      );
+      if ((rows[0]?.n ?? 0) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await client.end();
+  }
+};
+
 let counter = 0;
 
 /** A fresh database for one spec file, cloned from the template the global setup migrated. */
@@ -43,6 +66,7 @@ export const createTestDatabase = async (): Promise<TestDatabase> => {
     url: withDatabase(databaseUrl, name),
     appUrl: withDatabase(databaseUrl, name, 'strata_app'),
     async [Symbol.asyncDispose]() {
+      await waitUntilUnused(databaseUrl, name, 3_000);
       await adminQuery(databaseUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };

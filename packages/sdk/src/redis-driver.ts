@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import {
   envVarLayer,
   evaluateFlagRule,
+  initialState,
   jsonEqual,
   resolveKey,
   type EnvVarLayer,
@@ -589,19 +590,7 @@ export class RedisDriver implements ClientDriver {
   }
 
   private emptyState(): LocalState {
-    return {
-      namespace: this.options.namespace,
-      environment: this.options.environment,
-      manifest: null,
-      manifestPosition: 0,
-      environmentValues: new Map(),
-      tenantValues: new Map(),
-      flags: new Map(),
-      overrides: new Map(),
-      secrets: new Map(),
-      shreddedTenants: new Map(),
-      position: 0,
-      lastChangePosition: 0,
-    };
+    // core builds its state from fresh Maps, so the copy is ours to mutate.
+    return initialState(this.options.namespace, this.options.environment) as LocalState;
   }
 }

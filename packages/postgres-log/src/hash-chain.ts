@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
+import { eventColumns, type EventRow } from './event-row.js';
 
 /** The hash before the first event: the chain starts from 64 zeros. */
 export const genesisHash = '0'.repeat(64);
@@ -97,20 +98,6 @@ export const canonicalPieces = (
 export type ChainVerification =
   { ok: true; checked: number; head: number } | { ok: false; firstBadPosition: number; checked: number };
 
-interface ChainRow {
-  position: string;
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: unknown;
-  /** Epoch milliseconds: cheaper than letting the driver parse a timestamptz into a Date. */
-  recorded_ms: string;
-  hash: string;
-}
-
 const pageSize = 5_000;
 
 /**
@@ -142,10 +129,8 @@ export const verifyChain = async (
     start > to
       ? Promise.resolve([])
       : pool
-          .query<ChainRow>(
-            `SELECT position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
-                    (extract(epoch FROM recorded_at) * 1000)::bigint AS recorded_ms, hash
-               FROM strata.events WHERE position >= $1 AND position <= $2 ORDER BY position`,
+          .query<EventRow>(
+            `SELECT ${eventColumns} FROM strata.events WHERE position >= $1 AND position <= $2 ORDER BY position`,
             [start, Math.min(to, start + pageSize - 1)],
           )
           .then((result) => result.rows);
@@ -173,7 +158,7 @@ export const verifyChain = async (
               schemaVersion: row.schema_version,
               data: row.data,
               metadata: row.metadata,
-              recordedAt: new Date(Number(row.recorded_ms)).toISOString(),
+              recordedAt: row.recorded_at,
             })
           : undefined;
       if (hash === undefined || hash !== row.hash) {

@@ -14,6 +14,7 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '@strata/core';
+import { eventColumns, type EventRow } from './event-row.js';
 import { randomFillSync } from 'node:crypto';
 import pg from 'pg';
 import { ulid } from 'ulid';
@@ -46,27 +47,6 @@ type BatchResult =
   | { ok: true; firstPosition: number; lastPosition: number; streamVersion: number; replayed: boolean }
   | Extract<AppendResult, { ok: false }>;
 
-interface EventRow {
-  position: string;
-  event_id: string;
-  stream_id: string;
-  stream_version: number;
-  type: string;
-  schema_version: number;
-  data: unknown;
-  metadata: NewEvent['metadata'];
-  /** Already ISO 8601 in UTC with milliseconds, as `Date.prototype.toISOString` writes it. */
-  recorded_at: string;
-  hash: string;
-}
-
-/**
- * `recorded_at` is formatted by PostgreSQL exactly as `strata.append_batch` formats it for the hash
- * chain (UTC, milliseconds, truncated), the same text `Date.prototype.toISOString` gives: letting
- * the driver parse a timestamptz into a Date and printing it again costs ~5 µs per row.
- */
-const eventColumns = `position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
-  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, hash`;
 const systemClock: Clock = { now: () => new Date() };
 /**
  * ULIDs with random bytes drawn from a pooled buffer: `ulid()` alone asks the CSPRNG for every

@@ -1,0 +1,24 @@
+import type { NewEvent } from '@strata/core';
+
+/** A row of `strata.events` as the log's readers select it; it never leaves this package. */
+export interface EventRow {
+  position: string;
+  event_id: string;
+  stream_id: string;
+  stream_version: number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  metadata: NewEvent['metadata'];
+  /** Already ISO 8601 in UTC with milliseconds, as `Date.prototype.toISOString` writes it. */
+  recorded_at: string;
+  hash: string;
+}
+
+/**
+ * `recorded_at` is formatted by PostgreSQL exactly as `strata.append_batch` formats it for the hash
+ * chain (UTC, milliseconds, truncated), the same text `Date.prototype.toISOString` gives: letting
+ * the driver parse a timestamptz into a Date and printing it again costs ~5 µs per row.
+ */
+export const eventColumns = `position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
+  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, hash`;

@@ -1,12 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, testRedis, type TestDatabase, type TestRedis } from '@strata/testing';
+import { createTestDatabase, freePort, testRedis, type TestDatabase, type TestRedis } from '@strata/testing';
 import { bucketOf } from './who-flips.js';
 
 /**
@@ -25,16 +24,6 @@ let redis: TestRedis;
 let api: ChildProcess;
 let url: string;
 const apiLog: string[] = [];
-
-const freePort = (): Promise<number> =>
-  new Promise((done, fail) => {
-    const server = net.createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => done(port));
-    });
-  });
 
 interface Run {
   code: number;

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { RecordedEvent } from '@strata/core';
 import { RedisViewStore, viewChannel, viewTag } from '@strata/redis-views';
+import { freePort } from '@strata/testing';
 import { EventFactory, shopManifest } from '../test/recorded-events.js';
 import { liveViewStore } from '../test/view-fixture.js';
 import { createClient } from './create-client.js';
@@ -23,16 +23,6 @@ const until = async (check: () => boolean, timeoutMs: number, what: string): Pro
     await sleep(10);
   }
 };
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null

@@ -4,3 +4,4 @@ export * from './services.js';
 export * from './postgres.js';
 export * from './redis.js';
 export * from './kafka.js';
+export * from './wait.js';

@@ -2,12 +2,13 @@
  * Folding speed: 1 M events into one namespace+environment state (200 tenants), with `fold` and
  * with `evolve` event by event. Run: npx tsx packages/core/bench/fold.bench.ts
  */
-import { evolve, fold, initialState, newEvent, stateAt, type NewEvent, type RecordedEvent } from '../src/index.js';
+import { evolve, fold, initialState, newEvent, stateAt, type NewEvent } from '../src/index.js';
+import { recorded } from '../src/given.js';
 
 const meta = { actor: 'bench' };
 const scope = { namespace: 'shelfwise', environment: 'prod' };
 const n = Number(process.argv[2] ?? 1_000_000);
-const log: RecordedEvent[] = new Array(n);
+const events: NewEvent[] = new Array(n);
 for (let i = 0; i < n; i++) {
   const tenant = i % 5 === 0 ? null : `tenant_${i % 200}`;
   const kind = i % 10;
@@ -23,17 +24,10 @@ for (let i = 0; i < n; i++) {
               { ...scope, tenant: `tenant_${i % 200}`, flag: `flag_${i % 20}`, override: i % 2 ? 'enabled' : null },
               meta,
             );
-  log[i] = {
-    ...e,
-    position: i + 1,
-    eventId: `e${i}`,
-    streamId: 's',
-    streamVersion: i + 1,
-    schemaVersion: 1,
-    recordedAt: '2024-01-01T00:00:00Z',
-    hash: '',
-  };
+  events[i] = e;
 }
+
+const log = recorded(events);
 
 const time = (name: string, run: () => unknown) => {
   const start = performance.now();

@@ -14,8 +14,8 @@ import {
   resolveKey,
   type ManifestDocument,
   type NewEvent,
-  type RecordedEvent,
 } from '../src/index.js';
+import { recorded } from '../src/given.js';
 
 const meta = { actor: 'bench' };
 const scope = { namespace: 'shelfwise', environment: 'prod' };
@@ -37,16 +37,7 @@ tenants.forEach((tenant, t) => {
     events.push(newEvent('FlagOverrideSet', { ...scope, tenant, flag: 'new_checkout', override: 'enabled' }, meta));
 });
 events.push(newEvent('FlagRolloutChanged', { ...scope, flag: 'new_checkout', rollout: 25, enabled: true }, meta));
-const log: RecordedEvent[] = events.map((e, i) => ({
-  ...e,
-  position: i + 1,
-  eventId: `e${i}`,
-  streamId: 's',
-  streamVersion: i + 1,
-  schemaVersion: 1,
-  recordedAt: '2024-01-01T00:00:00Z',
-  hash: '',
-}));
+const log = recorded(events);
 const state = fold(initialState('shelfwise', 'prod'), log);
 const keys = Object.keys(manifest.keys);
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFailed } from 'vitest';
 import { generateMasterKey } from '@strata/crypto';
+import { forEachLine } from '@strata/service-runtime';
 import { createTestDatabase, deleteByPrefix, testRedis, testTopic } from '@strata/testing';
 
 /**
@@ -94,22 +95,9 @@ const startProcess = (name: string, entry: string, env: Record<string, string>, 
   });
   const own: string[] = [];
   for (const stream of [child.stdout, child.stderr]) {
-    let buffered = '';
-    stream?.setEncoding('utf8');
-    stream?.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        own.push(line);
-        sink.push(`${name}| ${line}`);
-      }
-    });
-    stream?.on('end', () => {
-      if (buffered) {
-        own.push(buffered);
-        sink.push(`${name}| ${buffered}`);
-      }
+    forEachLine(stream, (line) => {
+      own.push(line);
+      sink.push(`${name}| ${line}`);
     });
   }
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

@@ -256,6 +256,10 @@ export class PostgresEventLog implements EventLog {
     return results.map((result) => {
       if (!result.ok) return result;
       const { firstPosition, lastPosition, streamVersion, replayed } = result;
+      // An append is never empty: a database whose function answers otherwise is not migrated.
+      if (!Number.isInteger(firstPosition) || !Number.isInteger(lastPosition) || lastPosition < firstPosition) {
+        throw new StrataError('INTERNAL', 'strata.append_batch answered without positions: run the migrations');
+      }
       const positions = Array.from({ length: lastPosition - firstPosition + 1 }, (_, i) => firstPosition + i);
       return { ok: true, positions, streamVersion, replayed };
     });

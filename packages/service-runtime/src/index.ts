@@ -1,4 +1,5 @@
 export * from './env-vars.js';
+export * from './for-each-line.js';
 export * from './json-logger.js';
 export * from './prometheus-text.js';
 export * from './rate-window.js';

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
+import { forEachLine } from '@strata/service-runtime';
 
 export interface ServiceSpec {
   name: string;
@@ -38,16 +39,7 @@ export class Supervisor {
     });
     this.children.set(spec.name, child);
     const prefix = `${spec.name.padEnd(9)}|`;
-    for (const stream of [child.stdout, child.stderr]) {
-      let buffered = '';
-      stream?.setEncoding('utf8');
-      stream?.on('data', (chunk: string) => {
-        buffered += chunk;
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) this.log(`${prefix} ${line}`);
-      });
-    }
+    for (const stream of [child.stdout, child.stderr]) forEachLine(stream, (line) => this.log(`${prefix} ${line}`));
     child.once('exit', (code) => {
       this.children.delete(spec.name);
       if (!this.stopping) this.log(`${prefix} exited with code ${code}`);

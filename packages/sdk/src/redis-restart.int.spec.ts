@@ -1,20 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RecordedEvent } from '@strata/core';
 import { RedisViewStore, viewChannel, viewTag } from '@strata/redis-views';
-import { freePort } from '@strata/testing';
 import { EventFactory, shopManifest } from '../test/recorded-events.js';
+import { withOwnRedis } from '../test/own-redis.js';
 import { liveViewStore } from '../test/view-fixture.js';
 import { createClient } from './create-client.js';
 import type { ChangeEvent } from './strata-client.js';
 
-/**
- * Restarts a real Redis under a running client. The shared Redis must not be restarted (other
- * specs use it in parallel), so this spec runs its own redis-server on a free port.
- */
+/** Restarts a real Redis (the spec's own redis-server, test/own-redis.ts) under a running client. */
 
 const until = async (check: () => boolean, timeoutMs: number, what: string): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
@@ -24,102 +19,8 @@ const until = async (check: () => boolean, timeoutMs: number, what: string): Pro
   }
 };
 
-const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** An empty, non-persistent redis-server on `port`; resolves once it accepts connections. */
-const startRedis = async (port: number, children: ChildProcess[]): Promise<ChildProcess> => {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.push(child);
-  const output: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server not ready:\n${output.join('\n')}`)), 5_000);
-    child.once('error', (error) => (clearTimeout(timer), reject(error)));
-    child.once(
-      'exit',
-      (code, signal) => (
-        clearTimeout(timer),
-        reject(new Error(`redis-server exited (${code ?? signal}):\n${output.join('\n')}`))
-      ),
-    );
-    for (const stream of [child.stdout!, child.stderr!]) {
-      createInterface({ input: stream }).on('line', (line) => {
-        output.push(line);
-        if (line.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-  });
-  return child;
-};
-
 const prefix = 'strata:';
 const namespace = 'restart';
-
-/**
- * Runs `body` against its own redis-server (restartable through `restart`), then kills every
- * redis-server it started and checks that none of their pids is left, whatever happened.
- */
-const withOwnRedis = async (
-  body: (own: {
-    url: string;
-    redis: () => Promise<Redis>;
-    kill: () => Promise<void>;
-    restart: () => Promise<void>;
-  }) => Promise<void>,
-): Promise<void> => {
-  const children: ChildProcess[] = [];
-  const connections: Redis[] = [];
-  try {
-    const port = await freePort();
-    const url = `redis://127.0.0.1:${port}`;
-    let current = await startRedis(port, children);
-    await body({
-      url,
-      /** A connection to the current server that gives up (no reconnect) when it dies. */
-      redis: async () => {
-        const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
-        redis.on('error', () => undefined);
-        connections.push(redis);
-        await redis.connect();
-        return redis;
-      },
-      kill: async () => {
-        current.kill('SIGKILL');
-        await exited(current);
-        expect(alive(current.pid!)).toBe(false);
-      },
-      /** A new, empty server on the same port: a restart without persistence. */
-      restart: async () => {
-        current = await startRedis(port, children);
-      },
-    });
-  } finally {
-    for (const redis of connections) redis.disconnect();
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited(child);
-    }
-    for (const child of children) if (child.pid !== undefined) expect(alive(child.pid)).toBe(false);
-  }
-};
 
 /** The projector after a restart: its next apply finds no live generation, so it rebuilds from the log. */
 const projectorRebuild = async (redis: Redis, log: RecordedEvent[], newer: RecordedEvent[]): Promise<void> => {

@@ -198,6 +198,7 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   private envMemo: TenantMemo | undefined;
   private readonly counters = new Map<string, FlagCounter>();
   private readonly listeners = new Set<{ prefix: string; listener: ChangeListener }>();
+  private readonly statusListeners = new Set<(status: ClientStatus) => void>();
   private waiters: { position: number; resolve: () => void }[] = [];
   private loaded = false;
   private staleSince: Date | null = null;
@@ -334,6 +335,16 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     const entry = { prefix: keyOrPrefix, listener };
     this.listeners.add(entry);
     return () => this.listeners.delete(entry);
+  }
+
+  /**
+   * Listens to the client going stale (connection lost, serving its last known state) and back to
+   * current; the OpenFeature provider turns these into PROVIDER_STALE and PROVIDER_READY. Returns
+   * an unsubscribe function.
+   */
+  onStatusChange(listener: (status: ClientStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
   }
 
   /**
@@ -574,6 +585,14 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
       this.staleSince = since;
       this.invalidate();
       if (since) this.hooks.onStale?.(since);
+      const status = this.status();
+      for (const listener of this.statusListeners) {
+        try {
+          listener(status);
+        } catch (error) {
+          this.hooks.onError?.(error);
+        }
+      }
     },
     error: (error) => {
       this.lastError = error instanceof Error ? error.message : String(error);

@@ -28,17 +28,40 @@ export interface StrataProviderOptions {
 export class StrataProvider implements Provider {
   readonly metadata: ProviderMetadata = { name: 'strata' };
   readonly runsOn = 'server' as const;
-  /** Emits ConfigurationChanged with `flagsChanged` when a flag changes, Stale while Redis is unreachable. */
+  /**
+   * Driven by the client: ConfigurationChanged with `flagsChanged` once per applied batch that
+   * changed flags, Stale while the client cannot confirm its state (Redis unreachable), Ready when
+   * it is current again. A failing `initialize()` is reported by OpenFeature itself as Error.
+   */
   readonly events = new OpenFeatureEventEmitter();
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: (() => void)[];
+  /** Flags changed by the batch being applied; one event per batch, not per flag and tenant. */
+  private pendingFlags: Set<string> | null = null;
 
   constructor(
     readonly client: StrataClient,
     private readonly options: StrataProviderOptions = {},
   ) {
-    this.unsubscribe = client.onChange('', (event) => {
-      if (event.kind === 'flag') this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged: [event.key] });
-    });
+    this.unsubscribe = [
+      client.onChange('', (event) => {
+        if (event.kind !== 'flag') return;
+        if (this.pendingFlags === null) {
+          this.pendingFlags = new Set();
+          // The client fires a batch's listeners synchronously: collect them, then emit once.
+          queueMicrotask(() => {
+            const flagsChanged = [...(this.pendingFlags ?? [])].sort();
+            this.pendingFlags = null;
+            this.events.emit(ProviderEvents.ConfigurationChanged, { flagsChanged });
+          });
+        }
+        this.pendingFlags.add(event.key);
+      }),
+      client.onStatusChange((status) => {
+        if (status.stale)
+          this.events.emit(ProviderEvents.Stale, { message: status.error ?? 'strata: connection lost' });
+        else if (status.ready) this.events.emit(ProviderEvents.Ready);
+      }),
+    ];
   }
 
   /** Resolves when the client loaded its view; OpenFeature then reports the provider ready. */
@@ -47,7 +70,7 @@ export class StrataProvider implements Provider {
   }
 
   async onClose(): Promise<void> {
-    this.unsubscribe();
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
     if (this.options.closeClient !== false) await this.client.close();
   }
 

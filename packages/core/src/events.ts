@@ -96,6 +96,11 @@ export const eventSchemas = {
       environment: Name.nullable(),
       tenant: TenantId.nullable(),
       description: z.string().max(500).nullable(),
+      /** Short-lived credentials: the instant it stops working. */
+      expiresAt: z.string().datetime().nullable().optional(),
+      /** Issued by rotating this token, which keeps working until `previousValidUntil`. */
+      rotatedFrom: z.string().optional(),
+      previousValidUntil: z.string().datetime().optional(),
     }),
   },
   TokenRevoked: { 1: z.object({ tokenId: z.string() }) },

@@ -76,3 +76,18 @@ export interface Clock {
 export interface IdGenerator {
   next(): string;
 }
+
+/**
+ * Announcements of changes made outside the event log by any process (a token revoked, a tenant
+ * key shredded), so in-process caches drop an entry at once instead of after a TTL.
+ */
+export interface ChangeFeed {
+  /** True while announcements are being received: only then may a cache keep entries. */
+  readonly listening: boolean;
+  /** Moves on every announcement and gap: a lookup that saw it move raced a change and must not be cached. */
+  readonly epoch: number;
+  /** Calls `handler` with the payload (an id) of every announcement on `channel`. */
+  on(channel: string, handler: (payload: string) => void): void;
+  /** Calls `handler` whenever announcements may have been missed: drop everything cached. */
+  onGap(handler: () => void): void;
+}

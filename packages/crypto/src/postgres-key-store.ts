@@ -1,16 +1,25 @@
 import type pg from 'pg';
-import { StrataError } from '@strata/core';
+import { StrataError, type ChangeFeed } from '@strata/core';
 import { randomKey, unwrapKey, wrapKey } from './aes-gcm.js';
 import type { Kek } from './encrypt-secret.js';
 import { kekContext, newKekId, tenantColumn, type KeyStore } from './key-store.js';
 import type { Keyring } from './keyring.js';
 
+/** NOTIFY channel of migration 0011_key_changes.sql: a tenant key row changed (shredded, re-wrapped). */
+export const keyChangesChannel = 'strata_tenant_keys';
+
 export interface PostgresKeyStoreOptions {
   /**
-   * How long an unwrapped KEK stays in memory. A shred in another process takes effect here
-   * after at most this long; a shred through this instance takes effect at once. Default 30 s.
+   * How long an unwrapped KEK stays in memory. A shred through this instance takes effect at
+   * once; one in another process when its NOTIFY arrives (`changes`), else after at most this
+   * long. Default 30 s.
    */
   cacheTtlMs?: number;
+  /**
+   * The database's change notifications (ChangeNotifications): a shred or re-wrap in any process
+   * drops the key here at once, and nothing is cached while notifications are not received.
+   */
+  changes?: ChangeFeed;
   /** Rows re-wrapped per transaction by `rewrapAll`. Default 500. */
   rewrapBatchSize?: number;
   now?: () => number;
@@ -39,6 +48,7 @@ export class PostgresKeyStore implements KeyStore {
   readonly #batch: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, { key: Buffer; expires: number }>();
+  readonly #changes: ChangeFeed | undefined;
 
   constructor(pool: pg.Pool, keyring: Keyring, options: PostgresKeyStoreOptions = {}) {
     this.#pool = pool;
@@ -46,19 +56,23 @@ export class PostgresKeyStore implements KeyStore {
     this.#ttl = options.cacheTtlMs ?? 30_000;
     this.#batch = options.rewrapBatchSize ?? 500;
     this.#now = options.now ?? Date.now;
+    this.#changes = options.changes;
+    this.#changes?.on(keyChangesChannel, (kekId) => this.#forget(kekId));
+    this.#changes?.onGap(() => this.#cache.clear());
   }
 
   async kekFor(namespace: string, tenant: string | null): Promise<Kek> {
     const scope = [namespace, tenantColumn(tenant)];
     // Bounded: only a shred racing between the insert and the select sends us round again.
     for (let attempt = 0; attempt < 5; attempt++) {
+      const epoch = this.#changes?.epoch;
       const live = await this.#pool.query<KeyRow>(
         `SELECT key_id, namespace, tenant, wrapped_key, wrapped_by FROM strata.tenant_keys
           WHERE namespace = $1 AND tenant = $2 AND shredded_at IS NULL`,
         scope,
       );
       const row = live.rows[0];
-      if (row) return { id: row.key_id, key: this.#unwrap(row) };
+      if (row) return { id: row.key_id, key: this.#unwrap(row, epoch) };
 
       const key = randomKey();
       const fresh = { key_id: newKekId(), namespace, tenant: tenantColumn(tenant) };
@@ -71,7 +85,7 @@ export class PostgresKeyStore implements KeyStore {
         [fresh.key_id, namespace, fresh.tenant, wrapKey(this.#keyring.key(kid), key, kekContext(fresh)), kid],
       );
       if (inserted.rowCount === 1) {
-        this.#remember(fresh.key_id, key);
+        this.#remember(fresh.key_id, key, epoch);
         return { id: fresh.key_id, key: Buffer.from(key) };
       }
       key.fill(0);
@@ -83,13 +97,14 @@ export class PostgresKeyStore implements KeyStore {
     const cached = this.#cache.get(kekId);
     if (cached && cached.expires > this.#now()) return cached.key;
     this.#cache.delete(kekId);
+    const epoch = this.#changes?.epoch;
     const { rows } = await this.#pool.query<KeyRow & { shredded_at: Date | null }>(
       `SELECT key_id, namespace, tenant, wrapped_key, wrapped_by, shredded_at FROM strata.tenant_keys WHERE key_id = $1`,
       [kekId],
     );
     const row = rows[0];
     if (!row) throw new StrataError('KEY_NOT_FOUND', `tenant key '${kekId}' does not exist`, { kek: kekId });
-    return this.#unwrap(row);
+    return this.#unwrap(row, epoch);
   };
 
   async shred(namespace: string, tenant: string | null): Promise<string | null> {
@@ -152,7 +167,8 @@ export class PostgresKeyStore implements KeyStore {
     return rows.map((row) => row.key_id);
   }
 
-  #unwrap(row: KeyRow): Buffer {
+  /** `epoch`: the change feed's epoch when `row` was read (a change since then: do not cache). */
+  #unwrap(row: KeyRow, epoch: number | undefined): Buffer {
     if (row.wrapped_key === null || row.wrapped_by === null) {
       this.#forget(row.key_id);
       throw new StrataError('KEY_SHREDDED', `tenant key '${row.key_id}' has been shredded`, { kek: row.key_id });
@@ -160,7 +176,7 @@ export class PostgresKeyStore implements KeyStore {
     const cached = this.#cache.get(row.key_id);
     if (cached && cached.expires > this.#now()) return cached.key;
     const key = this.#unwrapWith(this.#keyring.key(row.wrapped_by), row);
-    this.#remember(row.key_id, key);
+    this.#remember(row.key_id, key, epoch);
     return key;
   }
 
@@ -179,7 +195,9 @@ export class PostgresKeyStore implements KeyStore {
     return key;
   }
 
-  #remember(kekId: string, key: Buffer): void {
+  #remember(kekId: string, key: Buffer, epoch: number | undefined): void {
+    const changes = this.#changes;
+    if (changes && (!changes.listening || changes.epoch !== epoch)) return;
     this.#cache.set(kekId, { key: Buffer.from(key), expires: this.#now() + this.#ttl });
   }
 

@@ -1,3 +1,4 @@
+export * from './change-notifications.js';
 export * from './create-pool.js';
 export * from './hash-chain.js';
 export * from './migrate.js';

@@ -1,7 +1,7 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { generateMasterKey, Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
-import { createPool, PostgresEventLog } from '@strata/postgres-log';
+import { ChangeNotifications, createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { createTestDatabase, testRedis } from '@strata/testing';
 import { buildApi, type ApiLimits } from './app.js';
@@ -36,13 +36,17 @@ export const testApi = async (
 ): Promise<TestApi> => {
   const db = await createTestDatabase();
   const redis = await testRedis();
-  const pool = createPool(db.appUrl, { max: 5 });
+  const pool = createPool(db.appUrl, { max: 8 });
   const owner = new pg.Pool({ connectionString: db.url, max: 2 });
   const log = new PostgresEventLog(pool);
   const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
   const logLines: string[] = [];
+  const feeds: ChangeNotifications[] = [];
   const build = async (ring: Keyring) => {
-    const keyStore = new PostgresKeyStore(pool, ring);
+    // Each API instance listens on its own, as separate processes would.
+    const changes = new ChangeNotifications(pool);
+    feeds.push(changes);
+    const keyStore = new PostgresKeyStore(pool, ring, { changes });
     const built = await buildApi({
       log,
       pool,
@@ -50,6 +54,7 @@ export const testApi = async (
       viewVersions: new RedisViewVersions({ redis: redis.client, prefix: redis.prefix }),
       projections: store,
       cipher: new SecretCipher(keyStore),
+      changes,
       keys: { store: keyStore, keyring: ring },
       adminToken,
       logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } },
@@ -57,6 +62,7 @@ export const testApi = async (
       readiness: { postgres: () => pool.query('SELECT 1'), redis: () => redis.client.ping() },
     });
     await built.ready();
+    await changes.start();
     return built;
   };
   const app = await build(keyring);
@@ -112,6 +118,7 @@ export const testApi = async (
     async [Symbol.asyncDispose]() {
       for (const other of others) await other.close();
       await app.close();
+      for (const feed of feeds) await feed.close();
       await pool.end();
       await owner.end();
       await db[Symbol.asyncDispose]();

@@ -8,7 +8,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type pg from 'pg';
-import { StrataError, type EventLog, type Secret, type SecretEnvelope } from '@strata/core';
+import { StrataError, type ChangeFeed, type EventLog, type Secret, type SecretEnvelope } from '@strata/core';
 import type { KeyStore, Keyring, SecretAad } from '@strata/crypto';
 import type { ChainVerification } from '@strata/postgres-log';
 import type { RedisViewReader, RedisViewStore } from '@strata/redis-views';
@@ -20,7 +20,7 @@ import { problemHandler } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ResolvedConfigCache } from './resolved-config-cache.js';
 import { ScopeStateCache } from './scope-state-cache.js';
-import { TokenStore } from './token-store.js';
+import { TokenStore, type Authentication } from './token-store.js';
 import type { ViewVersions } from './view-versions.js';
 import { historyRoutes } from './routes/history-routes.js';
 import { keyRoutes } from './routes/key-routes.js';
@@ -75,6 +75,12 @@ export interface ApiDeps {
    */
   viewVersions?: ViewVersions;
   cipher: SecretSealer;
+  /**
+   * The database's change notifications (ChangeNotifications, started by the caller): token
+   * revocations, expiry changes and rotations in any process reach this one's token cache at
+   * once. Without it, a change made through another process takes effect after the cache TTL.
+   */
+  changes?: ChangeFeed;
   /** Bootstrap admin credential; null disables it. */
   adminToken: string | null;
   /** Views rebuild/status; without it the projection endpoints answer 503. */
@@ -177,7 +183,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   const context: ApiContext = {
     deps,
     limits,
-    tokens: new TokenStore(deps.pool, deps.adminToken),
+    tokens: new TokenStore(deps.pool, deps.adminToken, deps.changes ?? null),
     cache,
     commands: new CommandRunner(deps.log, cache, deps.pool, (ns, env) => pointInTime.keepUp(ns, env)),
     pointInTime,
@@ -190,8 +196,9 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   app.addHook('onClose', () => pointInTime.close());
 
   /** Sets the caller and takes from its rate bucket; the error to answer with, if any. */
-  const admit = (request: FastifyRequest, principal: Principal | null): StrataError | undefined => {
-    if (!principal) return new StrataError('UNAUTHENTICATED', 'unknown or revoked token');
+  const admit = (request: FastifyRequest, authentication: Authentication): StrataError | undefined => {
+    if ('refused' in authentication) return new StrataError('UNAUTHENTICATED', authentication.refused);
+    const { principal } = authentication;
     request.principal = principal;
     const wait = limiter.take(principal.subject);
     if (wait > 0)
@@ -210,7 +217,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     if (!token) return done(new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>'));
     const known = context.tokens.known(token);
     if (known !== undefined) return done(admit(request, known));
-    context.tokens.authenticate(token).then((principal) => done(admit(request, principal)), done);
+    context.tokens.authenticate(token).then((authentication) => done(admit(request, authentication)), done);
   });
 
   // Authorization runs before validation: a caller learns nothing about a scope it may not touch.

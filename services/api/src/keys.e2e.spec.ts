@@ -84,7 +84,14 @@ test('shredding a tenant makes its secrets unreadable for good, leaves others re
   expect(gone.statusCode).toBe(410);
   expect(gone.json()).toMatchObject({ code: 'KEY_SHREDDED' });
   expect(gone.body).not.toContain('sk_acme_value');
-  const other = await api.call('GET', `${P}/tenants/globex/secrets/stripe.api_key`);
+  // Read where the current master key is: the rotation above re-wrapped globex's key with mk-new,
+  // and every API instance dropped its cached copy on the re-wrap's notification.
+  const current = await api.withKeyring(Keyring.parse(`*${newKey},${oldKey}`));
+  const other = await current.inject({
+    method: 'GET',
+    url: `${P}/tenants/globex/secrets/stripe.api_key`,
+    headers: { authorization: 'Bearer test-admin-token-0123456789abcdef' },
+  });
   expect(other.json()).toMatchObject({ value: 'sk_globex_value' });
 
   const history = await api.call('GET', '/v1/events?namespace=shop&tenant=acme');

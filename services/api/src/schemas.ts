@@ -113,7 +113,21 @@ export const IssueTokenBody = z.strictObject({
   env: Name.nullable().optional(),
   tenant: TenantId.nullable().optional(),
   description: z.string().max(500).nullable().optional(),
+  /** Short-lived credentials: refused with 401 "expired" from then on. */
+  expiresAt: Time.nullable().optional(),
 });
+
+/** Longest grace a rotated token keeps working for, and the default. */
+export const maxRotationGraceSeconds = 7 * 24 * 3600;
+export const RotateTokenBody = z
+  .strictObject({
+    /** How long the old token keeps working (default 1 h, at most 7 days). */
+    graceSeconds: z.number().int().min(0).max(maxRotationGraceSeconds).optional(),
+    /** The successor's expiry; default: the same lifetime the old token was issued with (none if none). */
+    expiresAt: Time.nullable().optional(),
+    reason: Reason,
+  })
+  .nullish();
 
 export const RebuildBody = z.strictObject({ reason: Reason }).nullish();
 

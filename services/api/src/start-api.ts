@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { PostgresKeyStore, SecretCipher } from '@strata/crypto';
-import { createPool, migrate, PostgresEventLog } from '@strata/postgres-log';
+import { ChangeNotifications, createPool, migrate, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { buildApi, type ApiLimits } from './app.js';
 import type { ApiConfig } from './config.js';
@@ -49,7 +49,13 @@ export const startApi = async (
   const pool = createPool(config.databaseUrl, { max: 20 });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
   const log = new PostgresEventLog(pool);
-  const keyStore = new PostgresKeyStore(pool, config.keyring);
+  // Revocations and shreds in any API process reach this one's caches through NOTIFY.
+  let logger: { warn(message: string): void; info(message: string): void } = console;
+  const changes = new ChangeNotifications(pool, {
+    onLost: (error) => logger.warn(`change notifications lost (caching tokens and keys paused): ${String(error)}`),
+    onBack: () => logger.info('change notifications back'),
+  });
+  const keyStore = new PostgresKeyStore(pool, config.keyring, { changes });
   const cipher = new SecretCipher(keyStore);
   const app = await buildApi({
     log,
@@ -58,6 +64,7 @@ export const startApi = async (
     viewVersions: new RedisViewVersions({ redis, prefix: config.redisPrefix }),
     projections: new RedisViewStore({ redis, prefix: config.redisPrefix }),
     cipher,
+    changes,
     keys: { store: keyStore, keyring: config.keyring },
     adminToken: config.adminToken,
     readiness: {
@@ -75,6 +82,8 @@ export const startApi = async (
     },
     ...(options.limits ? { limits: options.limits } : {}),
   });
+  logger = { warn: (message) => app.log.warn(message), info: (message) => app.log.info(message) };
+  await changes.start();
   for (const warning of config.warnings) app.log.warn(`!!! ${warning} !!!`);
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | null = null;
@@ -84,6 +93,7 @@ export const startApi = async (
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await changes.close();
         await pool.end();
         redis.disconnect();
       })()),

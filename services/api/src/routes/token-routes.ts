@@ -4,7 +4,30 @@ import { newEvent, StrataError, streamIds } from '@strata/core';
 import { withinScope, type Principal, type Target } from '../access-policy.js';
 import type { ApiContext } from '../app.js';
 import { metadataOf, principalOf } from '../request-context.js';
-import { IssueTokenBody, TokenIdParams } from '../schemas.js';
+import { IssueTokenBody, RotateTokenBody, TokenIdParams } from '../schemas.js';
+import type { TokenRecord } from '../token-store.js';
+
+/** A rotated token keeps working this long unless the request says otherwise. */
+const defaultGraceSeconds = 3600;
+
+/** An expiry must lie ahead: a token born expired is a mistake, not a credential. */
+const futureExpiry = (expiresAt: string | null | undefined, now: number): string | null => {
+  if (expiresAt === undefined || expiresAt === null) return null;
+  const at = Date.parse(expiresAt);
+  if (at <= now) throw new StrataError('BAD_REQUEST', `expiresAt ${expiresAt} is not in the future`, { expiresAt });
+  return new Date(at).toISOString();
+};
+
+const tokenAnswer = (record: TokenRecord, token: string, position: number) => ({
+  position,
+  id: record.id,
+  token,
+  role: record.role,
+  namespace: record.namespace,
+  env: record.environment,
+  tenant: record.tenant,
+  expiresAt: record.expiresAt,
+});
 
 /** Listing and revoking name no scope in the path: check the caller's own, then keep to the records within it. */
 const callerScope = ({ principal }: { principal: Principal | null }): Target => ({
@@ -54,10 +77,17 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         ...scope,
         description: body.description ?? null,
         createdBy: principal.subject,
+        expiresAt: futureExpiry(body.expiresAt, Date.now()),
       });
       const event = newEvent(
         'TokenIssued',
-        { tokenId: record.id, role: record.role, ...scope, description: record.description },
+        {
+          tokenId: record.id,
+          role: record.role,
+          ...scope,
+          description: record.description,
+          expiresAt: record.expiresAt,
+        },
         metadataOf(request, body.description ?? null),
       );
       let position: number;
@@ -70,14 +100,73 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         await tokens.revoke(record.id, 'system').catch(() => undefined);
         throw error;
       }
+      return reply.status(201).send(tokenAnswer(record, token, position));
+    },
+  );
+
+  app.post(
+    '/v1/tokens/:id/rotate',
+    {
+      config: { access: { permission: 'tokens', target: callerScope } },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Issue a successor (shown once); the old token keeps working for a grace period',
+        params: TokenIdParams,
+        body: RotateTokenBody,
+      },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const record = await tokens.get(request.params.id);
+      if (!record || record.revokedAt !== null || !withinScope(principal, record)) {
+        throw new StrataError('NOT_FOUND', `no live token ${request.params.id}`, { tokenId: request.params.id });
+      }
+      const now = Date.now();
+      const graceSeconds = request.body?.graceSeconds ?? defaultGraceSeconds;
+      // Default: the successor lives as long as its predecessor was issued for.
+      const lifetime = record.expiresAt === null ? null : Date.parse(record.expiresAt) - Date.parse(record.createdAt);
+      const expiresAt =
+        request.body?.expiresAt !== undefined
+          ? futureExpiry(request.body.expiresAt, now)
+          : lifetime === null
+            ? null
+            : new Date(now + lifetime).toISOString();
+      const rotated = await tokens.rotate(record.id, {
+        previousValidUntil: new Date(now + graceSeconds * 1000),
+        expiresAt,
+        createdBy: principal.subject,
+      });
+      const previousValidUntil = rotated.previous.expiresAt!;
+      const event = newEvent(
+        'TokenIssued',
+        {
+          tokenId: rotated.record.id,
+          role: rotated.record.role,
+          namespace: rotated.record.namespace,
+          environment: rotated.record.environment,
+          tenant: rotated.record.tenant,
+          description: rotated.record.description,
+          expiresAt: rotated.record.expiresAt,
+          rotatedFrom: record.id,
+          previousValidUntil,
+        },
+        metadataOf(request, request.body?.reason ?? null),
+      );
+      let position: number;
+      try {
+        const result = await deps.log.append(streamIds.tokens(), [event], { expectedVersion: 'any' });
+        if (!result.ok) throw new StrataError('INTERNAL', 'token registry append conflicted');
+        position = result.positions[0] ?? 0;
+      } catch (error) {
+        // No token may work without its audit event; the old one keeps its (shortened) grace.
+        await tokens.revoke(rotated.record.id, 'system').catch(() => undefined);
+        throw error;
+      }
       return reply.status(201).send({
-        position,
-        id: record.id,
-        token,
-        role: record.role,
-        namespace: scope.namespace,
-        env: scope.environment,
-        tenant: scope.tenant,
+        ...tokenAnswer(rotated.record, rotated.token, position),
+        previousId: record.id,
+        previousValidUntil,
+        graceSeconds: Math.max(0, Math.round((Date.parse(previousValidUntil) - now) / 1000)),
       });
     },
   );

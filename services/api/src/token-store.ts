@@ -158,7 +158,10 @@ export class TokenStore {
   }
 
   /** Stores a new token's hash; the returned token is never retrievable again. */
-  async issue(input: NewToken, client: pg.Pool | pg.PoolClient = this.pool): Promise<{ record: TokenRecord; token: string }> {
+  async issue(
+    input: NewToken,
+    client: pg.Pool | pg.PoolClient = this.pool,
+  ): Promise<{ record: TokenRecord; token: string }> {
     const token = mintToken();
     const { rows } = await client.query<TokenRow>(
       `INSERT INTO strata.api_tokens (id, token_hash, role, namespace, environment, tenant, description, created_by, expires_at)

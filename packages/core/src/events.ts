@@ -36,7 +36,13 @@ export const ManifestDocument = z.object({
   secrets: z
     .record(
       z.string(),
-      z.object({ description: z.string().optional(), owner: z.string().optional(), required: z.boolean().optional() }),
+      z.object({
+        description: z.string().optional(),
+        owner: z.string().optional(),
+        required: z.boolean().optional(),
+        /** Rotation cadence, an ISO 8601 duration (`P90D`): `GET /v1/secrets/due` lists versions older than it. */
+        rotateEvery: z.string().optional(),
+      }),
     )
     .default({}),
 });

@@ -7,5 +7,6 @@ export * from './resolve.js';
 export * from './sha256.js';
 export * from './flags.js';
 export * from './secret.js';
+export * from './secret-rotation.js';
 export * from './time-travel.js';
 export * from './commands.js';

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { StrataError } from './errors.js';
 import { keyPattern, ManifestDocument } from './events.js';
 import type { NamespaceEnvState } from './scope-state.js';
+import { rotateEveryProblem } from './secret-rotation.js';
 
 /**
  * Manifests: the typed declaration of every key, flag and secret of a namespace. The published
@@ -410,6 +411,10 @@ export const manifestProblems = (input: unknown): string[] => {
     }
   }
   for (const [key, schema] of Object.entries(doc.keys)) problems.push(...schemaProblems(schema, `keys.${key}`, true));
+  for (const [name, secret] of Object.entries(doc.secrets)) {
+    const problem = secret.rotateEvery === undefined ? undefined : rotateEveryProblem(secret.rotateEvery);
+    if (problem) problems.push(`secrets.${name}: ${problem}`);
+  }
   return problems;
 };
 

@@ -18,6 +18,8 @@ export type Permission =
   /** Secret plaintext: recorded in the access log before it is returned (invariant 7). */
   | 'secret:read'
   | 'secret:write'
+  /** Which secret versions are due for rotation (names, versions, ages — never values). */
+  | 'secret:rotation'
   /** The audit log, its export and diffs. */
   | 'history:read'
   | 'history:verify'
@@ -31,13 +33,14 @@ export const permissionsOf: Record<Role, ReadonlySet<Permission>> = {
   reader: new Set(['config:read', 'secret:list']),
   writer: new Set(['config:read', 'config:write', 'secret:list']),
   'secret-reader': new Set(['secret:list', 'secret:read']),
-  'secret-writer': new Set(['secret:list', 'secret:write']),
-  auditor: new Set(['config:read', 'secret:list', 'history:read', 'history:verify']),
+  'secret-writer': new Set(['secret:list', 'secret:write', 'secret:rotation']),
+  auditor: new Set(['config:read', 'secret:list', 'secret:rotation', 'history:read', 'history:verify']),
   operator: new Set([
     'config:read',
     'config:write',
     'manifest:write',
     'secret:list',
+    'secret:rotation',
     'history:read',
     'revert',
     'projections',
@@ -49,6 +52,7 @@ export const permissionsOf: Record<Role, ReadonlySet<Permission>> = {
     'secret:list',
     'secret:read',
     'secret:write',
+    'secret:rotation',
     'history:read',
     'history:verify',
     'revert',

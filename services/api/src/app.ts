@@ -20,6 +20,7 @@ import { problemHandler } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ResolvedConfigCache } from './resolved-config-cache.js';
 import { ScopeStateCache } from './scope-state-cache.js';
+import { SecretRotationSchedule } from './secret-rotation-schedule.js';
 import { TokenStore, type Authentication } from './token-store.js';
 import type { ViewVersions } from './view-versions.js';
 import { historyRoutes } from './routes/history-routes.js';
@@ -123,6 +124,8 @@ export interface ApiContext {
   commands: CommandRunner;
   pointInTime: PointInTime;
   metrics: ApiMetrics;
+  /** Which secret versions are due for rotation (`GET /v1/secrets/due`, the overdue gauge). */
+  rotation: SecretRotationSchedule;
   /** Present resolved reads by view version; null without `deps.viewVersions`. */
   resolvedReads: ResolvedConfigCache | null;
 }
@@ -188,6 +191,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     commands: new CommandRunner(deps.log, cache, deps.pool, (ns, env) => pointInTime.keepUp(ns, env)),
     pointInTime,
     metrics: new ApiMetrics(),
+    rotation: new SecretRotationSchedule(deps.log),
     resolvedReads: deps.viewVersions ? new ResolvedConfigCache(deps.views, deps.viewVersions) : null,
   };
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);

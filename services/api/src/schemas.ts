@@ -66,6 +66,13 @@ export const SecretQuery = z.strictObject({
   minPosition: Position.optional(),
 });
 
+/** `GET /v1/secrets/due`: overdue secret versions, and those due within `within` (ISO 8601 duration, default none). */
+export const SecretsDueQuery = z.strictObject({
+  namespace: Name.optional(),
+  env: Name.optional(),
+  within: z.string().max(64).optional(),
+});
+
 /** `from`/`to` of a diff: a log position or an RFC 3339 time. */
 export const PositionOrTime = z.union([
   z

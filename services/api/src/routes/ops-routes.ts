@@ -12,7 +12,7 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   ]);
 
 /** Health, readiness, metrics and the projection controls. */
-export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContext) => {
+export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const open = { config: { access: { public: true } }, schema: { tags: ['ops'] } };
 
@@ -38,14 +38,16 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics }: ApiContex
 
   app.get('/metrics', open, async (_request, reply) => {
     let head = -1;
+    let overdue = -1;
     try {
       head = await deps.log.headPosition();
+      overdue = (await rotation.due()).length;
     } catch {
       // a scrape must not fail because PostgreSQL is away: -1 says "unknown"
     }
     return reply
       .type('text/plain; version=0.0.4; charset=utf-8')
-      .send(metrics.render({ strata_log_head_position: head }));
+      .send(metrics.render({ strata_log_head_position: head, strata_secrets_overdue: overdue }));
   });
 
   let running: { progress: RebuildProgress | null; startedAt: string; actor: string } | null = null;

@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { latestSecretVersionNumber, StrataError, type NamespaceEnvState, type SecretVersionEntry } from '@strata/core';
+import {
+  addIsoDuration,
+  latestSecretVersionNumber,
+  StrataError,
+  type NamespaceEnvState,
+  type SecretVersionEntry,
+} from '@strata/core';
+import { withinScope } from '../access-policy.js';
 import type { ApiContext } from '../app.js';
 import { answerWrite, clientInfo, metadataOf, principalOf } from '../request-context.js';
 import { SecretAccessLog } from '../secret-access-log.js';
@@ -10,6 +17,7 @@ import {
   EnvSecretParams,
   SecretBody,
   SecretQuery,
+  SecretsDueQuery,
   TenantParams,
   TenantSecretParams,
   UnsetValueBody,
@@ -33,6 +41,26 @@ const SecretListAnswer = z.object({
   position: z.number(),
   secrets: z.array(
     z.object({ name: z.string(), tenant: z.string().nullable(), deleted: z.boolean(), versions: z.array(VersionMeta) }),
+  ),
+});
+
+const SecretsDueAnswer = z.object({
+  asOf: z.string(),
+  /** How many of `secrets` are past their due date (the rest are due within `within`). */
+  overdue: z.number(),
+  secrets: z.array(
+    z.object({
+      namespace: z.string(),
+      env: z.string(),
+      tenant: z.string().nullable(),
+      name: z.string(),
+      version: z.number(),
+      rotateEvery: z.string(),
+      addedAt: z.string(),
+      ageSeconds: z.number(),
+      dueAt: z.string(),
+      overdue: z.boolean(),
+    }),
   ),
 });
 
@@ -233,4 +261,53 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
       },
     );
   }
+
+  app.get(
+    '/v1/secrets/due',
+    {
+      config: {
+        access: {
+          permission: 'secret:rotation',
+          // Without a namespace/env in the query, the caller's own scope; results are kept to it.
+          target: (request) => {
+            const q = (request.query ?? {}) as Record<string, unknown>;
+            const p = request.principal;
+            const str = (v: unknown) => (typeof v === 'string' ? v : null);
+            return {
+              namespace: str(q['namespace']) ?? p?.namespace ?? null,
+              environment: str(q['env']) ?? p?.environment ?? null,
+              tenant: p?.tenant ?? null,
+            };
+          },
+        },
+      },
+      schema: {
+        tags: ['secrets'],
+        summary: 'Secret versions overdue for rotation (manifest rotateEvery), and those due within `within`',
+        querystring: SecretsDueQuery,
+        response: { 200: SecretsDueAnswer },
+      },
+    },
+    async (request) => {
+      const principal = principalOf(request);
+      const { namespace, env, within } = request.query;
+      const now = new Date();
+      const soonUntil = within === undefined ? now : addIsoDuration(within, now);
+      if (!soonUntil) {
+        throw new StrataError('BAD_REQUEST', `within must be an ISO 8601 duration such as "P14D", got "${within}"`);
+      }
+      const due = await context.rotation.due({
+        ...(namespace === undefined ? {} : { namespace }),
+        ...(env === undefined ? {} : { environment: env }),
+        now,
+        soonUntil,
+      });
+      const visible = due.filter((d) => withinScope(principal, d));
+      return {
+        asOf: now.toISOString(),
+        overdue: visible.filter((d) => d.overdue).length,
+        secrets: visible.map(({ environment, ...d }) => ({ ...d, env: environment })),
+      };
+    },
+  );
 };

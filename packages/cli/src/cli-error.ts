@@ -8,7 +8,7 @@ export const exitCodes = {
   failure: 1,
   /** Bad arguments or options, or a question that needs a TTY (or `--yes`). */
   usage: 2,
-  /** `plan --check`: the store differs from the file. */
+  /** `plan --check`: the store differs from the file; `secrets due --check`: a secret is overdue. */
   drift: 3,
   /** The server refused the credential (401) or its permissions (403). */
   auth: 4,
@@ -25,7 +25,7 @@ export const exitCodeHelp = `Exit codes:
   0  ok
   1  failure (including verify finding tampering)
   2  usage error (or a confirmation needed without a TTY: pass --yes)
-  3  drift (plan --check)
+  3  drift (plan --check) or overdue secrets (secrets due --check)
   4  authentication or permission refused (401/403)
   5  conflict (409/412: changed by someone else)
   6  not found

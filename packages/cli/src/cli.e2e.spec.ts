@@ -374,6 +374,80 @@ describe('strata against the running API', () => {
     expect(await strata(['set', 'ui.theme', 'dark'], { token: created.token })).toMatchObject({ code: 4 });
   });
 
+  it('tokens: --expires-in makes a short-lived token; rotate prints the successor and keeps the old one for --grace', async () => {
+    const short = await json<{ id: string; token: string; expiresAt: string }>([
+      'tokens',
+      'create',
+      '--role',
+      'writer',
+      '--scope',
+      'shop/prod',
+      '--expires-in',
+      '5s',
+    ]);
+    await ok(['set', 'ui.theme', 'light'], { token: short.token });
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(short.expiresAt) - Date.now()) + 100));
+    const expired = await strata(['set', 'ui.theme', 'light'], { token: short.token });
+    expect(expired.code).toBe(4);
+    expect(expired.stderr).toMatch(/expired at/);
+    expect(expired.stderr.trim().split('\n')).toHaveLength(1);
+    expect(await strata(['tokens', 'create', '--role', 'reader', '--expires-in', 'soon'])).toMatchObject({ code: 2 });
+
+    const old = await json<{ id: string; token: string }>(['tokens', 'create', '--role', 'writer', '--scope', 'shop']);
+    const rotated = await json<{ id: string; token: string; previousValidUntil: string }>([
+      'tokens',
+      'rotate',
+      old.id,
+      '--grace',
+      '5s',
+      '-r',
+      'e2e rotation',
+    ]);
+    // Once only: the old token names its successor (the machine may be slow: this comes first).
+    expect(await strata(['tokens', 'rotate', old.id])).toMatchObject({ code: 5 });
+    const successor = rotated.token;
+    await ok(['set', 'ui.theme', 'light'], { token: successor });
+    await ok(['set', 'ui.theme', 'light'], { token: old.token });
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(rotated.previousValidUntil) - Date.now() + 100)));
+    expect(await strata(['set', 'ui.theme', 'light'], { token: old.token })).toMatchObject({ code: 4 });
+    // Without --json: the new token alone on stdout, what happened on stderr.
+    const human = await strata(['tokens', 'rotate', rotated.id, '--grace', '1m']);
+    expect(human.code).toBe(0);
+    expect(human.stdout.trim()).toMatch(/^strata_[A-Za-z0-9_-]+$/);
+    expect(human.stderr).toMatch(new RegExp(`replaces ${rotated.id} .*keeps working until`));
+    await ok(['set', 'ui.theme', 'light'], { token: successor });
+  });
+
+  it('secrets due: overdue versions per scope with age and due date; --check exits 3', async () => {
+    writeFileSync(
+      join(work, 'vault.json'),
+      JSON.stringify({
+        keys: {},
+        flags: {},
+        secrets: { 'erp.key': { rotateEvery: 'PT1S' }, 'tls.key': { rotateEvery: 'P90D' } },
+      }),
+    );
+    await ok(['-n', 'vault', 'manifest', 'publish', 'vault.json']);
+    await ok(['-n', 'vault', 'secrets', 'set', 'erp.key', 'v1']);
+    await ok(['-n', 'vault', 'secrets', 'set', 'tls.key', 'v1', '-t', 'acme']);
+    await new Promise((r) => setTimeout(r, 1_200));
+    const table = await ok(['-n', 'vault', 'secrets', 'due', '--within', '100d']);
+    expect(table).toMatch(/vault\/prod\s+erp\.key\s+v1\s+0d\s+PT1S\s+\S.*overdue/);
+    expect(table).toMatch(/vault\/prod\/acme\s+tls\.key\s+v1\s+0d\s+P90D\s+.*due soon/);
+    expect(await strata(['-n', 'vault', 'secrets', 'due', '--check'])).toMatchObject({ code: 3 });
+    const listed = await json<{ overdue: number; secrets: { name: string }[] }>(['-n', 'vault', 'secrets', 'due']);
+    expect(listed).toMatchObject({ overdue: 1, secrets: [{ name: 'erp.key' }] });
+    expect(await strata(['-n', 'vault', '-e', 'staging', 'secrets', 'due', '--check'])).toMatchObject({
+      code: 0,
+      stdout: '(nothing due)\n',
+    });
+    expect(await strata(['secrets', 'due', '--within', 'forever'])).toMatchObject({ code: 2 });
+    const bad = await strata(['secrets', 'due'], {
+      token: await ok(['tokens', 'create', '--role', 'reader']).then((t) => t.trim()),
+    });
+    expect(bad.code).toBe(4);
+  });
+
   it('verify: intact, then catches a tampered event and names its position', async () => {
     expect(await ok(['verify'])).toMatch(/^ok: hash chain intact, \d+ events checked/);
     const owner = new pg.Client({ connectionString: db.url });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ApiError } from '../api-client.js';
-import { parsePositiveInt } from '../arguments.js';
+import { parseDurationSeconds, parsePositiveInt } from '../arguments.js';
 import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { formatScope, formatTable, formatTime } from '../output.js';
@@ -14,6 +14,13 @@ interface IssuedToken {
   namespace: string | null;
   env: string | null;
   tenant: string | null;
+  expiresAt: string | null;
+}
+
+interface RotatedToken extends IssuedToken {
+  previousId: string;
+  previousValidUntil: string;
+  graceSeconds: number;
 }
 
 interface TokenRecord {
@@ -26,6 +33,8 @@ interface TokenRecord {
   createdBy: string;
   createdAt: string;
   revokedAt: string | null;
+  expiresAt: string | null;
+  rotatedTo: string | null;
 }
 
 interface RebuildProgress {
@@ -59,9 +68,22 @@ const notSupported = (error: unknown, what: string): never => {
   throw error;
 };
 
+/** A duration option in seconds; a bad one is a usage error (exit 2). */
+const seconds = (option: string, text: string): number => {
+  try {
+    return parseDurationSeconds(text);
+  } catch (error) {
+    throw usageError(`${option} ${text}: ${(error as Error).message}`);
+  }
+};
+
 /** Operators' tools: tokens, master keys, projection rebuilds. */
 export const registerAdminCommands = (program: Command, ctx: CommandContext): void => {
-  const tokens = program.command('tokens').summary('API tokens: create, list, revoke');
+  const tokens = program.command('tokens').summary('API tokens: create, list, rotate, revoke');
+
+  const scopeText = (t: { namespace: string | null; tenant: string | null }, env: string | null) =>
+    formatScope(t.namespace, env, t.tenant) === 'system' ? 'all scopes' : formatScope(t.namespace, env, t.tenant);
+  const lifetime = (t: { expiresAt: string | null }) => (t.expiresAt ? `, expires ${formatTime(t.expiresAt)}` : '');
 
   tokens
     .command('create')
@@ -72,21 +94,48 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
       'limit the token to a namespace, environment or tenant (default: everything)',
     )
     .option('-d, --description <text>', 'what the token is for')
-    .action(async (opts: { role: string; scope?: string; description?: string }) => {
+    .option('--expires-in <duration>', 'a short-lived token: refused after this long (30s, 15m, 2h, 7d)')
+    .action(async (opts: { role: string; scope?: string; description?: string; expiresIn?: string }) => {
       const [namespace, env, tenant, extra] = (opts.scope ?? '').split('/').map((p) => (p === '' ? null : p));
       if (extra !== undefined) throw usageError(`--scope ${opts.scope}: expected namespace[/env[/tenant]]`);
+      const expiresAt =
+        opts.expiresIn === undefined ? null : new Date(ctx.now() + seconds('--expires-in', opts.expiresIn) * 1000);
       const issued = await ctx.client.post<IssuedToken>('/v1/tokens', {
         role: opts.role,
         namespace: namespace ?? null,
         env: env ?? null,
         tenant: tenant ?? null,
         ...(opts.description ? { description: opts.description } : {}),
+        ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}),
       });
       if (ctx.json) return ctx.printJson(issued);
       ctx.note(
-        `token ${issued.id} (${issued.role}, ${formatScope(issued.namespace, issued.env, issued.tenant) === 'system' ? 'all scopes' : formatScope(issued.namespace, issued.env, issued.tenant)}) — shown once, store it now:`,
+        `token ${issued.id} (${issued.role}, ${scopeText(issued, issued.env)}${lifetime(issued)}) — shown once, store it now:`,
       );
       ctx.out(issued.token);
+    });
+
+  tokens
+    .command('rotate')
+    .summary('issue a successor (printed once on stdout); the old token keeps working for a grace period')
+    .argument('<id>', 'tok_…')
+    .option('--grace <duration>', 'how long the old token keeps working (30s, 15m, 2h, 7d; at most 7d)', '1h')
+    .option('--expires-in <duration>', "the successor's lifetime (default: the old token's)")
+    .option('-r, --reason <text>', 'why: recorded with the event')
+    .action(async (id: string, opts: { grace: string; expiresIn?: string; reason?: string }) => {
+      const rotated = await ctx.client.post<RotatedToken>(`/v1/tokens/${encodeURIComponent(id)}/rotate`, {
+        graceSeconds: seconds('--grace', opts.grace),
+        ...(opts.expiresIn === undefined
+          ? {}
+          : { expiresAt: new Date(ctx.now() + seconds('--expires-in', opts.expiresIn) * 1000).toISOString() }),
+        ...(opts.reason ? { reason: opts.reason } : {}),
+      });
+      if (ctx.json) return ctx.printJson(rotated);
+      ctx.note(
+        `token ${rotated.id} replaces ${rotated.previousId} (${rotated.role}, ${scopeText(rotated, rotated.env)}${lifetime(rotated)}); ` +
+          `${rotated.previousId} keeps working until ${formatTime(rotated.previousValidUntil)} — shown once, store it now:`,
+      );
+      ctx.out(rotated.token);
     });
 
   tokens
@@ -104,14 +153,15 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
           : formatScope(t.namespace, t.environment, t.tenant),
         t.description ?? '',
         formatTime(t.createdAt),
+        t.expiresAt ? formatTime(t.expiresAt) : '-',
         t.createdBy,
       ]);
-      ctx.out(formatTable(['ID', 'ROLE', 'SCOPE', 'DESCRIPTION', 'CREATED', 'BY'], rows, ctx.colors));
+      ctx.out(formatTable(['ID', 'ROLE', 'SCOPE', 'DESCRIPTION', 'CREATED', 'EXPIRES', 'BY'], rows, ctx.colors));
     });
 
   tokens
     .command('revoke')
-    .summary('revoke a token (at once on this API instance)')
+    .summary('revoke a token (refused by every API instance within a second)')
     .argument('<id>', 'tok_…')
     .action(async (id: string) => {
       const result = await ctx.client.delete<{ position: number; id: string }>(`/v1/tokens/${encodeURIComponent(id)}`);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { scopePath } from '../api-client.js';
 import { parseDurationSeconds, parsePositiveInt } from '../arguments.js';
-import { CliError, usageError } from '../cli-error.js';
+import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { formatScope, formatTable, formatTime } from '../output.js';
 import { readStdin } from '../read-stdin.js';
@@ -23,12 +23,31 @@ interface SecretListing {
   }>;
 }
 
+interface DueListing {
+  asOf: string;
+  overdue: number;
+  secrets: Array<{
+    namespace: string;
+    env: string;
+    tenant: string | null;
+    name: string;
+    version: number;
+    rotateEvery: string;
+    addedAt: string;
+    ageSeconds: number;
+    dueAt: string;
+    overdue: boolean;
+  }>;
+}
+
+const days = (seconds: number): string => `${Math.floor(seconds / 86_400)}d`;
+
 /**
  * Secrets. Values are read from stdin or a file unless given as an argument, so they need not
  * land in shell history; they are never echoed back except by `get`.
  */
 export const registerSecretCommands = (program: Command, ctx: CommandContext): void => {
-  const secrets = program.command('secrets').summary('secrets: set, get, list, rotate');
+  const secrets = program.command('secrets').summary('secrets: set, get, list, rotate, due');
 
   const readValue = async (value: string | undefined, fromFile: string | undefined): Promise<string> => {
     if (value !== undefined && value !== '-' && fromFile !== undefined)
@@ -148,5 +167,41 @@ export const registerSecretCommands = (program: Command, ctx: CommandContext): v
           ];
         });
       ctx.out(formatTable(['NAME', 'TENANT', 'VERSION', 'ADDED', 'KEY', 'STATUS'], rows, ctx.colors));
+    });
+
+  secrets
+    .command('due')
+    .summary('secret versions overdue for rotation (manifest rotateEvery), in every scope you may see')
+    .option('--within <duration>', 'also list versions due within this long (30s, 15m, 2h, 7d)')
+    .option('--check', `exit ${exitCodes.drift} when any version is overdue (for CI and cron)`)
+    .action(async (opts: { within?: string; check?: boolean }) => {
+      let within: number | undefined;
+      try {
+        within = opts.within === undefined ? undefined : parseDurationSeconds(opts.within);
+      } catch (error) {
+        throw usageError(`--within ${opts.within}: ${(error as Error).message}`);
+      }
+      // -n/-e narrow the listing; without them, everything the token may see.
+      const query = new URLSearchParams();
+      if (ctx.settings.namespace) query.set('namespace', ctx.settings.namespace);
+      if (ctx.settings.env) query.set('env', ctx.settings.env);
+      if (within !== undefined) query.set('within', `PT${within}S`);
+      const listing = await ctx.client.get<DueListing>(`/v1/secrets/due${query.size ? `?${query}` : ''}`);
+      if (ctx.json) ctx.printJson(listing);
+      else if (listing.secrets.length === 0) ctx.out('(nothing due)');
+      else {
+        const rows = listing.secrets.map((s) => [
+          formatScope(s.namespace, s.env, s.tenant ?? undefined),
+          s.name,
+          `v${s.version}`,
+          days(s.ageSeconds),
+          s.rotateEvery,
+          formatTime(s.dueAt),
+          s.overdue ? ctx.colors.red('overdue') : ctx.colors.yellow('due soon'),
+        ]);
+        ctx.out(formatTable(['SCOPE', 'NAME', 'VERSION', 'AGE', 'EVERY', 'DUE', 'STATUS'], rows, ctx.colors));
+      }
+      if (opts.check && listing.overdue > 0)
+        throw new CliError(`${listing.overdue} secret version(s) overdue for rotation`, exitCodes.drift);
     });
 };

@@ -223,6 +223,7 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     this.started = driver.start(this.sink).then(() => {
       this.loaded = true;
       this.invalidate();
+      this.statusChanged();
     });
     // ready() reports the failure; an unobserved start must not crash the process.
     this.started.catch(() => undefined);
@@ -338,9 +339,9 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   }
 
   /**
-   * Listens to the client going stale (connection lost, serving its last known state) and back to
-   * current; the OpenFeature provider turns these into PROVIDER_STALE and PROVIDER_READY. Returns
-   * an unsubscribe function.
+   * Listens to the client loading its view (also after `ready()` gave up), going stale (connection
+   * lost, serving its last known state) and back to current; the OpenFeature provider turns these
+   * into PROVIDER_READY and PROVIDER_STALE. Returns an unsubscribe function.
    */
   onStatusChange(listener: (status: ClientStatus) => void): () => void {
     this.statusListeners.add(listener);
@@ -585,20 +586,24 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
       this.staleSince = since;
       this.invalidate();
       if (since) this.hooks.onStale?.(since);
-      const status = this.status();
-      for (const listener of this.statusListeners) {
-        try {
-          listener(status);
-        } catch (error) {
-          this.hooks.onError?.(error);
-        }
-      }
+      this.statusChanged();
     },
     error: (error) => {
       this.lastError = error instanceof Error ? error.message : String(error);
       this.hooks.onError?.(error);
     },
   };
+
+  private statusChanged(): void {
+    const status = this.status();
+    for (const listener of this.statusListeners) {
+      try {
+        listener(status);
+      } catch (error) {
+        this.hooks.onError?.(error);
+      }
+    }
+  }
 
   private flushWaiters(): void {
     if (this.waiters.length === 0) return;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OpenFeature, ProviderEvents, ProviderStatus, type EventDetails } from '@openfeature/server-sdk';
 import type { RecordedEvent } from '@strata/core';
 import { RedisViewStore } from '@strata/redis-views';
-import { freePort, waitFor } from '@strata/testing';
+import { waitFor } from '@strata/testing';
 import { EventFactory, shopManifest } from '../test/recorded-events.js';
 import { withOwnRedis } from '../test/own-redis.js';
 import { liveViewStore } from '../test/view-fixture.js';
@@ -119,18 +119,33 @@ describe('StrataProvider events from the real client', () => {
     30_000,
   );
 
-  it('given no Redis answering, when the provider initializes, then OpenFeature reports PROVIDER_ERROR', async () => {
-    const port = await freePort(); // nobody listens there
-    const provider = new StrataProvider(
-      createClient({ namespace, environment: 'prod', redis: `redis://127.0.0.1:${port}`, readyTimeoutMs: 500 }),
-    );
-    const events = recorder('events-down');
-    try {
-      await expect(OpenFeature.setProviderAndWait('events-down', provider)).rejects.toThrow(/not loaded after 500 ms/);
-      expect(events.client.providerStatus).toBe(ProviderStatus.ERROR);
-      await waitFor(() => events.types().includes(ProviderEvents.Error), 'PROVIDER_ERROR', 2_000, 10);
-    } finally {
-      await OpenFeature.clearProviders();
-    }
-  });
+  it(
+    'given no Redis answering, when the provider initializes, then PROVIDER_ERROR, and PROVIDER_READY once Redis is back and the view loads',
+    () =>
+      withOwnRedis(async (own) => {
+        await own.kill();
+        const provider = new StrataProvider(
+          createClient({ namespace, environment: 'prod', redis: own.url, prefix, readyTimeoutMs: 500 }),
+        );
+        const events = recorder('events-down');
+        try {
+          await expect(OpenFeature.setProviderAndWait('events-down', provider)).rejects.toThrow(
+            /not loaded after 500 ms/,
+          );
+          expect(events.client.providerStatus).toBe(ProviderStatus.ERROR);
+          await waitFor(() => events.types().includes(ProviderEvents.Error), 'PROVIDER_ERROR', 2_000, 10);
+
+          await own.restart();
+          const f = new EventFactory(namespace, 'prod');
+          await (
+            await liveViewStore(await own.redis(), prefix)
+          ).applyEvents([f.manifest(shopManifest), f.set('billing.api_url', 'https://billing')]);
+          await waitFor(() => events.client.providerStatus === ProviderStatus.READY, 'PROVIDER_READY', 15_000, 10);
+          expect(events.types()).toEqual([ProviderEvents.Error, ProviderEvents.Ready]);
+        } finally {
+          await OpenFeature.clearProviders();
+        }
+      }),
+    30_000,
+  );
 });

@@ -37,6 +37,8 @@ export class StrataProvider implements Provider {
   private readonly unsubscribe: (() => void)[];
   /** Flags changed by the batch being applied; one event per batch, not per flag and tenant. */
   private pendingFlags: Set<string> | null = null;
+  /** What OpenFeature was last told, so each transition is reported once. */
+  private reported: 'initializing' | 'ready' | 'stale' | 'error' = 'initializing';
 
   constructor(
     readonly client: StrataClient,
@@ -66,7 +68,14 @@ export class StrataProvider implements Provider {
 
   /** Resolves when the client loaded its view; OpenFeature then reports the provider ready. */
   async initialize(): Promise<void> {
-    await this.client.ready();
+    try {
+      await this.client.ready();
+      this.reported = 'ready';
+    } catch (error) {
+      // OpenFeature reports PROVIDER_ERROR; the client keeps loading and Ready follows when it has.
+      this.reported = 'error';
+      throw error;
+    }
   }
 
   async onClose(): Promise<void> {

@@ -77,8 +77,10 @@ describe('StrataProvider events from the real client', () => {
           expect(events.seen.slice(before).map((e) => e.type)).toEqual([]);
 
           // Redis dies: the client goes stale and OpenFeature hears it.
+          const killedAt = Date.now();
           await own.kill();
           await waitFor(() => events.client.providerStatus === ProviderStatus.STALE, 'PROVIDER_STALE', 5_000, 10);
+          console.log(`redis killed → PROVIDER_STALE: ${Date.now() - killedAt} ms`);
           expect(events.types()).toContain(ProviderEvents.Stale);
           expect(events.types()).not.toContain(ProviderEvents.Error);
 
@@ -92,7 +94,9 @@ describe('StrataProvider events from the real client', () => {
             },
             dropDelayMs: 0,
           });
+          const rebuiltAt = Date.now();
           await waitFor(() => events.client.providerStatus === ProviderStatus.READY, 'PROVIDER_READY', 15_000, 10);
+          console.log(`views rebuilt after the restart → PROVIDER_READY: ${Date.now() - rebuiltAt} ms`);
           const staleAt = events.types().lastIndexOf(ProviderEvents.Stale);
           expect(events.types().slice(staleAt)).toContain(ProviderEvents.Ready);
           expect(await events.client.getBooleanDetails('search_v2', false, { targetingKey: 'acme' })).toMatchObject({

@@ -137,6 +137,21 @@ describe('tokens across two API processes', () => {
     expect(event.data).toMatchObject({ rotatedFrom: old.id, previousValidUntil: rotated.previousValidUntil });
   });
 
+  test("a short-lived issuer's tokens end when it does at the latest", async () => {
+    const parent = await ok('POST', '/v1/tokens', {
+      role: 'admin',
+      expiresAt: new Date(Date.now() + 600_000).toISOString(),
+    });
+    const child = await ok('POST', '/v1/tokens', { role: 'reader' }, parent.token);
+    expect(child.expiresAt).toBe(parent.expiresAt);
+    const sooner = new Date(Date.now() + 300_000).toISOString();
+    expect((await ok('POST', '/v1/tokens', { role: 'reader', expiresAt: sooner }, parent.token)).expiresAt).toBe(
+      sooner,
+    );
+    const rotated = await ok('POST', `/v1/tokens/${child.id}/rotate`, { expiresAt: null }, parent.token);
+    expect(rotated.expiresAt).toBe(parent.expiresAt);
+  });
+
   test('bad lifetimes are 400 and issue nothing', async () => {
     const before = (await ok('GET', '/v1/events?type=TokenIssued&limit=1000')).events.length;
     const past = await stack.call('POST', '/v1/tokens', { role: 'reader', expiresAt: '2020-01-01T00:00:00Z' });

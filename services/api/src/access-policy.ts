@@ -71,6 +71,8 @@ export interface Principal {
   namespace: string | null;
   environment: string | null;
   tenant: string | null;
+  /** A short-lived credential's end: tokens it issues or rotates live no longer. */
+  expiresAt: string | null;
 }
 
 /** What a request touches; `tenant: null` means environment- or namespace-wide. */

@@ -126,6 +126,7 @@ export class TokenStore {
         namespace: null,
         environment: null,
         tenant: null,
+        expiresAt: null,
       };
       return { answer: { principal }, tokenId: null };
     }
@@ -148,6 +149,7 @@ export class TokenStore {
       namespace: row.namespace,
       environment: row.environment,
       tenant: row.tenant,
+      expiresAt: row.expires_at?.toISOString() ?? null,
     };
     return { answer: { principal }, tokenId: row.id, ...(expiresAt === undefined ? {} : { expiresAt }) };
   }

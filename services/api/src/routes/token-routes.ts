@@ -18,6 +18,12 @@ const futureExpiry = (expiresAt: string | null | undefined, now: number): string
   return new Date(at).toISOString();
 };
 
+/** Like scope, lifetime never widens: a short-lived issuer's tokens end when it does, at the latest. */
+const cappedBy = (issuer: Principal, expiresAt: string | null): string | null =>
+  issuer.expiresAt !== null && (expiresAt === null || Date.parse(expiresAt) > Date.parse(issuer.expiresAt))
+    ? issuer.expiresAt
+    : expiresAt;
+
 const tokenAnswer = (record: TokenRecord, token: string, position: number) => ({
   position,
   id: record.id,
@@ -77,7 +83,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         ...scope,
         description: body.description ?? null,
         createdBy: principal.subject,
-        expiresAt: futureExpiry(body.expiresAt, Date.now()),
+        expiresAt: cappedBy(principal, futureExpiry(body.expiresAt, Date.now())),
       });
       const event = newEvent(
         'TokenIssued',
@@ -133,7 +139,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
             : new Date(now + lifetime).toISOString();
       const rotated = await tokens.rotate(record.id, {
         previousValidUntil: new Date(now + graceSeconds * 1000),
-        expiresAt,
+        expiresAt: cappedBy(principal, expiresAt),
         createdBy: principal.subject,
       });
       const previousValidUntil = rotated.previous.expiresAt!;

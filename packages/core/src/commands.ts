@@ -200,7 +200,8 @@ const decideFlagRollout = (
  * Decides the events for a command. `state` is the namespace+environment state the command acts
  * on; for PublishManifest pass the states of every environment of the namespace (their values are
  * checked against the new manifest). Given an array for a scoped command, the matching state is
- * picked (a fresh one when absent). `manifest` defaults to the one folded into the state.
+ * picked (a fresh one when absent). `manifest` defaults to the one folded into the state; for
+ * PublishManifest it is the manifest in force, and publishing an equal one decides nothing.
  * Throws StrataError: BAD_REQUEST, UNKNOWN_KEY, VALIDATION_FAILED, IMMUTABLE_KEY,
  * MANIFEST_CONFLICT, VERSION_CONFLICT.
  */
@@ -212,6 +213,8 @@ export const decide = (
   if (command.type === 'PublishManifest') {
     check(Name, command.namespace, 'namespace', 'lowercase letters, digits, - and _, at most 64');
     const parsed = parseManifest(command.manifest);
+    // Publishing the manifest in force again (config as code re-applies it on every run) changes nothing.
+    if (manifest && jsonEqual(manifest, parsed)) return [];
     const all = (Array.isArray(states) ? states : [states]) as readonly NamespaceEnvState[];
     const conflicts = checkManifestChange(
       parsed,

@@ -107,6 +107,11 @@ describe('PublishManifest', () => {
       .then([ev.manifest()]);
   });
 
+  it('given the same manifest in force, then nothing (publishing it again changes nothing)', () => {
+    const { when } = given([ev.manifest()]);
+    when(publish(manifest), { manifest: foldNew([ev.manifest()]).manifest }).then([]);
+  });
+
   it('when the manifest is invalid, then VALIDATION_FAILED listing the problems', () => {
     given([])
       .when(publish({ keys: { 'a.b': { type: 'strin' } } }))

@@ -175,6 +175,22 @@ export const streamIds = {
   keys: () => 'keys',
 } as const;
 
+/**
+ * What changes the state of one namespace/environment (`fold`): events of that environment, and
+ * events of its namespace that carry no environment. Readers asking "does this scope have an
+ * event in (a, b]?" filter the log on these (tokens and keys also carry a namespace, but no view
+ * holds them).
+ */
+export const environmentEventTypes: readonly EventType[] = [
+  'ConfigValueSet',
+  'ConfigValueUnset',
+  'FlagRolloutChanged',
+  'FlagOverrideSet',
+  'SecretVersionAdded',
+  'SecretDeleted',
+];
+export const namespaceWideEventTypes: readonly EventType[] = ['ManifestPublished', 'TenantKeyShredded'];
+
 /** The scope an event belongs to, used as the Kafka message key and the Redis view id. */
 export const eventScope = (
   event: NewEvent,

@@ -28,11 +28,12 @@ export type AppendResult =
 
 export interface HistoryFilter {
   namespace?: string;
-  environment?: string;
+  /** `null`: only events without an environment (a namespace's manifests and shreddings). */
+  environment?: string | null;
   tenant?: string;
   key?: string;
   actor?: string;
-  type?: EventType | EventType[];
+  type?: EventType | readonly EventType[];
   /** Inclusive lower bound on recorded time (ISO 8601). */
   from?: string;
   /** Exclusive upper bound on recorded time (ISO 8601). */
@@ -62,6 +63,12 @@ export interface EventLog {
   positionAt(time: string): Promise<number>;
   /** The highest position safe to read (every event at or below it is committed and visible). */
   headPosition(): Promise<number>;
+  /**
+   * Read-your-writes across scopes: the head, and per filter the highest position at or below
+   * `upTo` of an event it matches (0 if none). One round trip, one index probe per filter, so a
+   * reader can tell a view that is behind from one that has nothing newer to show.
+   */
+  lastPositions(upTo: number, filters: readonly HistoryFilter[]): Promise<{ head: number; last: number[] }>;
 }
 
 /** Delivers events to a consumer strictly in position order, after its checkpoint. */

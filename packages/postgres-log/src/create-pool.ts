@@ -5,10 +5,26 @@ export interface CreatePoolOptions extends Omit<pg.PoolConfig, 'connectionString
   onError?: (error: Error) => void;
 }
 
-/** A pool for the event log. The service owns it and ends it on shutdown. */
+/**
+ * A pool for the event log. The service owns it and ends it on shutdown.
+ *
+ * Bounded by default, so a database that is down or stuck fails requests in seconds (503) instead
+ * of holding them: waiting for a connection (`connectionTimeoutMillis`, pg-pool's default is
+ * forever) and a statement (`statement_timeout`, enforced by the server) are limited, and TCP
+ * keep-alive notices a peer that vanished. Broken connections leave the pool on their own, so it
+ * recovers when the database is back, without a restart.
+ */
 export const createPool = (url: string, options: CreatePoolOptions = {}): pg.Pool => {
   const { onError, ...config } = options;
-  const pool = new pg.Pool({ max: 10, ...config, connectionString: url });
+  const pool = new pg.Pool({
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    statement_timeout: 30_000,
+    idle_in_transaction_session_timeout: 60_000,
+    keepAlive: true,
+    ...config,
+    connectionString: url,
+  });
   pool.on('error', onError ?? ((error) => console.error('strata postgres pool error', error)));
   return pool;
 };

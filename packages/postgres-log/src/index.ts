@@ -6,3 +6,4 @@ export * from './postgres-event-log.js';
 export * from './snapshots.js';
 export * from './subscribe.js';
 export * from './upcasters.js';
+export * from './unavailable.js';

@@ -19,6 +19,7 @@ import { randomFillSync } from 'node:crypto';
 import pg from 'pg';
 import { ulid } from 'ulid';
 import { canonicalPieces } from './hash-chain.js';
+import { isPostgresUnavailable } from './unavailable.js';
 import { upcast, type Upcasters } from './upcasters.js';
 
 /** The channel every append notifies, with the new head position as payload. */
@@ -138,22 +139,8 @@ export class PostgresEventLog implements EventLog {
   }
 
   async history(filter: HistoryFilter): Promise<RecordedEvent[]> {
-    const conditions: string[] = [];
     const values: unknown[] = [];
-    const where = (sql: string, value: unknown) => {
-      values.push(value);
-      conditions.push(sql.replace('?', `$${values.length}`));
-    };
-    if (filter.namespace !== undefined) where('namespace = ?', filter.namespace);
-    if (filter.environment !== undefined) where('environment = ?', filter.environment);
-    if (filter.tenant !== undefined) where('tenant = ?', filter.tenant);
-    if (filter.key !== undefined) where('key = ?', filter.key);
-    if (filter.actor !== undefined) where('actor = ?', filter.actor);
-    if (filter.type !== undefined) where('type = ANY(?)', Array.isArray(filter.type) ? filter.type : [filter.type]);
-    if (filter.from !== undefined) where('recorded_at >= ?', parseTime(filter.from, 'from'));
-    if (filter.to !== undefined) where('recorded_at < ?', parseTime(filter.to, 'to'));
-    if (filter.after !== undefined) where('position > ?', filter.after);
-    if (filter.upTo !== undefined) where('position <= ?', filter.upTo);
+    const conditions = conditionsOf(filter, values);
     const limit = Math.min(Math.max(1, filter.limit ?? defaultHistoryLimit), maxHistoryLimit);
     values.push(limit);
     const { rows } = await this.#pool.query<EventRow>(
@@ -163,6 +150,21 @@ export class PostgresEventLog implements EventLog {
       values,
     );
     return rows.map((row) => this.#toEvent(row));
+  }
+
+  async lastPositions(upTo: number, filters: readonly HistoryFilter[]): Promise<{ head: number; last: number[] }> {
+    const values: unknown[] = [upTo];
+    // Each probe walks its index backwards from `upTo` and stops at the first row (LIMIT 1).
+    const probes = filters.map((filter, i) => {
+      const conditions = [...conditionsOf(filter, values), 'position <= $1'];
+      return `(SELECT position FROM strata.events WHERE ${conditions.join(' AND ')} ORDER BY position DESC LIMIT 1) AS p${i}`;
+    });
+    const { rows } = await this.#pool.query<Record<string, string | null>>(
+      `SELECT (SELECT position FROM strata.log_head WHERE id = 1) AS head${probes.map((p) => `, ${p}`).join('')}`,
+      values,
+    );
+    const row = rows[0] ?? {};
+    return { head: Number(row['head'] ?? 0), last: filters.map((_, i) => Number(row[`p${i}`] ?? 0)) };
   }
 
   async positionAt(time: string): Promise<number> {
@@ -291,6 +293,8 @@ const rolledBack = (error: unknown): boolean => error instanceof pg.DatabaseErro
 
 const appendFailure = (error: unknown): StrataError => {
   if (error instanceof StrataError) return error;
+  if (isPostgresUnavailable(error) && rolledBack(error))
+    return new StrataError('UNAVAILABLE', 'the database is unavailable; nothing was appended', {}, { cause: error });
   return rolledBack(error)
     ? new StrataError('INTERNAL', 'append rejected by the database', {}, { cause: error })
     : new StrataError('UNAVAILABLE', 'append outcome unknown: the database connection failed', {}, { cause: error });
@@ -335,6 +339,27 @@ const validate = (streamId: string, events: NewEvent[]): PendingAppend['events']
     }
     return { type: event.type, schemaVersion, data, metadata: event.metadata };
   });
+};
+
+/** SQL conditions of a history filter (`?` numbered into `values`), in the columns of the log's indexes. */
+const conditionsOf = (filter: HistoryFilter, values: unknown[]): string[] => {
+  const conditions: string[] = [];
+  const where = (sql: string, value: unknown) => {
+    values.push(value);
+    conditions.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.namespace !== undefined) where('namespace = ?', filter.namespace);
+  if (filter.environment === null) conditions.push('environment IS NULL');
+  else if (filter.environment !== undefined) where('environment = ?', filter.environment);
+  if (filter.tenant !== undefined) where('tenant = ?', filter.tenant);
+  if (filter.key !== undefined) where('key = ?', filter.key);
+  if (filter.actor !== undefined) where('actor = ?', filter.actor);
+  if (filter.type !== undefined) where('type = ANY(?)', typeof filter.type === 'string' ? [filter.type] : filter.type);
+  if (filter.from !== undefined) where('recorded_at >= ?', parseTime(filter.from, 'from'));
+  if (filter.to !== undefined) where('recorded_at < ?', parseTime(filter.to, 'to'));
+  if (filter.after !== undefined) where('position > ?', filter.after);
+  if (filter.upTo !== undefined) where('position <= ?', filter.upTo);
+  return conditions;
 };
 
 const parseTime = (value: string, name: string): Date => {

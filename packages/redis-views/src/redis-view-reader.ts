@@ -26,6 +26,12 @@ export interface ViewSnapshot {
   state: NamespaceEnvState;
 }
 
+/** Positions of an environment view and of its namespace's view. */
+export interface ViewPositions {
+  environment: number;
+  namespace: number;
+}
+
 /** A secret's versions without ciphertext: what exists, where it came from, since when. */
 export interface SecretMeta {
   source: 'tenant' | 'environment';
@@ -135,6 +141,16 @@ export class RedisViewReader {
 
   /** The view's position: every event of this view up to it is applied (max with its manifest's). 0 before any. */
   async viewPosition(namespace: string, environment: string): Promise<number> {
+    const positions = await this.viewPositions(namespace, environment);
+    return Math.max(positions.environment, positions.namespace);
+  }
+
+  /**
+   * The positions of the environment view and of its namespace's view (manifests, shreddings),
+   * each 0 before any event. Apart, because the two are fed from different Kafka keys: one may be
+   * ahead of the other.
+   */
+  async viewPositions(namespace: string, environment: string): Promise<ViewPositions> {
     const reply = await this.redis.strataPosition(
       this.gen,
       this.prefix,
@@ -142,7 +158,7 @@ export class RedisViewReader {
       viewTag(namespace, null),
     );
     const [, viewPos, nsPos] = this.live(reply);
-    return Math.max(Number(viewPos), Number(nsPos));
+    return { environment: Number(viewPos), namespace: Number(nsPos) };
   }
 
   /**
@@ -151,25 +167,57 @@ export class RedisViewReader {
    * manifest) returned: a view's position only moves when an event of that view arrives.
    */
   async waitForPosition(namespace: string, environment: string, position: number, timeoutMs: number): Promise<number> {
+    const reached = await this.#waitUntil(
+      namespace,
+      environment,
+      (p) => Math.max(p.environment, p.namespace) >= position,
+      position,
+      timeoutMs,
+    );
+    return Math.max(reached.environment, reached.namespace);
+  }
+
+  /**
+   * Read-your-writes with each view's own target: resolves once the environment view reached
+   * `targets.environment` and the namespace view `targets.namespace`, or throws `TIMEOUT`.
+   */
+  waitForPositions(
+    namespace: string,
+    environment: string,
+    targets: ViewPositions,
+    timeoutMs: number,
+  ): Promise<ViewPositions> {
+    return this.#waitUntil(
+      namespace,
+      environment,
+      (p) => p.environment >= targets.environment && p.namespace >= targets.namespace,
+      Math.max(targets.environment, targets.namespace),
+      timeoutMs,
+    );
+  }
+
+  async #waitUntil(
+    namespace: string,
+    environment: string,
+    done: (positions: ViewPositions) => boolean,
+    position: number,
+    timeoutMs: number,
+  ): Promise<ViewPositions> {
     const deadline = performance.now() + timeoutMs;
     for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
-      const current = await this.viewPosition(namespace, environment).catch((error: unknown) => {
+      const positions = await this.viewPositions(namespace, environment).catch((error: unknown) => {
         // Views being rebuilt after data loss are unavailable, not behind: keep waiting.
-        if (error instanceof StrataError && error.code === 'UNAVAILABLE') return 0;
+        if (error instanceof StrataError && error.code === 'UNAVAILABLE') return { environment: 0, namespace: 0 };
         throw error;
       });
-      if (current >= position) return current;
+      if (done(positions)) return positions;
       const left = deadline - performance.now();
       if (left <= 0) {
+        const current = Math.max(positions.environment, positions.namespace);
         throw new StrataError(
           'TIMEOUT',
           `view ${namespace}/${environment} is at position ${current}, not yet ${position}`,
-          {
-            namespace,
-            environment,
-            position,
-            current,
-          },
+          { namespace, environment, position, current },
         );
       }
       await sleep(Math.min(delay, left));

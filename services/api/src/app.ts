@@ -16,6 +16,7 @@ import { authorize, type Permission, type Principal, type Target } from './acces
 import { CommandRunner } from './command-runner.js';
 import { ApiMetrics } from './metrics.js';
 import { PointInTime } from './point-in-time.js';
+import { PresentReads } from './present-reads.js';
 import { problemHandler } from './problem.js';
 import { RateLimiter } from './rate-limiter.js';
 import { ResolvedConfigCache } from './resolved-config-cache.js';
@@ -33,7 +34,10 @@ import { tokenRoutes } from './routes/token-routes.js';
 import { writeRoutes } from './routes/write-routes.js';
 
 /** What the API reads resolved state from (RedisViewReader). */
-export type ViewReader = Pick<RedisViewReader, 'resolvedConfig' | 'flag' | 'viewPosition' | 'waitForPosition'>;
+export type ViewReader = Pick<
+  RedisViewReader,
+  'resolvedConfig' | 'flag' | 'viewPosition' | 'viewPositions' | 'waitForPosition' | 'waitForPositions'
+>;
 /** Rebuild and status of the views (RedisViewStore). */
 export type ProjectionStore = Pick<RedisViewStore, 'rebuild' | 'generation' | 'needsRebuild'>;
 
@@ -75,6 +79,11 @@ export interface ApiDeps {
    * the process per view version; each read still checks the version, so none is stale.
    */
   viewVersions?: ViewVersions;
+  /**
+   * False while the views' Redis connection is down (e.g. ioredis `status !== 'ready'`): resolved
+   * reads then go to the log at once instead of waiting for Redis retries. Default: always try.
+   */
+  viewsAvailable?: () => boolean;
   cipher: SecretSealer;
   /**
    * The database's change notifications (ChangeNotifications, started by the caller): token
@@ -126,8 +135,8 @@ export interface ApiContext {
   metrics: ApiMetrics;
   /** Which secret versions are due for rotation (`GET /v1/secrets/due`, the overdue gauge). */
   rotation: SecretRotationSchedule;
-  /** Present resolved reads by view version; null without `deps.viewVersions`. */
-  resolvedReads: ResolvedConfigCache | null;
+  /** Resolved reads of the present: the views, current for `minPosition`, or the log while they are unavailable. */
+  reads: PresentReads;
 }
 
 const bearer = (request: FastifyRequest): string | null => {
@@ -192,7 +201,14 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     pointInTime,
     metrics: new ApiMetrics(),
     rotation: new SecretRotationSchedule(deps.log),
-    resolvedReads: deps.viewVersions ? new ResolvedConfigCache(deps.views, deps.viewVersions) : null,
+    reads: new PresentReads({
+      views: deps.views,
+      resolvedReads: deps.viewVersions ? new ResolvedConfigCache(deps.views, deps.viewVersions) : null,
+      log: deps.log,
+      pointInTime,
+      viewsAvailable: deps.viewsAvailable ?? (() => true),
+      readWaitMs: limits.readWaitMs,
+    }),
   };
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);
 

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import {
   fold,
   initialState,
+  namespaceWideEventTypes,
   stateFromJson,
   stateToJson,
   StrataError,
@@ -38,7 +39,7 @@ const saveBatchChars = 8_000_000;
 const wideNamespaces = 64;
 const wideEventsCached = 256;
 /** Events of a namespace without an environment that still change every environment's state. */
-const namespaceWide: EventType[] = ['ManifestPublished', 'TenantKeyShredded'];
+const namespaceWide = namespaceWideEventTypes;
 
 /** A namespace's namespace-wide events, in position order, from the start of the log to `upTo`. */
 interface WideEvents {
@@ -352,7 +353,11 @@ export class PointInTime {
     if (w < wide.length) yield wide.slice(w);
   }
 
-  async *#pages(filter: { namespace: string; environment?: string; type?: EventType[] }, after: number, upTo: number) {
+  async *#pages(
+    filter: { namespace: string; environment?: string; type?: readonly EventType[] },
+    after: number,
+    upTo: number,
+  ) {
     let cursor = after;
     while (cursor < upTo) {
       const page = await this.log.history({ ...filter, after: cursor, upTo, limit: pageSize });

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { isStrataError, StrataError, type StrataErrorCode } from '@strata/core';
+import { isPostgresUnavailable } from '@strata/postgres-log';
+import { isRedisUnavailable } from '@strata/redis-views';
 
 /**
  * THE table from error code to HTTP status. Nothing else in the API picks a status for an error:
@@ -95,9 +97,24 @@ export const toProblem = (error: StrataError, errorId: string, instance?: string
   };
 };
 
+/** Seconds a client is asked to wait before retrying while a dependency is unavailable. */
+const unavailableRetryAfterSeconds = 1;
+
+/** PostgreSQL or Redis cannot serve right now (down, restarting, out of connections, timed out). */
+const dependencyUnavailable = (error: unknown): boolean => isPostgresUnavailable(error) || isRedisUnavailable(error);
+
 /** Translates anything thrown into a StrataError: Fastify's own errors, zod validation, crashes. */
 export const asStrataError = (error: unknown): StrataError => {
-  if (isStrataError(error)) return error;
+  if (isStrataError(error)) {
+    // An adapter that wrapped a lost connection as INTERNAL still means "retry later".
+    if (error.code === 'INTERNAL' && dependencyUnavailable(error.cause))
+      return new StrataError('UNAVAILABLE', 'a dependency is unavailable; retry shortly', undefined, {
+        cause: error.cause,
+      });
+    return error;
+  }
+  if (dependencyUnavailable(error))
+    return new StrataError('UNAVAILABLE', 'a dependency is unavailable; retry shortly', undefined, { cause: error });
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((v) => ({
       in: error.validationContext ?? 'request',
@@ -151,7 +168,11 @@ export const problemHandler = (error: unknown, request: FastifyRequest, reply: F
   const errorId = newErrorId();
   const problem = toProblem(strataError, errorId, request.url.split('?')[0]);
   const logged = { errorId, code: strataError.code, status: problem.status, detail: problem.detail };
-  if (problem.status >= 500) {
+  if (strataError.code === 'UNAVAILABLE') {
+    // Expected while a dependency restarts: a warning naming the cause, no stack.
+    const cause = strataError.cause instanceof Error ? strataError.cause : strataError;
+    request.log.warn({ ...logged, err: { type: cause.name, message: cause.message } }, 'request failed: unavailable');
+  } else if (problem.status >= 500) {
     const cause = strataError.code === 'INTERNAL' ? strataError.cause : strataError;
     request.log.error({ ...logged, err: safeErr(cause) }, 'request failed');
   } else request.log.info(logged, 'request rejected');
@@ -164,6 +185,7 @@ export const sendProblem = (reply: FastifyReply, problem: Problem) => {
   }
   if (typeof problem['retryAfterSeconds'] === 'number')
     reply.header('retry-after', String(problem['retryAfterSeconds']));
+  else if (problem.status === 503) reply.header('retry-after', String(unavailableRetryAfterSeconds));
   return reply.status(problem.status).type(problemContentType).send(JSON.stringify(problem));
 };
 

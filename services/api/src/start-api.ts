@@ -46,8 +46,22 @@ export const startApi = async (
   // Locally the API migrates its own database; in production migrations run once as the schema
   // owner (`npm run migrate`) and the API connects as strata_app, which may not run DDL.
   if (config.migrate) await migrate(config.databaseUrl);
-  const pool = createPool(config.databaseUrl, { max: 20 });
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 3, lazyConnect: false });
+  // Idle connections die when PostgreSQL restarts; the pool replaces them. One warning each, no stack.
+  let warn = (message: string, error: Error): void => {
+    process.stderr.write(`strata api: ${message}: ${error.message}\n`);
+  };
+  const pool = createPool(config.databaseUrl, {
+    max: 20,
+    onError: (error) => warn('idle database connection failed', error),
+  });
+  // Bounded: a Redis that is down or stuck fails a command within seconds; resolved reads then
+  // come from the log (PresentReads) and everything else answers 503.
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 3,
+    lazyConnect: false,
+    connectTimeout: 2_000,
+    commandTimeout: 5_000,
+  });
   const log = new PostgresEventLog(pool);
   // Revocations and shreds in any API process reach this one's caches through NOTIFY.
   let logger: { warn(message: string): void; info(message: string): void } = console;
@@ -62,6 +76,7 @@ export const startApi = async (
     pool,
     views: new RedisViewReader({ redis, prefix: config.redisPrefix }),
     viewVersions: new RedisViewVersions({ redis, prefix: config.redisPrefix }),
+    viewsAvailable: () => redis.status === 'ready',
     projections: new RedisViewStore({ redis, prefix: config.redisPrefix }),
     cipher,
     changes,
@@ -82,6 +97,20 @@ export const startApi = async (
     },
     ...(options.limits ? { limits: options.limits } : {}),
   });
+  let redisDown = false;
+  redis.on('error', (error: Error) => {
+    // ioredis reports every failed reconnect; one line per outage is enough.
+    if (!redisDown)
+      app.log.warn({ err: { message: error.message } }, 'redis unavailable; resolved reads come from the log');
+    redisDown = true;
+  });
+  redis.on('ready', () => {
+    if (redisDown) app.log.info('redis is back; resolved reads come from the views');
+    redisDown = false;
+  });
+  warn = (message, error) => {
+    app.log.warn({ err: { message: error.message } }, message);
+  };
   logger = { warn: (message) => app.log.warn(message), info: (message) => app.log.info(message) };
   await changes.start();
   for (const warning of config.warnings) app.log.warn(`!!! ${warning} !!!`);

@@ -6,6 +6,7 @@ import { namePattern, StrataError, tenantPattern } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { newErrorId, problemContentType, statusOf } from '../problem.js';
 import { OfrepBody, OfrepFlagParams } from '../schemas.js';
+import { readSourceHeader } from './read-routes.js';
 
 /**
  * OpenFeature Remote Evaluation Protocol (OFREP v1): any OpenFeature SDK's OFREP provider can
@@ -71,7 +72,7 @@ const sendOfrepError = (request: FastifyRequest, reply: FastifyReply, key: strin
     );
 };
 
-export const ofrepRoutes = (fastify: FastifyInstance, { deps, cache }: ApiContext) => {
+export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   const checkContext = (request: FastifyRequest, context: Context | undefined) => {
@@ -93,8 +94,9 @@ export const ofrepRoutes = (fastify: FastifyInstance, { deps, cache }: ApiContex
     return { namespace, environment, tenant: context.targetingKey };
   };
 
-  const evaluate = async (namespace: string, environment: string, tenant: string, key: string) => {
-    const evaluation = await deps.views.flag(namespace, environment, key, tenant);
+  const evaluate = async (reply: FastifyReply, namespace: string, environment: string, tenant: string, key: string) => {
+    const evaluation = await reads.flag(namespace, environment, key, tenant, null);
+    if (evaluation.source === 'log') reply.header(readSourceHeader, 'log');
     return {
       key,
       reason: reasonMap[evaluation.reason],
@@ -117,7 +119,7 @@ export const ofrepRoutes = (fastify: FastifyInstance, { deps, cache }: ApiContex
         const manifest = await cache.manifest(namespace);
         if (!manifest || !Object.hasOwn(manifest.flags, key))
           throw new OfrepError('FLAG_NOT_FOUND', `flag ${key} is not declared in ${namespace}`);
-        return await evaluate(namespace, environment, tenant, key);
+        return await evaluate(reply, namespace, environment, tenant, key);
       } catch (error) {
         if (error instanceof OfrepError) return sendOfrepError(request, reply, key, error);
         throw error;
@@ -136,7 +138,7 @@ export const ofrepRoutes = (fastify: FastifyInstance, { deps, cache }: ApiContex
         const { namespace, environment, tenant } = checkContext(request, request.body.context);
         const manifest = await cache.manifest(namespace);
         const keys = Object.keys(manifest?.flags ?? {}).sort();
-        const flags = await Promise.all(keys.map((key) => evaluate(namespace, environment, tenant, key)));
+        const flags = await Promise.all(keys.map((key) => evaluate(reply, namespace, environment, tenant, key)));
         const body = JSON.stringify({ flags });
         const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
         reply.header('etag', etag);

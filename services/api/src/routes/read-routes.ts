@@ -18,17 +18,16 @@ const FlagAnswer = z.object({
   position: z.number(),
 });
 
+/** Response header naming where a present read came from when it was not the views. */
+export const readSourceHeader = 'strata-read-source';
+
 /**
  * Resolved reads. The present comes from the Redis views (after waiting, bounded, for
- * `minPosition`); the past (`?at=` / `?position=`) is folded from the log.
+ * `minPosition`), or from the log while they are unavailable (`Strata-Read-Source: log`); the
+ * past (`?at=` / `?position=`) is folded from the log.
  */
-export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime, resolvedReads }: ApiContext) => {
+export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-
-  const waitFor = async (ns: string, env: string, minPosition: number | null) => {
-    if (minPosition !== null && minPosition > 0)
-      await deps.views.waitForPosition(ns, env, minPosition, limits.readWaitMs);
-  };
 
   /** `?at=`/`?position=` → the log position to read at, or null for the present. */
   const pastPosition = async (query: z.infer<typeof ReadQuery>): Promise<number | null> => {
@@ -37,13 +36,6 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
     if (query.position !== undefined) return pointInTime.resolve(query.position);
     if (query.at !== undefined) return pointInTime.resolve(query.at);
     return null;
-  };
-
-  /** The present from the views: cached per view version when the API has a read cache. */
-  const present = async (ns: string, env: string, tenant: string | null): Promise<ResolvedBody> => {
-    if (resolvedReads) return resolvedReads.read(ns, env, tenant);
-    const resolved = await deps.views.resolvedConfig(ns, env, tenant);
-    return { position: resolved.position, body: answerBody(resolved.position, resolved.values) };
   };
 
   const answerConfig = async (
@@ -58,8 +50,9 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
       const resolved = resolveConfig(await pointInTime.stateAt(ns, env, past), tenant);
       answer = { position: past, body: answerBody(past, resolved.values) };
     } else {
-      await waitFor(ns, env, minPosition);
-      answer = await present(ns, env, tenant);
+      const present = await reads.config(ns, env, tenant, minPosition);
+      if (present.source === 'log') reply.header(readSourceHeader, 'log');
+      answer = present;
     }
     // Already serialized (ResolvedAnswer's shape): a JSON string skips the response serializer.
     return reply
@@ -100,15 +93,16 @@ export const readRoutes = (fastify: FastifyInstance, { deps, limits, pointInTime
         response: { 200: FlagAnswer },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { ns, env, tenant, flag } = request.params;
       const past = await pastPosition(request.query);
       let evaluation: FlagEvaluation;
       if (past !== null) {
         evaluation = evaluateFlag(await pointInTime.stateAt(ns, env, past), flag, tenant);
       } else {
-        await waitFor(ns, env, minPositionOf(request, request.query));
-        evaluation = await deps.views.flag(ns, env, flag, tenant);
+        const present = await reads.flag(ns, env, flag, tenant, minPositionOf(request, request.query));
+        if (present.source === 'log') reply.header(readSourceHeader, 'log');
+        evaluation = present;
       }
       return { enabled: evaluation.enabled, reason: evaluation.reason, position: evaluation.position };
     },

@@ -47,18 +47,21 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
         streamId,
         async () => {
           const stream = await cache.stream(streamId);
+          // An unchanged manifest appends nothing and answers this position: the manifest in force,
+          // so `?minPosition=` with it waits for that manifest in the views (never for nothing).
           return {
-            state: initialState(ns, ''),
+            state: { ...initialState(ns, ''), position: stream.events.at(-1)?.position ?? 0 },
             streamId,
             streamVersion: stream.version,
             manifestVersion: stream.version,
           };
         },
         async () => {
-          const states = await pointInTime.environments(ns);
+          const [states, inForce] = await Promise.all([pointInTime.environments(ns), cache.manifest(ns)]);
           return decide(
             { type: 'PublishManifest', namespace: ns, manifest, metadata: metadataOf(request, reason) },
             states,
+            inForce,
           );
         },
         writeOptionsOf(request),

@@ -1,0 +1,43 @@
+import pg from 'pg';
+
+/**
+ * SQLSTATEs that say "the database cannot serve you right now", not "your statement is wrong":
+ * connection exceptions (class 08), administrator/crash shutdown and "cannot connect now" while
+ * starting or stopping (57P01–57P03), too many connections (53300), and a statement cancelled by
+ * `statement_timeout` (57014).
+ */
+const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
+/** Socket errors of a lost or refused connection. */
+const socketCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+/** What node-postgres and pg-pool throw, without a code, when a connection dies or cannot be had in time. */
+const connectionMessages = [
+  'Connection terminated',
+  'timeout exceeded when trying to connect',
+  'Client has encountered a connection error and is not queryable',
+  'Client was closed and is not queryable',
+];
+
+/**
+ * True when `error` (or its cause) means PostgreSQL is unavailable: the request may succeed when
+ * retried later, so services answer 503 with Retry-After, never 500.
+ */
+export const isPostgresUnavailable = (error: unknown): boolean => {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (e instanceof pg.DatabaseError && typeof code === 'string')
+      return code.startsWith('08') || unavailableStates.has(code);
+    if (typeof code === 'string' && socketCodes.has(code)) return true;
+    if (connectionMessages.some((m) => e.message.startsWith(m))) return true;
+    if (e instanceof AggregateError && e.errors.some((inner) => isPostgresUnavailable(inner))) return true;
+  }
+  return false;
+};

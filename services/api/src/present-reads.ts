@@ -1,0 +1,151 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  environmentEventTypes,
+  evaluateFlag,
+  namespaceWideEventTypes,
+  resolveConfig,
+  StrataError,
+  type EventLog,
+  type FlagEvaluation,
+  type NamespaceEnvState,
+} from '@strata/core';
+import { isRedisUnavailable } from '@strata/redis-views';
+import type { ViewReader } from './app.js';
+import type { PointInTime } from './point-in-time.js';
+import { answerBody, type ResolvedBody, type ResolvedConfigCache } from './resolved-config-cache.js';
+
+/** Where a present read was answered from: the Redis views, or the log while they are unavailable. */
+export type ReadSource = 'views' | 'log';
+
+export interface PresentReadsOptions {
+  views: ViewReader;
+  /** Resolved config answers cached per view version; null reads the views each time. */
+  resolvedReads: ResolvedConfigCache | null;
+  log: EventLog;
+  pointInTime: PointInTime;
+  /** False while the views' Redis connection is down: read the log at once instead of waiting for retries. */
+  viewsAvailable: () => boolean;
+  /** Longest wait for `minPosition` before TIMEOUT. */
+  readWaitMs: number;
+}
+
+/** States at the head kept for reads from the log, per scope (a Redis outage reads the same few over and over). */
+const logStatesKept = 256;
+
+/**
+ * Resolved reads of the present (config, flags). They come from the Redis views; while those are
+ * unavailable (Redis down or restarted empty, no generation live) from the log instead — the
+ * state at the head, folded from the nearest snapshot (PointInTime) — and say so (`source: 'log'`).
+ * Each request tries the views first, so reads go back to Redis as soon as it answers.
+ *
+ * `minPosition = n` asks for a view that reflects every event of the log up to n. A view of a
+ * scope that has no event in (its position, n] already does, whatever happened elsewhere in the
+ * log: one indexed lookup in the log names the newest event of the scope at or below n, and only
+ * a view that has not applied that one waits (bounded).
+ */
+export class PresentReads {
+  readonly #atHead = new Map<string, { head: number; state: NamespaceEnvState }>();
+
+  constructor(private readonly options: PresentReadsOptions) {}
+
+  async config(
+    namespace: string,
+    environment: string,
+    tenant: string | null,
+    minPosition: number | null,
+  ): Promise<ResolvedBody & { source: ReadSource }> {
+    const fromViews = await this.#fromViews(namespace, environment, minPosition, async () => {
+      const { resolvedReads, views } = this.options;
+      if (resolvedReads) return resolvedReads.read(namespace, environment, tenant);
+      const resolved = await views.resolvedConfig(namespace, environment, tenant);
+      return { position: resolved.position, body: answerBody(resolved.position, resolved.values) };
+    });
+    if (fromViews) return { ...fromViews, source: 'views' };
+    const state = await this.#stateAtHead(namespace, environment, minPosition);
+    const resolved = resolveConfig(state, tenant);
+    return { position: state.position, body: answerBody(state.position, resolved.values), source: 'log' };
+  }
+
+  async flag(
+    namespace: string,
+    environment: string,
+    flag: string,
+    tenant: string,
+    minPosition: number | null,
+  ): Promise<FlagEvaluation & { source: ReadSource }> {
+    const fromViews = await this.#fromViews(namespace, environment, minPosition, () =>
+      this.options.views.flag(namespace, environment, flag, tenant),
+    );
+    if (fromViews) return { ...fromViews, source: 'views' };
+    const state = await this.#stateAtHead(namespace, environment, minPosition);
+    return { ...evaluateFlag(state, flag, tenant), source: 'log' };
+  }
+
+  /** `read` from the views once they are current for `minPosition`; null when they are unavailable. */
+  async #fromViews<T>(
+    namespace: string,
+    environment: string,
+    minPosition: number | null,
+    read: () => Promise<T>,
+  ): Promise<T | null> {
+    if (!this.options.viewsAvailable()) return null;
+    try {
+      if (minPosition !== null && minPosition > 0) await this.#caughtUp(namespace, environment, minPosition);
+      return await read();
+    } catch (error) {
+      if (viewsUnavailable(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Waits (bounded) until the views of this scope reflect every log event up to `n`. */
+  async #caughtUp(namespace: string, environment: string, n: number): Promise<void> {
+    const { views, log, readWaitMs } = this.options;
+    const current = await views.viewPositions(namespace, environment);
+    // Both views at n or beyond: nothing to ask the log.
+    if (current.environment >= n && current.namespace >= n) return;
+    const {
+      head,
+      last: [environmentLast = 0, namespaceLast = 0],
+    } = await log.lastPositions(n, [
+      { namespace, environment, type: environmentEventTypes },
+      { namespace, environment: null, type: namespaceWideEventTypes },
+    ]);
+    // A position beyond the head names an event that does not exist yet: wait for it as before.
+    const targets =
+      head < n ? { environment: n, namespace: 0 } : { environment: environmentLast, namespace: namespaceLast };
+    if (current.environment >= targets.environment && current.namespace >= targets.namespace) return;
+    await views.waitForPositions(namespace, environment, targets, readWaitMs);
+  }
+
+  /** The scope's state at the head of the log (which reflects every committed event, so any legitimate `minPosition`). */
+  async #stateAtHead(namespace: string, environment: string, minPosition: number | null): Promise<NamespaceEnvState> {
+    const { log, pointInTime, readWaitMs } = this.options;
+    let head = await log.headPosition();
+    // Only a position not yet in the log is waited for, bounded like a view.
+    const deadline = performance.now() + readWaitMs;
+    while (minPosition !== null && head < minPosition) {
+      if (performance.now() >= deadline)
+        throw new StrataError('TIMEOUT', `the log is at position ${head}, not yet ${minPosition}`, {
+          namespace,
+          environment,
+          position: minPosition,
+          current: head,
+        });
+      await sleep(20);
+      head = await log.headPosition();
+    }
+    const key = `${namespace}\0${environment}`;
+    const kept = this.#atHead.get(key);
+    if (kept && kept.head === head) return kept.state;
+    const state = await pointInTime.stateAt(namespace, environment, head);
+    this.#atHead.delete(key);
+    this.#atHead.set(key, { head, state });
+    if (this.#atHead.size > logStatesKept) this.#atHead.delete(this.#atHead.keys().next().value!);
+    return state;
+  }
+}
+
+/** Redis down, or up without a live generation (restarted empty, being rebuilt): the log answers instead. */
+const viewsUnavailable = (error: unknown): boolean =>
+  isRedisUnavailable(error) || (error instanceof StrataError && error.code === 'UNAVAILABLE');

@@ -5,3 +5,4 @@ export * from './postgres.js';
 export * from './redis.js';
 export * from './kafka.js';
 export * from './wait.js';
+export * from './private-postgres.js';

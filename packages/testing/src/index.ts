@@ -6,3 +6,4 @@ export * from './redis.js';
 export * from './kafka.js';
 export * from './wait.js';
 export * from './private-postgres.js';
+export * from './private-redis.js';

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { freePort } from './wait.js';
+
+/**
+ * A redis-server of its own, for fault tests that stop and start Redis: the shared one must never
+ * be stopped. Empty and without persistence, so a restart comes back empty, like a lost cache.
+ * Disposing kills whatever server is running.
+ */
+export interface PrivateRedis extends AsyncDisposable {
+  port: number;
+  url: string;
+  /** SIGKILL: connections drop at once, nothing is saved. */
+  kill(): Promise<void>;
+  /** A new, empty server on the same port. */
+  start(): Promise<void>;
+}
+
+const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+
+const launch = (port: number): Promise<ChildProcess> => {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const output: string[] = [];
+  return new Promise<ChildProcess>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server not ready:\n${output.join('\n')}`));
+    }, 10_000);
+    child.once('error', (error) => (clearTimeout(timer), reject(error)));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (${code ?? signal}):\n${output.join('\n')}`));
+    });
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
+        if (line.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve(child);
+        }
+      });
+    }
+  });
+};
+
+export const privateRedis = async (): Promise<PrivateRedis> => {
+  const port = await freePort();
+  let current: ChildProcess | null = await launch(port);
+  const kill = async () => {
+    const child = current;
+    current = null;
+    if (!child) return;
+    child.kill('SIGKILL');
+    await exited(child);
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    async start() {
+      if (current) throw new Error('the private redis-server is already running');
+      current = await launch(port);
+    },
+    [Symbol.asyncDispose]: kill,
+  };
+};

@@ -349,8 +349,12 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   }
 
   /**
-   * Read-your-writes: resolves once the local state reached `position` (one a write returned);
-   * rejects with TIMEOUT after `timeoutMs`.
+   * Read-your-writes: resolves once the local state reflects every log event up to `position`
+   * (one a write returned); rejects with TIMEOUT after `timeoutMs`. A write to another scope (an
+   * environment or namespace this client does not read) leaves nothing to wait for: with `apiUrl`
+   * and a token that may read config, the API names the newest position of THIS scope at or below
+   * `position` (`?minPosition=`), and the client waits only for that one. Without them it waits
+   * for `position` itself, so pass only positions of this scope's writes.
    */
   waitFor(position: number, timeoutMs = 5_000): Promise<void> {
     if (this.position >= position) return Promise.resolve();
@@ -362,15 +366,46 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
         reject(
           new StrataError(
             'TIMEOUT',
-            `strata: at position ${this.position}, not yet at ${position} after ${timeoutMs} ms`,
-            { position, current: this.position },
+            `strata: at position ${this.position}, not yet at ${waiter.position} after ${timeoutMs} ms`,
+            { position: waiter.position, current: this.position },
           ),
         );
       }, timeoutMs);
       // A notification may have been lost: look at the view's position instead of waiting for the safety check.
       const poke = setTimeout(() => this.driver.poke(), Math.min(50, timeoutMs / 2));
       this.waiters.push(waiter);
+      void this.scopePosition(position, timeoutMs).then((target) => {
+        if (target >= waiter.position || !this.waiters.includes(waiter)) return;
+        waiter.position = target;
+        this.flushWaiters();
+      });
     });
+  }
+
+  /**
+   * The position this scope's views must reach to reflect every event up to `position`: the
+   * API's view position once it answered `?minPosition=position` (never above `position`), or
+   * `position` when no API is configured or it cannot say.
+   */
+  private async scopePosition(position: number, timeoutMs: number): Promise<number> {
+    const { apiUrl, token } = this.options;
+    if (!apiUrl || !token) return position;
+    const url = `${apiUrl.replace(/\/$/, '')}/v1/namespaces/${encodeURIComponent(this.namespace)}/envs/${encodeURIComponent(this.environment)}/config?minPosition=${position}`;
+    try {
+      const response = await fetch(url, {
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      if (!response.ok) {
+        await response.body?.cancel();
+        return position;
+      }
+      const body = (await response.json()) as { position?: unknown };
+      return typeof body.position === 'number' ? Math.min(position, body.position) : position;
+    } catch {
+      // The API is optional for reads: without its answer, wait for the position itself.
+      return position;
+    }
   }
 
   status(): ClientStatus {

@@ -16,6 +16,8 @@ export interface TestApi extends AsyncDisposable {
   owner: pg.Pool;
   /** Every log line the API wrote. */
   logLines: string[];
+  /** The Redis the views live in, and their key prefix (for SDK clients reading them). */
+  redis: { url: string; prefix: string };
   call(
     method: InjectOptions['method'],
     url: string,
@@ -73,6 +75,7 @@ export const testApi = async (
     log,
     owner,
     logLines,
+    redis: { url: redis.url, prefix: redis.prefix },
     call: (method, url, options = {}) => {
       const headers: Record<string, string> = { ...options.headers };
       const token = options.token === undefined ? adminToken : options.token;

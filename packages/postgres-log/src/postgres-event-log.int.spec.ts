@@ -178,6 +178,30 @@ describe('PostgresEventLog', () => {
     await expect(log.positionAt('yesterday')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 
+  it("names a scope's newest position at or below a bound in one probe per filter, and the head", async () => {
+    const ns = 'probe';
+    const a = await log.append('env:probe/prod', [configValueSet('k', 1, { namespace: ns })]);
+    const manifest: NewEvent = {
+      type: 'ManifestPublished',
+      data: { namespace: ns, manifest: { keys: {}, flags: {}, secrets: {} } },
+      metadata: { actor: 'admin' },
+    };
+    const m = await log.append('manifest:probe', [manifest]);
+    const b = await log.append('env:probe/staging', [
+      configValueSet('k', 2, { namespace: ns, environment: 'staging' }),
+    ]);
+    if (!a.ok || !m.ok || !b.ok) throw new Error('append failed');
+    const [pa, pm, pb] = [a.positions[0]!, m.positions[0]!, b.positions[0]!];
+    const filters = [
+      { namespace: ns, environment: 'prod', type: ['ConfigValueSet' as const] },
+      { namespace: ns, environment: null, type: ['ManifestPublished' as const] },
+      { namespace: 'nobody', environment: 'prod' },
+    ];
+    expect(await log.lastPositions(pb, filters)).toEqual({ head: await log.headPosition(), last: [pa, pm, 0] });
+    expect((await log.lastPositions(pa, filters)).last).toEqual([pa, 0, 0]);
+    expect((await log.lastPositions(pa - 1, filters)).last).toEqual([0, 0, 0]);
+  });
+
   it('never records an earlier time than the event before it, even if the clock goes back', async () => {
     now = new Date('2024-01-01T00:00:00.000Z');
     const result = await log.append('env:shop/prod', [configValueSet('a.back', 1)]);

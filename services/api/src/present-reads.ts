@@ -60,7 +60,7 @@ export class PresentReads {
       const resolved = await views.resolvedConfig(namespace, environment, tenant);
       return { position: resolved.position, body: answerBody(resolved.position, resolved.values) };
     });
-    if (fromViews) return { ...fromViews, source: 'views' };
+    if (fromViews) return { position: fromViews.position, body: fromViews.body, source: 'views' };
     const state = await this.#stateAtHead(namespace, environment, minPosition);
     const resolved = resolveConfig(state, tenant);
     return { position: state.position, body: answerBody(state.position, resolved.values), source: 'log' };
@@ -73,12 +73,24 @@ export class PresentReads {
     tenant: string,
     minPosition: number | null,
   ): Promise<FlagEvaluation & { source: ReadSource }> {
+    const { evaluations, source } = await this.flags(namespace, environment, [flag], tenant, minPosition);
+    return { ...evaluations[0]!, source };
+  }
+
+  /** Several flags for one tenant, from one source, after one wait for `minPosition`. */
+  async flags(
+    namespace: string,
+    environment: string,
+    flags: readonly string[],
+    tenant: string,
+    minPosition: number | null,
+  ): Promise<{ evaluations: FlagEvaluation[]; source: ReadSource }> {
     const fromViews = await this.#fromViews(namespace, environment, minPosition, () =>
-      this.options.views.flag(namespace, environment, flag, tenant),
+      Promise.all(flags.map((flag) => this.options.views.flag(namespace, environment, flag, tenant))),
     );
-    if (fromViews) return { ...fromViews, source: 'views' };
+    if (fromViews) return { evaluations: fromViews, source: 'views' };
     const state = await this.#stateAtHead(namespace, environment, minPosition);
-    return { ...evaluateFlag(state, flag, tenant), source: 'log' };
+    return { evaluations: flags.map((flag) => evaluateFlag(state, flag, tenant)), source: 'log' };
   }
 
   /** `read` from the views once they are current for `minPosition`; null when they are unavailable. */

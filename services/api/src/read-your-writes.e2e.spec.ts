@@ -48,6 +48,15 @@ describe('minPosition across scopes', () => {
       expect(ms, url).toBeLessThan(atOnceMs);
       expect(answer.headers['strata-read-source']).toBeUndefined();
     }
+    for (const url of ['/ofrep/v1/evaluate/flags/new_checkout', '/ofrep/v1/evaluate/flags']) {
+      const started = performance.now();
+      const answer = await api.call('POST', url, {
+        body: { context: { targetingKey: 'acme', namespace: 'shop', environment: 'staging' } },
+        headers: { 'x-strata-min-position': String(prodAt) },
+      });
+      expect(answer.statusCode, `${url}: ${answer.body}`).toBe(200);
+      expect(performance.now() - started, url).toBeLessThan(atOnceMs);
+    }
     const staged = await timed(`${staging}/tenants/acme/config`, { 'x-strata-min-position': String(otherAt) });
     expect(staged.answer.statusCode).toBe(200);
     expect(staged.answer.json().values['ui.theme']).toEqual({

@@ -6,6 +6,7 @@ import { namePattern, StrataError, tenantPattern } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { newErrorId, problemContentType, statusOf } from '../problem.js';
 import { OfrepBody, OfrepFlagParams } from '../schemas.js';
+import { minPositionOf } from '../request-context.js';
 import { readSourceHeader } from './read-routes.js';
 
 /**
@@ -94,16 +95,28 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
     return { namespace, environment, tenant: context.targetingKey };
   };
 
-  const evaluate = async (reply: FastifyReply, namespace: string, environment: string, tenant: string, key: string) => {
-    const evaluation = await reads.flag(namespace, environment, key, tenant, null);
-    if (evaluation.source === 'log') reply.header(readSourceHeader, 'log');
-    return {
-      key,
+  /** `X-Strata-Min-Position` makes OFREP reads read-your-writes too (the OFREP body has no room for it). */
+  const evaluate = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    scope: { namespace: string; environment: string; tenant: string },
+    keys: readonly string[],
+  ) => {
+    const { evaluations, source } = await reads.flags(
+      scope.namespace,
+      scope.environment,
+      keys,
+      scope.tenant,
+      minPositionOf(request, {}),
+    );
+    if (source === 'log') reply.header(readSourceHeader, 'log');
+    return evaluations.map((evaluation, i) => ({
+      key: keys[i]!,
       reason: reasonMap[evaluation.reason],
       variant: evaluation.enabled ? 'on' : 'off',
       value: evaluation.enabled,
       metadata: { position: evaluation.position },
-    };
+    }));
   };
 
   app.post(
@@ -119,7 +132,7 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
         const manifest = await cache.manifest(namespace);
         if (!manifest || !Object.hasOwn(manifest.flags, key))
           throw new OfrepError('FLAG_NOT_FOUND', `flag ${key} is not declared in ${namespace}`);
-        return await evaluate(reply, namespace, environment, tenant, key);
+        return (await evaluate(request, reply, { namespace, environment, tenant }, [key]))[0];
       } catch (error) {
         if (error instanceof OfrepError) return sendOfrepError(request, reply, key, error);
         throw error;
@@ -138,7 +151,7 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
         const { namespace, environment, tenant } = checkContext(request, request.body.context);
         const manifest = await cache.manifest(namespace);
         const keys = Object.keys(manifest?.flags ?? {}).sort();
-        const flags = await Promise.all(keys.map((key) => evaluate(reply, namespace, environment, tenant, key)));
+        const flags = await evaluate(request, reply, { namespace, environment, tenant }, keys);
         const body = JSON.stringify({ flags });
         const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
         reply.header('etag', etag);

@@ -154,7 +154,11 @@ export interface ClientBaseOptions<M extends DefinedManifest> {
   environment: string;
   /** Local zod manifest: static types for `get`, defaults, and validation of what the store answers. */
   manifest?: M;
-  /** For `getSecret` (and the HTTP client): the API base URL and a token with secret-read permission. */
+  /**
+   * For `getSecret` (and the HTTP client): the API base URL and a token with secret-read
+   * permission. With config-read permission too, `waitFor` asks the API whether a position of
+   * another scope leaves anything for this client to wait for.
+   */
   apiUrl?: string;
   token?: string;
   hooks?: ClientHooks;

@@ -102,6 +102,13 @@ test('resolved reads come from the log while Redis is down, and from Redis again
     expect(flag).toMatchObject({ status: 200, source: 'log', body: { enabled: true, reason: 'rollout' } });
     expect(await ofrep()).toMatchObject({ status: 200, source: 'log', body: { value: true } });
     expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
+    // What only Redis can answer is unavailable, not an internal error.
+    const status = await fetch(`${api.url}/v1/projections/status`, {
+      headers: { authorization: `Bearer ${adminToken}` },
+    });
+    expect(status.status).toBe(503);
+    expect(status.headers.get('retry-after')).toBe('1');
+    expect(((await status.json()) as { code: string }).code).toBe('UNAVAILABLE');
 
     // Back, but empty: no generation is live until the rebuild, so the log still answers.
     await redis.start();

@@ -34,10 +34,7 @@ import { tokenRoutes } from './routes/token-routes.js';
 import { writeRoutes } from './routes/write-routes.js';
 
 /** What the API reads resolved state from (RedisViewReader). */
-export type ViewReader = Pick<
-  RedisViewReader,
-  'resolvedConfig' | 'flag' | 'viewPosition' | 'viewPositions' | 'waitForPosition' | 'waitForPositions'
->;
+export type ViewReader = Pick<RedisViewReader, 'resolvedConfig' | 'flag' | 'viewPositions' | 'waitForPositions'>;
 /** Rebuild and status of the views (RedisViewStore). */
 export type ProjectionStore = Pick<RedisViewStore, 'rebuild' | 'generation' | 'needsRebuild'>;
 

@@ -134,6 +134,10 @@ describe('strata against the running API', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('publishing the manifest in force again appends nothing and names its position', async () => {
+    expect(await ok(['manifest', 'publish', 'manifest.json'])).toMatch(/: manifest unchanged \(position [1-9]\d*\)\n$/);
+  });
+
   it('sets and reads values; JSON when it parses; point-in-time reads from the log', async () => {
     const set = await json<{ position: number }>(['set', 'checkout.max_items', '50', '--reason', 'bigger carts']);
     await ok(['set', 'checkout.max_items', '120', '-t', 'acme']);

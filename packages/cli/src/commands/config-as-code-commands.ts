@@ -82,7 +82,8 @@ export const registerConfigAsCodeCommands = (program: Command, ctx: CommandConte
       if (problems.length > 0) throw new CliError(`${file}: invalid manifest: ${problems.join('; ')}`);
       const result = await ctx.client.publishManifest(ctx.namespace, doc, opts.reason);
       if (ctx.json) return ctx.printJson(result);
-      ctx.out(`${ctx.namespace}: manifest published ${ctx.colors.dim(`(position ${result.position})`)}`);
+      const what = result['appended'] === 0 ? 'manifest unchanged' : 'manifest published';
+      ctx.out(`${ctx.namespace}: ${what} ${ctx.colors.dim(`(position ${result.position})`)}`);
     });
 
   program

@@ -100,21 +100,21 @@ export const toProblem = (error: StrataError, errorId: string, instance?: string
 /** Seconds a client is asked to wait before retrying while a dependency is unavailable. */
 const unavailableRetryAfterSeconds = 1;
 
-/** PostgreSQL or Redis cannot serve right now (down, restarting, out of connections, timed out). */
-const dependencyUnavailable = (error: unknown): boolean => isPostgresUnavailable(error) || isRedisUnavailable(error);
+/** UNAVAILABLE when PostgreSQL or Redis cannot serve right now (down, restarting, out of connections, timed out). */
+const unavailable = (error: unknown): StrataError | undefined => {
+  const which = isPostgresUnavailable(error) ? 'the database' : isRedisUnavailable(error) ? 'Redis' : null;
+  if (which === null) return undefined;
+  return new StrataError('UNAVAILABLE', `${which} is unavailable; retry shortly`, undefined, { cause: error });
+};
 
 /** Translates anything thrown into a StrataError: Fastify's own errors, zod validation, crashes. */
 export const asStrataError = (error: unknown): StrataError => {
   if (isStrataError(error)) {
     // An adapter that wrapped a lost connection as INTERNAL still means "retry later".
-    if (error.code === 'INTERNAL' && dependencyUnavailable(error.cause))
-      return new StrataError('UNAVAILABLE', 'a dependency is unavailable; retry shortly', undefined, {
-        cause: error.cause,
-      });
-    return error;
+    return (error.code === 'INTERNAL' ? unavailable(error.cause) : undefined) ?? error;
   }
-  if (dependencyUnavailable(error))
-    return new StrataError('UNAVAILABLE', 'a dependency is unavailable; retry shortly', undefined, { cause: error });
+  const dependency = unavailable(error);
+  if (dependency) return dependency;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((v) => ({
       in: error.validationContext ?? 'request',

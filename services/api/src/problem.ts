@@ -159,6 +159,10 @@ export const asStrataError = (error: unknown): StrataError => {
 
 export const newErrorId = (): string => randomUUID();
 
+/** Per unavailable-dependency message, when it was last logged as a warning. */
+const lastUnavailableWarning = new Map<string, number>();
+const unavailableWarningWindowMs = 10_000;
+
 /**
  * Fastify's error handler: logs one line with the errorId (the stack only for 5xx, never on the
  * wire) and answers problem+json.
@@ -169,9 +173,16 @@ export const problemHandler = (error: unknown, request: FastifyRequest, reply: F
   const problem = toProblem(strataError, errorId, request.url.split('?')[0]);
   const logged = { errorId, code: strataError.code, status: problem.status, detail: problem.detail };
   if (strataError.code === 'UNAVAILABLE') {
-    // Expected while a dependency restarts: a warning naming the cause, no stack.
+    // Expected while a dependency restarts: no stack, and one warning per outage — the requests
+    // after it within the window log at info (still with their errorId), not as a flood of warnings.
     const cause = strataError.cause instanceof Error ? strataError.cause : strataError;
-    request.log.warn({ ...logged, err: { type: cause.name, message: cause.message } }, 'request failed: unavailable');
+    const now = Date.now();
+    const quiet = now - (lastUnavailableWarning.get(strataError.message) ?? 0) < unavailableWarningWindowMs;
+    if (!quiet) lastUnavailableWarning.set(strataError.message, now);
+    request.log[quiet ? 'info' : 'warn'](
+      { ...logged, err: { type: cause.name, message: cause.message } },
+      'request failed: unavailable',
+    );
   } else if (problem.status >= 500) {
     const cause = strataError.code === 'INTERNAL' ? strataError.cause : strataError;
     request.log.error({ ...logged, err: safeErr(cause) }, 'request failed');

@@ -10,6 +10,8 @@ import { freePort } from './wait.js';
 export interface PrivateRedis extends AsyncDisposable {
   port: number;
   url: string;
+  /** Every redis-server process it started, for specs that check none is left behind. */
+  readonly pids: readonly number[];
   /** SIGKILL: connections drop at once, nothing is saved. */
   kill(): Promise<void>;
   /** A new, empty server on the same port. */
@@ -52,7 +54,13 @@ const launch = (port: number): Promise<ChildProcess> => {
 
 export const privateRedis = async (): Promise<PrivateRedis> => {
   const port = await freePort();
-  let current: ChildProcess | null = await launch(port);
+  const pids: number[] = [];
+  const started = async () => {
+    const child = await launch(port);
+    if (child.pid !== undefined) pids.push(child.pid);
+    return child;
+  };
+  let current: ChildProcess | null = await started();
   const kill = async () => {
     const child = current;
     current = null;
@@ -63,10 +71,11 @@ export const privateRedis = async (): Promise<PrivateRedis> => {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    pids,
     kill,
     async start() {
       if (current) throw new Error('the private redis-server is already running');
-      current = await launch(port);
+      current = await started();
     },
     [Symbol.asyncDispose]: kill,
   };

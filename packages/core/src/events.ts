@@ -51,6 +51,26 @@ export type ManifestDocument = z.infer<typeof ManifestDocument>;
 export const FlagVariant = z.object({ value: z.unknown(), weight: z.number().int().min(0).max(100) });
 export type FlagVariant = z.infer<typeof FlagVariant>;
 
+/**
+ * A flag definition in flagd's flag-definition format (flagd `docs/reference/flag-definitions.md`):
+ * typed variants, an optional default variant, JsonLogic targeting (segments by `$ref`), metadata.
+ * The structure is checked here; `parseFlagDefinition` checks the meaning (variant types, names,
+ * rules) with the path of every problem.
+ */
+export const FlagdDefinition = z.object({
+  state: z.enum(['ENABLED', 'DISABLED']),
+  variants: z.record(z.string(), JsonValue),
+  defaultVariant: z.string().nullable().optional(),
+  targeting: JsonValue.optional(),
+  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+});
+export type FlagdDefinition = z.infer<typeof FlagdDefinition>;
+
+/** A segment's name: flagd's `$evaluators` keys, also usable in a URL path. */
+export const SegmentName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, _ . -, at most 128');
+
 /** AES-256-GCM ciphertext with its data key wrapped by a key-encryption key. All fields base64. */
 export const SecretEnvelope = z.object({
   alg: z.literal('AES-256-GCM'),
@@ -76,6 +96,11 @@ export const eventSchemas = {
       variants: z.array(FlagVariant).optional(),
     }),
   },
+  /** A full definition; it replaces the flag's rollout shorthand (and vice versa). */
+  FlagDefinitionSet: { 1: z.object({ ...scope, flag: Key, definition: FlagdDefinition }) },
+  /** A shared targeting rule (flagd's `$evaluators` entry), referenced by `{"$ref": name}`. */
+  SegmentSet: { 1: z.object({ ...scope, segment: SegmentName, logic: JsonValue }) },
+  SegmentDeleted: { 1: z.object({ ...scope, segment: SegmentName }) },
   FlagOverrideSet: {
     1: z.object({ ...scope, tenant: TenantId, flag: Key, override: z.enum(['enabled', 'disabled']).nullable() }),
   },

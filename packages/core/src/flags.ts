@@ -1,5 +1,13 @@
-import type { FlagVariant, ManifestDocument } from './events.js';
-import type { FlagEntry, NamespaceEnvState, OverrideEntry } from './scope-state.js';
+import type { FlagdDefinition, FlagVariant, ManifestDocument } from './events.js';
+import {
+  compileFlag,
+  flagNotFound,
+  shorthandDefinition,
+  type EvaluationContext,
+  type FlagResolution,
+  type Segments,
+} from './flag-definition.js';
+import type { FlagEntry, NamespaceEnvState, OverrideEntry, SegmentEntry } from './scope-state.js';
 import { sha256FirstWord } from './sha256.js';
 
 /**
@@ -11,13 +19,13 @@ import { sha256FirstWord } from './sha256.js';
 /** The tenant's bucket (0–99) for a flag. Pure and stable: callers on hot paths may memoise it. */
 export const bucket = (tenantId: string, flagKey: string): number => sha256FirstWord(`${tenantId}:${flagKey}`) % 100;
 
-export type FlagReason = 'override' | 'rollout' | 'disabled' | 'default';
+export type FlagReason = 'override' | 'rollout' | 'targeting' | 'disabled' | 'default';
 
 export interface FlagEvaluation {
   enabled: boolean;
   /**
    * `override`: the tenant's explicit override; `disabled`: the kill switch is off; `rollout`:
-   * decided by bucket < rollout; `default`: the flag has never been set in this environment (or is
+   * decided by bucket < rollout; `targeting`: decided by the flag's definition; `default`: the flag has never been set in this environment (or is
    * unknown), so the manifest default applies (`false` unless declared).
    */
   reason: FlagReason;
@@ -52,11 +60,19 @@ export const pickVariant = (
 export const evaluateFlagRule = (
   flag: string,
   tenant: string,
-  entry: Pick<FlagEntry, 'rollout' | 'enabled' | 'variants' | 'position'> | undefined,
+  entry: Pick<FlagEntry, 'rollout' | 'enabled' | 'variants' | 'position' | 'definition'> | undefined,
   override: Pick<OverrideEntry, 'override' | 'position'> | undefined,
   defaults: { enabled?: boolean; position?: number } = {},
   tenantBucket?: number,
+  segments: Segments = noSegments,
 ): FlagEvaluation => {
+  if (entry?.definition) {
+    const r = compileFlag(flag, entry.definition, segments)(undefined, { tenant, override: override?.override });
+    const position = override ? override.position : entry.position;
+    const reason: FlagReason = override ? 'override' : r.reason === 'DISABLED' ? 'disabled' : 'targeting';
+    if (typeof r.value === 'boolean' || r.value === undefined) return { enabled: r.value === true, reason, position };
+    return { enabled: true, reason, variant: r.value, position };
+  }
   const withVariant = (result: FlagEvaluation): FlagEvaluation => {
     if (result.enabled && entry?.variants) {
       const variant = pickVariant(entry.variants, tenantBucket ?? bucket(tenant, flag));
@@ -72,15 +88,58 @@ export const evaluateFlagRule = (
   return withVariant({ enabled: b < entry.rollout, reason: 'rollout', position: entry.position });
 };
 
+const noSegments: Segments = new Map();
+
+const shorthands = new WeakMap<object, FlagdDefinition>();
+
+/**
+ * The definition an entry evaluates by: its own, or the one its `{rollout, enabled}` shorthand
+ * maps to (the shorthand's weighted legacy `variants` have no flagd form and are left out).
+ */
+export const definitionOf = (entry: FlagEntry): FlagdDefinition => {
+  if (entry.definition) return entry.definition;
+  let definition = shorthands.get(entry);
+  if (!definition) shorthands.set(entry, (definition = shorthandDefinition(entry.rollout, entry.enabled)));
+  return definition;
+};
+
+/** What typed evaluation needs of a state: flags, segments and overrides (a view has them too). */
+export type FlagScope = Pick<NamespaceEnvState, 'flags' | 'segments' | 'overrides'>;
+
+/**
+ * Typed evaluation of a flag against a context, flagd's semantics plus Strata's layers: the
+ * tenant's override always wins; the tenant (`options.tenant`) is the targeting key unless the
+ * context carries one. Never throws; `value` undefined means "the caller's default".
+ */
+export const resolveFlag = (
+  scope: FlagScope,
+  flag: string,
+  context: EvaluationContext | undefined,
+  options: { tenant?: string | undefined; now?: () => number } = {},
+): FlagResolution => {
+  const entry = scope.flags.get(flag);
+  if (!entry) return flagNotFound(flag);
+  const key = context?.targetingKey;
+  const tenant = options.tenant ?? (typeof key === 'string' ? key : undefined);
+  const override = tenant === undefined ? undefined : scope.overrides.get(tenant)?.get(flag)?.override;
+  const segments: ReadonlyMap<string, SegmentEntry> = scope.segments;
+  return compileFlag(flag, definitionOf(entry), segments)(context, { tenant, override, now: options.now });
+};
+
 const manifestDefault = (manifest: ManifestDocument | null, flag: string): boolean =>
   manifest !== null && Object.hasOwn(manifest.flags, flag) && manifest.flags[flag]?.default === true;
 
 /** Evaluates a flag for a tenant: override → kill switch → bucket < rollout. Never throws. */
 export const evaluateFlag = (state: NamespaceEnvState, flag: string, tenant: string): FlagEvaluation =>
-  evaluateFlagRule(flag, tenant, state.flags.get(flag), state.overrides.get(tenant)?.get(flag), {
-    enabled: manifestDefault(state.manifest, flag),
-    position: state.manifestPosition,
-  });
+  evaluateFlagRule(
+    flag,
+    tenant,
+    state.flags.get(flag),
+    state.overrides.get(tenant)?.get(flag),
+    { enabled: manifestDefault(state.manifest, flag), position: state.manifestPosition },
+    undefined,
+    state.segments,
+  );
 
 export interface FlagFlip {
   tenant: string;
@@ -135,6 +194,7 @@ export const staleFlags = (state: NamespaceEnvState, nowIso: string, maxAgeMs: n
   const now = Date.parse(nowIso);
   const stale: StaleFlag[] = [];
   for (const [flag, entry] of state.flags) {
+    if (entry.definition) continue;
     if (entry.rollout !== 0 && entry.rollout !== 100) continue;
     const ageMs = now - Date.parse(entry.changedAt);
     if (ageMs > maxAgeMs)

@@ -5,6 +5,8 @@ export * from './manifest.js';
 export * from './scope-state.js';
 export * from './resolve.js';
 export * from './sha256.js';
+export * from './json-logic.js';
+export * from './flag-definition.js';
 export * from './flags.js';
 export * from './secret.js';
 export * from './secret-rotation.js';

@@ -1,4 +1,4 @@
-import type { FlagVariant, ManifestDocument, RecordedEvent, SecretEnvelope } from './events.js';
+import type { FlagdDefinition, FlagVariant, ManifestDocument, RecordedEvent, SecretEnvelope } from './events.js';
 
 /**
  * The state of one namespace + environment: everything resolution, flag evaluation, the command
@@ -19,6 +19,12 @@ export interface ValueEntry {
 }
 
 export interface FlagEntry {
+  /**
+   * A full flagd definition (FlagDefinitionSet). When present it decides, and `rollout` /
+   * `enabled` only mirror it (0, and whether its state is ENABLED); when absent the entry is the
+   * `{rollout, enabled}` shorthand.
+   */
+  readonly definition?: FlagdDefinition;
   readonly rollout: number;
   /** The kill switch: false turns the flag off for everyone without an override. */
   readonly enabled: boolean;
@@ -29,6 +35,13 @@ export interface FlagEntry {
 
 export interface OverrideEntry {
   readonly override: 'enabled' | 'disabled';
+  readonly position: number;
+  readonly changedAt: string;
+}
+
+/** A shared targeting rule (flagd's `$evaluators` entry). */
+export interface SegmentEntry {
+  readonly logic: unknown;
   readonly position: number;
   readonly changedAt: string;
 }
@@ -62,6 +75,8 @@ export interface NamespaceEnvState {
   /** Tenant layers: tenant → key → value. A tenant with no values has no entry. */
   readonly tenantValues: ReadonlyMap<string, Layer>;
   readonly flags: ReadonlyMap<string, FlagEntry>;
+  /** Segments by name. Replaced (never mutated) on every segment change: compiled flags key on it. */
+  readonly segments: ReadonlyMap<string, SegmentEntry>;
   /** tenant → flag → override. Cleared overrides have no entry. */
   readonly overrides: ReadonlyMap<string, ReadonlyMap<string, OverrideEntry>>;
   /** Secret metadata (never plaintext), by scope: tenant id, or null for the environment. */
@@ -82,6 +97,7 @@ export const initialState = (namespace: string, environment: string): NamespaceE
   environmentValues: new Map(),
   tenantValues: new Map(),
   flags: new Map(),
+  segments: new Map(),
   overrides: new Map(),
   secrets: new Map(),
   shreddedTenants: new Map(),
@@ -91,7 +107,8 @@ export const initialState = (namespace: string, environment: string): NamespaceE
 
 type Mutable<T> = { -readonly [P in keyof T]: T[P] };
 
-type TopField = 'environmentValues' | 'tenantValues' | 'flags' | 'overrides' | 'secrets' | 'shreddedTenants';
+type TopField =
+  'environmentValues' | 'tenantValues' | 'flags' | 'segments' | 'overrides' | 'secrets' | 'shreddedTenants';
 type KeyOf<M> = M extends ReadonlyMap<infer K, unknown> ? K : never;
 type ValueOf<M> = M extends ReadonlyMap<unknown, infer V> ? V : never;
 
@@ -164,6 +181,28 @@ const applyEvent = (draft: Draft, event: RecordedEvent): void => {
       draft
         .top('flags')
         .set(d.flag, { rollout: d.rollout, enabled: d.enabled, variants: d.variants, position, changedAt });
+      break;
+    }
+    case 'FlagDefinitionSet': {
+      const d = event.data;
+      if (d.namespace !== s.namespace || d.environment !== s.environment) return;
+      draft.top('flags').set(d.flag, {
+        definition: d.definition,
+        rollout: 0,
+        enabled: d.definition.state === 'ENABLED',
+        variants: undefined,
+        position,
+        changedAt,
+      });
+      break;
+    }
+    case 'SegmentSet':
+    case 'SegmentDeleted': {
+      const d = event.data;
+      if (d.namespace !== s.namespace || d.environment !== s.environment) return;
+      const segments = draft.top('segments');
+      if (event.type === 'SegmentSet') segments.set(d.segment, { logic: event.data.logic, position, changedAt });
+      else segments.delete(d.segment);
       break;
     }
     case 'FlagOverrideSet': {
@@ -257,6 +296,8 @@ export interface NamespaceEnvStateJson {
   environmentValues: Record<string, ValueEntry>;
   tenantValues: Record<string, Record<string, ValueEntry>>;
   flags: Record<string, FlagEntry>;
+  /** Absent in snapshots written before segments existed. */
+  segments?: Record<string, SegmentEntry>;
   overrides: Record<string, Record<string, OverrideEntry>>;
   /** Environment secrets under `scope: null`. */
   secrets: Array<{ tenant: string | null; name: string; entry: SecretEntry }>;
@@ -279,6 +320,7 @@ export const stateToJson = (state: NamespaceEnvState): NamespaceEnvStateJson => 
   environmentValues: obj(state.environmentValues),
   tenantValues: nested(state.tenantValues),
   flags: obj(state.flags),
+  segments: obj(state.segments),
   overrides: nested(state.overrides),
   secrets: [...state.secrets].flatMap(([tenant, names]) =>
     [...names].map(([name, entry]) => ({ tenant, name, entry })),
@@ -303,6 +345,7 @@ export const stateFromJson = (json: NamespaceEnvStateJson): NamespaceEnvState =>
     environmentValues: fromObj(json.environmentValues),
     tenantValues: new Map(Object.entries(json.tenantValues).map(([k, v]) => [k, fromObj(v)])),
     flags: fromObj(json.flags),
+    segments: fromObj(json.segments ?? {}),
     overrides: new Map(Object.entries(json.overrides).map(([k, v]) => [k, fromObj(v)])),
     secrets,
     shreddedTenants: fromObj(json.shreddedTenants),

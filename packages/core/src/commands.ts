@@ -6,12 +6,23 @@ import {
   Name,
   newEvent,
   SecretEnvelope,
+  SegmentName,
   streamIds,
   TenantId,
   type EventMetadata,
   type ManifestDocument,
   type NewEvent,
 } from './events.js';
+import {
+  definitionRefs,
+  definitionType,
+  flagDefinitionProblems,
+  parseFlagDefinition,
+  parseFlagdFile,
+  parseSegment,
+  type FlagValueType,
+  type Segments,
+} from './flag-definition.js';
 import { checkManifestChange, jsonEqual, keySchema, parseManifest, validateValue } from './manifest.js';
 import {
   currentSecretVersion,
@@ -66,6 +77,22 @@ export interface SetFlagRollout extends Scoped {
   /** Omitted: keep the current variants; null: remove them. */
   variants?: FlagVariant[] | null;
 }
+/** A full flagd definition for the flag (replaces its rollout shorthand). */
+export interface SetFlagDefinition extends Scoped {
+  type: 'SetFlagDefinition';
+  flag: string;
+  /** The raw definition; validated here against the manifest's type and the segments. */
+  definition: unknown;
+}
+export interface SetSegment extends Scoped {
+  type: 'SetSegment';
+  segment: string;
+  logic: unknown;
+}
+export interface DeleteSegment extends Scoped {
+  type: 'DeleteSegment';
+  segment: string;
+}
 export interface SetFlagOverride extends Scoped {
   type: 'SetFlagOverride';
   tenant: string;
@@ -94,6 +121,9 @@ export type Command =
   | SetConfigValue
   | UnsetConfigValue
   | SetFlagRollout
+  | SetFlagDefinition
+  | SetSegment
+  | DeleteSegment
   | SetFlagOverride
   | AddSecretVersion
   | DeleteSecret;
@@ -104,6 +134,9 @@ export const commandStreamId = (command: Command): string => {
     case 'PublishManifest':
       return streamIds.manifest(command.namespace);
     case 'SetFlagRollout':
+    case 'SetFlagDefinition':
+    case 'SetSegment':
+    case 'DeleteSegment':
       return streamIds.environment(command.namespace, command.environment);
     case 'SetFlagOverride':
       return streamIds.tenant(command.namespace, command.environment, command.tenant);
@@ -196,6 +229,81 @@ const decideFlagRollout = (
   return [newEvent('FlagRolloutChanged', variants ? { ...data, variants } : data, c.metadata)];
 };
 
+const declaredFlag = (m: ManifestDocument | null | undefined, flag: string) => {
+  const mm = requireManifest(m ?? null, `flag ${flag}`);
+  const declared = Object.hasOwn(mm.flags, flag) ? mm.flags[flag] : undefined;
+  if (!declared) throw new StrataError('UNKNOWN_KEY', `flag ${flag}: not declared in the manifest`, { flag });
+  return declared;
+};
+
+const declaredTypeOf = (m: ManifestDocument | null, flag: string): FlagValueType | undefined =>
+  m && Object.hasOwn(m.flags, flag) ? m.flags[flag]?.type : undefined;
+
+/** Problems the flags' current definitions would have with `segments` in place of the state's. */
+const flagsBrokenBy = (state: NamespaceEnvState, segments: Segments) =>
+  [...state.flags].flatMap(([flag, entry]) =>
+    entry.definition
+      ? flagDefinitionProblems(entry.definition, { segments, path: `flags.${flag}` }).filter(
+          (p) => p.path.startsWith(`flags.${flag}.targeting`) || p.path.startsWith('$evaluators'),
+        )
+      : [],
+  );
+
+export interface FlagdImport {
+  /** ManifestPublished first when flags were missing from the manifest, then segments, then flags. */
+  events: NewEvent[];
+  /** True when the manifest changes too: the events then go to the manifest stream, atomically. */
+  declaresFlags: boolean;
+  flags: string[];
+  segments: string[];
+}
+
+/**
+ * Plans the import of a flagd file (`{"$evaluators": …, "flags": …}`) into one environment: every
+ * segment and every definition, and a manifest declaring the flags it lacks (type from the
+ * variants). All or nothing: any problem throws VALIDATION_FAILED naming its path in the file.
+ */
+export const planFlagdImport = (
+  file: unknown,
+  state: NamespaceEnvState,
+  metadata: EventMetadata,
+  manifest: ManifestDocument | null = state.manifest,
+): FlagdImport => {
+  const parsed = parseFlagdFile(file, {
+    existingSegments: state.segments,
+    declaredTypes: (flag) => declaredTypeOf(manifest, flag),
+  });
+  const scope = { namespace: state.namespace, environment: state.environment };
+  const events: NewEvent[] = [];
+  const missing = [...parsed.flags].filter(([flag]) => !manifest || !Object.hasOwn(manifest.flags, flag));
+  for (const [flag] of missing)
+    if (!Key.safeParse(flag).success)
+      throw new StrataError(
+        'VALIDATION_FAILED',
+        `flagd file: flags.${flag}: flag keys are dot-separated lowercase words`,
+        {
+          problems: [{ path: `flags.${flag}`, message: 'flag keys are dot-separated lowercase words' }],
+        },
+      );
+  for (const [name] of parsed.segments) check(SegmentName, name, 'segment', 'letters, digits, _ . -, at most 128');
+  if (missing.length) {
+    const base = manifest ?? { keys: {}, flags: {}, secrets: {} };
+    const flags = { ...base.flags };
+    for (const [flag, definition] of missing) flags[flag] = { type: definitionType(definition) ?? 'boolean' };
+    events.push(newEvent('ManifestPublished', { namespace: state.namespace, manifest: { ...base, flags } }, metadata));
+  }
+  for (const [segment, logic] of parsed.segments)
+    events.push(newEvent('SegmentSet', { ...scope, segment, logic }, metadata));
+  for (const [flag, definition] of parsed.flags)
+    events.push(newEvent('FlagDefinitionSet', { ...scope, flag, definition }, metadata));
+  return {
+    events,
+    declaresFlags: missing.length > 0,
+    flags: [...parsed.flags.keys()],
+    segments: [...parsed.segments.keys()],
+  };
+};
+
 /**
  * Decides the events for a command. `state` is the namespace+environment state the command acts
  * on; for PublishManifest pass the states of every environment of the namespace (their values are
@@ -280,6 +388,43 @@ export const decide = (
     }
     case 'SetFlagRollout':
       return decideFlagRollout(command, state, m);
+    case 'SetFlagDefinition': {
+      const declared = declaredFlag(m, command.flag);
+      const definition = parseFlagDefinition(command.flag, command.definition, {
+        segments: state.segments,
+        declaredType: declared.type,
+      });
+      return [newEvent('FlagDefinitionSet', { ...scope, flag: command.flag, definition }, command.metadata)];
+    }
+    case 'SetSegment': {
+      check(SegmentName, command.segment, 'segment', 'letters, digits, _ . -, at most 128');
+      const logic = parseSegment(command.segment, command.logic, state.segments);
+      // A changed segment must not break a flag that uses it (a cycle through it, a result that
+      // names no variant of that flag).
+      const next = new Map(state.segments);
+      next.set(command.segment, { logic, position: 0, changedAt: '' });
+      const broken = flagsBrokenBy(state, next);
+      if (broken.length)
+        throw new StrataError(
+          'VALIDATION_FAILED',
+          `segment ${command.segment}: ${broken.map((b) => `${b.path}: ${b.message}`).join('; ')}`,
+          { problems: broken },
+        );
+      return [newEvent('SegmentSet', { ...scope, segment: command.segment, logic }, command.metadata)];
+    }
+    case 'DeleteSegment': {
+      if (!state.segments.has(command.segment)) return [];
+      const users = [...state.flags]
+        .filter(([, e]) => e.definition && definitionRefs(e.definition, state.segments).has(command.segment))
+        .map(([flag]) => flag);
+      if (users.length)
+        throw new StrataError(
+          'VALIDATION_FAILED',
+          `segment ${command.segment}: still referenced by ${users.map((f) => `flags.${f}.targeting`).join(', ')}`,
+          { problems: users.map((f) => ({ path: `flags.${f}.targeting`, message: `references ${command.segment}` })) },
+        );
+      return [newEvent('SegmentDeleted', { ...scope, segment: command.segment }, command.metadata)];
+    }
     case 'SetFlagOverride': {
       const declared = m !== null && m !== undefined && Object.hasOwn(m.flags, command.flag);
       if (!declared)

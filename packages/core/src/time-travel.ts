@@ -2,6 +2,7 @@ import {
   newEvent,
   streamIds,
   type EventMetadata,
+  type FlagdDefinition,
   type FlagVariant,
   type NewEvent,
   type RecordedEvent,
@@ -58,7 +59,13 @@ export const stateAtTime = (
   return fold(initialState(scope.namespace, scope.environment), upTo());
 };
 
-type Flag = { rollout: number; enabled: boolean; variants?: readonly FlagVariant[]; position: number };
+type Flag = {
+  rollout: number;
+  enabled: boolean;
+  variants?: readonly FlagVariant[];
+  definition?: FlagdDefinition;
+  position: number;
+};
 
 /** One difference between two states; `before`/`after` null when absent on that side. */
 export type StateChange =
@@ -71,6 +78,12 @@ export type StateChange =
       after: { value: unknown; position: number } | null;
     }
   | { kind: 'flag'; flag: string; before: Flag | null; after: Flag | null }
+  | {
+      kind: 'segment';
+      segment: string;
+      before: { logic: unknown; position: number } | null;
+      after: { logic: unknown; position: number } | null;
+    }
   | {
       kind: 'override';
       tenant: string;
@@ -98,7 +111,13 @@ const sorted = (keys: string[]) => keys.sort();
 
 const flagView = (f: FlagEntry | undefined): Flag | null =>
   f
-    ? { rollout: f.rollout, enabled: f.enabled, ...(f.variants ? { variants: f.variants } : {}), position: f.position }
+    ? {
+        rollout: f.rollout,
+        enabled: f.enabled,
+        ...(f.variants ? { variants: f.variants } : {}),
+        ...(f.definition ? { definition: f.definition } : {}),
+        position: f.position,
+      }
     : null;
 const sameFlag = (a: FlagEntry | undefined, b: FlagEntry | undefined) =>
   a === b ||
@@ -106,7 +125,8 @@ const sameFlag = (a: FlagEntry | undefined, b: FlagEntry | undefined) =>
     !!b &&
     a.rollout === b.rollout &&
     a.enabled === b.enabled &&
-    jsonEqual(a.variants ?? null, b.variants ?? null));
+    jsonEqual(a.variants ?? null, b.variants ?? null) &&
+    jsonEqual(a.definition ?? null, b.definition ?? null));
 
 const secretView = (state: NamespaceEnvState, tenant: string | null, name: string) => {
   const entry = state.secrets.get(tenant)?.get(name);
@@ -150,6 +170,17 @@ export const diffStates = (a: NamespaceEnvState, b: NamespaceEnvState): StateCha
     const fa = a.flags.get(flag);
     const fb = b.flags.get(flag);
     if (!sameFlag(fa, fb)) changes.push({ kind: 'flag', flag, before: flagView(fa), after: flagView(fb) });
+  }
+  for (const segment of sorted(union(a.segments.keys(), b.segments.keys()))) {
+    const sa = a.segments.get(segment);
+    const sb = b.segments.get(segment);
+    if (sa && sb && jsonEqual(sa.logic, sb.logic)) continue;
+    changes.push({
+      kind: 'segment',
+      segment,
+      before: sa ? { logic: sa.logic, position: sa.position } : null,
+      after: sb ? { logic: sb.logic, position: sb.position } : null,
+    });
   }
   for (const tenant of sorted(union(a.overrides.keys(), b.overrides.keys()))) {
     const oa = a.overrides.get(tenant);
@@ -196,6 +227,8 @@ export interface RevertOptions {
   keys?: readonly string[];
   /** Flags (rollouts and overrides) to revert. Default: all; `[]`: none. */
   flags?: readonly string[];
+  /** Segments to revert. Default: all; `[]`: none. */
+  segments?: readonly string[];
   /** Secret names to revert. Default: all; `[]`: none. */
   secrets?: readonly string[];
   actor: string;
@@ -211,7 +244,7 @@ export interface RevertOptions {
 }
 
 export interface SkippedRevert {
-  kind: 'config' | 'flag' | 'override' | 'secret';
+  kind: 'config' | 'flag' | 'segment' | 'override' | 'secret';
   tenant: string | null;
   key: string;
   reason: string;
@@ -294,6 +327,18 @@ export const planRevert = (
 
     // Flags: rollouts live in the environment scope, overrides in the tenant's.
     if (tenant === null) {
+      // Segments set before the flags that may use them, deleted after them.
+      const segmentNames = sorted(union(current.segments.keys(), target.segments.keys())).filter((n) =>
+        wanted(options.segments, n),
+      );
+      const deletions: NewEvent[] = [];
+      for (const segment of segmentNames) {
+        const a = current.segments.get(segment);
+        const b = target.segments.get(segment);
+        if (a && b && jsonEqual(a.logic, b.logic)) continue;
+        if (b) emit(null, newEvent('SegmentSet', { ...scope, segment, logic: b.logic }, metadata));
+        else deletions.push(newEvent('SegmentDeleted', { ...scope, segment }, metadata));
+      }
       for (const flag of sorted(union(current.flags.keys(), target.flags.keys()))) {
         if (!wanted(options.flags, flag)) continue;
         const a = current.flags.get(flag);
@@ -303,12 +348,17 @@ export const planRevert = (
           skipped.push({ kind: 'flag', tenant, key: flag, reason: 'flag no longer declared in the manifest' });
           continue;
         }
+        if (b?.definition) {
+          emit(null, newEvent('FlagDefinitionSet', { ...scope, flag, definition: b.definition }, metadata));
+          continue;
+        }
         const data = { ...scope, flag, rollout: b?.rollout ?? 0, enabled: b?.enabled ?? false };
         emit(
           null,
           newEvent('FlagRolloutChanged', b?.variants ? { ...data, variants: b.variants.slice() } : data, metadata),
         );
       }
+      for (const deletion of deletions) emit(null, deletion);
     } else {
       const now = current.overrides.get(tenant);
       const then = target.overrides.get(tenant);

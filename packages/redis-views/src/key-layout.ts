@@ -41,6 +41,8 @@ export const viewKeys = (prefix: string, generation: number | string, tag: strin
     tenant: (tenant: string) => `${base}:tenant:${tenant}`,
     tenants: `${base}:tenants`,
     flags: `${base}:flags`,
+    /** Segments (flagd `$evaluators`): name → `{logic, position, changedAt}` JSON. */
+    segments: `${base}:segments`,
     overrides: (tenant: string) => `${base}:overrides:${tenant}`,
     secrets: `${base}:secrets`,
     manifest: `${base}:manifest`,

@@ -62,6 +62,10 @@ for i = 5, #ARGV, stride do
       if a == '' then redis.call('HDEL', envKey, b) else redis.call('HDEL', base .. ':tenant:' .. a, b) end
     elseif op == 'fr' then
       redis.call('HSET', flagsKey, b, c)
+    elseif op == 'gs' then
+      redis.call('HSET', base .. ':segments', b, c)
+    elseif op == 'gd' then
+      redis.call('HDEL', base .. ':segments', b)
     elseif op == 'fo' then
       local key = overrideKeys[a]
       if not key then key = base .. ':overrides:' .. a; overrideKeys[a] = key end
@@ -153,7 +157,7 @@ return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. 
 /**
  * Everything needed to evaluate one flag for one tenant. KEYS: gen. ARGV: prefix, view tag,
  * namespace tag, flag, tenant ('' for none). Returns false without a live generation, else
- * [generation, viewPos, flag JSON|false, override JSON|false, manifest JSON|false].
+ * [generation, viewPos, flag JSON|false, override JSON|false, manifest JSON|false, segments hash].
  */
 export const readFlagScript = `
 local gen = redis.call('GET', KEYS[1])
@@ -163,14 +167,14 @@ local view = base .. ARGV[2]
 local override = false
 if ARGV[5] ~= '' then override = redis.call('HGET', view .. ':overrides:' .. ARGV[5], ARGV[4]) end
 return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('HGET', view .. ':flags', ARGV[4]),
-  override, redis.call('GET', base .. ARGV[3] .. ':manifest') }
+  override, redis.call('GET', base .. ARGV[3] .. ':manifest'), redis.call('HGETALL', view .. ':segments') }
 `;
 
 /**
  * A whole view as one consistent snapshot, for the SDK's in-memory cache. KEYS: gen. ARGV: prefix,
  * view tag, namespace tag. Returns false without a live generation, else
  * [generation, viewPos, namespacePos, manifest JSON|false, env, flags, secrets,
- *  [[tenant, config hash, overrides hash], …], shredded hash].
+ *  [[tenant, config hash, overrides hash], …], shredded hash, segments hash].
  */
 export const loadViewScript = `
 local gen = redis.call('GET', KEYS[1])
@@ -184,7 +188,8 @@ for _, t in ipairs(redis.call('SMEMBERS', view .. ':tenants')) do
 end
 return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0',
   redis.call('GET', ns .. ':manifest'), redis.call('HGETALL', view .. ':env'), redis.call('HGETALL', view .. ':flags'),
-  redis.call('HGETALL', view .. ':secrets'), tenants, redis.call('HGETALL', ns .. ':shredded') }
+  redis.call('HGETALL', view .. ':secrets'), tenants, redis.call('HGETALL', ns .. ':shredded'),
+  redis.call('HGETALL', view .. ':segments') }
 `;
 
 /**

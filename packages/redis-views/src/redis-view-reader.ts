@@ -13,6 +13,7 @@ import { loadViewScript, readConfigScript, readFlagScript, readSecretScript } fr
 import {
   toScopeState,
   type StoredFlag,
+  type StoredSegment,
   type StoredManifest,
   type StoredOverride,
   type StoredSecret,
@@ -68,6 +69,11 @@ const hash = (flat: unknown): Map<string, string> => {
   return out;
 };
 const json = <T>(value: unknown): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : null);
+const parsedSegments = (flat: unknown): Map<string, StoredSegment> => {
+  const out = new Map<string, StoredSegment>();
+  for (const [name, raw] of hash(flat)) out.set(name, JSON.parse(raw) as StoredSegment);
+  return out;
+};
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /**
@@ -123,7 +129,7 @@ export class RedisViewReader {
       flag,
       tenant,
     );
-    const [, , stored, override, rawManifest] = this.live(reply);
+    const [, , stored, override, rawManifest, segments] = this.live(reply);
     const manifest = json<StoredManifest>(rawManifest);
     const declared =
       manifest && Object.hasOwn(manifest.manifest.flags, flag) ? manifest.manifest.flags[flag] : undefined;
@@ -136,6 +142,8 @@ export class RedisViewReader {
         enabled: declared?.default === true,
         position: manifest?.position ?? 0,
       },
+      undefined,
+      parsedSegments(segments),
     );
   }
 
@@ -232,7 +240,8 @@ export class RedisViewReader {
       viewTag(namespace, environment),
       viewTag(namespace, null),
     );
-    const [generation, viewPos, nsPos, manifest, env, flags, secrets, tenantList, shredded] = this.live(reply);
+    const [generation, viewPos, nsPos, manifest, env, flags, secrets, tenantList, shredded, segments] =
+      this.live(reply);
     const tenants = new Map<string, { config: Map<string, string>; overrides: Map<string, string> }>();
     for (const [tenant, config, overrides] of tenantList as [string, string[], string[]][]) {
       tenants.set(tenant, { config: hash(config), overrides: hash(overrides) });
@@ -250,6 +259,7 @@ export class RedisViewReader {
         flags: hash(flags),
         secrets: hash(secrets),
         shredded: hash(shredded),
+        segments: hash(segments),
         tenants,
       }),
     };

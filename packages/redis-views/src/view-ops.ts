@@ -89,6 +89,42 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         tuple: [p, 'fr', '', flag, stored, '', change(event, namespace, environment, null, { flags: [flag] })],
       };
     }
+    case 'FlagDefinitionSet': {
+      const { namespace, environment, flag, definition } = event.data;
+      // Stored as core's FlagEntry, like the shorthand's, so readers fold nothing.
+      const stored = JSON.stringify({
+        definition,
+        rollout: 0,
+        enabled: definition.state === 'ENABLED',
+        position: event.position,
+        changedAt: event.recordedAt,
+      });
+      return {
+        tag: viewTag(namespace, environment),
+        tuple: [p, 'fr', '', flag, stored, '', change(event, namespace, environment, null, { flags: [flag] })],
+      };
+    }
+    case 'SegmentSet':
+    case 'SegmentDeleted': {
+      const { namespace, environment, segment } = event.data;
+      const stored =
+        event.type === 'SegmentSet'
+          ? JSON.stringify({ logic: event.data.logic, position: event.position, changedAt: event.recordedAt })
+          : '';
+      // Every flag may use a segment: the notification names none, readers reload the view.
+      return {
+        tag: viewTag(namespace, environment),
+        tuple: [
+          p,
+          event.type === 'SegmentSet' ? 'gs' : 'gd',
+          '',
+          segment,
+          stored,
+          '',
+          change(event, namespace, environment, null, {}),
+        ],
+      };
+    }
     case 'FlagOverrideSet': {
       const { namespace, environment, tenant, flag, override } = event.data;
       const stored =

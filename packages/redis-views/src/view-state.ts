@@ -5,6 +5,7 @@ import {
   type NamespaceEnvState,
   type OverrideEntry,
   type SecretEntry,
+  type SegmentEntry,
   type ValueEntry,
 } from '@strata/core';
 
@@ -17,6 +18,7 @@ export type StoredValue = ValueEntry;
 export type StoredFlag = FlagEntry;
 export type StoredOverride = OverrideEntry;
 export type StoredSecret = SecretEntry;
+export type StoredSegment = SegmentEntry;
 export interface StoredManifest {
   manifest: ManifestDocument;
   position: number;
@@ -38,6 +40,7 @@ export interface RawView {
   flags?: Map<string, string>;
   secrets?: Map<string, string>;
   shredded?: Map<string, string>;
+  segments?: Map<string, string>;
   tenants: Map<string, { config: Map<string, string>; overrides: Map<string, string> }>;
 }
 
@@ -79,6 +82,7 @@ export const toScopeState = (view: RawView): NamespaceEnvState => {
     environmentValues: parsed<ValueEntry>(view.env),
     tenantValues,
     flags: parsed<FlagEntry>(view.flags ?? new Map()),
+    segments: parsed<SegmentEntry>(view.segments ?? new Map()),
     overrides,
     secrets,
     shreddedTenants,

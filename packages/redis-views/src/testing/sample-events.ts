@@ -74,6 +74,43 @@ export const sampleEvent = (random: () => number, i: number): NewEvent => {
       metadata,
     };
   if (roll < 0.72) {
+    const kind = random();
+    if (kind < 0.15)
+      return {
+        type: 'FlagDefinitionSet',
+        data: {
+          namespace,
+          environment,
+          flag: pick(random, sampleFlags),
+          definition: {
+            state: random() < 0.8 ? 'ENABLED' : 'DISABLED',
+            variants: { on: true, off: false },
+            defaultVariant: 'off',
+            targeting: {
+              if: [
+                { $ref: 'beta' },
+                'on',
+                {
+                  fractional: [
+                    ['on', 10],
+                    ['off', 90],
+                  ],
+                },
+              ],
+            },
+            metadata: { revision: i },
+          },
+        },
+        metadata,
+      };
+    if (kind < 0.25)
+      return random() < 0.8
+        ? {
+            type: 'SegmentSet',
+            data: { namespace, environment, segment: 'beta', logic: { in: [{ var: 'targetingKey' }, [`t${i}`]] } },
+            metadata,
+          }
+        : { type: 'SegmentDeleted', data: { namespace, environment, segment: 'beta' }, metadata };
     return {
       type: 'FlagRolloutChanged',
       data: {

@@ -8,6 +8,7 @@ import {
   type Segments,
 } from './flag-definition.js';
 import type { FlagEntry, NamespaceEnvState, OverrideEntry, SegmentEntry } from './scope-state.js';
+import { jsonEqual } from './manifest.js';
 import { sha256FirstWord } from './sha256.js';
 
 /**
@@ -202,3 +203,63 @@ export const staleFlags = (state: NamespaceEnvState, nowIso: string, maxAgeMs: n
   }
   return stale.sort((a, b) => b.ageMs - a.ageMs || a.flag.localeCompare(b.flag));
 };
+
+/** One context whose answer would change. */
+export interface VariantFlip {
+  /** The tenant (or the context's targetingKey) when there is one. */
+  tenant: string | null;
+  context: EvaluationContext;
+  from: { variant: string | null; value: unknown; reason: string };
+  to: { variant: string | null; value: unknown; reason: string };
+}
+
+/**
+ * Who flips, before saving: which contexts would get another variant (or value) if the flag's
+ * definition became `proposed` (already validated). Overrides apply on both sides, so an
+ * overridden tenant never flips.
+ */
+export const previewDefinition = (
+  scope: FlagScope,
+  flag: string,
+  proposed: FlagdDefinition,
+  contexts: ReadonlyArray<{ context: EvaluationContext; tenant?: string | undefined }>,
+  now?: () => number,
+): VariantFlip[] => {
+  const next: FlagScope = {
+    ...scope,
+    flags: new Map(scope.flags).set(flag, {
+      definition: proposed,
+      rollout: 0,
+      enabled: proposed.state === 'ENABLED',
+      variants: undefined,
+      position: 0,
+      changedAt: '',
+    }),
+  };
+  const side = (r: FlagResolution) => ({ variant: r.variant ?? null, value: r.value ?? null, reason: r.reason });
+  const flips: VariantFlip[] = [];
+  for (const { context, tenant } of contexts) {
+    const options = now ? { tenant, now } : { tenant };
+    const before = resolveFlag(scope, flag, context, options);
+    const after = resolveFlag(next, flag, context, options);
+    if (before.variant === after.variant && jsonEqual(before.value ?? null, after.value ?? null)) continue;
+    const key = context.targetingKey;
+    flips.push({
+      tenant: tenant ?? (typeof key === 'string' ? key : null),
+      context,
+      from: side(before),
+      to: side(after),
+    });
+  }
+  return flips;
+};
+
+/** Tenants the environment has seen: any with config values, overrides or secrets. */
+export const tenantsSeen = (state: NamespaceEnvState): string[] =>
+  [
+    ...new Set([
+      ...state.tenantValues.keys(),
+      ...state.overrides.keys(),
+      ...[...state.secrets.keys()].filter((t): t is string => t !== null),
+    ]),
+  ].sort();

@@ -14,6 +14,8 @@ export interface ViewChange {
   keys: string[];
   flags: string[];
   secrets: string[];
+  /** Segments changed (absent before segments existed): every flag may use them. */
+  segments?: string[];
   position: number;
   generation: number;
 }
@@ -36,7 +38,7 @@ const changeMessage = (
   namespace: string,
   environment: string | null,
   tenant: string | null,
-  touched: { keys?: string[]; flags?: string[]; secrets?: string[] },
+  touched: { keys?: string[]; flags?: string[]; secrets?: string[]; segments?: string[] },
 ): string => {
   const body: Omit<ViewChange, 'generation'> = {
     kind: 'change',
@@ -46,6 +48,7 @@ const changeMessage = (
     keys: touched.keys ?? [],
     flags: touched.flags ?? [],
     secrets: touched.secrets ?? [],
+    ...(touched.segments ? { segments: touched.segments } : {}),
     position: event.position,
   };
   // The script appends `,"generation":N}` once it knows which generation it wrote to.
@@ -111,7 +114,6 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         event.type === 'SegmentSet'
           ? JSON.stringify({ logic: event.data.logic, position: event.position, changedAt: event.recordedAt })
           : '';
-      // Every flag may use a segment: the notification names none, readers reload the view.
       return {
         tag: viewTag(namespace, environment),
         tuple: [
@@ -121,7 +123,7 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
           segment,
           stored,
           '',
-          change(event, namespace, environment, null, {}),
+          change(event, namespace, environment, null, { segments: [segment] }),
         ],
       };
     }

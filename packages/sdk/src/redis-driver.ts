@@ -8,6 +8,7 @@ import {
   resolveKey,
   type EnvVarLayer,
   type FlagEntry,
+  type SegmentEntry,
   type ManifestDocument,
   type NamespaceEnvState,
   type OverrideEntry,
@@ -45,7 +46,7 @@ export interface RedisDriverOptions {
  * KEYS: generation pointer. ARGV: prefix, view tag, namespace tag, what ('head' | 'env' | 'tenants'),
  * tenants ('*' for every tenant of the view, else a list). Returns false without a live generation,
  * else [generation, view pos, namespace pos, view event count, manifest|false, env|false, flags|false,
- * [[tenant, config, overrides], …]].
+ * [[tenant, config, overrides], …], segments|false].
  */
 const readScript = `
 local gen = redis.call('GET', KEYS[1])
@@ -53,12 +54,13 @@ if not gen then return false end
 local base = ARGV[1] .. 'g' .. gen .. ':'
 local view = base .. ARGV[2]
 local ns = base .. ARGV[3]
-local reply = { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0', redis.call('GET', view .. ':n') or '0', false, false, false, {} }
+local reply = { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0', redis.call('GET', view .. ':n') or '0', false, false, false, {}, false }
 if ARGV[4] == 'head' then return reply end
 if ARGV[4] == 'env' then
   reply[5] = redis.call('GET', ns .. ':manifest')
   reply[6] = redis.call('HGETALL', view .. ':env')
   reply[7] = redis.call('HGETALL', view .. ':flags')
+  reply[9] = redis.call('HGETALL', view .. ':segments')
 end
 local tenants = {}
 if ARGV[5] == '*' then tenants = redis.call('SMEMBERS', view .. ':tenants')
@@ -80,6 +82,7 @@ interface Reply {
   env: Map<string, ValueEntry> | null;
   flags: Map<string, FlagEntry> | null;
   tenants: { tenant: string; config: Map<string, ValueEntry>; overrides: Map<string, OverrideEntry> }[];
+  segments: Map<string, SegmentEntry> | null;
 }
 
 interface Pending {
@@ -342,7 +345,7 @@ export class RedisDriver implements ClientDriver {
 
   private needsFetch({ change, namespaceChannel }: Pending): boolean {
     if (namespaceChannel || change.position <= this.viewPos) return false;
-    if (change.keys.length === 0 && change.flags.length === 0) return false; // secrets: not held here
+    if (change.keys.length === 0 && change.flags.length === 0 && !change.segments?.length) return false; // secrets: not held here
     return change.tenant === null || !this.lazy || this.loadedTenants.has(change.tenant);
   }
 
@@ -354,6 +357,12 @@ export class RedisDriver implements ClientDriver {
     if (tenant === null) {
       merge(this.state.environmentValues, reply.env, change.keys);
       merge(this.state.flags, reply.flags, change.flags);
+      if (change.segments?.length) {
+        // A new map, never mutated: compiled flags are memoised on the segment map's identity.
+        const segments = new Map(this.state.segments);
+        merge(segments, reply.segments, change.segments);
+        this.state.segments = segments;
+      }
       this.sink?.invalidate();
     } else {
       const fetched = reply.tenants[0];
@@ -388,7 +397,9 @@ export class RedisDriver implements ClientDriver {
       if (tenant === null) {
         const entry = state.flags.get(flag);
         values.set(`f:${flag}`, {
-          value: entry ? { enabled: entry.enabled, rollout: entry.rollout, variants: entry.variants } : undefined,
+          value: entry
+            ? { enabled: entry.enabled, rollout: entry.rollout, variants: entry.variants, definition: entry.definition }
+            : undefined,
           changedAt: entry?.changedAt,
         });
       } else {
@@ -401,6 +412,7 @@ export class RedisDriver implements ClientDriver {
           override,
           { enabled: state.manifest?.flags[flag]?.default === true },
           this.model.bucketOf(tenant, flag),
+          state.segments,
         );
         values.set(`f:${flag}`, { value: evaluation.enabled, changedAt: override?.changedAt });
       }
@@ -450,6 +462,7 @@ export class RedisDriver implements ClientDriver {
     next.manifestPosition = reply.manifest?.position ?? 0;
     next.environmentValues = reply.env ?? new Map();
     next.flags = reply.flags ?? new Map();
+    next.segments = reply.segments ?? new Map();
     for (const t of reply.tenants) this.setTenant(next, t);
     next.position = Math.max(reply.viewPos, reply.nsPos);
     const manifestChanged = !jsonEqual(previous.manifest, next.manifest);
@@ -555,7 +568,7 @@ export class RedisDriver implements ClientDriver {
       ...args,
     )) as unknown[] | null;
     if (!Array.isArray(raw)) return null;
-    const [gen, viewPos, nsPos, count, manifest, env, flags, tenantList] = raw as [
+    const [gen, viewPos, nsPos, count, manifest, env, flags, tenantList, segments] = raw as [
       string,
       string,
       string,
@@ -564,6 +577,7 @@ export class RedisDriver implements ClientDriver {
       unknown,
       unknown,
       [string, unknown, unknown][],
+      unknown,
     ];
     return {
       generation: Number(gen),
@@ -573,6 +587,7 @@ export class RedisDriver implements ClientDriver {
       manifest: typeof manifest === 'string' ? (JSON.parse(manifest) as StoredManifest) : null,
       env: mode === 'env' ? toMap<ValueEntry>(env) : null,
       flags: mode === 'env' ? toMap<FlagEntry>(flags) : null,
+      segments: mode === 'env' ? toMap<SegmentEntry>(segments) : null,
       tenants: tenantList.map(([tenant, config, overrides]) => ({
         tenant,
         config: toMap<ValueEntry>(config),

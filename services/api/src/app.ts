@@ -24,6 +24,7 @@ import { ScopeStateCache } from './scope-state-cache.js';
 import { SecretRotationSchedule } from './secret-rotation-schedule.js';
 import { TokenStore, type Authentication } from './token-store.js';
 import type { ViewVersions } from './view-versions.js';
+import { flagRoutes } from './routes/flag-routes.js';
 import { historyRoutes } from './routes/history-routes.js';
 import { keyRoutes } from './routes/key-routes.js';
 import { ofrepRoutes } from './routes/ofrep-routes.js';
@@ -280,6 +281,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     opsRoutes(scope, context);
     tokenRoutes(scope, context);
     writeRoutes(scope, context);
+    flagRoutes(scope, context);
     readRoutes(scope, context);
     secretRoutes(scope, context);
     historyRoutes(scope, context);

@@ -34,7 +34,8 @@ export const SetValueBody = z.strictObject({ value: z.unknown(), reason: Reason 
 });
 export const UnsetValueBody = z.strictObject({ reason: Reason }).nullish();
 
-export const FlagBody = z.strictObject({
+/** Today's shorthand: the seed's percentage rollout and kill switch. */
+export const FlagShorthandBody = z.strictObject({
   rollout: z.number().int().min(0).max(100),
   enabled: z.boolean(),
   variants: z
@@ -42,6 +43,38 @@ export const FlagBody = z.strictObject({
     .max(100)
     .optional(),
   reason: Reason,
+});
+/** A full flagd definition; its meaning is checked by core, which names the path of each problem. */
+export const FlagDefinitionBody = z.strictObject({
+  state: z.unknown(),
+  variants: z.unknown(),
+  defaultVariant: z.unknown().optional(),
+  targeting: z.unknown().optional(),
+  metadata: z.unknown().optional(),
+  reason: Reason,
+});
+export const FlagBody = z.union([FlagShorthandBody, FlagDefinitionBody]);
+export const EnvSegmentParams = z.strictObject({
+  ns: Name,
+  env: Name,
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, _ . -, at most 128'),
+});
+export const SegmentBody = z.strictObject({ logic: z.unknown(), reason: Reason });
+/** A flagd file as flagd loads it; `reason` is Strata's, recorded with the events. */
+export const FlagdFileBody = z.strictObject({
+  $schema: z.string().optional(),
+  flags: z.unknown(),
+  $evaluators: z.unknown().optional(),
+  metadata: z.unknown().optional(),
+  reason: Reason,
+});
+export const PreviewBody = z.strictObject({
+  /** The proposed definition, or the shorthand. */
+  definition: z.unknown(),
+  /** Contexts to evaluate; a context's targetingKey is its tenant. */
+  contexts: z.array(z.record(z.string(), z.unknown())).max(10_000).optional(),
+  /** `"seen"`: every tenant seen in this environment (its targeting key is the tenant). */
+  tenants: z.union([z.literal('seen'), z.array(TenantId).max(10_000)]).optional(),
 });
 export const OverrideBody = z.strictObject({ override: z.enum(['enabled', 'disabled']).nullable(), reason: Reason });
 

@@ -16,7 +16,13 @@ import { readSourceHeader } from './read-routes.js';
  * `{key, errorCode, errorDetails}` — inside a problem+json body, so both kinds of client read them.
  */
 type OfrepErrorCode = 'FLAG_NOT_FOUND' | 'TARGETING_KEY_MISSING' | 'INVALID_CONTEXT' | 'PARSE_ERROR' | 'GENERAL';
-const reasonMap = { override: 'TARGETING_MATCH', rollout: 'SPLIT', disabled: 'DISABLED', default: 'DEFAULT' } as const;
+const reasonMap = {
+  override: 'TARGETING_MATCH',
+  rollout: 'SPLIT',
+  targeting: 'TARGETING_MATCH',
+  disabled: 'DISABLED',
+  default: 'DEFAULT',
+} as const;
 
 class OfrepError extends Error {
   constructor(

@@ -14,7 +14,7 @@ const ResolvedAnswer = z.object({
 });
 const FlagAnswer = z.object({
   enabled: z.boolean(),
-  reason: z.enum(['override', 'rollout', 'disabled', 'default']),
+  reason: z.enum(['override', 'rollout', 'targeting', 'disabled', 'default']),
   position: z.number(),
 });
 

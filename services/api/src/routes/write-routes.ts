@@ -4,9 +4,7 @@ import { decide, initialState, streamIds } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { answerWrite, metadataOf, writeOptionsOf } from '../request-context.js';
 import {
-  EnvFlagParams,
   EnvKeyParams,
-  FlagBody,
   ManifestBody,
   NsParams,
   OverrideBody,
@@ -121,35 +119,6 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
       },
     );
   }
-
-  app.put(
-    '/v1/namespaces/:ns/envs/:env/flags/:flag',
-    {
-      config: { access: { permission: 'config:write' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Set a flag rollout and kill switch',
-        params: EnvFlagParams,
-        body: FlagBody,
-        response: writeResponse,
-      },
-    },
-    async (request, reply) => {
-      const { ns, env, flag } = request.params;
-      const { rollout, enabled, variants, reason } = request.body;
-      const result = await writeToScope(context, request, scopeOf(request.params), () => ({
-        type: 'SetFlagRollout',
-        namespace: ns,
-        environment: env,
-        flag,
-        rollout,
-        enabled,
-        ...(variants ? { variants } : {}),
-        metadata: metadataOf(request, reason),
-      }));
-      return answerWrite(reply, result);
-    },
-  );
 
   app.put(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',

@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { bucket } from '@strata/core';
+import { manifest, testApi, type TestApi } from './api-fixture.js';
+
+/** Flag definitions, segments, flagd import / export and previews through the real API. */
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await testApi();
+  const withTyped = { ...manifest, flags: { ...manifest.flags, banner: { type: 'string' } } };
+  expect((await api.call('PUT', '/v1/namespaces/shop/manifest', { body: withTyped })).statusCode).toBe(200);
+});
+afterAll(async () => api?.[Symbol.asyncDispose]());
+
+const P = '/v1/namespaces/shop/envs/prod';
+const banner = {
+  state: 'ENABLED',
+  variants: { plain: 'Welcome', sale: 'Sale!', vip: 'Hello VIP' },
+  defaultVariant: 'plain',
+  targeting: {
+    if: [
+      { $ref: 'vip' },
+      'vip',
+      { sem_ver: [{ var: 'appVersion' }, '>=', '2.0.0'] },
+      {
+        fractional: [
+          ['sale', 50],
+          ['plain', 50],
+        ],
+      },
+      null,
+    ],
+  },
+  metadata: { owner: 'growth' },
+};
+
+/** 422 problem+json, nothing appended. */
+const rejected = async (method: 'PUT' | 'POST' | 'DELETE', url: string, body: unknown, path: RegExp) => {
+  const before = await api.eventCount();
+  const response = await api.call(method, url, { body });
+  expect(response.statusCode, response.body).toBe(422);
+  expect(response.headers['content-type']).toMatch(/application\/problem\+json/);
+  expect(response.json().detail).toMatch(path);
+  expect(await api.eventCount()).toBe(before);
+  return response.json();
+};
+
+describe('definitions and segments', () => {
+  test('a definition referencing a missing segment is a 422 naming the path; with the segment it is set', async () => {
+    await rejected('PUT', `${P}/flags/banner`, banner, /targeting\.if\[0\]\.\$ref: unknown segment "vip"/);
+    const segment = await api.call('PUT', `${P}/segments/vip`, {
+      body: { logic: { in: [{ var: 'plan' }, ['gold', 'platinum']] } },
+    });
+    expect(segment.statusCode, segment.body).toBe(200);
+    const set = await api.call('PUT', `${P}/flags/banner`, { body: { ...banner, reason: 'spring sale' } });
+    expect(set.statusCode, set.body).toBe(200);
+    expect(set.json()).toMatchObject({ position: expect.any(Number) });
+  });
+
+  test('bad definitions: unknown state, mixed variants, unknown variant, bad JsonLogic, type disagreement → 422, nothing appended', async () => {
+    await rejected('PUT', `${P}/flags/banner`, { ...banner, state: 'ON' }, /state must be "ENABLED" or "DISABLED"/);
+    await rejected(
+      'PUT',
+      `${P}/flags/banner`,
+      { ...banner, variants: { plain: 'x', sale: 1, vip: 'y' } },
+      /variants\.sale: variants must share one type/,
+    );
+    await rejected(
+      'PUT',
+      `${P}/flags/banner`,
+      { ...banner, targeting: { if: [true, 'gold', null] } },
+      /targeting\.if\[1\]: unknown variant "gold"/,
+    );
+    await rejected(
+      'PUT',
+      `${P}/flags/banner`,
+      { ...banner, targeting: { frobnicate: [1] } },
+      /targeting\.frobnicate: unknown operator/,
+    );
+    await rejected('PUT', `${P}/flags/new_checkout`, banner, /variants: the manifest declares a boolean flag/);
+    await rejected('PUT', `${P}/segments/loop`, { logic: { $ref: 'loop' } }, /cyclic \$ref: loop → loop/);
+    await rejected('DELETE', `${P}/segments/vip`, {}, /still referenced by flags\.banner\.targeting/);
+  });
+
+  test('the shorthand keeps working, bit for bit the seed buckets', async () => {
+    expect(
+      (await api.call('PUT', `${P}/flags/new_checkout`, { body: { rollout: 30, enabled: true } })).statusCode,
+    ).toBe(200);
+    await api.project();
+    for (const tenant of ['acme', 'globex', 'initech', 'umbrella']) {
+      const read = await api.call('GET', `${P}/tenants/${tenant}/flags/new_checkout`);
+      expect(read.json()).toMatchObject({ enabled: bucket(tenant, 'new_checkout') < 30, reason: 'rollout' });
+    }
+  });
+});
+
+describe('import, export, preview', () => {
+  const file = {
+    $schema: 'https://flagd.dev/schema/v0/flags.json',
+    $evaluators: { beta: { ends_with: [{ var: 'email' }, '@beta.example'] } },
+    flags: {
+      'dark.mode': {
+        state: 'ENABLED',
+        variants: { on: true, off: false },
+        defaultVariant: 'off',
+        targeting: { if: [{ $ref: 'beta' }, 'on', 'off'] },
+      },
+      'page.size': { state: 'ENABLED', variants: { small: 10, large: 50 }, defaultVariant: 'small' },
+    },
+  };
+
+  test('import declares missing flags (type from variants) and appends everything at once', async () => {
+    const before = await api.eventCount();
+    const response = await api.call('POST', `${P}/flags/import`, { body: { ...file, reason: 'from flagd' } });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({ appended: 4, flags: ['dark.mode', 'page.size'], segments: ['beta'] });
+    expect(await api.eventCount()).toBe(before + 4);
+    const events = (await api.call('GET', '/v1/events?limit=1000')).json().events as Array<{
+      type: string;
+      streamId?: string;
+      position: number;
+    }>;
+    const last = events.slice(-4);
+    expect(last.map((e) => e.type)).toEqual([
+      'ManifestPublished',
+      'SegmentSet',
+      'FlagDefinitionSet',
+      'FlagDefinitionSet',
+    ]);
+    const published = events.at(-4) as unknown as { data: { manifest: { flags: Record<string, unknown> } } };
+    expect(published.data.manifest.flags).toMatchObject({
+      'dark.mode': { type: 'boolean' },
+      'page.size': { type: 'number' },
+    });
+  });
+
+  test('a bad file is a 422 naming the path in the file, nothing appended', async () => {
+    await rejected(
+      'POST',
+      `${P}/flags/import`,
+      { flags: { 'x.y': { state: 'ENABLED', variants: { a: 1 }, defaultVariant: 'a', targeting: { $ref: 'nope' } } } },
+      /flags\.x\.y\.targeting\.\$ref: unknown segment "nope"/,
+    );
+  });
+
+  test('export is a flagd file: re-importing it changes nothing but appends the same definitions', async () => {
+    const exported = (await api.call('GET', `${P}/flags/export`)).json();
+    expect(exported.$schema).toBe('https://flagd.dev/schema/v0/flags.json');
+    expect(exported.flags['dark.mode']).toEqual(file.flags['dark.mode']);
+    expect(exported.flags.new_checkout).toEqual({
+      state: 'ENABLED',
+      variants: { on: true, off: false },
+      defaultVariant: 'off',
+      targeting: { if: [{ rollout: [30] }, 'on', 'off'] },
+    });
+    expect(exported.$evaluators).toEqual({ ...file.$evaluators, vip: { in: [{ var: 'plan' }, ['gold', 'platinum']] } });
+    const again = await api.call('POST', `${P}/flags/import`, { body: exported });
+    expect(again.statusCode, again.body).toBe(200);
+    const diff = await api.call(
+      'GET',
+      `${P}/diff?from=${again.json().position - again.json().appended}&to=${again.json().position}`,
+    );
+    expect(diff.statusCode).toBe(200);
+    const changes = diff.json().changes as Array<{ kind: string; flag?: string }>;
+    // Only the shorthand flag changes form (now a definition); every answer stays the same.
+    expect(changes.filter((c) => c.kind !== 'flag' || c.flag !== 'new_checkout')).toEqual([]);
+  });
+
+  test('preview: which tenants change variant, from what to what', async () => {
+    await api.call('PUT', `${P}/tenants/acme/config/ui.theme`, { body: { value: 'dark' } });
+    await api.call('PUT', `${P}/tenants/globex/config/ui.theme`, { body: { value: 'dark' } });
+    const proposed = {
+      state: 'ENABLED',
+      variants: { on: true, off: false },
+      defaultVariant: 'off',
+      targeting: { if: [{ '==': [{ var: 'targetingKey' }, 'acme'] }, 'on', 'off'] },
+    };
+    const response = await api.call('POST', `${P}/flags/dark.mode/preview`, {
+      body: { definition: proposed, tenants: 'seen', contexts: [{ targetingKey: 'zed', email: 'z@beta.example' }] },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({
+      evaluated: 3,
+      flips: [
+        { tenant: 'zed', from: { variant: 'on', value: true }, to: { variant: 'off', value: false } },
+        { tenant: 'acme', from: { variant: 'off' }, to: { variant: 'on' } },
+      ],
+    });
+    const bad = await api.call('POST', `${P}/flags/dark.mode/preview`, {
+      body: { definition: { ...proposed, defaultVariant: 'maybe' } },
+    });
+    expect(bad.statusCode).toBe(422);
+  });
+
+  test('revert a rule change: history, diff and revert cover definitions and segments', async () => {
+    const before = (await api.call('GET', '/v1/events?limit=1000')).json().events.at(-1).position as number;
+    const changed = await api.call('PUT', `${P}/flags/dark.mode`, {
+      body: { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'on' },
+    });
+    expect(changed.statusCode).toBe(200);
+    const history = (await api.call('GET', `/v1/events?type=FlagDefinitionSet&limit=1000`)).json().events;
+    expect(history.at(-1)).toMatchObject({ type: 'FlagDefinitionSet', data: { flag: 'dark.mode' } });
+    const reverted = await api.call('POST', `${P}/revert`, { body: { to: { position: before }, reason: 'undo' } });
+    expect(reverted.statusCode, reverted.body).toBe(200);
+    const after = await api.call('GET', `${P}/diff?from=${before}&to=${reverted.json().position}`);
+    expect(after.json().changes).toEqual([]);
+    const exported = (await api.call('GET', `${P}/flags/export`)).json();
+    expect(exported.flags['dark.mode']).toEqual(file.flags['dark.mode']);
+  });
+});

@@ -127,6 +127,19 @@ const enc = encodeURIComponent;
 export const scopePath = ({ namespace, env, tenant }: Scope): string =>
   `/v1/namespaces/${enc(namespace)}/envs/${enc(env)}${tenant ? `/tenants/${enc(tenant)}` : ''}`;
 
+/** What `POST …/flags/{flag}/preview` answers. */
+export interface FlagPreview {
+  flag: string;
+  evaluated: number;
+  changed: number;
+  flips: Array<{
+    tenant: string | null;
+    context: Record<string, unknown>;
+    from: { variant: string | null; value: unknown; reason: string };
+    to: { variant: string | null; value: unknown; reason: string };
+  }>;
+}
+
 export class ApiClient {
   readonly url: string;
   readonly #token: string | undefined;
@@ -257,6 +270,37 @@ export class ApiClient {
     ifMatch?: string,
   ): Promise<WriteResult> {
     return this.put(`${scopePath({ ...scope, tenant: undefined })}/flags/${enc(flag)}`, body, ifMatchHeader(ifMatch));
+  }
+
+  /** A full flagd definition (the API checks it and names the path of every problem). */
+  setFlagDefinition(scope: Scope, flag: string, definition: unknown, reason?: string): Promise<WriteResult> {
+    return this.put(`${scopePath({ ...scope, tenant: undefined })}/flags/${enc(flag)}`, {
+      ...(definition as Record<string, unknown>),
+      ...(reason ? { reason } : {}),
+    });
+  }
+
+  importFlags(
+    scope: Scope,
+    file: unknown,
+    reason?: string,
+  ): Promise<WriteResult & { flags: string[]; segments: string[] }> {
+    return this.post(`${scopePath({ ...scope, tenant: undefined })}/flags/import`, {
+      ...(file as Record<string, unknown>),
+      ...(reason ? { reason } : {}),
+    });
+  }
+
+  exportFlags(scope: Scope): Promise<Record<string, unknown>> {
+    return this.get(`${scopePath({ ...scope, tenant: undefined })}/flags/export`);
+  }
+
+  previewFlag(
+    scope: Scope,
+    flag: string,
+    body: { definition: unknown; contexts?: Record<string, unknown>[]; tenants?: 'seen' | string[] },
+  ): Promise<FlagPreview> {
+    return this.post(`${scopePath({ ...scope, tenant: undefined })}/flags/${enc(flag)}/preview`, body);
   }
 
   setFlagOverride(

@@ -227,6 +227,49 @@ describe('strata against the running API', () => {
     expect(await ok(['get', '--position', '1'])).toContain('shop/prod at position 1');
   });
 
+  it('flags import / export / set --definition / preview with flagd files', async () => {
+    const file = {
+      $evaluators: { staff: { ends_with: [{ var: 'email' }, '@shop.example'] } },
+      flags: {
+        'promo.banner': {
+          state: 'ENABLED',
+          variants: { none: '', spring: 'Spring sale' },
+          defaultVariant: 'none',
+          targeting: { if: [{ $ref: 'staff' }, 'spring', null] },
+        },
+      },
+    };
+    writeFileSync(join(work, 'flags.json'), JSON.stringify(file));
+    expect(await ok(['flags', 'import', 'flags.json', '-r', 'from flagd'])).toMatch(
+      /^shop\/prod: imported 1 flag\(s\), 1 segment\(s\) \(position \d+\)/,
+    );
+    const exported = await json<{ flags: Record<string, unknown>; $evaluators: Record<string, unknown> }>([
+      'flags',
+      'export',
+    ]);
+    expect(exported.flags['promo.banner']).toEqual(file.flags['promo.banner']);
+    expect(exported.$evaluators).toEqual(file.$evaluators);
+    const everyone = { ...file.flags['promo.banner'], targeting: { if: [true, 'spring', null] } };
+    writeFileSync(join(work, 'everyone.json'), JSON.stringify(everyone));
+    const preview = await json<{
+      changed: number;
+      flips: Array<{ from: { variant: string }; to: { variant: string } }>;
+    }>(['flags', 'preview', 'promo.banner', '-d', 'everyone.json', '--contexts', '-'], {
+      stdin: JSON.stringify([
+        { targetingKey: 'a', email: 'x@other.example' },
+        { targetingKey: 'b', email: 'y@shop.example' },
+      ]),
+    });
+    expect(preview.changed).toBe(1);
+    expect(preview.flips[0]).toMatchObject({ from: { variant: 'none' }, to: { variant: 'spring' } });
+    expect(await ok(['flags', 'set', 'promo.banner', '-d', 'everyone.json'])).toMatch(/promo.banner: definition set/);
+    const bad = await strata(['flags', 'set', 'promo.banner', '-d', '-'], {
+      stdin: JSON.stringify({ ...everyone, state: 'MAYBE' }),
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/state: state must be "ENABLED" or "DISABLED"/);
+  });
+
   it('secrets: set from stdin, get, list and rotate; never in history or export', async () => {
     await ok(['secrets', 'set', 'stripe.key'], { stdin: 'sk_live_first\n' });
     expect(await ok(['secrets', 'get', 'stripe.key'])).toBe('sk_live_first\n');

@@ -14,16 +14,30 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
 
   flags
     .command('set')
-    .summary('set the rollout percentage and/or the kill switch of a flag')
+    .summary('set a flag: a flagd definition (--definition), or the rollout and/or kill switch')
     .argument('<flag>')
+    .option('-d, --definition <file>', "a flagd flag definition as JSON; '-' reads stdin")
     .option('--rollout <n>', 'percentage of tenants (0-100), by bucket', parseRollout)
     .addOption(new Option('--enabled', 'kill switch on (the rollout applies)').conflicts('disabled'))
     .addOption(new Option('--disabled', 'kill switch off: the flag is off for every tenant without an override'))
     .option('-r, --reason <text>', 'why: recorded with the event')
     .action(
-      async (flag: string, opts: { rollout?: number; enabled?: boolean; disabled?: boolean; reason?: string }) => {
+      async (
+        flag: string,
+        opts: { definition?: string; rollout?: number; enabled?: boolean; disabled?: boolean; reason?: string },
+      ) => {
+        if (opts.definition !== undefined) {
+          if (opts.rollout !== undefined || opts.enabled || opts.disabled)
+            throw usageError('flags set: --definition replaces --rollout, --enabled and --disabled');
+          const definition = await readJson(ctx, opts.definition);
+          const result = await ctx.client.setFlagDefinition(ctx.scope(), flag, definition, opts.reason);
+          if (ctx.json) return ctx.printJson(result);
+          return ctx.out(
+            `${formatScope(ctx.namespace, ctx.env)} ${flag}: definition set ${ctx.colors.dim(`(position ${result.position})`)}`,
+          );
+        }
         if (opts.rollout === undefined && !opts.enabled && !opts.disabled)
-          throw usageError('flags set: give --rollout, --enabled or --disabled');
+          throw usageError('flags set: give --definition, --rollout, --enabled or --disabled');
         let rule: Partial<FlagRule> = {
           rollout: opts.rollout,
           enabled: opts.enabled ? true : opts.disabled ? false : undefined,
@@ -91,7 +105,7 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
     .requiredOption('--tenants-from <file>', "tenant ids, one per line (or a JSON array); '-' reads stdin")
     .option('--from <n>', 'the current rollout (skip asking the server)', parseRollout)
     .action(async (flag: string, opts: { rollout: number; tenantsFrom: string; from?: number }) => {
-      const text = opts.tenantsFrom === '-' ? await readStdin(ctx.io.stdin) : readTenantFile(opts.tenantsFrom);
+      const text = opts.tenantsFrom === '-' ? await readStdin(ctx.io.stdin) : readTextFile(opts.tenantsFrom);
       let tenants: string[];
       try {
         tenants = parseTenantList(text);
@@ -122,9 +136,77 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
         `${flag} ${from.rollout}% → ${to.rollout}%: ${result.on.length} of ${tenants.length} tenants turn on, ${result.off.length} turn off, ${result.unchanged} unchanged, ${result.overridden} pinned by an override${killed}`,
       );
     });
+
+  flags
+    .command('import')
+    .summary('import a flagd file ({"$evaluators", "flags"}): one atomic write, missing flags declared')
+    .argument('<file>', "the flagd file; '-' reads stdin")
+    .option('-r, --reason <text>', 'why: recorded with the events')
+    .action(async (file: string, opts: { reason?: string }) => {
+      const result = await ctx.client.importFlags(ctx.scope(), await readJson(ctx, file), opts.reason);
+      if (ctx.json) return ctx.printJson(result);
+      ctx.out(
+        `${formatScope(ctx.namespace, ctx.env)}: imported ${result.flags.length} flag(s), ${result.segments.length} segment(s) ${ctx.colors.dim(`(position ${result.position})`)}`,
+      );
+    });
+
+  flags
+    .command('export')
+    .summary('print the environment as a flagd file (flagd loads it as it is)')
+    .action(async () => {
+      ctx.printJson(await ctx.client.exportFlags(ctx.scope()));
+    });
+
+  flags
+    .command('preview')
+    .summary('who flips: which tenants or contexts a proposed definition would change, from what to what')
+    .argument('<flag>')
+    .requiredOption('-d, --definition <file>', "the proposed flagd definition as JSON; '-' reads stdin")
+    .option('--seen', 'every tenant seen in this environment')
+    .option('--tenants-from <file>', 'tenant ids, one per line (or a JSON array)')
+    .option('--contexts <file>', 'a JSON array of evaluation contexts')
+    .action(
+      async (flag: string, opts: { definition: string; seen?: boolean; tenantsFrom?: string; contexts?: string }) => {
+        const definition = await readJson(ctx, opts.definition);
+        let tenants: 'seen' | string[] | undefined = opts.seen ? 'seen' : undefined;
+        if (opts.tenantsFrom !== undefined) {
+          if (tenants) throw usageError('flags preview: give --seen or --tenants-from, not both');
+          try {
+            tenants = parseTenantList(readTextFile(opts.tenantsFrom));
+          } catch (error) {
+            throw new CliError(`${opts.tenantsFrom}: ${(error as Error).message}`);
+          }
+        }
+        const contexts = opts.contexts === undefined ? undefined : await readJson(ctx, opts.contexts);
+        if (contexts !== undefined && !Array.isArray(contexts))
+          throw new CliError(`${opts.contexts}: expected a JSON array of contexts`);
+        if (!tenants && !contexts) throw usageError('flags preview: give --seen, --tenants-from or --contexts');
+        const result = await ctx.client.previewFlag(ctx.scope(), flag, {
+          definition,
+          ...(tenants ? { tenants } : {}),
+          ...(contexts ? { contexts: contexts as Record<string, unknown>[] } : {}),
+        });
+        if (ctx.json) return ctx.printJson(result);
+        const show = (side: { variant: string | null; value: unknown }) =>
+          `${side.variant ?? '(default)'}=${JSON.stringify(side.value)}`;
+        for (const f of result.flips)
+          ctx.out(`${f.tenant ?? JSON.stringify(f.context)}  ${show(f.from)} → ${show(f.to)}`);
+        ctx.note(`${flag}: ${result.changed} of ${result.evaluated} change variant`);
+      },
+    );
 };
 
-const readTenantFile = (path: string): string => {
+/** JSON from a file or, for '-', stdin; a one-line error otherwise. */
+const readJson = async (ctx: CommandContext, path: string): Promise<unknown> => {
+  const text = path === '-' ? await readStdin(ctx.io.stdin) : readTextFile(path);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new CliError(`${path}: not JSON (${(error as Error).message})`);
+  }
+};
+
+const readTextFile = (path: string): string => {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {

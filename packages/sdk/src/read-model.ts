@@ -1,4 +1,11 @@
-import type { FlagDefinition, FlagReason, ManifestDocument, ValueSource } from '@strata/core';
+import type {
+  EvaluationContext,
+  FlagDefinition,
+  FlagReason,
+  FlagResolution,
+  ManifestDocument,
+  ValueSource,
+} from '@strata/core';
 
 /**
  * What the read side of a client needs from wherever its data comes from (Redis views in memory,
@@ -12,6 +19,16 @@ export interface ReadModel {
   resolveAll(tenant: string | null): ModelConfig | undefined;
   /** The raw decision for a flag; `known: false` when the store has no rule for it. */
   evaluate(flag: string, tenant: string | null): ModelFlag | undefined;
+  /**
+   * Typed evaluation of a flag that has a flagd definition, by core's one evaluator
+   * (`resolveFlag`): `null` for shorthand or unset flags (the client maps `evaluate` then).
+   * Optional: a model that cannot evaluate contexts answers every flag the shorthand way.
+   */
+  resolveDefinition?(
+    flag: string,
+    context: EvaluationContext | undefined,
+    tenant: string | undefined,
+  ): FlagResolution | null;
 }
 
 export interface ModelConfig {

@@ -2,11 +2,16 @@ import {
   bucket,
   evaluateFlagRule,
   resolveConfig,
+  resolveFlag,
+  type EvaluationContext,
+  type FlagResolution,
   type EnvVarLayer,
   type ManifestDocument,
   type NamespaceEnvState,
 } from '@strata/core';
 import type { ModelConfig, ModelFlag, ReadModel } from './read-model.js';
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
  * The read model over a folded core state: resolution and flag rules are core's (`resolveConfig`,
@@ -59,6 +64,16 @@ export class StateModel implements ReadModel {
       tenant === null ? 0 : this.bucketOf(tenant, flag),
     );
     return { ...evaluation, ...base };
+  }
+
+  resolveDefinition(
+    flag: string,
+    context: EvaluationContext | undefined,
+    tenant: string | undefined,
+  ): FlagResolution | null {
+    const state = this.current();
+    if (state.flags.get(flag)?.definition === undefined) return null;
+    return resolveFlag(state, flag, context, { tenant, now: nowSeconds });
   }
 
   bucketOf(tenant: string, flag: string): number {

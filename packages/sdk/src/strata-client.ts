@@ -7,6 +7,7 @@ import {
   validateAgainstSchema,
   type DefinedManifest,
   type EnvVarError,
+  type EvaluationContext,
   type FlagDefinition,
   type FlagReason,
   type ManifestDocument,
@@ -16,6 +17,7 @@ import {
   type StrataErrorCode,
   type ValueSource,
 } from '@strata/core';
+import { notReady, shorthandDetails, typedDetails, type FlagDetails, type FlagType } from './flag-details.js';
 import type { ModelFlag, ReadModel } from './read-model.js';
 
 /**
@@ -77,6 +79,9 @@ export interface FlagResult {
  * values at that scope. Flags: for a tenant (override changed) the tenant's `enabled`; for the
  * environment (`tenant: null`) the rule `{ enabled, rollout, variants }`, undefined when removed.
  */
+/** An evaluation context: `targetingKey` (the tenant unless said otherwise) and attributes. */
+export type FlagContext = EvaluationContext | undefined;
+
 export interface ChangeEvent {
   kind: 'key' | 'flag';
   key: string;
@@ -279,6 +284,95 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   /** The variant value a tenant gets, undefined when it has none (or the flag is off). Never throws. */
   variant(flag: ManifestFlag<M> | (string & {}), options?: ReadOptions): unknown {
     return this.evaluate(flag, options).variant;
+  }
+
+  /** A boolean flag for a context (`targetingKey` + attributes; the tenant unless `options.tenant`). Never throws. */
+  getBoolean(
+    flag: ManifestFlag<M> | (string & {}),
+    context: FlagContext,
+    defaultValue: boolean,
+    options?: ReadOptions,
+  ): boolean {
+    return this.details(flag, 'boolean', context, defaultValue, options).value;
+  }
+  getString(
+    flag: ManifestFlag<M> | (string & {}),
+    context: FlagContext,
+    defaultValue: string,
+    options?: ReadOptions,
+  ): string {
+    return this.details(flag, 'string', context, defaultValue, options).value;
+  }
+  getNumber(
+    flag: ManifestFlag<M> | (string & {}),
+    context: FlagContext,
+    defaultValue: number,
+    options?: ReadOptions,
+  ): number {
+    return this.details(flag, 'number', context, defaultValue, options).value;
+  }
+  getObject<T extends object>(
+    flag: ManifestFlag<M> | (string & {}),
+    context: FlagContext,
+    defaultValue: T,
+    options?: ReadOptions,
+  ): T {
+    return this.details(flag, 'object', context, defaultValue, options).value;
+  }
+  getBooleanDetails(
+    flag: string,
+    context: FlagContext,
+    defaultValue: boolean,
+    options?: ReadOptions,
+  ): FlagDetails<boolean> {
+    return this.details(flag, 'boolean', context, defaultValue, options);
+  }
+  getStringDetails(
+    flag: string,
+    context: FlagContext,
+    defaultValue: string,
+    options?: ReadOptions,
+  ): FlagDetails<string> {
+    return this.details(flag, 'string', context, defaultValue, options);
+  }
+  getNumberDetails(
+    flag: string,
+    context: FlagContext,
+    defaultValue: number,
+    options?: ReadOptions,
+  ): FlagDetails<number> {
+    return this.details(flag, 'number', context, defaultValue, options);
+  }
+  getObjectDetails<T extends object>(
+    flag: string,
+    context: FlagContext,
+    defaultValue: T,
+    options?: ReadOptions,
+  ): FlagDetails<T> {
+    return this.details(flag, 'object', context, defaultValue, options);
+  }
+
+  /**
+   * Typed evaluation with details (value, variant, reason, error code, metadata). Flags with a
+   * flagd definition are evaluated against the context by core; shorthand flags by tenant. The
+   * tenant is the context's `targetingKey` unless `options.tenant` says otherwise. Never throws.
+   */
+  details<T>(
+    flag: string,
+    type: FlagType,
+    context: FlagContext,
+    defaultValue: T,
+    options?: ReadOptions,
+  ): FlagDetails<T> {
+    if (!this.loaded) return notReady(flag, defaultValue);
+    const key = context?.targetingKey;
+    const tenant = options?.tenant ?? (typeof key === 'string' && key !== '' ? key : undefined);
+    const typed = this.model.resolveDefinition?.(flag, context, tenant) ?? null;
+    if (typed !== null) {
+      this.evaluations++;
+      return typedDetails(flag, typed, type, defaultValue);
+    }
+    return shorthandDetails(this.evaluate(flag, tenant === undefined ? undefined : { tenant }), defaultValue, type);
   }
 
   /** The whole flag decision (what the OpenFeature provider maps to its reasons). Never throws. */

@@ -9,9 +9,8 @@ import {
   type ProviderMetadata,
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
+import { shorthandDetails, type FlagType } from './flag-details.js';
 import type { FlagResult, StrataClient } from './strata-client.js';
-
-type FlagType = 'boolean' | 'string' | 'number' | 'object';
 
 export interface StrataProviderOptions {
   /** Close the client when OpenFeature closes the provider (default true). */
@@ -19,11 +18,13 @@ export interface StrataProviderOptions {
 }
 
 /**
- * OpenFeature server provider over a Strata client. The evaluation context's `targetingKey` is
- * the tenant. Reasons: STATIC (rollout 0 or 100, no variants: the same for everyone),
- * TARGETING_MATCH (tenant override), SPLIT (decided by the tenant's bucket), DEFAULT (not set in
- * this environment, manifest default), DISABLED (kill switch); errors FLAG_NOT_FOUND,
- * TYPE_MISMATCH, TARGETING_KEY_MISSING, PROVIDER_NOT_READY answer the caller's default. Never throws.
+ * OpenFeature server provider over a Strata client. The evaluation context (`targetingKey` — the
+ * tenant — and attributes) is what flagd definitions are evaluated against, with flagd's reasons
+ * (STATIC, TARGETING_MATCH, SPLIT, DEFAULT, DISABLED) and metadata. Shorthand flags: STATIC
+ * (rollout 0 or 100, no variants), TARGETING_MATCH (tenant override), SPLIT (the tenant's bucket),
+ * DEFAULT (not set here, manifest default), DISABLED (kill switch). Errors FLAG_NOT_FOUND,
+ * TYPE_MISMATCH, TARGETING_KEY_MISSING, PARSE_ERROR, INVALID_CONTEXT, PROVIDER_NOT_READY answer
+ * the caller's default. Never throws.
  */
 export class StrataProvider implements Provider {
   readonly metadata: ProviderMetadata = { name: 'strata' };
@@ -115,13 +116,14 @@ export class StrataProvider implements Provider {
     return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'object'));
   }
 
-  /** The synchronous core of every resolve method (also what benchmarks measure). */
+  /**
+   * The synchronous core of every resolve method (also what benchmarks measure): the client's
+   * typed details, so a flagd definition is evaluated against the whole context.
+   */
   resolveSync<T>(flagKey: string, defaultValue: T, context: EvaluationContext, type: FlagType): ResolutionDetails<T> {
     try {
-      const tenant =
-        typeof context.targetingKey === 'string' && context.targetingKey !== '' ? context.targetingKey : undefined;
-      const result = this.client.evaluate(flagKey, tenant === undefined ? undefined : { tenant });
-      return toDetails(result, defaultValue, type);
+      const { flagKey: _, errorCode, ...details } = this.client.details(flagKey, type, context, defaultValue);
+      return errorCode === undefined ? details : { ...details, errorCode: errorCode as ErrorCode };
     } catch (error) {
       return {
         value: defaultValue,
@@ -133,67 +135,8 @@ export class StrataProvider implements Provider {
   }
 }
 
-const error = <T>(value: T, errorCode: ErrorCode, errorMessage: string, result?: FlagResult): ResolutionDetails<T> => ({
-  value,
-  reason: StandardResolutionReasons.ERROR,
-  errorCode,
-  errorMessage,
-  ...(result ? { flagMetadata: { position: result.position } } : {}),
-});
-
-const matchesType = (value: unknown, type: FlagType): boolean =>
-  type === 'object' ? typeof value === 'object' && value !== null : typeof value === type;
-
-/** Maps a Strata flag decision to OpenFeature's reasons and error codes. */
+/** Maps a Strata shorthand flag decision to OpenFeature's reasons and error codes. */
 export const toDetails = <T>(result: FlagResult, defaultValue: T, type: FlagType): ResolutionDetails<T> => {
-  const { flag } = result;
-  if (result.notReady)
-    return error(defaultValue, ErrorCode.PROVIDER_NOT_READY, `strata: ${flag}: the client has not loaded its view yet`);
-  if (!result.known && !result.declared)
-    return error(defaultValue, ErrorCode.FLAG_NOT_FOUND, `strata: flag ${flag} is neither set nor declared`, result);
-  if (result.tenantMissing)
-    return error(
-      defaultValue,
-      ErrorCode.TARGETING_KEY_MISSING,
-      `strata: ${flag} is rolled out by tenant; give targetingKey`,
-      result,
-    );
-  const declaredType = result.declared?.type;
-  if (declaredType !== undefined && declaredType !== type) {
-    return error(
-      defaultValue,
-      ErrorCode.TYPE_MISMATCH,
-      `strata: ${flag} is a ${declaredType} flag, not ${type}`,
-      result,
-    );
-  }
-  let value: unknown;
-  let variant: string;
-  if (type === 'boolean') {
-    value = result.enabled;
-    variant = result.enabled ? 'on' : 'off';
-  } else {
-    // Non-boolean flags: the tenant's variant while enabled, else the manifest default, else the caller's.
-    value =
-      result.enabled && result.variant !== undefined ? result.variant : (result.declared?.default ?? defaultValue);
-    variant = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  if (!matchesType(value, type))
-    return error(
-      defaultValue,
-      ErrorCode.TYPE_MISMATCH,
-      `strata: ${flag} resolved to a ${typeof value}, not ${type}`,
-      result,
-    );
-  const reason =
-    result.reason === 'override'
-      ? StandardResolutionReasons.TARGETING_MATCH
-      : result.reason === 'disabled'
-        ? StandardResolutionReasons.DISABLED
-        : result.reason === 'default'
-          ? StandardResolutionReasons.DEFAULT
-          : result.split
-            ? StandardResolutionReasons.SPLIT
-            : StandardResolutionReasons.STATIC;
-  return { value: value as T, variant, reason, flagMetadata: { position: result.position, stale: result.stale } };
+  const { flagKey: _, errorCode, ...details } = shorthandDetails(result, defaultValue, type);
+  return errorCode === undefined ? details : { ...details, errorCode: errorCode as ErrorCode };
 };

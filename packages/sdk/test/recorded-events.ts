@@ -1,4 +1,4 @@
-import type { FlagVariant, ManifestDocument, NewEvent, RecordedEvent } from '@strata/core';
+import type { FlagdDefinition, FlagVariant, ManifestDocument, NewEvent, RecordedEvent } from '@strata/core';
 
 /** Builds recorded events with increasing positions, for the SDK's specs, child script and benchmark. */
 export class EventFactory {
@@ -52,6 +52,20 @@ export class EventFactory {
         enabled,
         ...(variants ? { variants } : {}),
       },
+    });
+  }
+
+  definition(flag: string, definition: FlagdDefinition): RecordedEvent {
+    return this.record({
+      type: 'FlagDefinitionSet',
+      data: { namespace: this.namespace, environment: this.environment, flag, definition },
+    });
+  }
+
+  segment(segment: string, logic: unknown): RecordedEvent {
+    return this.record({
+      type: 'SegmentSet',
+      data: { namespace: this.namespace, environment: this.environment, segment, logic },
     });
   }
 

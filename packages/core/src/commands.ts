@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { StrataError } from './errors.js';
 import {
+  FlagKey,
   FlagVariant,
   Key,
   Name,
@@ -277,14 +278,10 @@ export const planFlagdImport = (
   const events: NewEvent[] = [];
   const missing = [...parsed.flags].filter(([flag]) => !manifest || !Object.hasOwn(manifest.flags, flag));
   for (const [flag] of missing)
-    if (!Key.safeParse(flag).success)
-      throw new StrataError(
-        'VALIDATION_FAILED',
-        `flagd file: flags.${flag}: flag keys are dot-separated lowercase words`,
-        {
-          problems: [{ path: `flags.${flag}`, message: 'flag keys are dot-separated lowercase words' }],
-        },
-      );
+    if (!FlagKey.safeParse(flag).success)
+      throw new StrataError('VALIDATION_FAILED', `flagd file: flags.${flag}: flag keys are letters, digits, _ . -`, {
+        problems: [{ path: `flags.${flag}`, message: 'flag keys are letters, digits, _ . -, at most 200' }],
+      });
   for (const [name] of parsed.segments) check(SegmentName, name, 'segment', 'letters, digits, _ . -, at most 128');
   if (missing.length) {
     const base = manifest ?? { keys: {}, flags: {}, secrets: {} };

@@ -8,11 +8,17 @@ import { z } from 'zod';
 
 export const namePattern = /^[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?$/;
 export const keyPattern = /^[a-z0-9_]+(?:\.[a-z0-9_]+)*$/;
+/**
+ * Flag keys are wider than config keys: flagd files name flags `new-welcome-banner` or
+ * `headerColor`, and an import must take them as they are.
+ */
+export const flagKeyPattern = /^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,198}[A-Za-z0-9_])?$/;
 /** Tenant ids come from customers' systems, so they allow a wider alphabet than names. */
 export const tenantPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 export const Name = z.string().regex(namePattern, 'lowercase letters, digits, - and _, at most 64');
 export const Key = z.string().max(200).regex(keyPattern, 'dot-separated lowercase words');
+export const FlagKey = z.string().regex(flagKeyPattern, 'letters, digits, _ . -, at most 200');
 export const TenantId = z.string().regex(tenantPattern, 'letters, digits, _ . : -, at most 128');
 export const JsonValue: z.ZodType<unknown> = z.unknown();
 
@@ -90,19 +96,19 @@ export const eventSchemas = {
   FlagRolloutChanged: {
     1: z.object({
       ...scope,
-      flag: Key,
+      flag: FlagKey,
       rollout: z.number().int().min(0).max(100),
       enabled: z.boolean(),
       variants: z.array(FlagVariant).optional(),
     }),
   },
   /** A full definition; it replaces the flag's rollout shorthand (and vice versa). */
-  FlagDefinitionSet: { 1: z.object({ ...scope, flag: Key, definition: FlagdDefinition }) },
+  FlagDefinitionSet: { 1: z.object({ ...scope, flag: FlagKey, definition: FlagdDefinition }) },
   /** A shared targeting rule (flagd's `$evaluators` entry), referenced by `{"$ref": name}`. */
   SegmentSet: { 1: z.object({ ...scope, segment: SegmentName, logic: JsonValue }) },
   SegmentDeleted: { 1: z.object({ ...scope, segment: SegmentName }) },
   FlagOverrideSet: {
-    1: z.object({ ...scope, tenant: TenantId, flag: Key, override: z.enum(['enabled', 'disabled']).nullable() }),
+    1: z.object({ ...scope, tenant: TenantId, flag: FlagKey, override: z.enum(['enabled', 'disabled']).nullable() }),
   },
   SecretVersionAdded: {
     1: z.object({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { StrataError } from './errors.js';
-import { keyPattern, ManifestDocument } from './events.js';
+import { flagKeyPattern, keyPattern, ManifestDocument } from './events.js';
 import type { NamespaceEnvState } from './scope-state.js';
 import { rotateEveryProblem } from './secret-rotation.js';
 
@@ -403,7 +403,10 @@ export const manifestProblems = (input: unknown): string[] => {
     ['secrets', doc.secrets],
   ] as const) {
     for (const name of Object.keys(entries)) {
-      if (name.length > 200 || !keyPattern.test(name) || name.split('.').includes('__proto__'))
+      if (section === 'flags') {
+        if (!flagKeyPattern.test(name) || name === '__proto__')
+          problems.push(`flags.${name}: flag keys are letters, digits, _ . -, at most 200`);
+      } else if (name.length > 200 || !keyPattern.test(name) || name.split('.').includes('__proto__'))
         problems.push(`${section}.${name}: names are dot-separated lowercase words`);
       const other = names.get(name);
       if (other) problems.push(`${section}.${name}: also declared in ${other}`);

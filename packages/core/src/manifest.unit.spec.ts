@@ -124,7 +124,7 @@ describe('parseManifest', () => {
     };
     expect(manifestProblems(bad)).toEqual([
       'keys.Bad Key: names are dot-separated lowercase words',
-      'flags.Bad Flag: names are dot-separated lowercase words',
+      'flags.Bad Flag: flag keys are letters, digits, _ . -, at most 200',
       'keys.b.type: "type" must be one of integer, number, boolean, string, object, array, got "float" (string)',
       'keys.c.default: default 2 (integer) is not valid: expected integer >= 5',
       'keys.d.range: "minimum" 5 is greater than "maximum" 1',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Key, Name, TenantId } from '@strata/core';
+import { FlagKey, Key, Name, TenantId } from '@strata/core';
 import { roles } from './access-policy.js';
 
 /**
@@ -13,8 +13,8 @@ export const EnvParams = z.strictObject({ ns: Name, env: Name });
 export const TenantParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId });
 export const EnvKeyParams = z.strictObject({ ns: Name, env: Name, key: Key });
 export const TenantKeyParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId, key: Key });
-export const EnvFlagParams = z.strictObject({ ns: Name, env: Name, flag: Key });
-export const TenantFlagParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId, flag: Key });
+export const EnvFlagParams = z.strictObject({ ns: Name, env: Name, flag: FlagKey });
+export const TenantFlagParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId, flag: FlagKey });
 export const EnvSecretParams = z.strictObject({ ns: Name, env: Name, name: Key });
 export const TenantSecretParams = z.strictObject({ ns: Name, env: Name, tenant: TenantId, name: Key });
 export const TokenIdParams = z.strictObject({ id: z.string().regex(/^tok_[0-9a-f]{20}$/, 'a token id') });
@@ -171,7 +171,7 @@ export const RotateTokenBody = z
 
 export const RebuildBody = z.strictObject({ reason: Reason }).nullish();
 
-export const OfrepFlagParams = z.strictObject({ key: Key });
+export const OfrepFlagParams = z.strictObject({ key: FlagKey });
 export const OfrepBody = z.strictObject({
   context: z
     .object({

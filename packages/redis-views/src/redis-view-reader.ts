@@ -4,7 +4,10 @@ import {
   StrataError,
   evaluateFlagRule,
   resolveConfig,
+  resolveFlag as resolveFlagIn,
+  type EvaluationContext,
   type FlagEvaluation,
+  type FlagResolution,
   type NamespaceEnvState,
   type ResolvedConfig,
 } from '@strata/core';
@@ -145,6 +148,43 @@ export class RedisViewReader {
       undefined,
       parsedSegments(segments),
     );
+  }
+
+  /**
+   * Typed evaluation of a flag against a context (core's `resolveFlag`: definition, segments, the
+   * tenant's override). `definition: false` when the flag is the shorthand or unset; `declared`
+   * when the manifest declares it.
+   */
+  async resolveFlag(
+    namespace: string,
+    environment: string,
+    flag: string,
+    context: EvaluationContext,
+    tenant: string | undefined,
+  ): Promise<{ resolution: FlagResolution; definition: boolean; declared: boolean; position: number }> {
+    const reply = await this.redis.strataReadFlag(
+      this.gen,
+      this.prefix,
+      viewTag(namespace, environment),
+      viewTag(namespace, null),
+      flag,
+      tenant ?? '',
+    );
+    const [, , stored, override, rawManifest, segments] = this.live(reply);
+    const entry = json<StoredFlag>(stored);
+    const manifest = json<StoredManifest>(rawManifest);
+    const own = json<StoredOverride>(override);
+    const scope = {
+      flags: new Map(entry ? [[flag, entry]] : []),
+      segments: parsedSegments(segments),
+      overrides: new Map(own && tenant !== undefined ? [[tenant, new Map([[flag, own]])]] : []),
+    };
+    return {
+      resolution: resolveFlagIn(scope, flag, context, { tenant, now: () => Math.floor(Date.now() / 1000) }),
+      definition: entry?.definition !== undefined,
+      declared: manifest !== null && Object.hasOwn(manifest.manifest.flags, flag),
+      position: own?.position ?? entry?.position ?? 0,
+    };
   }
 
   /** The view's position: every event of this view up to it is applied (max with its manifest's). 0 before any. */

@@ -35,7 +35,10 @@ import { tokenRoutes } from './routes/token-routes.js';
 import { writeRoutes } from './routes/write-routes.js';
 
 /** What the API reads resolved state from (RedisViewReader). */
-export type ViewReader = Pick<RedisViewReader, 'resolvedConfig' | 'flag' | 'viewPositions' | 'waitForPositions'>;
+export type ViewReader = Pick<
+  RedisViewReader,
+  'resolvedConfig' | 'flag' | 'resolveFlag' | 'viewPositions' | 'waitForPositions'
+>;
 /** Rebuild and status of the views (RedisViewStore). */
 export type ProjectionStore = Pick<RedisViewStore, 'rebuild' | 'generation' | 'needsRebuild'>;
 

@@ -134,6 +134,34 @@ describe('import, export, preview', () => {
     });
   });
 
+  test('OFREP evaluates definitions against the whole context: typed values, variant, reason, metadata', async () => {
+    await api.project();
+    const ofrep = (key: string, context: Record<string, unknown>) =>
+      api.call('POST', `/ofrep/v1/evaluate/flags/${key}`, {
+        body: { context: { namespace: 'shop', environment: 'prod', ...context } },
+      });
+    const beta = await ofrep('dark.mode', { targetingKey: 'acme', email: 'ann@beta.example' });
+    expect(beta.statusCode, beta.body).toBe(200);
+    expect(beta.json()).toMatchObject({ key: 'dark.mode', value: true, variant: 'on', reason: 'TARGETING_MATCH' });
+    expect((await ofrep('dark.mode', { targetingKey: 'acme', email: 'bob@else.example' })).json()).toMatchObject({
+      value: false,
+      variant: 'off',
+    });
+    expect((await ofrep('page.size', { targetingKey: 'acme' })).json()).toMatchObject({
+      value: 10,
+      variant: 'small',
+      reason: 'STATIC',
+    });
+    const vip = await ofrep('banner', { targetingKey: 'globex', plan: 'gold' });
+    expect(vip.json()).toMatchObject({ value: 'Hello VIP', variant: 'vip', metadata: { owner: 'growth' } });
+    const bulk = await api.call('POST', '/ofrep/v1/evaluate/flags', {
+      body: { context: { namespace: 'shop', environment: 'prod', targetingKey: 'acme', email: 'a@beta.example' } },
+    });
+    expect(bulk.json().flags).toEqual(
+      expect.arrayContaining([expect.objectContaining({ key: 'dark.mode', value: true, reason: 'TARGETING_MATCH' })]),
+    );
+  });
+
   test('a bad file is a 422 naming the path in the file, nothing appended', async () => {
     await rejected(
       'POST',

@@ -4,7 +4,10 @@ import {
   evaluateFlag,
   namespaceWideEventTypes,
   resolveConfig,
+  resolveFlag,
   StrataError,
+  type EvaluationContext,
+  type FlagResolution,
   type EventLog,
   type FlagEvaluation,
   type NamespaceEnvState,
@@ -13,6 +16,11 @@ import { isRedisUnavailable } from '@strata/redis-views';
 import type { ViewReader } from './app.js';
 import type { PointInTime } from './point-in-time.js';
 import { answerBody, type ResolvedBody, type ResolvedConfigCache } from './resolved-config-cache.js';
+
+/** A flag's answer: a definition's typed resolution, or the shorthand's decision. */
+export type FlagAnswer =
+  | { kind: 'definition'; resolution: FlagResolution; position: number }
+  | { kind: 'shorthand'; evaluation: FlagEvaluation };
 
 /** Where a present read was answered from: the Redis views, or the log while they are unavailable. */
 export type ReadSource = 'views' | 'log';
@@ -91,6 +99,43 @@ export class PresentReads {
     if (fromViews) return { evaluations: fromViews, source: 'views' };
     const state = await this.#stateAtHead(namespace, environment, minPosition);
     return { evaluations: flags.map((flag) => evaluateFlag(state, flag, tenant)), source: 'log' };
+  }
+
+  /**
+   * Typed answers for OFREP: flags with a flagd definition resolved against the context by core
+   * (`resolveFlag`), shorthand flags as `flags` answers them; one source, one wait.
+   */
+  async flagAnswers(
+    namespace: string,
+    environment: string,
+    flags: readonly string[],
+    tenant: string,
+    context: EvaluationContext,
+    minPosition: number | null,
+  ): Promise<{ answers: FlagAnswer[]; source: ReadSource }> {
+    const { views } = this.options;
+    const fromViews = await this.#fromViews(namespace, environment, minPosition, () =>
+      Promise.all(
+        flags.map(async (flag): Promise<FlagAnswer> => {
+          const typed = await views.resolveFlag(namespace, environment, flag, context, tenant);
+          if (typed.definition) return { kind: 'definition', resolution: typed.resolution, position: typed.position };
+          return { kind: 'shorthand', evaluation: await views.flag(namespace, environment, flag, tenant) };
+        }),
+      ),
+    );
+    if (fromViews) return { answers: fromViews, source: 'views' };
+    const state = await this.#stateAtHead(namespace, environment, minPosition);
+    const answers = flags.map((flag): FlagAnswer => {
+      const entry = state.flags.get(flag);
+      if (!entry?.definition) return { kind: 'shorthand', evaluation: evaluateFlag(state, flag, tenant) };
+      const override = state.overrides.get(tenant)?.get(flag);
+      return {
+        kind: 'definition',
+        resolution: resolveFlag(state, flag, context, { tenant, now: () => Math.floor(Date.now() / 1000) }),
+        position: override?.position ?? entry.position,
+      };
+    });
+    return { answers, source: 'log' };
   }
 
   /** `read` from the views once they are current for `minPosition`; null when they are unavailable. */

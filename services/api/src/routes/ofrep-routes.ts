@@ -101,28 +101,51 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
     return { namespace, environment, tenant: context.targetingKey };
   };
 
-  /** `X-Strata-Min-Position` makes OFREP reads read-your-writes too (the OFREP body has no room for it). */
+  /**
+   * `X-Strata-Min-Position` makes OFREP reads read-your-writes too (the OFREP body has no room for
+   * it). Flags with a flagd definition answer core's typed resolution against the whole context
+   * (value, variant, reason, metadata); shorthand flags their boolean decision.
+   */
   const evaluate = async (
     request: FastifyRequest,
     reply: FastifyReply,
     scope: { namespace: string; environment: string; tenant: string },
     keys: readonly string[],
+    context: Context,
   ) => {
-    const { evaluations, source } = await reads.flags(
+    const { answers, source } = await reads.flagAnswers(
       scope.namespace,
       scope.environment,
       keys,
       scope.tenant,
+      context,
       minPositionOf(request, {}),
     );
     if (source === 'log') reply.header(readSourceHeader, 'log');
-    return evaluations.map((evaluation, i) => ({
-      key: keys[i]!,
-      reason: reasonMap[evaluation.reason],
-      variant: evaluation.enabled ? 'on' : 'off',
-      value: evaluation.enabled,
-      metadata: { position: evaluation.position },
-    }));
+    return answers.map((answer, i) => {
+      const key = keys[i]!;
+      if (answer.kind === 'shorthand') {
+        const { evaluation } = answer;
+        return {
+          key,
+          reason: reasonMap[evaluation.reason],
+          variant: evaluation.enabled ? 'on' : 'off',
+          value: evaluation.enabled,
+          metadata: { position: evaluation.position },
+        };
+      }
+      const r = answer.resolution;
+      if (r.errorCode && r.errorCode !== 'TYPE_MISMATCH')
+        throw new OfrepError(r.errorCode, r.errorMessage ?? r.errorCode);
+      // No value (DISABLED, no default variant): OFREP clients then use the caller's default.
+      return {
+        key,
+        reason: r.reason,
+        ...(r.value === undefined ? {} : { value: r.value }),
+        ...(r.variant === undefined ? {} : { variant: r.variant }),
+        metadata: { ...r.flagMetadata, position: answer.position },
+      };
+    });
   };
 
   app.post(
@@ -138,7 +161,9 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
         const manifest = await cache.manifest(namespace);
         if (!manifest || !Object.hasOwn(manifest.flags, key))
           throw new OfrepError('FLAG_NOT_FOUND', `flag ${key} is not declared in ${namespace}`);
-        return (await evaluate(request, reply, { namespace, environment, tenant }, [key]))[0];
+        return (
+          await evaluate(request, reply, { namespace, environment, tenant }, [key], request.body.context ?? {})
+        )[0];
       } catch (error) {
         if (error instanceof OfrepError) return sendOfrepError(request, reply, key, error);
         throw error;
@@ -157,7 +182,13 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
         const { namespace, environment, tenant } = checkContext(request, request.body.context);
         const manifest = await cache.manifest(namespace);
         const keys = Object.keys(manifest?.flags ?? {}).sort();
-        const flags = await evaluate(request, reply, { namespace, environment, tenant }, keys);
+        const flags = await evaluate(
+          request,
+          reply,
+          { namespace, environment, tenant },
+          keys,
+          request.body.context ?? {},
+        );
         const body = JSON.stringify({ flags });
         const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
         reply.header('etag', etag);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- sdk append http propagation rebuild pit]`: every Strata target side by side
+ * `npm run bench [-- sdk flags append http propagation rebuild pit]`: every Strata target side by side
  * with a peer measured in the same run, printed as it goes and written to results/latest.md.
  * Each benchmark creates its own scratch databases, Redis prefix, Kafka topic and processes, and
  * removes them when it ends (also when it fails). Knobs: BENCH_REBUILD_EVENTS (default 1,000,000),
@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { appendBench } from './append.bench.js';
+import { flagsBench } from './flags.bench.js';
 import { httpBench } from './http.bench.js';
 import { pitBench } from './pit.bench.js';
 import { propagationBench } from './propagation.bench.js';
@@ -24,6 +25,7 @@ process.on('warning', (warning) => {
 
 const benches: Record<string, () => Promise<void>> = {
   sdk: sdkBench,
+  flags: flagsBench,
   append: appendBench,
   http: httpBench,
   propagation: propagationBench,

@@ -24,6 +24,7 @@ export type FlagMetadata = Readonly<Record<string, string | number | boolean>>;
  * errors), exactly as OpenFeature and flagd answer it. Results are shared and frozen.
  */
 export interface FlagResolution {
+  readonly flagKey: string;
   readonly value: unknown;
   readonly variant?: string;
   readonly reason: ResolutionReason;
@@ -167,16 +168,16 @@ export const shorthandDefinition = (rollout: number, enabled: boolean): FlagdDef
   targeting: { if: [{ rollout: [rollout] }, 'on', 'off'] },
 });
 
-export interface FlagResolveOptions {
-  /** The tenant whose override applies; also the targeting key when the context has none. */
-  tenant?: string | undefined;
-  /** The tenant's override, if any (it always wins). */
-  override?: 'enabled' | 'disabled' | undefined;
-  /** Seconds since the epoch for `$flagd.timestamp`; read only by rules that use it. */
-  now?: () => number;
-}
-
-export type CompiledFlag = (context: EvaluationContext | undefined, options?: FlagResolveOptions) => FlagResolution;
+/**
+ * A compiled definition. Positional arguments, not an options object: this runs millions of times
+ * a second and every allocation shows.
+ */
+export type CompiledFlag = (
+  context: EvaluationContext | undefined,
+  tenant?: string | undefined,
+  override?: 'enabled' | 'disabled' | undefined,
+  now?: () => number,
+) => FlagResolution;
 
 const noClock = () => 0;
 
@@ -201,6 +202,7 @@ export const compileDefinition = (flag: string, definition: FlagdDefinition, seg
     problems.push({ path: 'defaultVariant', message: 'unknown variant' });
   if (problems.length) {
     const error = freeze({
+      flagKey: flag,
       value: undefined,
       reason: 'ERROR',
       errorCode: 'PARSE_ERROR',
@@ -210,15 +212,16 @@ export const compileDefinition = (flag: string, definition: FlagdDefinition, seg
     return () => error;
   }
   const answer = (variant: string, reason: ResolutionReason) =>
-    freeze({ value: definition.variants[variant], variant, reason, flagMetadata });
+    freeze({ flagKey: flag, value: definition.variants[variant], variant, reason, flagMetadata });
   const byVariant = new Map(names.map((n) => [n, { match: answer(n, 'TARGETING_MATCH'), split: answer(n, 'SPLIT') }]));
   const hasDefault = typeof dv === 'string';
   const fallback: FlagResolution = hasDefault
     ? answer(dv, 'DEFAULT')
-    : freeze({ value: undefined, reason: 'DEFAULT', flagMetadata });
+    : freeze({ flagKey: flag, value: undefined, reason: 'DEFAULT', flagMetadata });
   const staticResult: FlagResolution = hasDefault ? answer(dv, 'STATIC') : fallback;
-  const disabled = freeze({ value: undefined, reason: 'DISABLED', flagMetadata });
+  const disabled = freeze({ flagKey: flag, value: undefined, reason: 'DISABLED', flagMetadata });
   const invalidContext = freeze({
+    flagKey: flag,
     value: undefined,
     reason: 'ERROR',
     errorCode: 'INVALID_CONTEXT',
@@ -226,7 +229,14 @@ export const compileDefinition = (flag: string, definition: FlagdDefinition, seg
     flagMetadata,
   });
   const general = (error: unknown) =>
-    freeze({ value: undefined, reason: 'ERROR', errorCode: 'GENERAL', errorMessage: String(error), flagMetadata });
+    freeze({
+      flagKey: flag,
+      value: undefined,
+      reason: 'ERROR',
+      errorCode: 'GENERAL',
+      errorMessage: String(error),
+      flagMetadata,
+    });
   // Overrides of a boolean flag pick its true / false variant; of other types, they force the flag
   // on (its rule decides) or off.
   const boolVariant = (v: boolean) => names.find((n) => definition.variants[n] === v);
@@ -243,18 +253,17 @@ export const compileDefinition = (flag: string, definition: FlagdDefinition, seg
   };
   const ignoreState = definition.state === 'DISABLED';
 
-  return (context, options) => {
+  return (context, tenant, override, now) => {
     if (context !== undefined && (context === null || typeof context !== 'object' || Array.isArray(context)))
       return invalidContext;
-    const override = options?.override;
     if (override === 'disabled') return overrideOff;
     if (override === 'enabled') {
       if (overrideOn) return overrideOn;
     } else if (ignoreState) return disabled;
     if (run === null) return staticResult;
     const key = context?.targetingKey;
-    env.targetingKey = typeof key === 'string' ? key : options?.tenant;
-    env.now = options?.now ?? noClock;
+    env.targetingKey = typeof key === 'string' ? key : tenant;
+    env.now = now ?? noClock;
     env.split = false;
     let out: unknown;
     try {
@@ -287,6 +296,7 @@ export const compileFlag = (flag: string, definition: FlagdDefinition, segments:
 
 export const flagNotFound = (flag: string): FlagResolution =>
   freeze({
+    flagKey: flag,
     value: undefined,
     reason: 'ERROR',
     errorCode: 'FLAG_NOT_FOUND',

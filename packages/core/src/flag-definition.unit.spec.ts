@@ -32,13 +32,20 @@ const variantOf = (targeting: unknown, context: EvaluationContext = {}) => evalu
 
 describe('flag definition: static flags and state', () => {
   it('given no targeting, then the default variant with reason STATIC', () => {
-    expect(evaluate(def(undefined))).toEqual({ value: '#f00', variant: 'red', reason: 'STATIC', flagMetadata: {} });
+    expect(evaluate(def(undefined))).toEqual({
+      flagKey: 'color',
+      value: '#f00',
+      variant: 'red',
+      reason: 'STATIC',
+      flagMetadata: {},
+    });
   });
   it('given an empty targeting object, then it is static too', () => {
     expect(evaluate(def({})).reason).toBe('STATIC');
   });
   it('given state DISABLED, then the caller default (value undefined) with reason DISABLED', () => {
     expect(evaluate(def(undefined, { state: 'DISABLED' }))).toEqual({
+      flagKey: 'color',
       value: undefined,
       reason: 'DISABLED',
       flagMetadata: {},
@@ -93,13 +100,13 @@ describe('flag definition: targeting results', () => {
     expect(evaluate(d).variant).toBe('green');
     expect(evaluate(d, {}, noSegments, 'other').variant).toBe('blue');
     const timed = def({ if: [{ '>': [{ var: '$flagd.timestamp' }, 1000] }, 'green', 'blue'] });
-    expect(compileDefinition('color', timed, noSegments)({}, { now: () => 2000 }).variant).toBe('green');
-    expect(compileDefinition('color', timed, noSegments)({}, { now: () => 10 }).variant).toBe('blue');
+    expect(compileDefinition('color', timed, noSegments)({}, undefined, undefined, () => 2000).variant).toBe('green');
+    expect(compileDefinition('color', timed, noSegments)({}, undefined, undefined, () => 10).variant).toBe('blue');
   });
   it('given targetingKey absent from the context, then the tenant is the targeting key', () => {
     const d = def({ if: [{ '==': [{ var: 'targetingKey' }, 'acme'] }, 'green', null] });
-    expect(compileDefinition('color', d, noSegments)({}, { tenant: 'acme' }).variant).toBe('green');
-    expect(compileDefinition('color', d, noSegments)({ targetingKey: 'acme' }, { tenant: 'x' }).variant).toBe('green');
+    expect(compileDefinition('color', d, noSegments)({}, 'acme').variant).toBe('green');
+    expect(compileDefinition('color', d, noSegments)({ targetingKey: 'acme' }, 'x').variant).toBe('green');
   });
 });
 
@@ -267,7 +274,7 @@ describe('rollout (Strata): the seed bucket inside targeting', () => {
     const wrong: string[] = [];
     for (const v of all) {
       for (const rollout of [v.bucket, v.bucket + 1]) {
-        const r = compileFlag(v.flag, definitions[rollout]!, noSegments)({}, { tenant: v.tenant });
+        const r = compileFlag(v.flag, definitions[rollout]!, noSegments)({}, v.tenant);
         if (r.value !== v.bucket < rollout || r.reason !== 'SPLIT') wrong.push(`${v.tenant}:${v.flag}@${rollout}`);
       }
     }

@@ -68,7 +68,7 @@ export const evaluateFlagRule = (
   segments: Segments = noSegments,
 ): FlagEvaluation => {
   if (entry?.definition) {
-    const r = compileFlag(flag, entry.definition, segments)(undefined, { tenant, override: override?.override });
+    const r = compileFlag(flag, entry.definition, segments)(undefined, tenant, override?.override);
     const position = override ? override.position : entry.position;
     const reason: FlagReason = override ? 'override' : r.reason === 'DISABLED' ? 'disabled' : 'targeting';
     if (typeof r.value === 'boolean' || r.value === undefined) return { enabled: r.value === true, reason, position };
@@ -124,7 +124,7 @@ export const resolveFlag = (
   const tenant = options.tenant ?? (typeof key === 'string' ? key : undefined);
   const override = tenant === undefined ? undefined : scope.overrides.get(tenant)?.get(flag)?.override;
   const segments: ReadonlyMap<string, SegmentEntry> = scope.segments;
-  return compileFlag(flag, definitionOf(entry), segments)(context, { tenant, override, now: options.now });
+  return compileFlag(flag, definitionOf(entry), segments)(context, tenant, override, options.now);
 };
 
 const manifestDefault = (manifest: ManifestDocument | null, flag: string): boolean =>

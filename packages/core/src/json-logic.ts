@@ -233,31 +233,33 @@ const cachedSemVer = (text: unknown): SemVer | null => {
   return v;
 };
 
+const semVerTest = (operator: unknown): ((a: SemVer, b: SemVer) => boolean) => {
+  switch (operator) {
+    case '=':
+      return (a, b) => compareSemVer(a, b) === 0;
+    case '!=':
+      return (a, b) => compareSemVer(a, b) !== 0;
+    case '<':
+      return (a, b) => compareSemVer(a, b) < 0;
+    case '<=':
+      return (a, b) => compareSemVer(a, b) <= 0;
+    case '>':
+      return (a, b) => compareSemVer(a, b) > 0;
+    case '>=':
+      return (a, b) => compareSemVer(a, b) >= 0;
+    case '^':
+      return (a, b) => a.major === b.major;
+    case '~':
+      return (a, b) => a.major === b.major && a.minor === b.minor;
+    default:
+      return () => false;
+  }
+};
+
 const semVer = (left: unknown, operator: unknown, right: unknown): boolean => {
   const a = cachedSemVer(left);
   const b = cachedSemVer(right);
-  if (!a || !b) return false;
-  const c = compareSemVer(a, b);
-  switch (operator) {
-    case '=':
-      return c === 0;
-    case '!=':
-      return c !== 0;
-    case '<':
-      return c < 0;
-    case '<=':
-      return c <= 0;
-    case '>':
-      return c > 0;
-    case '>=':
-      return c >= 0;
-    case '^':
-      return a.major === b.major;
-    case '~':
-      return a.major === b.major && a.minor === b.minor;
-    default:
-      return false;
-  }
+  return a !== null && b !== null && semVerTest(operator)(a, b);
 };
 
 // --- the compiler -----------------------------------------------------------------------------
@@ -514,6 +516,15 @@ const operators: Record<string, (c: OpContext) => LogicFn> = {
       if (isConstant(fn) && !parseSemVer(fn(undefined, undefined as never)))
         c.problem(argPath(c.path, i), `${JSON.stringify(fn(undefined, undefined as never))} is not a semantic version`);
     }
+    if (isConstant(op) && isConstant(b)) {
+      // The usual rule compares with a literal: parse it and pick the comparison once.
+      const test = semVerTest(op(undefined, undefined as never));
+      const right = parseSemVer(b(undefined, undefined as never));
+      return (d, e) => {
+        const left = cachedSemVer(a(d, e));
+        return left !== null && right !== null && test(left, right);
+      };
+    }
     return (d, e) => semVer(a(d, e), op(d, e), b(d, e));
   },
   fractional: (c) => {
@@ -538,19 +549,27 @@ const operators: Record<string, (c: OpContext) => LogicFn> = {
       fixed = toBuckets(values);
       if (fixed && fixed.total <= 0) c.problem(c.path, 'bucket weights add up to 0');
     }
+    // A targeting key's point is stable for a flag: memoise the last few thousand (hashing dominates).
+    const points = new Map<string, number>();
     return (d, e) => {
-      let key: string;
+      let point: number;
       if (bucketBy) {
         const v = bucketBy(d, e);
         if (typeof v !== 'string') return null;
-        key = v;
+        point = fractionalBucket(v);
       } else {
-        if (e.targetingKey === undefined) return null;
-        key = `${e.flagKey}${e.targetingKey}`;
+        const key = e.targetingKey;
+        if (key === undefined) return null;
+        const known = points.get(key);
+        if (known === undefined) {
+          point = fractionalBucket(`${e.flagKey}${key}`);
+          if (points.size >= 4096) points.clear();
+          points.set(key, point);
+        } else point = known;
       }
       const table = fixed ?? toBuckets(entries.map((f) => f(d, e)));
       if (!table) return null;
-      const variant = pickBucket(table.buckets, table.total, fractionalBucket(key));
+      const variant = pickBucket(table.buckets, table.total, point);
       if (variant !== null) e.split = true;
       return variant;
     };

@@ -44,23 +44,17 @@ export const typedDetails = <T>(
   type: FlagType,
   defaultValue: T,
 ): FlagDetails<T> => {
+  // The hot path: core's answers are frozen and shared, and already carry everything.
+  if (r.value !== undefined && r.errorCode === undefined && matchesType(r.value, type)) return r as FlagDetails<T>;
   if (r.errorCode) return failed(flagKey, defaultValue, r.errorCode, r.errorMessage ?? r.errorCode, r.flagMetadata);
   if (r.value === undefined) return { flagKey, value: defaultValue, reason: r.reason, flagMetadata: r.flagMetadata };
-  if (!matchesType(r.value, type))
-    return failed(
-      flagKey,
-      defaultValue,
-      'TYPE_MISMATCH',
-      `strata: ${flagKey} is a ${Array.isArray(r.value) ? 'array' : typeof r.value} flag, not ${type}`,
-      r.flagMetadata,
-    );
-  return {
+  return failed(
     flagKey,
-    value: r.value as T,
-    ...(r.variant === undefined ? {} : { variant: r.variant }),
-    reason: r.reason,
-    flagMetadata: r.flagMetadata,
-  };
+    defaultValue,
+    'TYPE_MISMATCH',
+    `strata: ${flagKey} is a ${Array.isArray(r.value) ? 'array' : typeof r.value} flag, not ${type}`,
+    r.flagMetadata,
+  );
 };
 
 /**

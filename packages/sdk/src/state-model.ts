@@ -2,8 +2,11 @@ import {
   bucket,
   evaluateFlagRule,
   resolveConfig,
-  resolveFlag,
+  compileFlag,
+  type CompiledFlag,
   type EvaluationContext,
+  type FlagdDefinition,
+  type Segments,
   type FlagResolution,
   type EnvVarLayer,
   type ManifestDocument,
@@ -20,6 +23,10 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  */
 export class StateModel implements ReadModel {
   private readonly buckets = new Map<string, number>();
+  private readonly compiledFlags = new Map<
+    string,
+    { definition: FlagdDefinition; segments: Segments; fn: CompiledFlag }
+  >();
 
   constructor(
     private readonly current: () => NamespaceEnvState,
@@ -72,8 +79,19 @@ export class StateModel implements ReadModel {
     tenant: string | undefined,
   ): FlagResolution | null {
     const state = this.current();
-    if (state.flags.get(flag)?.definition === undefined) return null;
-    return resolveFlag(state, flag, context, { tenant, now: nowSeconds });
+    const definition = state.flags.get(flag)?.definition;
+    if (definition === undefined) return null;
+    const override = tenant === undefined ? undefined : state.overrides.get(tenant)?.get(flag)?.override;
+    return this.compiled(flag, definition, state.segments)(context, tenant, override, nowSeconds);
+  }
+
+  /** Compiled definitions by flag: a string-keyed map is cheaper on the hot path than core's WeakMap. */
+  private compiled(flag: string, definition: FlagdDefinition, segments: Segments): CompiledFlag {
+    const hit = this.compiledFlags.get(flag);
+    if (hit !== undefined && hit.definition === definition && hit.segments === segments) return hit.fn;
+    const fn = compileFlag(flag, definition, segments);
+    this.compiledFlags.set(flag, { definition, segments, fn });
+    return fn;
   }
 
   bucketOf(tenant: string, flag: string): number {

@@ -9,8 +9,12 @@
 #   kafka.sh reset     stop and delete the broker's data (keeps the jars)
 #
 # Environment: KAFKA_BROKERS (first host:port is used; default 127.0.0.1:9092),
-#              KAFKA_CONTROLLER_PORT (default 9093), KAFKA_START_TIMEOUT (seconds, default 90).
-# Everything it writes lives under infra/kafka/.local/, which is git-ignored.
+#              KAFKA_CONTROLLER_PORT (default 9093), KAFKA_START_TIMEOUT (seconds, default 90),
+#              KAFKA_LOCAL_DIR (default infra/kafka/.local): where this broker keeps its data, logs,
+#              properties, pid and cluster id. A second broker (a fault test that stops and wipes
+#              its own) sets all three to a free port pair and a folder of its own; every broker
+#              shares the jars, which always live in infra/kafka/.local/libs-<version>.
+# Everything it writes lives under infra/kafka/.local/ (git-ignored) or KAFKA_LOCAL_DIR.
 set -euo pipefail
 
 # Pinned: 3.9.1 is the newest line that still accepts every protocol version kafkajs 2.2.4 uses.
@@ -20,10 +24,16 @@ readonly KAFKA_VERSION=3.9.1
 # Resolve our own directory so the script works from any cwd (and through a symlink).
 HERE="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 readonly HERE
-readonly LOCAL="$HERE/.local"
-readonly LIBS="$LOCAL/libs-$KAFKA_VERSION"
+readonly JARS_HOME="$HERE/.local"
+readonly LIBS="$JARS_HOME/libs-$KAFKA_VERSION"
 # The marker holds the pom's checksum: a changed pom means the jars must be copied again.
-readonly LIBS_MARKER="$LOCAL/libs-$KAFKA_VERSION.complete"
+readonly LIBS_MARKER="$JARS_HOME/libs-$KAFKA_VERSION.complete"
+# Per-broker state. Resolved to an absolute path: it is written into server.properties and matched
+# against the broker's command line.
+LOCAL="${KAFKA_LOCAL_DIR:-$HERE/.local}"
+mkdir -p "$LOCAL"
+LOCAL="$(cd "$LOCAL" && pwd)"
+readonly LOCAL
 readonly DATA="$LOCAL/data"
 readonly LOGS="$LOCAL/logs"
 readonly LOG_FILE="$LOGS/kafka.log"
@@ -96,11 +106,11 @@ cmd_install() {
   command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven) to fetch the Kafka jars"
   command -v java >/dev/null || die "java not found: install Java 17 (apt-get install openjdk-17-jre-headless)"
   say "copying Kafka $KAFKA_VERSION jars from Maven Central into ${LIBS#"$HERE"/} (first run only)"
-  mkdir -p "$LOCAL"
+  mkdir -p "$JARS_HOME"
   # Copy into a temporary folder and rename at the end, so an interrupted download never leaves
   # a half-filled libs folder that looks complete. The plugin is pinned: Maven 3.8.7's default
   # maven-dependency-plugin is too old. Output is kept only to show it if Maven fails.
-  local tmp="$LIBS.tmp.$$" mvn_log="$LOCAL/mvn-install.log"
+  local tmp="$LIBS.tmp.$$" mvn_log="$JARS_HOME/mvn-install.log"
   rm -rf "$tmp"
   if ! mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" \
       org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \

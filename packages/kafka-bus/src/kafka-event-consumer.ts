@@ -1,8 +1,14 @@
 import type { RecordedEvent } from '@strata/core';
-import { createJsonLogger, type JsonLogger } from '@strata/service-runtime';
+import { backoffMs, createJsonLogger, type ConnectionState, type JsonLogger } from '@strata/service-runtime';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromKafkaMessage } from './event-message.js';
-import { createKafkaClient, type KafkaClientOptions } from './kafka-client.js';
+import {
+  connectionFor,
+  createKafkaClient,
+  isTransientKafkaError,
+  kafkaRetry,
+  type KafkaClientOptions,
+} from './kafka-client.js';
 
 export interface KafkaEventConsumerOptions extends KafkaClientOptions {
   /** A member that sends no heartbeat for this long is removed from the group. Default 30 s. */
@@ -18,8 +24,8 @@ export interface ConsumeOptions {
   fromBeginning?: boolean;
   /**
    * Called with one partition's events in offset order. Offsets are committed only after it
-   * resolves; when it throws, nothing is committed and the batch is delivered again (after a
-   * consumer restart), so handlers must be idempotent.
+   * resolves; when it throws, nothing is committed and the batch is delivered again (within a
+   * second, for as long as it keeps failing), so handlers must be idempotent.
    */
   handleBatch(events: RecordedEvent[], partition: number): Promise<void>;
 }
@@ -37,8 +43,16 @@ export interface PartitionLag {
  * A consumer-group member that hands batches of events to a handler and commits each batch's
  * offsets only after the handler resolved: at-least-once delivery, never a lost acknowledgement.
  * Heartbeats continue while a slow handler runs, so a long batch does not cost the assignment.
+ *
+ * Outages are ridden out, not crashed through: kafkajs retries fetches and heartbeats without limit
+ * (at most 1 s apart), so the member keeps its id and assignment while the broker is away and
+ * resumes with its next request once it answers. A consumer that crashes instead comes back as a
+ * new member, and a restarted broker then holds the rebalance until the old member's session times
+ * out (30 s by default): that was the half minute the views lagged after an outage.
  */
 export class KafkaEventConsumer {
+  /** Whether the group's broker answers (see KafkaClientOptions.connection). */
+  readonly connection: ConnectionState;
   readonly #kafka: Kafka;
   readonly #logger: JsonLogger;
   readonly #sessionTimeoutMs: number;
@@ -48,49 +62,86 @@ export class KafkaEventConsumer {
   #groupId = '';
   #topic = '';
   #assigned: number[] = [];
+  #stopping = false;
+  #handlerFailing = false;
 
   constructor({ sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, ...client }: KafkaEventConsumerOptions) {
     this.#logger = client.logger ?? createJsonLogger({ service: client.clientId ?? 'strata-consumer' });
-    this.#kafka = createKafkaClient({ clientId: 'strata-consumer', ...client, logger: this.#logger });
+    this.connection = connectionFor({ ...client, logger: this.#logger });
+    this.#kafka = createKafkaClient({
+      clientId: 'strata-consumer',
+      ...client,
+      logger: this.#logger,
+      connection: this.connection,
+    });
     this.#sessionTimeoutMs = sessionTimeoutMs;
     this.#heartbeatIntervalMs = heartbeatIntervalMs;
   }
 
-  /** Joins the group and starts consuming; resolves once the consumer runs (not when it stops). */
-  async run({ groupId, topic, fromBeginning = true, handleBatch }: ConsumeOptions): Promise<void> {
+  /**
+   * Joins the group and starts consuming; resolves once the consumer runs (not when it stops).
+   * Until the broker answers and the topic exists with leaders (a relay creates it moments after a
+   * cold start), it retries with capped backoff: a projector started first just waits.
+   */
+  async run(options: ConsumeOptions): Promise<void> {
     if (this.#consumer) throw new Error('KafkaEventConsumer.run called twice');
-    this.#groupId = groupId;
-    this.#topic = topic;
+    this.#groupId = options.groupId;
+    this.#topic = options.topic;
+    for (let attempt = 1; ; attempt++) {
+      const consumer = this.#create(options);
+      this.#consumer = consumer;
+      try {
+        await consumer.connect();
+        await consumer.subscribe({ topics: [options.topic], fromBeginning: options.fromBeginning ?? true });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          eachBatch: (payload) => this.#eachBatch(payload, options.handleBatch),
+        });
+        return;
+      } catch (error) {
+        await consumer.disconnect().catch(() => undefined);
+        if (this.#stopping || !isTransientKafkaError(error)) throw error;
+        this.connection.lost(error, { groupId: options.groupId, topic: options.topic });
+      }
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, 200, 2_000)));
+    }
+  }
+
+  #create({ groupId, topic }: ConsumeOptions): Consumer {
     const consumer = this.#kafka.consumer({
       groupId,
       sessionTimeout: this.#sessionTimeoutMs,
       heartbeatInterval: this.#heartbeatIntervalMs,
       allowAutoTopicCreation: false,
+      // Fetch and heartbeat failures are retried for as long as the broker is away (see above).
+      retry: { ...kafkaRetry, retries: Number.MAX_SAFE_INTEGER },
     });
-    this.#consumer = consumer;
+    const up = () => this.connection.restored({ groupId });
+    consumer.on(consumer.events.HEARTBEAT, up);
+    consumer.on(consumer.events.FETCH, up);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      up();
       this.#assigned = [...(payload.memberAssignment[topic] ?? [])].sort((a, b) => a - b);
       this.#logger.log('info', 'partitions assigned', { groupId, topic, partitions: this.#assigned });
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.#assigned = [];
-      this.#logger.log('error', 'consumer crashed', {
+      // kafkajs restarts after a retriable crash by itself: that is an outage, already reported.
+      if (payload.restart) {
+        this.connection.lost(payload.error, { groupId, topic });
+        return;
+      }
+      this.#logger.log('error', 'consumer stopped by an error it cannot retry', {
         groupId,
         topic,
         error: payload.error.message,
-        restart: payload.restart,
       });
     });
     consumer.on(consumer.events.STOP, () => {
       this.#assigned = [];
     });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [topic], fromBeginning });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.#eachBatch(payload, handleBatch),
-    });
+    return consumer;
   }
 
   /** Partitions this member currently owns (empty while rebalancing or stopped). */
@@ -123,6 +174,7 @@ export class KafkaEventConsumer {
 
   /** Lets the batch in progress finish and commit, then leaves the group. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     const consumer = this.#consumer;
     const admin = this.#admin;
     this.#admin = undefined;
@@ -148,9 +200,24 @@ export class KafkaEventConsumer {
     }, this.#heartbeatIntervalMs);
     try {
       await handleBatch(events, batch.partition);
+    } catch (error) {
+      // kafkajs redelivers the batch within a second and logs that only at debug: say it once per
+      // run of failures, not once per attempt.
+      if (!this.#handlerFailing) {
+        this.#handlerFailing = true;
+        this.#logger.log('warn', 'batch handler failed; redelivering until it succeeds', {
+          partition: batch.partition,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
+      throw error;
     } finally {
       clearInterval(timer);
       await beating;
+    }
+    if (this.#handlerFailing) {
+      this.#handlerFailing = false;
+      this.#logger.log('info', 'batch handler succeeded again', { partition: batch.partition });
     }
     const lastOffset = batch.lastOffset();
     resolveOffset(lastOffset);
@@ -165,7 +232,7 @@ export class KafkaEventConsumer {
 
   #connectedAdmin(): Promise<Admin> {
     this.#admin ??= (async () => {
-      const admin = this.#kafka.admin();
+      const admin = this.#kafka.admin({ retry: { retries: 1 } });
       await admin.connect();
       return admin;
     })();

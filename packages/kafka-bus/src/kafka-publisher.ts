@@ -1,7 +1,8 @@
 import type { RecordedEvent } from '@strata/core';
+import type { ConnectionState } from '@strata/service-runtime';
 import { CompressionTypes, Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { toKafkaMessage } from './event-message.js';
-import { createKafkaClient, type KafkaClientOptions } from './kafka-client.js';
+import { connectionFor, createKafkaClient, isTransientKafkaError, type KafkaClientOptions } from './kafka-client.js';
 
 export interface KafkaPublisherOptions extends KafkaClientOptions {
   topic: string;
@@ -26,6 +27,8 @@ export interface KafkaPublisherOptions extends KafkaClientOptions {
  */
 export class KafkaPublisher {
   readonly topic: string;
+  /** Whether the last connect or send reached the broker (see KafkaClientOptions.connection). */
+  readonly connection: ConnectionState;
   readonly #kafka: Kafka;
   readonly #maxRequestBytes: number;
   readonly #ackTimeoutMs: number;
@@ -41,7 +44,8 @@ export class KafkaPublisher {
     ...client
   }: KafkaPublisherOptions) {
     this.topic = topic;
-    this.#kafka = createKafkaClient({ clientId: 'strata-publisher', ...client });
+    this.connection = connectionFor({ clientId: 'strata-publisher', ...client });
+    this.#kafka = createKafkaClient({ clientId: 'strata-publisher', ...client, connection: this.connection });
     this.#maxRequestBytes = maxRequestBytes;
     this.#ackTimeoutMs = ackTimeoutMs;
     this.#compression = compression ?? CompressionTypes.None;
@@ -67,7 +71,9 @@ export class KafkaPublisher {
             compression: this.#compression,
           });
         }
+        this.connection.restored();
       } catch (error) {
+        if (isTransientKafkaError(error)) this.connection.lost(error);
         // After a failed request the producer's sequence numbers may no longer match the broker's;
         // a fresh producer gets a new producer id and starts clean. The caller republishes.
         this.#producer = undefined;
@@ -94,7 +100,13 @@ export class KafkaPublisher {
       // murmur2 on the key, like the Java client: other-language producers agree on partitions.
       createPartitioner: Partitioners.DefaultPartitioner,
     });
-    await producer.connect();
+    try {
+      await producer.connect();
+    } catch (error) {
+      if (isTransientKafkaError(error)) this.connection.lost(error);
+      throw error;
+    }
+    this.connection.restored();
     this.#producer = producer;
     return producer;
   }

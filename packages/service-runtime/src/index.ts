@@ -1,3 +1,4 @@
+export * from './connection-state.js';
 export * from './env-vars.js';
 export * from './for-each-line.js';
 export * from './json-logger.js';

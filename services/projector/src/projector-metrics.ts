@@ -10,6 +10,8 @@ export interface ProjectorMetricsSnapshot {
   generation: number | null;
   rebuildsTotal: number;
   rebuild: RebuildProgress | null;
+  /** The group's broker answered the last heartbeat or fetch. */
+  kafkaConnected: boolean;
 }
 
 /** Counters kept by the projector; lag and generation are read at scrape time. */
@@ -74,6 +76,11 @@ export const renderProjectorMetrics = (snapshot: ProjectorMetricsSnapshot, group
         'strata_projector_rebuild_events_per_second',
         'Throughput of the running rebuild.',
         snapshot.rebuild?.eventsPerSecond ?? 0,
+      ),
+      gauge(
+        'strata_projector_kafka_connected',
+        '1 while Kafka answers this process (last heartbeat or fetch), 0 during an outage.',
+        snapshot.kafkaConnected ? 1 : 0,
       ),
     ],
     { group },

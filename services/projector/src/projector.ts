@@ -142,6 +142,7 @@ export class Projector {
         generation,
         rebuildsTotal: this.metrics.rebuildsTotal,
         rebuild: this.metrics.rebuild,
+        kafkaConnected: this.#consumer?.connection.connected ?? false,
       },
       this.#options.groupId,
     );

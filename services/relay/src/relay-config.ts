@@ -15,6 +15,8 @@ export interface RelayConfig {
   leaderRetryMs: number;
   /** Fallback when a NOTIFY is lost. */
   pollIntervalMs: number;
+  /** How often an idle relay checks that Kafka answers (the `kafka_connected` gauge); default 2 s. */
+  kafkaProbeMs?: number;
 }
 
 /** Reads the relay's environment; throws a StrataError naming the variable that is wrong. */
@@ -27,4 +29,5 @@ export const relayConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): RelayC
   batchSize: envInt(env, 'RELAY_BATCH_SIZE', 1000, 1),
   leaderRetryMs: envInt(env, 'RELAY_LEADER_RETRY_MS', 1000, 50),
   pollIntervalMs: envInt(env, 'RELAY_POLL_INTERVAL_MS', 1000, 10),
+  kafkaProbeMs: envInt(env, 'RELAY_KAFKA_PROBE_MS', 2000, 100),
 });

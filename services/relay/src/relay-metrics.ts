@@ -10,6 +10,8 @@ export interface RelayMetricsSnapshot {
   /** Events per second over the last 10 s. */
   publishRate: number;
   isLeader: boolean;
+  /** Kafka answered the last request or probe. */
+  kafkaConnected: boolean;
 }
 
 /** Counters kept by the relay; lag is read from PostgreSQL at scrape time so standbys report it too. */
@@ -44,6 +46,11 @@ export const renderRelayMetrics = (snapshot: RelayMetricsSnapshot, topic: string
         'strata_relay_is_leader',
         '1 while this process holds the relay lock and publishes.',
         snapshot.isLeader ? 1 : 0,
+      ),
+      gauge(
+        'strata_relay_kafka_connected',
+        '1 while Kafka answers this process (last request or probe), 0 during an outage.',
+        snapshot.kafkaConnected ? 1 : 0,
       ),
     ],
     { topic },

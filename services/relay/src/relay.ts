@@ -1,8 +1,9 @@
 import type { Server } from 'node:http';
 import { StrataError, type RecordedEvent } from '@strata/core';
-import { ensureTopic, KafkaPublisher } from '@strata/kafka-bus';
+import { createKafkaClient, ensureTopic, isTransientKafkaError, KafkaPublisher } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog, subscribe, type CheckpointStore, type Subscription } from '@strata/postgres-log';
-import { createJsonLogger, serveMetrics, type JsonLogger } from '@strata/service-runtime';
+import { ConnectionState, createJsonLogger, serveMetrics, type JsonLogger } from '@strata/service-runtime';
+import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import type { RelayConfig } from './relay-config.js';
 import { RelayMetrics, renderRelayMetrics, type RelayMetricsSnapshot } from './relay-metrics.js';
@@ -40,6 +41,10 @@ export class Relay {
   #publisher: KafkaPublisher | undefined;
   #metricsServer: Server | undefined;
   #metricsPort: number | undefined;
+  /** Shared by every Kafka client of this relay: one warning per outage, one gauge. */
+  #kafka: ConnectionState;
+  #probeAdmin: Admin | undefined;
+  #probeTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopping = false;
   #wakeStop: (() => void) | undefined;
@@ -50,6 +55,7 @@ export class Relay {
     this.#config = options;
     this.#logger = options.logger ?? createJsonLogger({ service: 'relay' });
     this.#checkpointName = `relay:${options.topic}`;
+    this.#kafka = new ConnectionState(this.#logger, 'kafka');
   }
 
   /** The port `/metrics` listens on, when configured. */
@@ -79,14 +85,20 @@ export class Relay {
       onError: onPoolError,
     });
     this.#log = new PostgresEventLog(this.#pool);
-    const ensured = await ensureTopic({ brokers, topic, partitions, clientId: 'strata-relay', logger: kafkaLogger });
-    this.#publisher = new KafkaPublisher({ brokers, topic, clientId: 'strata-relay', logger: kafkaLogger });
-    await this.#publisher.connect();
+    // Metrics first: while the broker is not reachable yet, the connected gauge says so.
     if (metricsPort !== undefined) {
       const { server, port } = await serveMetrics(metricsPort, () => this.metricsText());
       this.#metricsServer = server;
       this.#metricsPort = port;
     }
+    const kafka = { brokers, clientId: 'strata-relay', logger: kafkaLogger, connection: this.#kafka };
+    const ensured = await ensureTopic({ ...kafka, topic, partitions });
+    this.#publisher = new KafkaPublisher({ ...kafka, topic });
+    await this.#publisher.connect();
+    // An idle relay sends nothing to Kafka; this cheap metadata request keeps the gauge and the
+    // lost / restored lines true while there is nothing to publish.
+    this.#probeAdmin = createKafkaClient(kafka).admin({ retry: { retries: 0 } });
+    this.#probeTimer = setInterval(() => void this.#probe(), this.#config.kafkaProbeMs ?? 2_000);
     this.#logger.log('info', 'relay started', {
       topic,
       partitions: ensured.partitions,
@@ -103,7 +115,9 @@ export class Relay {
     if (this.#stopping) return this.#running;
     this.#stopping = true;
     this.#wakeStop?.();
+    clearInterval(this.#probeTimer);
     await this.#running;
+    await this.#probeAdmin?.disconnect().catch(() => undefined);
     await this.#publisher?.disconnect();
     await this.#lockPool?.end();
     await this.#pool?.end();
@@ -129,6 +143,7 @@ export class Relay {
       publishedTotal: this.#metrics.publishedTotal,
       publishRate: this.#metrics.publishRate(),
       isLeader: this.isLeader,
+      kafkaConnected: this.#kafka.connected,
     };
   }
 
@@ -198,7 +213,12 @@ export class Relay {
         batchSize,
         pollIntervalMs,
         handler: (events) => this.#publish(client, events),
-        onError: (error) => this.#logger.log('error', 'relay round failed', { topic, ...errorFields(error) }),
+        // A broker outage fails every round until it ends: that is one warning (the connection
+        // state), not one error line per round.
+        onError: (error) =>
+          isTransientKafkaError(error)
+            ? this.#kafka.lost(error, { topic })
+            : this.#logger.log('error', 'relay round failed', { topic, ...errorFields(error) }),
       });
       const stopSignal = new Promise<void>((resolve) => (this.#wakeStop = resolve));
       if (!this.#stopping) await Promise.race([lostSignal, stopSignal]);
@@ -232,6 +252,18 @@ export class Relay {
     }
     await this.#require(this.#publisher).publish(events);
     this.#metrics.recordPublished(events.length);
+  }
+
+  async #probe(): Promise<void> {
+    const admin = this.#probeAdmin;
+    if (!admin || this.#stopping) return;
+    try {
+      await admin.connect();
+      await admin.fetchTopicMetadata({ topics: [this.#config.topic] });
+      this.#kafka.restored();
+    } catch (error) {
+      this.#kafka.lost(error, { topic: this.#config.topic });
+    }
   }
 
   /** The checkpoint, read and written on the lock connection: only the lock holder can move it. */

@@ -110,12 +110,24 @@ export interface StackOptions {
   partitions?: number;
   /** Extra environment for every service (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
+  /**
+   * A broker of the spec's own (private-servers.ts) instead of the shared one: the relay creates
+   * the topic there, as on a fresh install, and the spec may stop and start that broker.
+   */
+  brokers?: string[];
 }
 
 export const startStack = async (options: StackOptions = {}): Promise<Stack> => {
   const db = await createTestDatabase();
   const redis = await testRedis();
-  const kafka = await testTopic({ partitions: options.partitions ?? 3 });
+  const kafka = options.brokers
+    ? {
+        brokers: options.brokers,
+        topic: `strata.e2e.${randomBytes(4).toString('hex')}`,
+        // The spec owns the broker and throws it away with its data.
+        [Symbol.asyncDispose]: async () => undefined,
+      }
+    : await testTopic({ partitions: options.partitions ?? 3 });
   const port = await freePort();
   const adminToken = `e2e-admin-${randomBytes(18).toString('hex')}`;
   const groupId = `${kafka.topic}.projector`;

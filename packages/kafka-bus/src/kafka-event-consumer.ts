@@ -9,6 +9,9 @@ import {
   kafkaRetry,
   type KafkaClientOptions,
 } from './kafka-client.js';
+import { keepMemberIdAcrossRestarts } from './keep-member-id.js';
+
+keepMemberIdAcrossRestarts();
 
 export interface KafkaEventConsumerOptions extends KafkaClientOptions {
   /** A member that sends no heartbeat for this long is removed from the group. Default 30 s. */
@@ -44,11 +47,9 @@ export interface PartitionLag {
  * offsets only after the handler resolved: at-least-once delivery, never a lost acknowledgement.
  * Heartbeats continue while a slow handler runs, so a long batch does not cost the assignment.
  *
- * Outages are ridden out, not crashed through: kafkajs retries fetches and heartbeats without limit
- * (at most 1 s apart), so the member keeps its id and assignment while the broker is away and
- * resumes with its next request once it answers. A consumer that crashes instead comes back as a
- * new member, and a restarted broker then holds the rebalance until the old member's session times
- * out (30 s by default): that was the half minute the views lagged after an outage.
+ * Outages are ridden out: kafkajs retries at most 1 s apart and restarts its consumer after a lost
+ * connection, and the restarted consumer rejoins under its old member id (keep-member-id.ts), so a
+ * broker that comes back does not hold the group for the old member's session timeout.
  */
 export class KafkaEventConsumer {
   /** Whether the group's broker answers (see KafkaClientOptions.connection). */
@@ -114,7 +115,7 @@ export class KafkaEventConsumer {
       sessionTimeout: this.#sessionTimeoutMs,
       heartbeatInterval: this.#heartbeatIntervalMs,
       allowAutoTopicCreation: false,
-      // Fetch and heartbeat failures are retried for as long as the broker is away (see above).
+      // Fetch and heartbeat failures are retried for as long as the broker is away.
       retry: { ...kafkaRetry, retries: Number.MAX_SAFE_INTEGER },
     });
     const up = () => this.connection.restored({ groupId });

@@ -3,6 +3,9 @@ import type { JsonLogger } from './json-logger.js';
 /** Why a dependency failed, as one short string (never a payload: callers pass errors, not data). */
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+/** A failure this soon after an announced recovery belongs to the outage that just ended. */
+const relapseWindowMs = 10_000;
+
 /**
  * Whether one dependency (Kafka, for a relay or a projector) answers, logged by its changes only:
  * one `warn` when it stops answering, one `info` when it answers again, however many failures
@@ -13,7 +16,10 @@ export class ConnectionState {
   /** `starting` until the first success or failure: the gauge says 0, the first success logs nothing. */
   #state: 'starting' | 'up' | 'down' = 'starting';
   #lostAt = 0;
+  #restoredAt = -Infinity;
   #suppressed = 0;
+  /** Down again right after an announced recovery: still the same outage, so neither line repeats. */
+  #relapse = false;
 
   /** `what` names the dependency in the two lines, e.g. `kafka`. */
   constructor(
@@ -29,20 +35,29 @@ export class ConnectionState {
   lost(error: unknown, fields: Record<string, unknown> = {}): void {
     if (this.#state === 'down') {
       this.#suppressed++;
-      return;
+      // A relapse that outlasts the window is an outage of its own after all: say so once.
+      if (!this.#relapse || Date.now() - this.#restoredAt < relapseWindowMs) return;
+      this.#state = 'up';
     }
-    const msg = this.#state === 'up' ? `${this.what} connection lost; retrying` : `${this.what} not reachable yet; retrying`;
+    const was = this.#state;
     this.#state = 'down';
+    // A broker that just came back still answers "coordinator loading" for a moment.
+    this.#relapse = was === 'up' && Date.now() - this.#restoredAt < relapseWindowMs;
+    if (this.#relapse) return;
     this.#lostAt = Date.now();
     this.#suppressed = 0;
+    const msg = was === 'up' ? `${this.what} connection lost; retrying` : `${this.what} not reachable yet; retrying`;
     this.logger.log('warn', msg, { ...fields, error: reasonOf(error) });
   }
 
   /** A success; logs the end of an outage, with how long it lasted and how much it kept quiet. */
   restored(fields: Record<string, unknown> = {}): void {
     const was = this.#state;
+    const relapse = this.#relapse;
     this.#state = 'up';
-    if (was !== 'down') return;
+    this.#relapse = false;
+    if (was !== 'down' || relapse) return;
+    this.#restoredAt = Date.now();
     this.logger.log('info', `${this.what} connection restored`, {
       ...fields,
       downMs: Date.now() - this.#lostAt,

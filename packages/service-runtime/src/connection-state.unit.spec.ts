@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { backoffMs, ConnectionState } from './connection-state.js';
+import { createJsonLogger } from './json-logger.js';
+
+const recorder = () => {
+  const lines: { level: string; msg: string }[] = [];
+  const logger = createJsonLogger({ service: 't', write: (line) => lines.push(JSON.parse(line)) });
+  return { lines, state: new ConnectionState(logger, 'kafka') };
+};
+
+describe('ConnectionState', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('logs one warning per outage and one info when it ends, however many failures come in between', () => {
+    const { lines, state } = recorder();
+    expect(state.connected).toBe(false);
+    state.restored();
+    expect(state.connected).toBe(true);
+    expect(lines).toEqual([]);
+    for (let i = 0; i < 50; i++) state.lost(new Error('Connection error: connect ECONNREFUSED'));
+    expect(state.connected).toBe(false);
+    for (let i = 0; i < 5; i++) state.restored();
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      ['warn', 'kafka connection lost; retrying'],
+      ['info', 'kafka connection restored'],
+    ]);
+    expect(lines[1]).toMatchObject({ suppressedFailures: 49 });
+  });
+
+  it('a failure before the first success says "not reachable yet"', () => {
+    const { lines, state } = recorder();
+    state.lost('no broker');
+    state.restored();
+    expect(lines.map((l) => l.msg)).toEqual(['kafka not reachable yet; retrying', 'kafka connection restored']);
+  });
+
+  it('a relapse right after the recovery is the same outage; one that lasts past the window is a new one', () => {
+    vi.useFakeTimers();
+    const { lines, state } = recorder();
+    state.restored();
+    state.lost('down');
+    state.restored();
+    vi.advanceTimersByTime(200);
+    state.lost('coordinator loading');
+    expect(state.connected).toBe(false);
+    state.restored();
+    expect(lines).toHaveLength(2);
+    vi.advanceTimersByTime(1_000);
+    state.lost('down again');
+    vi.advanceTimersByTime(10_000);
+    state.lost('still down');
+    expect(lines.map((l) => l.msg)).toEqual([
+      'kafka connection lost; retrying',
+      'kafka connection restored',
+      'kafka connection lost; retrying',
+    ]);
+  });
+});
+
+describe('backoffMs', () => {
+  it('doubles from the initial delay, with jitter, and stays under the cap', () => {
+    for (let i = 0; i < 100; i++) {
+      expect(backoffMs(1, 100, 1_000)).toBeGreaterThanOrEqual(80);
+      expect(backoffMs(1, 100, 1_000)).toBeLessThanOrEqual(120);
+      expect(backoffMs(3, 100, 1_000)).toBeGreaterThanOrEqual(320);
+      expect(backoffMs(20, 100, 1_000)).toBeLessThanOrEqual(1_000);
+    }
+  });
+});

@@ -54,15 +54,18 @@ const main = async () => {
   });
   supervisor.start({ name: 'relay', entry: 'services/relay/src/main.ts' });
   supervisor.start({ name: 'projector', entry: 'services/projector/src/main.ts' });
-  void supervisor.exited.then(({ name }) => {
-    if (!shuttingDown && name !== 'demo' && name !== 'service') void shutdown(1);
+  // A crashed worker is restarted with backoff; one that keeps failing ends the stack, non-zero.
+  void supervisor.gaveUp.then(({ name, restarts }) => {
+    process.stderr.write(`strata: ${name} failed ${restarts + 1} times in a row; stopping the stack\n`);
+    void shutdown(1);
   });
   await waitForReady(60_000);
   if (demo) {
-    supervisor.start({ name: 'service', entry: 'examples/shelfwise/service.ts' });
+    supervisor.start({ name: 'service', entry: 'examples/shelfwise/service.ts', restart: false });
     const story = supervisor.start({
       name: 'demo',
       entry: 'examples/shelfwise/story.ts',
+      restart: false,
       env: { STRATA_URL: apiUrl, STRATA_TOKEN: adminToken },
     });
     const code = await new Promise<number | null>((resolve) => story.once('exit', (exitCode) => resolve(exitCode)));

@@ -7,7 +7,7 @@ import { freePort, sleep, startStack, waitFor } from './stack-fixture.js';
  * which is stopped for 15 s under writes and started again. Writes keep succeeding (the log is
  * PostgreSQL); once the broker answers, the views converge within 5 s; the relay and the projector
  * each print one warning when Kafka goes and one info line when it is back, and their
- * `kafka_connected` gauges follow.
+ * `kafka_connected` gauges follow. A SIGTERM while the broker is away still ends both promptly.
  */
 const ns = 'outage';
 const P = `/v1/namespaces/${ns}/envs/prod`;
@@ -73,12 +73,12 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
 
   const lines = stack.logs().split('\n').slice(mark);
   const of = (service: string) => lines.filter((line) => line.startsWith(`${service}| `));
-  const report: Record<string, { lines: number; warnOrError: number }> = {};
+  const report: Record<string, { lines: number; warnOrError: number; restoredAfterMs?: number }> = {};
   for (const service of ['relay', 'projector']) {
     const own = of(service);
     const parsed = own.map((line) => {
       try {
-        return JSON.parse(line.slice(line.indexOf('| ') + 2)) as { level?: string; msg?: string };
+        return JSON.parse(line.slice(line.indexOf('| ') + 2)) as { level?: string; msg?: string; time?: string };
       } catch {
         return { level: 'raw', msg: line };
       }
@@ -86,6 +86,7 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
     report[service] = {
       lines: own.length,
       warnOrError: parsed.filter((l) => l.level !== 'info' && l.level !== 'debug').length,
+      restoredAfterMs: Date.parse(parsed.find((l) => l.msg === 'kafka connection restored')?.time ?? '') - backAt,
     };
     expect(parsed.filter((l) => l.msg === 'kafka connection lost; retrying'), `${service}: one warning`).toHaveLength(1);
     expect(parsed.filter((l) => l.msg === 'kafka connection restored'), `${service}: one info`).toHaveLength(1);
@@ -96,4 +97,17 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
       `after the broker was back; lines per service during the outage ${JSON.stringify(report)}`,
   );
   expect(convergedMs).toBeLessThanOrEqual(convergeBoundMs);
+
+  // Stopping while Kafka is away is bounded too: both finish (nothing to commit) and exit 0.
+  await kafka.stop();
+  await write();
+  await sleep(2_000);
+  const stopping = Date.now();
+  const exits = await Promise.all([stack.kill('relay', 'SIGTERM'), stack.kill('projector', 'SIGTERM')]);
+  console.info(`relay and projector stopped ${((Date.now() - stopping) / 1000).toFixed(1)} s after SIGTERM, broker down`);
+  expect(exits).toEqual([
+    { code: 0, signal: null },
+    { code: 0, signal: null },
+  ]);
+  expect(Date.now() - stopping).toBeLessThan(20_000);
 }, 240_000);

@@ -28,22 +28,26 @@ const coldStart = async (round: number) => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminToken = `cold-${randomBytes(12).toString('hex')}`;
-  const child = spawn(path.join(repoRoot, 'node_modules/.bin/node'), ['--import', 'tsx', 'services/stack/src/main.ts'], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      KAFKA_BROKERS: kafka.brokers.join(','),
-      PORT: String(port),
-      STRATA_ADMIN_TOKEN: adminToken,
-      STRATA_MASTER_KEYS: generateMasterKey(`cold-${round}`),
-      LOG_LEVEL: 'warn',
+  const child = spawn(
+    path.join(repoRoot, 'node_modules/.bin/node'),
+    ['--import', 'tsx', 'services/stack/src/main.ts'],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        REDIS_URL: redis.url,
+        KAFKA_BROKERS: kafka.brokers.join(','),
+        PORT: String(port),
+        STRATA_ADMIN_TOKEN: adminToken,
+        STRATA_MASTER_KEYS: generateMasterKey(`cold-${round}`),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so cleanup reaches the supervisor and every worker it started.
+      detached: true,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // Its own process group, so cleanup reaches the supervisor and every worker it started.
-    detached: true,
-  });
+  );
   const output: string[] = [];
   for (const stream of [child.stdout, child.stderr]) forEachLine(stream, (line) => output.push(line));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -53,7 +57,10 @@ const coldStart = async (round: number) => {
       headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
-    return { status: response.status, body: (await response.json().catch(() => null)) as Record<string, never> };
+    const json = (await response.json().catch(() => null)) as {
+      values?: Record<string, { value: unknown } | undefined>;
+    } | null;
+    return { status: response.status, body: json };
   };
   const alive = () => {
     if (child.exitCode !== null) throw new Error(`the stack exited with ${child.exitCode}:\n${output.join('\n')}`);
@@ -69,14 +76,19 @@ const coldStart = async (round: number) => {
       90_000,
       200,
     );
-    const manifest = { keys: { 'limits.rpm': { type: 'integer', default: 1 } }, flags: {}, secrets: {}, reason: 'cold' };
+    const manifest = {
+      keys: { 'limits.rpm': { type: 'integer', default: 1 } },
+      flags: {},
+      secrets: {},
+      reason: 'cold',
+    };
     expect((await call('PUT', `/v1/namespaces/${ns}/manifest`, manifest)).status).toBe(200);
     expect((await call('PUT', `${P}/config/limits.rpm`, { value: 1000 + round, reason: 'cold' })).status).toBe(200);
     await waitFor(
       async () => {
         alive();
         const read = await call('GET', `${P}/config`);
-        return read.status === 200 && (read.body.values as Record<string, { value: number }>)['limits.rpm']?.value === 1000 + round;
+        return read.status === 200 && read.body?.values?.['limits.rpm']?.value === 1000 + round;
       },
       'the write to reach the view',
       90_000,
@@ -119,7 +131,9 @@ test(`${rounds} cold starts in a row on a wiped broker and an empty Redis each p
   const passed = results.filter((r) => r.ok).length;
   console.info(
     `cold starts: ${passed} of ${rounds} projected a write; ` +
-      results.map((r) => (r.ok ? `#${r.round} ${r.projectedMs} ms, ${r.restarts} restarts` : `#${r.round} failed`)).join('; '),
+      results
+        .map((r) => (r.ok ? `#${r.round} ${r.projectedMs} ms, ${r.restarts} restarts` : `#${r.round} failed`))
+        .join('; '),
   );
   for (const failed of results.filter((r) => !r.ok)) console.error(`round ${failed.round}: ${failed.error}`);
   expect(passed).toBe(rounds);

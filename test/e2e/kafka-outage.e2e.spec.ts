@@ -44,7 +44,9 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
   };
 
   const manifest = { keys: { 'limits.rpm': { type: 'integer', default: 1 } }, flags: {}, secrets: {} };
-  expect((await stack.call('PUT', `/v1/namespaces/${ns}/manifest`, { ...manifest, reason: 'outage' })).status).toBe(200);
+  expect((await stack.call('PUT', `/v1/namespaces/${ns}/manifest`, { ...manifest, reason: 'outage' })).status).toBe(
+    200,
+  );
   await write();
   await waitFor(visible, 'the first write in the views', 60_000, 100);
   await waitFor(async () => (await connected()).every((v) => v === 1), 'both services connected', 30_000, 200);
@@ -63,7 +65,9 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
   const startingAt = Date.now();
   await kafka.start();
   const backAt = Date.now();
-  console.info(`broker stopped at ${new Date(stoppedAt).toISOString()}, start called ${new Date(startingAt).toISOString()}, ready ${new Date(backAt).toISOString()}`);
+  console.info(
+    `broker stopped at ${new Date(stoppedAt).toISOString()}, start called ${new Date(startingAt).toISOString()}, ready ${new Date(backAt).toISOString()}`,
+  );
   await waitFor(visible, `write ${written} in the views after the outage`, 60_000, 100);
   const convergedMs = Date.now() - backAt;
   console.info(`converged ${new Date().toISOString()}`);
@@ -88,8 +92,14 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
       warnOrError: parsed.filter((l) => l.level !== 'info' && l.level !== 'debug').length,
       restoredAfterMs: Date.parse(parsed.find((l) => l.msg === 'kafka connection restored')?.time ?? '') - backAt,
     };
-    expect(parsed.filter((l) => l.msg === 'kafka connection lost; retrying'), `${service}: one warning`).toHaveLength(1);
-    expect(parsed.filter((l) => l.msg === 'kafka connection restored'), `${service}: one info`).toHaveLength(1);
+    expect(
+      parsed.filter((l) => l.msg === 'kafka connection lost; retrying'),
+      `${service}: one warning`,
+    ).toHaveLength(1);
+    expect(
+      parsed.filter((l) => l.msg === 'kafka connection restored'),
+      `${service}: one info`,
+    ).toHaveLength(1);
     expect(own.length, `${service} printed:\n${own.join('\n')}`).toBeLessThanOrEqual(6);
   }
   console.info(
@@ -104,7 +114,9 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
   await sleep(2_000);
   const stopping = Date.now();
   const exits = await Promise.all([stack.kill('relay', 'SIGTERM'), stack.kill('projector', 'SIGTERM')]);
-  console.info(`relay and projector stopped ${((Date.now() - stopping) / 1000).toFixed(1)} s after SIGTERM, broker down`);
+  console.info(
+    `relay and projector stopped ${((Date.now() - stopping) / 1000).toFixed(1)} s after SIGTERM, broker down`,
+  );
   expect(exits).toEqual([
     { code: 0, signal: null },
     { code: 0, signal: null },

@@ -69,7 +69,10 @@ export const privateRedis = async (): Promise<PrivateRedis> => {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server not ready:\n${output.join('\n')}`)), 10_000);
-    child.once('exit', (code) => (clearTimeout(timer), reject(new Error(`redis-server exited ${code}: ${output.join('\n')}`))));
+    child.once(
+      'exit',
+      (code) => (clearTimeout(timer), reject(new Error(`redis-server exited ${code}: ${output.join('\n')}`))),
+    );
     for (const stream of [child.stdout, child.stderr]) {
       forEachLine(stream, (line) => {
         output.push(line);

@@ -63,6 +63,7 @@ export const isTransientKafkaError = (error: unknown, depth = 0): boolean => {
   if (!(error instanceof Error) || depth > 5) return false;
   const e = error as Error & { retriable?: boolean; cause?: unknown; errors?: unknown[] };
   if (transientNames.has(e.name) || e.retriable === true) return true;
-  if (Array.isArray(e.errors) && e.errors.length > 0) return e.errors.every((inner) => isTransientKafkaError(inner, depth + 1));
+  if (Array.isArray(e.errors) && e.errors.length > 0)
+    return e.errors.every((inner) => isTransientKafkaError(inner, depth + 1));
   return e.cause !== undefined && isTransientKafkaError(e.cause, depth + 1);
 };

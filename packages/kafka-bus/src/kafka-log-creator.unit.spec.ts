@@ -73,18 +73,22 @@ describe('isTransientKafkaError', () => {
     expect(isTransientKafkaError(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 1000 }))).toBe(
       true,
     );
-    const notHosted = new KafkaJSProtocolError(
-      { message: 'This server does not host this topic-partition', type: 'UNKNOWN_TOPIC_OR_PARTITION', retriable: true } as never,
-    );
+    const notHosted = new KafkaJSProtocolError({
+      message: 'This server does not host this topic-partition',
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+      retriable: true,
+    } as never);
     expect(isTransientKafkaError(notHosted)).toBe(true);
     expect(isTransientKafkaError(new KafkaJSAggregateError('create failed', [notHosted, notHosted]))).toBe(true);
   });
 
   it('is false for errors that waiting does not fix', () => {
     expect(isTransientKafkaError(new KafkaJSNonRetriableError('Invalid topic'))).toBe(false);
-    const denied = new KafkaJSProtocolError(
-      { message: 'Not authorized to access topics', type: 'TOPIC_AUTHORIZATION_FAILED', retriable: false } as never,
-    );
+    const denied = new KafkaJSProtocolError({
+      message: 'Not authorized to access topics',
+      type: 'TOPIC_AUTHORIZATION_FAILED',
+      retriable: false,
+    } as never);
     expect(isTransientKafkaError(denied)).toBe(false);
     expect(isTransientKafkaError(new KafkaJSAggregateError('create failed', [denied]))).toBe(false);
     expect(isTransientKafkaError(new TypeError('x is undefined'))).toBe(false);

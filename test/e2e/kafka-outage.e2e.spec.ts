@@ -26,7 +26,14 @@ test('15 s broker outage: views converge within 5 s of the broker answering, one
   const [relayPort, projectorPort] = [await freePort(), await freePort()];
   await using stack = await startStack({
     brokers: kafka.brokers,
-    env: { RELAY_METRICS_PORT: String(relayPort), PROJECTOR_METRICS_PORT: String(projectorPort) },
+    env: {
+      RELAY_METRICS_PORT: String(relayPort),
+      PROJECTOR_METRICS_PORT: String(projectorPort),
+      // The production defaults, not the fixture's short ones: a consumer that rejoined under a
+      // new member id would wait out this whole session timeout (30 s) after the broker is back.
+      PROJECTOR_SESSION_TIMEOUT_MS: '30000',
+      PROJECTOR_HEARTBEAT_INTERVAL_MS: '3000',
+    },
   });
   const connected = async () => [
     await gauge(relayPort, 'strata_relay_kafka_connected').catch(() => NaN),

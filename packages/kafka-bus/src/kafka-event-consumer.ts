@@ -106,6 +106,7 @@ export class KafkaEventConsumer {
         this.connection.lost(error, { groupId: options.groupId, topic: options.topic });
       }
       await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt, 200, 2_000)));
+      if (this.#stopping) return;
     }
   }
 

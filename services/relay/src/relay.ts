@@ -42,7 +42,7 @@ export class Relay {
   #metricsServer: Server | undefined;
   #metricsPort: number | undefined;
   /** Shared by every Kafka client of this relay: one warning per outage, one gauge. */
-  #kafka: ConnectionState;
+  readonly #kafka: ConnectionState;
   #probeAdmin: Admin | undefined;
   #probeTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;

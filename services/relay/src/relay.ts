@@ -94,7 +94,11 @@ export class Relay {
     const kafka = { brokers, clientId: 'strata-relay', logger: kafkaLogger, connection: this.#kafka };
     const ensured = await ensureTopic({ ...kafka, topic, partitions });
     this.#publisher = new KafkaPublisher({ ...kafka, topic });
-    await this.#publisher.connect();
+    // A broker lost again right after ensureTopic is not a reason to exit: publish connects on
+    // demand, and the failure is already counted as an outage.
+    await this.#publisher.connect().catch((error: unknown) => {
+      if (!isTransientKafkaError(error)) throw error;
+    });
     // An idle relay sends nothing to Kafka; this cheap metadata request keeps the gauge and the
     // lost / restored lines true while there is nothing to publish.
     this.#probeAdmin = createKafkaClient(kafka).admin({ retry: { retries: 0 } });

@@ -5,7 +5,8 @@ import { expect, test } from 'vitest';
 import { generateMasterKey } from '@strata/crypto';
 import { forEachLine } from '@strata/service-runtime';
 import { createTestDatabase } from '@strata/testing';
-import { privateKafka, privateRedis } from './private-servers.js';
+import { withOwnRedis } from '../../packages/sdk/test/own-redis.js';
+import { privateKafka } from './private-servers.js';
 import { freePort, repoRoot, waitFor } from './stack-fixture.js';
 
 /**
@@ -20,9 +21,8 @@ const rounds = 5;
 const ns = 'coldstart';
 const P = `/v1/namespaces/${ns}/envs/prod`;
 
-const coldStart = async (round: number) => {
+const coldStart = async (round: number, redisUrl: string) => {
   await using db = await createTestDatabase();
-  await using redis = await privateRedis();
   await using kafka = await privateKafka();
   await kafka.start();
   const port = await freePort();
@@ -36,7 +36,7 @@ const coldStart = async (round: number) => {
       env: {
         ...process.env,
         DATABASE_URL: db.url,
-        REDIS_URL: redis.url,
+        REDIS_URL: redisUrl,
         KAFKA_BROKERS: kafka.brokers.join(','),
         PORT: String(port),
         STRATA_ADMIN_TOKEN: adminToken,
@@ -122,8 +122,10 @@ test(`${rounds} cold starts in a row on a wiped broker and an empty Redis each p
   const results: { round: number; ok: boolean; projectedMs?: number; restarts?: number; error?: string }[] = [];
   for (let round = 1; round <= rounds; round++) {
     try {
-      const { projectedMs, restarts } = await coldStart(round);
-      results.push({ round, ok: true, projectedMs, restarts });
+      await withOwnRedis(async ({ url }) => {
+        const { projectedMs, restarts } = await coldStart(round, url);
+        results.push({ round, ok: true, projectedMs, restarts });
+      });
     } catch (error) {
       results.push({ round, ok: false, error: (error as Error).message.slice(0, 4_000) });
     }

@@ -1,15 +1,15 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { forEachLine } from '@strata/service-runtime';
 import { freePort } from '@strata/testing';
 
 /**
- * Servers a fault spec may stop, restart and wipe, because nobody else uses them: a Kafka broker
- * (infra/kafka/kafka.sh with its own ports and KAFKA_LOCAL_DIR; the jars are shared) and a
- * redis-server, each on free ports in a temp dir. The shared broker on 9092 is never touched.
+ * A Kafka broker a fault spec may stop, restart and wipe, because nobody else uses it:
+ * infra/kafka/kafka.sh with its own free ports and KAFKA_LOCAL_DIR in a temp dir (the jars are
+ * shared). The shared broker on 9092 is never touched. (A redis-server of a spec's own:
+ * packages/sdk/test/own-redis.ts.)
  */
 
 const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -49,45 +49,6 @@ export const privateKafka = async (): Promise<PrivateKafka> => {
     async [Symbol.asyncDispose]() {
       await kafkaSh('stop');
       await rm(dir, { recursive: true, force: true });
-    },
-  };
-};
-
-export interface PrivateRedis extends AsyncDisposable {
-  url: string;
-}
-
-/** An empty, non-persistent redis-server on a free port; resolves once it accepts connections. */
-export const privateRedis = async (): Promise<PrivateRedis> => {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const output: string[] = [];
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server not ready:\n${output.join('\n')}`)), 10_000);
-    child.once(
-      'exit',
-      (code) => (clearTimeout(timer), reject(new Error(`redis-server exited ${code}: ${output.join('\n')}`))),
-    );
-    for (const stream of [child.stdout, child.stderr]) {
-      forEachLine(stream, (line) => {
-        output.push(line);
-        if (line.includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    async [Symbol.asyncDispose]() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
     },
   };
 };

@@ -4,9 +4,7 @@ import path from 'node:path';
 import { expect, test } from 'vitest';
 import { generateMasterKey } from '@strata/crypto';
 import { forEachLine } from '@strata/service-runtime';
-import { createTestDatabase } from '@strata/testing';
-import { withOwnRedis } from '../../packages/sdk/test/own-redis.js';
-import { privateKafka } from './private-servers.js';
+import { createTestDatabase, privateKafka, privateRedis } from '@strata/testing';
 import { freePort, repoRoot, waitFor } from './stack-fixture.js';
 
 /**
@@ -21,8 +19,9 @@ const rounds = 5;
 const ns = 'coldstart';
 const P = `/v1/namespaces/${ns}/envs/prod`;
 
-const coldStart = async (round: number, redisUrl: string) => {
+const coldStart = async (round: number) => {
   await using db = await createTestDatabase();
+  await using redis = await privateRedis();
   await using kafka = await privateKafka();
   await kafka.start();
   const port = await freePort();
@@ -36,7 +35,7 @@ const coldStart = async (round: number, redisUrl: string) => {
       env: {
         ...process.env,
         DATABASE_URL: db.url,
-        REDIS_URL: redisUrl,
+        REDIS_URL: redis.url,
         KAFKA_BROKERS: kafka.brokers.join(','),
         PORT: String(port),
         STRATA_ADMIN_TOKEN: adminToken,
@@ -122,10 +121,8 @@ test(`${rounds} cold starts in a row on a wiped broker and an empty Redis each p
   const results: { round: number; ok: boolean; projectedMs?: number; restarts?: number; error?: string }[] = [];
   for (let round = 1; round <= rounds; round++) {
     try {
-      await withOwnRedis(async ({ url }) => {
-        const { projectedMs, restarts } = await coldStart(round, url);
-        results.push({ round, ok: true, projectedMs, restarts });
-      });
+      const { projectedMs, restarts } = await coldStart(round);
+      results.push({ round, ok: true, projectedMs, restarts });
     } catch (error) {
       results.push({ round, ok: false, error: (error as Error).message.slice(0, 4_000) });
     }

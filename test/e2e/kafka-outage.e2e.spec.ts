@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { privateKafka } from './private-servers.js';
+import { privateKafka } from '@strata/testing';
 import { freePort, sleep, startStack, waitFor } from './stack-fixture.js';
 
 /**

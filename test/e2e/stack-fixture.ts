@@ -111,7 +111,7 @@ export interface StackOptions {
   /** Extra environment for every service (e.g. LOG_LEVEL). */
   env?: Record<string, string>;
   /**
-   * A broker of the spec's own (private-servers.ts) instead of the shared one: the relay creates
+   * A broker of the spec's own (privateKafka of @strata/testing) instead of the shared one: the relay creates
    * the topic there, as on a fresh install, and the spec may stop and start that broker.
    */
   brokers?: string[];

@@ -5,5 +5,6 @@ export * from './postgres.js';
 export * from './redis.js';
 export * from './kafka.js';
 export * from './wait.js';
+export * from './private-kafka.js';
 export * from './private-postgres.js';
 export * from './private-redis.js';

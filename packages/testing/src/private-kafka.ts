@@ -3,16 +3,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { freePort } from '@strata/testing';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './wait.js';
 
 /**
- * A Kafka broker a fault spec may stop, restart and wipe, because nobody else uses it:
- * infra/kafka/kafka.sh with its own free ports and KAFKA_LOCAL_DIR in a temp dir (the jars are
- * shared). The shared broker on 9092 is never touched. (A redis-server of a spec's own:
- * packages/sdk/test/own-redis.ts.)
+ * A Kafka broker of its own, for fault tests that stop, restart and wipe it: the shared one on
+ * 9092 must never be touched. infra/kafka/kafka.sh with free ports and KAFKA_LOCAL_DIR in a temp
+ * dir (the jars are shared), so its first start formats an empty data folder, like a new install.
  */
 
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const kafkaScript = path.join(repoRoot, 'infra/kafka/kafka.sh');
 const run = promisify(execFile);
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { compilePattern, type CompiledPattern } from './compile-pattern.js';
 import { StrataError } from './errors.js';
 import { flagKeyPattern, keyPattern, ManifestDocument } from './events.js';
 import type { NamespaceEnvState } from './scope-state.js';
@@ -74,15 +75,15 @@ export type ValidationResult = { ok: true } | { ok: false; error: StrataError };
 const ok: ValidationResult = { ok: true };
 
 // Compiled patterns are cached per schema object: validateValue runs on every write and env var.
-const patternCache = new WeakMap<object, RegExp>();
-const patternOf = (schema: KeySchema): RegExp | undefined => {
+const patternCache = new WeakMap<object, CompiledPattern>();
+const patternOf = (schema: KeySchema): CompiledPattern | undefined => {
   if (schema.pattern === undefined) return undefined;
-  let re = patternCache.get(schema);
-  if (!re) {
-    re = new RegExp(schema.pattern, 'u');
-    patternCache.set(schema, re);
+  let compiled = patternCache.get(schema);
+  if (!compiled) {
+    compiled = compilePattern(schema.pattern);
+    patternCache.set(schema, compiled);
   }
-  return re;
+  return compiled;
 };
 
 const typeOf = (value: unknown): string => {
@@ -109,7 +110,8 @@ export const describeValue = (value: unknown, secret = false): string => {
 const matchesType = (type: JsonType, value: unknown): boolean => {
   switch (type) {
     case 'integer':
-      return typeof value === 'number' && Number.isInteger(value);
+      // Beyond 2^53 a double no longer holds every integer: such a value was rounded on its way in.
+      return typeof value === 'number' && Number.isSafeInteger(value);
     case 'number':
       return typeof value === 'number' && Number.isFinite(value);
     case 'boolean':
@@ -121,6 +123,23 @@ const matchesType = (type: JsonType, value: unknown): boolean => {
     case 'object':
       return typeof value === 'object' && value !== null && !Array.isArray(value);
   }
+};
+
+/** The deepest nesting of arrays and objects a value (or a request body) may have. */
+export const maxJsonDepth = 64;
+
+const safeIntegerRange = `integer between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER}`;
+
+/** Whether a value nests arrays and objects deeper than `max`; iterative, so depth cannot exhaust the stack. */
+export const nestedDeeperThan = (value: unknown, max: number): boolean => {
+  const pending: Array<{ value: unknown; depth: number }> = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    if (typeof next.value !== 'object' || next.value === null) continue;
+    const depth = next.depth + 1;
+    if (depth > max) return true;
+    for (const child of Object.values(next.value)) pending.push({ value: child, depth });
+  }
+  return false;
 };
 
 /** Deep equality for JSON values; used by enum checks, diffs and immutability. */
@@ -153,7 +172,8 @@ const violation = (
   path: string,
 ): { path: string; expected: string; value: unknown } | undefined => {
   const fail = (expected: string) => ({ path, expected, value });
-  if (!matchesType(schema.type, value)) return fail(schema.type);
+  if (!matchesType(schema.type, value))
+    return fail(schema.type === 'integer' && Number.isInteger(value) ? safeIntegerRange : schema.type);
   if (schema.enum && !schema.enum.some((e) => jsonEqual(e, value))) {
     return fail(`one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`);
   }
@@ -171,8 +191,11 @@ const violation = (
       return fail(`string of at least ${schema.minLength} characters`);
     if (schema.maxLength !== undefined && length > schema.maxLength)
       return fail(`string of at most ${schema.maxLength} characters`);
-    const re = patternOf(schema);
-    if (re && !re.test(value)) return fail(`string matching /${schema.pattern}/`);
+    const compiled = patternOf(schema);
+    // A manifest published before patterns had to run in linear time may hold one that cannot:
+    // refusing the value is safe, running it on a backtracking engine is not.
+    if (compiled && !(compiled.ok && compiled.pattern.test(value)))
+      return fail(`string matching /${schema.pattern}/${compiled.ok ? '' : ` (the pattern ${compiled.problem})`}`);
   } else if (Array.isArray(value)) {
     if (schema.minItems !== undefined && value.length < schema.minItems)
       return fail(`array of at least ${schema.minItems} items`);
@@ -207,6 +230,16 @@ const violation = (
 
 /** Validates a value against one key schema; `key` only names it in the error. */
 export const validateAgainstSchema = (key: string, schema: KeySchema, value: unknown): ValidationResult => {
+  // The walkers below (and the log's canonical JSON) recurse: bound the depth before any of them runs.
+  if (nestedDeeperThan(value, maxJsonDepth))
+    return {
+      ok: false,
+      error: new StrataError('VALIDATION_FAILED', `${key}: value nested deeper than ${maxJsonDepth} levels`, {
+        key,
+        path: key,
+        expected: `at most ${maxJsonDepth} levels of nesting`,
+      }),
+    };
   const v = violation(schema, value, key);
   if (!v) return ok;
   // A string where no string belongs is most often something pasted into the wrong field — a
@@ -295,6 +328,10 @@ const schemaProblems = (schema: unknown, path: string, topLevel: boolean): strin
         `${path}: "${name}" must be a ${nonNegInt ? 'non-negative integer' : 'number'}, got ${describeValue(v)}`,
       );
     } else if (!only) problems.push(`${path}: "${name}" does not apply to type ${type}`);
+    else if (type === 'integer' && Math.abs(v) > Number.MAX_SAFE_INTEGER)
+      problems.push(
+        `${path}: "${name}" must lie between -${Number.MAX_SAFE_INTEGER} and ${Number.MAX_SAFE_INTEGER} on type integer, got ${describeValue(v)}`,
+      );
   };
   for (const n of ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum']) num(n, isNum);
   for (const n of ['minLength', 'maxLength']) num(n, type === 'string', true);
@@ -314,11 +351,8 @@ const schemaProblems = (schema: unknown, path: string, topLevel: boolean): strin
     if (type !== 'string') problems.push(`${path}: "pattern" does not apply to type ${type}`);
     else if (typeof s['pattern'] !== 'string') problems.push(`${path}: "pattern" must be a string`);
     else {
-      try {
-        new RegExp(s['pattern'], 'u');
-      } catch (e) {
-        problems.push(`${path}: "pattern" is not a valid regular expression (${(e as Error).message})`);
-      }
+      const compiled = compilePattern(s['pattern']);
+      if (!compiled.ok) problems.push(`${path}: "pattern" ${compiled.problem}`);
     }
   }
   for (const n of ['description', 'owner']) {

@@ -14,6 +14,7 @@ import type { ChainVerification } from '@strata/postgres-log';
 import type { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { authorize, type Permission, type Principal, type Target } from './access-policy.js';
 import { CommandRunner } from './command-runner.js';
+import { useBoundedJsonParser } from './json-body-parser.js';
 import { ApiMetrics } from './metrics.js';
 import { PointInTime } from './point-in-time.js';
 import { PresentReads } from './present-reads.js';
@@ -180,6 +181,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     forceCloseConnections: 'idle',
     trustProxy: false,
   });
+  useBoundedJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(problemHandler);

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { testApi, type TestApi } from './api-fixture.js';
+
+/** Hostile input past the obvious (issue 19): a pattern that backtracks, deep nesting, unsafe integers. */
+let api: TestApi;
+const P = '/v1/namespaces/hostile/envs/prod';
+const manifest = {
+  keys: {
+    'slug.nested': { type: 'string', pattern: '^(a+)+$' },
+    'slug.common': { type: 'string', pattern: '^([a-z0-9]+-?)+$' },
+    'limit.count': { type: 'integer', default: 1 },
+    'limit.ratio': { type: 'number' },
+    'blob.any': { type: 'array' },
+    'blob.object': { type: 'object' },
+  },
+};
+
+beforeAll(async () => {
+  api = await testApi();
+  const published = await api.call('PUT', '/v1/namespaces/hostile/manifest', { body: manifest });
+  expect(published.statusCode, published.body).toBe(200);
+});
+afterAll(async () => api?.[Symbol.asyncDispose]());
+
+const expectRejected = async (response: Awaited<ReturnType<TestApi['call']>>, status: number | number[]) => {
+  expect([status].flat(), response.body).toContain(response.statusCode);
+  expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+};
+
+describe('manifest patterns run in linear time', () => {
+  test('a nested-quantifier pattern answers 422 in under 100 ms and /healthz stays responsive', async () => {
+    // Warm the scope so the timed request measures validation, not the first load from PostgreSQL.
+    expect((await api.call('PUT', `${P}/config/slug.nested`, { body: { value: 'aaa' } })).statusCode).toBe(200);
+    const before = await api.eventCount();
+    for (const [key, value] of [
+      ['slug.nested', `${'a'.repeat(32)}!`],
+      ['slug.common', `${'a'.repeat(40)}!`],
+      ['slug.nested', `${'a'.repeat(30_000)}!`],
+    ] as const) {
+      const started = performance.now();
+      let healthAt = Number.POSITIVE_INFINITY;
+      const write = api.call('PUT', `${P}/config/${key}`, { body: { value } });
+      const health = api.call('GET', '/healthz', { token: null }).then((r) => {
+        healthAt = performance.now() - started;
+        return r;
+      });
+      const response = await write;
+      const writeMs = performance.now() - started;
+      expect((await health).statusCode).toBe(200);
+      await expectRejected(response, 422);
+      expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED', key });
+      expect(writeMs).toBeLessThan(100);
+      expect(healthAt).toBeLessThan(100);
+    }
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  test('publishing a pattern the engine cannot run is a 422 naming the construct; nothing appended', async () => {
+    const before = await api.eventCount();
+    for (const [pattern, construct] of [
+      ['^(a)\\1$', 'backreference'],
+      ['^(?=.*\\d).+$', 'lookahead'],
+      ['(?<!x)y', 'negative lookbehind'],
+    ] as const) {
+      const response = await api.call('PUT', '/v1/namespaces/hostile/manifest', {
+        body: { keys: { ...manifest.keys, 'slug.bad': { type: 'string', pattern } } },
+      });
+      await expectRejected(response, 422);
+      expect(response.json().detail).toContain(`keys.slug.bad: "pattern" uses a ${construct}`);
+    }
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  test('patterns keep their JSON Schema meaning: an unanchored ECMA-262 search', async () => {
+    const body = { keys: { ...manifest.keys, 'slug.free': { type: 'string', pattern: '\\d\\s' } } };
+    expect((await api.call('PUT', '/v1/namespaces/hostile/manifest', { body })).statusCode).toBe(200);
+    // \s includes U+00A0 in ECMA-262 (not in RE2's own syntax); the match may be anywhere.
+    expect((await api.call('PUT', `${P}/config/slug.free`, { body: { value: 'x1\u00a0y' } })).statusCode).toBe(200);
+    expect((await api.call('PUT', `${P}/config/slug.free`, { body: { value: 'x1y' } })).statusCode).toBe(422);
+  });
+});
+
+describe('nesting depth is bounded', () => {
+  const nested = (depth: number, open = '[', close = ']') => `${open.repeat(depth)}${close.repeat(depth)}`;
+
+  test.each([
+    ['5,000 arrays deep', `{"value": ${nested(5_000)}}`, 'blob.any'],
+    ['65 levels in the body', `{"value": ${nested(64)}}`, 'blob.any'],
+    ['5,000 objects deep', `{"value": ${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}}`, 'blob.object'],
+    [
+      'deep inside a string is fine, deep outside is not',
+      `{"value": [${'"[[[[",'.repeat(10)}${nested(80)}]}`,
+      'blob.any',
+    ],
+  ])('%s → 400 problem, nothing appended', async (_name, raw, key) => {
+    const before = await api.eventCount();
+    const response = await api.call('PUT', `${P}/config/${key}`, { raw });
+    await expectRejected(response, 400);
+    expect(response.json()).toMatchObject({
+      code: 'BAD_REQUEST',
+      detail: expect.stringMatching(/nested deeper than 64/),
+    });
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  test('64 levels in the body are accepted, and brackets inside strings do not count', async () => {
+    const atLimit = await api.call('PUT', `${P}/config/blob.any`, { raw: `{"value": ${nested(63)}}` });
+    expect(atLimit.statusCode, atLimit.body).toBe(200);
+    const inString = await api.call('PUT', `${P}/config/blob.any`, { raw: `{"value": ["${'['.repeat(5_000)}\\""]}` });
+    expect(inString.statusCode, inString.body).toBe(200);
+  });
+
+  test('other deep bodies (manifests, OFREP contexts) are refused the same way', async () => {
+    const keys = JSON.stringify(manifest.keys).slice(0, -1);
+    const manifestResponse = await api.call('PUT', '/v1/namespaces/hostile/manifest', {
+      raw: `{"keys": ${keys}, "a.b": {"type": "array", "default": ${nested(5_000)}}}}`,
+    });
+    await expectRejected(manifestResponse, 400);
+    const ofrep = await api.call('POST', '/ofrep/v1/evaluate/flags', {
+      raw: `{"context": {"targetingKey": "t", "namespace": "hostile", "environment": "prod", "deep": ${nested(5_000)}}}`,
+    });
+    await expectRejected(ofrep, 400);
+  });
+});
+
+describe('integers beyond 2^53', () => {
+  test.each([['12345678901234567890123'], ['9007199254740993'], ['-9007199254740993'], ['9007199254740992'], ['1e20']])(
+    '%s on an integer key → 422, nothing appended',
+    async (literal) => {
+      const before = await api.eventCount();
+      const response = await api.call('PUT', `${P}/config/limit.count`, { raw: `{"value": ${literal}}` });
+      await expectRejected(response, 422);
+      expect(response.json().code).toBe('VALIDATION_FAILED');
+      expect(await api.eventCount()).toBe(before);
+    },
+  );
+
+  test('an integer literal that a JSON number cannot hold exactly is refused wherever it is', async () => {
+    const before = await api.eventCount();
+    for (const [key, literal] of [
+      ['limit.ratio', '12345678901234567890123'],
+      ['blob.any', '[1, 9007199254740993]'],
+    ] as const) {
+      const response = await api.call('PUT', `${P}/config/${key}`, { raw: `{"value": ${literal}}` });
+      await expectRejected(response, 422);
+      expect(response.json().detail).toMatch(/cannot be stored exactly/);
+    }
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  test('safe integers and ordinary numbers are accepted, stored exactly', async () => {
+    for (const [key, literal, stored] of [
+      ['limit.count', '9007199254740991', 9007199254740991],
+      ['limit.count', '-9007199254740991', -9007199254740991],
+      ['limit.ratio', '1e300', 1e300],
+      ['limit.ratio', '0.1', 0.1],
+    ] as const) {
+      const response = await api.call('PUT', `${P}/config/${key}`, { raw: `{"value": ${literal}}` });
+      expect(response.statusCode, response.body).toBe(200);
+      await api.project();
+      const read = await api.call('GET', `${P}/config`);
+      expect(read.json().values[key].value).toBe(stored);
+    }
+  });
+
+  test.each([
+    [{ minimum: 12345678901234567890123 }, 'minimum'],
+    [{ maximum: 9007199254740992 }, 'maximum'],
+    [{ default: 9007199254740993 }, 'default'],
+    [{ exclusiveMaximum: 1e300 }, 'exclusiveMaximum'],
+  ])('a manifest with an unsafe integer %o → 422', async (constraint, name) => {
+    const before = await api.eventCount();
+    const raw = JSON.stringify({ keys: { ...manifest.keys, 'limit.other': { type: 'integer', ...constraint } } });
+    const response = await api.call('PUT', '/v1/namespaces/hostile/manifest', { raw });
+    await expectRejected(response, 422);
+    expect(response.json().detail).toContain(name === 'default' ? 'default' : `"${name}"`);
+    expect(await api.eventCount()).toBe(before);
+  });
+});

@@ -13,9 +13,10 @@ import type { KeyStore, Keyring, SecretAad } from '@strata/crypto';
 import type { ChainVerification } from '@strata/postgres-log';
 import type { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { authorize, type Permission, type Principal, type Target } from './access-policy.js';
+import { AuthBackoff } from './auth-backoff.js';
 import { CommandRunner } from './command-runner.js';
 import { useBoundedJsonParser } from './json-body-parser.js';
-import { ApiMetrics } from './metrics.js';
+import { ApiMetrics, type AuthFailureReason } from './metrics.js';
 import { PointInTime } from './point-in-time.js';
 import { PresentReads } from './present-reads.js';
 import { problemHandler } from './problem.js';
@@ -60,6 +61,10 @@ export interface ApiLimits {
   readWaitMs: number;
   /** Whole-request timeout of the HTTP server. */
   requestTimeoutMs: number;
+  /** Failed authentications a client (remote address) may make before it backs off (429). */
+  authFailureAllowance: number;
+  /** Longest backoff after repeated failed authentications; it doubles from 1 s up to this. */
+  authBackoffMaxSeconds: number;
 }
 
 export const defaultLimits: ApiLimits = {
@@ -68,6 +73,8 @@ export const defaultLimits: ApiLimits = {
   rateBurst: 2000,
   readWaitMs: 5_000,
   requestTimeoutMs: 30_000,
+  authFailureAllowance: 10,
+  authBackoffMaxSeconds: 60,
 };
 
 export interface ApiDeps {
@@ -214,20 +221,31 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     }),
   };
   const limiter = new RateLimiter(limits.ratePerSecond, limits.rateBurst);
+  const backoff = new AuthBackoff(limits.authFailureAllowance, limits.authBackoffMaxSeconds);
 
   app.decorateRequest('principal', null);
   app.addHook('onClose', () => pointInTime.close());
 
   /** Sets the caller and takes from its rate bucket; the error to answer with, if any. */
-  const admit = (request: FastifyRequest, authentication: Authentication): StrataError | undefined => {
-    if ('refused' in authentication) return new StrataError('UNAUTHENTICATED', authentication.refused);
-    const { principal } = authentication;
+  const admit = (request: FastifyRequest, principal: Principal): StrataError | undefined => {
     request.principal = principal;
     const wait = limiter.take(principal.subject);
     if (wait > 0)
       return new StrataError('RATE_LIMITED', `too many requests; retry in ${wait}s`, { retryAfterSeconds: wait });
     return undefined;
   };
+
+  /** Counts a failed authentication against the client (and in the metrics): the 401 to answer. */
+  const refuse = (request: FastifyRequest, reason: AuthFailureReason, detail: string): StrataError => {
+    context.metrics.authFailed(reason);
+    backoff.failed(request.ip);
+    return new StrataError('UNAUTHENTICATED', detail);
+  };
+
+  const answer = (request: FastifyRequest, authentication: Authentication): StrataError | undefined =>
+    'refused' in authentication
+      ? refuse(request, authentication.reason, authentication.refused)
+      : admit(request, authentication.principal);
 
   // Hot-path hooks are callback style: a known token is checked without a promise.
   // Authentication, deny by default: every route needs a valid token unless it declares itself public.
@@ -237,10 +255,29 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     if (url === undefined || url.startsWith('/docs') || request.routeOptions.config.access?.public === true)
       return done();
     const token = bearer(request);
-    if (!token) return done(new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>'));
-    const known = context.tokens.known(token);
-    if (known !== undefined) return done(admit(request, known));
-    context.tokens.authenticate(token).then((authentication) => done(admit(request, authentication)), done);
+    const known = token ? context.tokens.known(token) : undefined;
+    // A token this instance verified moments ago passes even from a client that is backing off: an
+    // address shared by many clients (NAT, a proxy) must not lock out the ones that hold a valid token.
+    if (known && 'principal' in known) return done(admit(request, known.principal));
+    const wait = backoff.waitSeconds(request.ip);
+    if (wait > 0) {
+      context.metrics.authBackedOff();
+      return done(
+        new StrataError('RATE_LIMITED', `too many failed authentications from this address; retry in ${wait}s`, {
+          retryAfterSeconds: wait,
+        }),
+      );
+    }
+    if (!token)
+      return done(
+        refuse(
+          request,
+          request.headers.authorization === undefined ? 'missing' : 'malformed',
+          'send Authorization: Bearer <token>',
+        ),
+      );
+    if (known) return done(answer(request, known));
+    context.tokens.authenticate(token).then((authentication) => done(answer(request, authentication)), done);
   });
 
   // Authorization runs before validation: a caller learns nothing about a scope it may not touch.

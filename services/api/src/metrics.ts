@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics of the API, rendered in the text exposition format. Hand-rolled because the
- * API needs two metrics and prom-client would bring a registry, default collectors and a
+ * API needs a handful of metrics and prom-client would bring a registry, default collectors and a
  * dependency for them. Labels are route patterns (never raw URLs), so tenant ids, keys and
  * anything a caller types never become label values.
  */
@@ -12,6 +12,10 @@ interface Histogram {
   count: number;
 }
 
+/** Why a request failed authentication: no Authorization header, not `Bearer <token>`, no live token, expired. */
+export type AuthFailureReason = 'missing' | 'malformed' | 'unknown' | 'expired';
+const authFailureReasons: readonly AuthFailureReason[] = ['missing', 'malformed', 'unknown', 'expired'];
+
 const escapeLabel = (value: string): string =>
   value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n');
 
@@ -20,6 +24,8 @@ export class ApiMetrics {
   readonly #requests = new Map<string, number>();
   readonly #latency = new Map<string, Histogram>();
   readonly #secretReads = { ok: 0, denied: 0 };
+  readonly #authFailures = new Map<AuthFailureReason, number>(authFailureReasons.map((r) => [r, 0]));
+  #authBackoffs = 0;
   readonly #started = Date.now();
 
   observe(method: string, route: string, status: number, seconds: number): void {
@@ -45,6 +51,15 @@ export class ApiMetrics {
     this.#secretReads[outcome] += 1;
   }
 
+  authFailed(reason: AuthFailureReason): void {
+    this.#authFailures.set(reason, (this.#authFailures.get(reason) ?? 0) + 1);
+  }
+
+  /** A request refused unheard because its client is backing off after failed authentications. */
+  authBackedOff(): void {
+    this.#authBackoffs += 1;
+  }
+
   render(gauges: Record<string, number> = {}): string {
     const lines: string[] = [
       '# HELP strata_api_requests_total HTTP requests by route pattern and status.',
@@ -68,6 +83,12 @@ export class ApiMetrics {
       '# TYPE strata_api_secret_reads_total counter',
       `strata_api_secret_reads_total{outcome="ok"} ${this.#secretReads.ok}`,
       `strata_api_secret_reads_total{outcome="denied"} ${this.#secretReads.denied}`,
+      '# HELP strata_api_auth_failures_total Requests that failed authentication, by reason.',
+      '# TYPE strata_api_auth_failures_total counter',
+      ...[...this.#authFailures].map(([reason, n]) => `strata_api_auth_failures_total{reason="${reason}"} ${n}`),
+      '# HELP strata_api_auth_backoffs_total Requests refused (429) while their client backs off after failed authentications.',
+      '# TYPE strata_api_auth_backoffs_total counter',
+      `strata_api_auth_backoffs_total ${this.#authBackoffs}`,
       '# HELP strata_api_uptime_seconds Seconds since the API started.',
       '# TYPE strata_api_uptime_seconds gauge',
       `strata_api_uptime_seconds ${(Date.now() - this.#started) / 1000}`,

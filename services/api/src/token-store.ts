@@ -27,7 +27,7 @@ export interface TokenRecord extends NewToken {
 }
 
 /** What a presented token is: a principal, or the reason it is refused (the 401's detail). */
-export type Authentication = { principal: Principal } | { refused: string };
+export type Authentication = { principal: Principal } | { refused: string; reason: 'unknown' | 'expired' };
 
 /** A row of `strata.api_tokens` as selected here (never the hash). */
 interface TokenRow extends TokenScope {
@@ -50,7 +50,7 @@ export const sha256 = (text: string): Buffer => createHash('sha256').update(text
 const mintToken = (): string => `strata_${randomBytes(32).toString('base64url')}`;
 const mintId = (): string => `tok_${randomBytes(10).toString('hex')}`;
 
-const unknownToken: Authentication = { refused: 'unknown or revoked token' };
+const unknownToken: Authentication = { refused: 'unknown or revoked token', reason: 'unknown' };
 const columns =
   'id, role, namespace, environment, tenant, description, created_by, created_at, revoked_at, expires_at, rotated_to';
 
@@ -140,7 +140,10 @@ export class TokenStore {
     if (!row) return { answer: unknownToken, tokenId: null };
     const expiresAt = row.expires_at?.getTime();
     if (expiresAt !== undefined && expiresAt <= Date.now()) {
-      return { answer: { refused: `token ${row.id} expired at ${row.expires_at!.toISOString()}` }, tokenId: row.id };
+      return {
+        answer: { refused: `token ${row.id} expired at ${row.expires_at!.toISOString()}`, reason: 'expired' },
+        tokenId: row.id,
+      };
     }
     const principal: Principal = {
       subject: `token:${row.id}`,

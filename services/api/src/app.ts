@@ -187,6 +187,8 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     trustProxy: false,
+    // Errors the router raises before any hook (a malformed percent-encoding) answer problem+json too.
+    frameworkErrors: (error, request, reply) => problemHandler(error, request, reply),
   });
   useBoundedJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);

@@ -42,8 +42,35 @@ export const jsonTextProblem = (text: string, maxDepth = maxJsonDepth): StrataEr
 };
 
 /**
- * Replaces Fastify's JSON body parser by one that checks the text first (`jsonTextProblem`) and then
- * parses it exactly as Fastify does (prototype poisoning refused, empty bodies reported).
+ * The first string (or property name) of a parsed body that PostgreSQL cannot store as sent: a NUL
+ * character (text and jsonb refuse it) or a lone surrogate (jsonb refuses its escape, text would
+ * silently become U+FFFD). Iterative; the depth is already bounded by `jsonTextProblem`.
+ */
+// In Unicode mode a surrogate pair is one code point, so only a lone surrogate is in category Cs.
+const unstorable = /\u0000|\p{Cs}/u;
+
+export const unstorableString = (value: unknown): StrataError | undefined => {
+  const pending: unknown[] = [value];
+  for (let i = 0; i < pending.length; i++) {
+    const next = pending[i];
+    if (typeof next === 'string') {
+      if (unstorable.test(next))
+        return new StrataError(
+          'BAD_REQUEST',
+          'JSON body holds a string with a NUL character or a lone surrogate: send well-formed Unicode text',
+        );
+    } else if (typeof next === 'object' && next !== null) {
+      if (!Array.isArray(next)) pending.push(...Object.keys(next));
+      pending.push(...Object.values(next));
+    }
+  }
+  return undefined;
+};
+
+/**
+ * Replaces Fastify's JSON body parser by one that checks the text first (`jsonTextProblem`), parses
+ * it exactly as Fastify does (prototype poisoning refused, empty bodies reported), then refuses
+ * strings the store cannot hold (`unstorableString`).
  */
 export const useBoundedJsonParser = (app: FastifyInstance) => {
   const parse = app.getDefaultJsonParser('error', 'error');
@@ -55,7 +82,7 @@ export const useBoundedJsonParser = (app: FastifyInstance) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
       const problem = jsonTextProblem(text);
       if (problem) return done(problem);
-      void parse(request, text, done);
+      void parse(request, text, (error, parsed) => done(error ?? unstorableString(parsed) ?? null, parsed));
     },
   );
 };

@@ -142,6 +142,10 @@ export const asStrataError = (error: unknown): StrataError => {
           ? 'unsupported content type: send application/json'
           : 'malformed JSON body',
       );
+    case 'FST_ERR_BAD_URL':
+      return new StrataError('BAD_REQUEST', 'malformed URL: a path segment is not valid percent-encoded UTF-8');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new StrataError('BAD_REQUEST', 'a path segment is longer than the limit');
     case 'FST_ERR_VALIDATION':
       return new StrataError('BAD_REQUEST', `invalid request: ${fe.message ?? ''}`);
     default:

@@ -188,7 +188,9 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     forceCloseConnections: 'idle',
     trustProxy: false,
     // Errors the router raises before any hook (a malformed percent-encoding) answer problem+json too.
-    frameworkErrors: (error, request, reply) => problemHandler(error, request, reply),
+    frameworkErrors: (error, request, reply) => {
+      void problemHandler(error, request, reply);
+    },
   });
   useBoundedJsonParser(app);
   app.setValidatorCompiler(validatorCompiler);

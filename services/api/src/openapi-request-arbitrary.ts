@@ -166,10 +166,13 @@ const stringFor = (schema: JsonSchema): fc.Arbitrary<string> => {
   return base.filter((s) => s.length <= max && s.length >= (schema.minLength ?? 0));
 };
 
-/** A value the schema accepts (as far as the generator can tell), as JSON text. */
-const validJson = (schema: JsonSchema, depth: number): fc.Arbitrary<string> => {
+/**
+ * A value the schema accepts (as far as the generator can tell), as JSON text. `hostile` is the
+ * weight of hostile parts inside it (0: none).
+ */
+const validJson = (schema: JsonSchema, depth: number, hostile: number): fc.Arbitrary<string> => {
   const alternatives = schema.anyOf ?? schema.oneOf;
-  if (alternatives) return fc.oneof(...alternatives.map((s) => jsonFor(s, depth)));
+  if (alternatives) return fc.oneof(...alternatives.map((s) => jsonFor(s, depth, hostile)));
   if (schema.enum) return fc.constantFrom(...schema.enum.map((v) => JSON.stringify(v)));
   if (schema.const !== undefined) return fc.constant(JSON.stringify(schema.const));
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
@@ -189,40 +192,44 @@ const validJson = (schema: JsonSchema, depth: number): fc.Arbitrary<string> => {
       return fc.constant('null');
     case 'array':
       return fc
-        .array(schema.items ? jsonFor(schema.items, depth + 1) : hostileJson, {
+        .array(schema.items ? jsonFor(schema.items, depth + 1, hostile) : anyJson(hostile), {
           minLength: schema.minItems ?? 0,
           maxLength: Math.min(schema.maxItems ?? 5, 5),
         })
         .map((items) => `[${items.join(',')}]`);
     case 'object':
-      return objectJson(schema, depth);
+      return objectJson(schema, depth, hostile);
     default:
       // `{}`: anything (z.unknown()).
       return fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v));
   }
 };
 
-const objectJson = (schema: JsonSchema, depth: number): fc.Arbitrary<string> => {
+const anyJson = (hostile: number) =>
+  hostile > 0 ? hostileJson : fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v));
+
+const objectJson = (schema: JsonSchema, depth: number, hostile: number): fc.Arbitrary<string> => {
   const properties = Object.entries(schema.properties ?? {});
   const required = new Set(schema.required ?? []);
   const declared = fc.tuple(
     ...properties.map(([name, sub]) =>
-      (required.has(name) ? jsonFor(sub, depth + 1) : fc.option(jsonFor(sub, depth + 1), { nil: undefined })).map(
-        (text) => (text === undefined ? undefined : `${JSON.stringify(name)}:${text}`),
-      ),
+      (required.has(name)
+        ? jsonFor(sub, depth + 1, hostile)
+        : fc.option(jsonFor(sub, depth + 1, hostile), { nil: undefined })
+      ).map((text) => (text === undefined ? undefined : `${JSON.stringify(name)}:${text}`)),
     ),
   );
   const extraValue = typeof schema.additionalProperties === 'object' ? schema.additionalProperties : null;
   const extraName = fc.oneof(
-    schema.propertyNames ? stringFor(schema.propertyNames) : fc.string({ maxLength: 12 }),
-    fc.constantFrom('__proto__', 'constructor', 'prototype', ''),
+    { weight: 4, arbitrary: schema.propertyNames ? stringFor(schema.propertyNames) : fc.string({ maxLength: 12 }) },
+    { weight: hostile, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', '') },
   );
   const extras = fc.array(
     fc
-      .tuple(extraName, extraValue ? jsonFor(extraValue, depth + 1) : hostileJson)
+      .tuple(extraName, extraValue ? jsonFor(extraValue, depth + 1, hostile) : hostileJson)
       .map(([name, text]) => `${JSON.stringify(name)}:${text}`),
-    // Unknown properties where none are allowed: rarely, so most bodies stay acceptable.
-    { maxLength: extraValue ? 3 : 1, size: extraValue ? 'small' : '-2' },
+    // Unknown properties where none are allowed: only in hostile requests, and rarely.
+    { maxLength: extraValue ? 3 : hostile > 0 ? 1 : 0, size: extraValue ? 'small' : '-2' },
   );
   return fc
     .tuple(declared, extras)
@@ -230,18 +237,21 @@ const objectJson = (schema: JsonSchema, depth: number): fc.Arbitrary<string> => 
 };
 
 /** Mostly valid JSON for the schema, sometimes hostile; deeper levels stay valid more often. */
-const jsonFor = (schema: JsonSchema, depth = 0): fc.Arbitrary<string> =>
+const jsonFor = (schema: JsonSchema, depth: number, hostile: number): fc.Arbitrary<string> =>
   depth > 4
-    ? hostileJson
-    : fc.oneof({ weight: 5 + depth * 2, arbitrary: validJson(schema, depth) }, { weight: 1, arbitrary: hostileJson });
+    ? anyJson(hostile)
+    : fc.oneof(
+        { weight: 5 + depth * 2, arbitrary: validJson(schema, depth, hostile) },
+        { weight: hostile, arbitrary: hostileJson },
+      );
 
 /** Path segments: known values, schema-valid ones, and ones a router or a decoder may trip over. */
-const segmentFor = (schema: JsonSchema, known: string[]): fc.Arbitrary<string> =>
+const segmentFor = (schema: JsonSchema, known: string[], hostile: number): fc.Arbitrary<string> =>
   fc.oneof(
     { weight: known.length > 0 ? 6 : 0, arbitrary: fc.constantFrom(...(known.length > 0 ? known : ['x'])) },
     { weight: 3, arbitrary: stringFor(schema).map(encode) },
     {
-      weight: 2,
+      weight: hostile * 2,
       arbitrary: fc.oneof(
         hostileString.map(encode),
         fc.constantFrom(
@@ -270,11 +280,11 @@ const segmentFor = (schema: JsonSchema, known: string[]): fc.Arbitrary<string> =
   );
 
 /** A query value as it is written in the URL. */
-const queryValueFor = (schema: JsonSchema): fc.Arbitrary<string> =>
+const queryValueFor = (schema: JsonSchema, hostile: number): fc.Arbitrary<string> =>
   fc.oneof(
-    { weight: 5, arbitrary: validJson(schema, 0).map((text) => encode(plain(text))) },
+    { weight: 5, arbitrary: validJson(schema, 0, hostile).map((text) => encode(plain(text))) },
     {
-      weight: 2,
+      weight: hostile * 2,
       arbitrary: fc.oneof(
         hostileString.map(encode),
         fc.constantFrom('', '-1', '1e400', '9007199254740993', 'NaN', 'Infinity', '0x10', '%zz', '%00', '[]', '{}'),
@@ -307,12 +317,12 @@ const contentTypes = fc.constantFrom(
   '*/*',
 );
 
-const tokenHeader = (known: KnownValues): fc.Arbitrary<string | undefined> =>
+const tokenHeader = (known: KnownValues, hostile: number): fc.Arbitrary<string | undefined> =>
   fc.oneof(
     { weight: 12, arbitrary: fc.constant(`Bearer ${known.tokens[0]}`) },
     { weight: 3, arbitrary: fc.constantFrom(...known.tokens.map((t) => `Bearer ${t}`)) },
     {
-      weight: 1,
+      weight: hostile,
       arbitrary: fc.constantFrom(
         undefined,
         'Bearer ',
@@ -333,12 +343,21 @@ const optionalHeaders = fc.record(
   { requiredKeys: [] },
 );
 
-/** One request for the operation. */
-export const requestArbitrary = (operation: Operation, known: KnownValues): fc.Arbitrary<FuzzRequest> => {
+/**
+ * One request for the operation: two in five are clean (every part valid or known, so they reach
+ * the handlers and the log), the rest carry hostile parts.
+ */
+export const requestArbitrary = (operation: Operation, known: KnownValues): fc.Arbitrary<FuzzRequest> =>
+  fc.oneof(
+    { weight: 2, arbitrary: requestWith(operation, known, 0) },
+    { weight: 3, arbitrary: requestWith(operation, known, 1) },
+  );
+
+const requestWith = (operation: Operation, known: KnownValues, hostile: number): fc.Arbitrary<FuzzRequest> => {
   const pathParams = operation.parameters.filter((p) => p.in === 'path');
   const queryParams = operation.parameters.filter((p) => p.in === 'query');
   const path = fc
-    .tuple(...pathParams.map((p) => segmentFor(p.schema, known.params[p.name] ?? [])))
+    .tuple(...pathParams.map((p) => segmentFor(p.schema, known.params[p.name] ?? [], hostile)))
     .map((segments) => pathParams.reduce((url, p, i) => url.replace(`{${p.name}}`, segments[i]!), operation.path));
   const query = fc
     .tuple(
@@ -346,16 +365,18 @@ export const requestArbitrary = (operation: Operation, known: KnownValues): fc.A
         fc
           .oneof(
             { weight: p.required ? 0 : 3, arbitrary: fc.constant([] as string[]) },
-            { weight: 4, arbitrary: queryValueFor(p.schema).map((v) => [v]) },
+            { weight: 4, arbitrary: queryValueFor(p.schema, hostile).map((v) => [v]) },
             // Duplicated parameters: an array where a scalar is expected, or the reverse.
-            { weight: 1, arbitrary: fc.array(queryValueFor(p.schema), { minLength: 2, maxLength: 3 }) },
+            { weight: hostile, arbitrary: fc.array(queryValueFor(p.schema, hostile), { minLength: 2, maxLength: 3 }) },
           )
           .map((values) => values.map((v) => `${encodeURIComponent(p.name)}=${v}`)),
       ),
-      fc.option(fc.constantFrom('debug=1', '__proto__[x]=1', 'constructor=1', '=', '&&', 'a=%zz'), {
-        freq: 8,
-        nil: undefined,
-      }),
+      hostile > 0
+        ? fc.option(fc.constantFrom('debug=1', '__proto__[x]=1', 'constructor=1', '=', '&&', 'a=%zz'), {
+            freq: 8,
+            nil: undefined,
+          })
+        : fc.constant(undefined),
     )
     .map(([...parts]) => {
       const unknown = parts.pop() as string | undefined;
@@ -366,7 +387,7 @@ export const requestArbitrary = (operation: Operation, known: KnownValues): fc.A
   const knownBodies = known.bodies?.[operation.id] ?? [];
   const body: fc.Arbitrary<{ payload?: string; contentType?: string }> = operation.body
     ? fc.oneof(
-        { weight: 8, arbitrary: jsonFor(operation.body).map((payload) => ({ payload })) },
+        { weight: 8, arbitrary: jsonFor(operation.body, 0, hostile).map((payload) => ({ payload })) },
         {
           weight: knownBodies.length > 0 ? 4 : 0,
           arbitrary: fc
@@ -374,22 +395,25 @@ export const requestArbitrary = (operation: Operation, known: KnownValues): fc.A
             .map((payload) => ({ payload })),
         },
         {
-          weight: 2,
+          weight: hostile * 2,
           arbitrary: fc.oneof(
             hostileJson.map((payload) => ({ payload })),
             fc
               .constantFrom('', '{', '{"a":', '[1,2', 'nul', '\u0000', '{"a":1}garbage')
               .map((payload) => ({ payload })),
-            fc.tuple(jsonFor(operation.body), contentTypes).map(([payload, contentType]) => ({ payload, contentType })),
+            fc
+              .tuple(jsonFor(operation.body, 0, hostile), contentTypes)
+              .map(([payload, contentType]) => ({ payload, contentType })),
           ),
         },
       )
     : fc.oneof(
         { weight: 8, arbitrary: fc.constant({}) },
-        { weight: 1, arbitrary: hostileJson.map((payload) => ({ payload })) },
+        { weight: hostile, arbitrary: hostileJson.map((payload) => ({ payload })) },
       );
+  const headers = hostile > 0 ? fc.option(optionalHeaders, { freq: 4, nil: undefined }) : fc.constant(undefined);
   return fc
-    .tuple(path, query, body, tokenHeader(known), fc.option(optionalHeaders, { freq: 4, nil: undefined }))
+    .tuple(path, query, body, tokenHeader(known, hostile), headers)
     .map(([url, search, { payload, contentType }, authorization, extra]) => {
       const headers: Record<string, string> = { ...extra };
       if (authorization !== undefined) headers['authorization'] = authorization;

@@ -177,3 +177,41 @@ describe('integers beyond 2^53', () => {
     expect(await api.eventCount()).toBe(before);
   });
 });
+
+describe('found by the fuzz suite (openapi-fuzz.e2e.spec.ts)', () => {
+  test('a path segment that is not valid percent-encoded UTF-8 → 400 problem', async () => {
+    for (const url of ['/v1/tokens/%ED%A0%80', '/v1/namespaces/%zz/manifest', `${P}/config/%C0%AE`]) {
+      const response = await api.call('DELETE', url);
+      await expectRejected(response, 400);
+      expect(response.json().code).toBe('BAD_REQUEST');
+    }
+  });
+
+  test.each([
+    ['a NUL character', '{"value": "a\\u0000b"}'],
+    ['a lone surrogate', '{"value": "a\\ud800b"}'],
+    ['a lone surrogate in a property name', '{"value": {"\\udfff": 1}}'],
+  ])('a body string with %s → 400 problem, nothing appended', async (_name, raw) => {
+    const before = await api.eventCount();
+    const response = await api.call('PUT', `${P}/config/blob.object`, { raw });
+    await expectRejected(response, 400);
+    expect(response.json().detail).toMatch(/NUL character or a lone surrogate/);
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  test('a token description with a NUL character → 400, not a 500 from PostgreSQL', async () => {
+    const response = await api.call('POST', '/v1/tokens', { raw: '{"role": "reader", "description": "a\\u0000"}' });
+    await expectRejected(response, 400);
+  });
+
+  test('minPosition beyond the log head → 400 at once, not a 504 after waiting', async () => {
+    const started = performance.now();
+    const response = await api.call('GET', `${P}/config?minPosition=9007199254740991`);
+    await expectRejected(response, 400);
+    expect(response.json().detail).toMatch(/beyond the log head/);
+    expect(performance.now() - started).toBeLessThan(900); // the fixture waits 1 s before a 504
+    const head = await api.log.headPosition();
+    await api.project();
+    expect((await api.call('GET', `${P}/config?minPosition=${head}`)).statusCode).toBe(200);
+  });
+});

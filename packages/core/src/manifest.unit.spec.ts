@@ -258,3 +258,55 @@ describe('checkManifestChange', () => {
     expect(checkManifestChange(manifest, [prod, staging])).toEqual([]);
   });
 });
+
+describe('hostile values and schemas (issue 19)', () => {
+  const doc = parseManifest({
+    keys: {
+      'a.count': { type: 'integer' },
+      'a.list': { type: 'array' },
+      'a.slug': { type: 'string', pattern: '^(a+)+$' },
+    },
+  });
+
+  it('integer keys take safe integers only: beyond 2^53 a double has already rounded the value', () => {
+    expect(validateValue(doc, 'a.count', Number.MAX_SAFE_INTEGER).ok).toBe(true);
+    expect(validateValue(doc, 'a.count', -Number.MAX_SAFE_INTEGER).ok).toBe(true);
+    for (const unsafe of [2 ** 53, 12345678901234567890123, -1e20])
+      expect(failure(validateValue(doc, 'a.count', unsafe)).message).toMatch(
+        /expected integer between -9007199254740991 and 9007199254740991/,
+      );
+  });
+
+  it('refuses unsafe integer bounds and defaults on integer keys, not on number keys', () => {
+    expect(
+      manifestProblems({
+        keys: {
+          'b.min': { type: 'integer', minimum: -1e20 },
+          'b.max': { type: 'integer', exclusiveMaximum: 2 ** 53 },
+          'b.default': { type: 'integer', default: 2 ** 53 },
+          'b.number': { type: 'number', minimum: -1e300, default: 1e300 },
+        },
+      }),
+    ).toEqual([
+      'keys.b.min: "minimum" must lie between -9007199254740991 and 9007199254740991 on type integer, got -100000000000000000000 (integer)',
+      'keys.b.max: "exclusiveMaximum" must lie between -9007199254740991 and 9007199254740991 on type integer, got 9007199254740992 (integer)',
+      'keys.b.default: default 9007199254740992 (integer) is not valid: expected integer between -9007199254740991 and 9007199254740991',
+    ]);
+  });
+
+  it('refuses values nested deeper than 64 levels without recursing into them', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(failure(validateValue(doc, 'a.list', deep)).message).toBe('a.list: value nested deeper than 64 levels');
+    let atLimit: unknown = [];
+    for (let i = 1; i < 64; i++) atLimit = [atLimit];
+    expect(validateValue(doc, 'a.list', atLimit).ok).toBe(true);
+  });
+
+  it('runs patterns in linear time and refuses those it cannot run, naming the construct', () => {
+    expect(failure(validateValue(doc, 'a.slug', `${'a'.repeat(100_000)}!`)).code).toBe('VALIDATION_FAILED');
+    expect(manifestProblems({ keys: { 'c.d': { type: 'string', pattern: '(a)\\1' } } })).toEqual([
+      'keys.c.d: "pattern" uses a backreference (\\1), which has no linear-time match; rewrite it without',
+    ]);
+  });
+});

@@ -88,11 +88,19 @@ describe('reads', () => {
     expect(read.statusCode).toBe(200);
     expect(read.json().values['ui.theme']).toEqual({ value: 'dark', source: 'tenant', position });
     expect(read.json().values['rate_limit.requests_per_minute']).toMatchObject({ value: 120, source: 'environment' });
+    // Written but not yet projected: the read waits, then answers 504.
+    const unprojected = (await put(`${P}/tenants/acme/config/ui.theme`, { value: 'light' })).json().position as number;
     const timeout = await api.call('GET', `${P}/tenants/acme/config`, {
-      headers: { 'x-strata-min-position': String(position + 1000) },
+      headers: { 'x-strata-min-position': String(unprojected) },
     });
     expect(timeout.statusCode).toBe(504);
     expect(timeout.json()).toMatchObject({ code: 'TIMEOUT' });
+    await api.project();
+    // A position no write has answered yet cannot be waited for.
+    const beyond = await api.call('GET', `${P}/tenants/acme/config`, {
+      headers: { 'x-strata-min-position': String(unprojected + 1000) },
+    });
+    expect(beyond.statusCode).toBe(400);
   });
 
   test('flags: rollout, override, OFREP reasons and bulk ETag', async () => {

@@ -37,20 +37,25 @@ describe('manifest patterns run in linear time', () => {
       ['slug.common', `${'a'.repeat(40)}!`],
       ['slug.nested', `${'a'.repeat(30_000)}!`],
     ] as const) {
-      const started = performance.now();
-      let healthAt = Number.POSITIVE_INFINITY;
-      const write = api.call('PUT', `${P}/config/${key}`, { body: { value } });
-      const health = api.call('GET', '/healthz', { token: null }).then((r) => {
-        healthAt = performance.now() - started;
-        return r;
-      });
-      const response = await write;
-      const writeMs = performance.now() - started;
-      expect((await health).statusCode).toBe(200);
-      await expectRejected(response, 422);
-      expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED', key });
+      // The best of three: a backtracking engine takes minutes every time (one more `a` doubles it),
+      // while a loaded machine only sometimes adds a scheduling delay to a fast answer.
+      let writeMs = Number.POSITIVE_INFINITY;
+      let healthMs = Number.POSITIVE_INFINITY;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const started = performance.now();
+        const write = api.call('PUT', `${P}/config/${key}`, { body: { value } });
+        const health = api.call('GET', '/healthz', { token: null }).then((r) => {
+          healthMs = Math.min(healthMs, performance.now() - started);
+          return r;
+        });
+        const response = await write;
+        writeMs = Math.min(writeMs, performance.now() - started);
+        expect((await health).statusCode).toBe(200);
+        await expectRejected(response, 422);
+        expect(response.json()).toMatchObject({ code: 'VALIDATION_FAILED', key });
+      }
       expect(writeMs).toBeLessThan(100);
-      expect(healthAt).toBeLessThan(100);
+      expect(healthMs).toBeLessThan(100);
     }
     expect(await api.eventCount()).toBe(before);
   });
@@ -213,5 +218,27 @@ describe('found by the fuzz suite (openapi-fuzz.e2e.spec.ts)', () => {
     const head = await api.log.headPosition();
     await api.project();
     expect((await api.call('GET', `${P}/config?minPosition=${head}`)).statusCode).toBe(200);
+  });
+
+  test('minPosition answered by a write elsewhere → the view as of then, not a 504', async () => {
+    await api.project();
+    const elsewhere = await api.call('PUT', '/v1/namespaces/hostile/envs/staging/config/limit.count', {
+      body: { value: 7 },
+    });
+    const { position } = elsewhere.json() as { position: number };
+    await api.project();
+    const started = performance.now();
+    const read = await api.call('GET', `${P}/config?minPosition=${position}`);
+    expect(read.statusCode, read.body).toBe(200);
+    expect(performance.now() - started).toBeLessThan(900); // the fixture waits 1 s before a 504
+    // Read-your-writes still waits for a write to this view that is not projected yet.
+    const own = (await api.call('PUT', `${P}/config/limit.count`, { body: { value: 8 } })).json() as {
+      position: number;
+    };
+    const waiting = api.call('GET', `${P}/config?minPosition=${own.position}`);
+    await api.project();
+    const mine = await waiting;
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().values['limit.count'].value).toBe(8);
   });
 });

@@ -51,12 +51,21 @@ test('300 wrong tokens from one address: 10 quick 401s, then 429 with Retry-Afte
   expect(await metric('strata_api_auth_backoffs_total')).toBe(300 - heard);
 });
 
-test('failures are counted by reason: missing header, malformed header, unknown token', async () => {
+test('failures are counted by reason: missing header, malformed header, unknown token, expired token', async () => {
+  const issued = await api.call('POST', '/v1/tokens', {
+    body: { role: 'reader', expiresAt: new Date(Date.now() + 1_500).toISOString() },
+  });
+  expect(issued.statusCode, issued.body).toBe(201);
+  const shortLived = (issued.json() as { token: string }).token;
   const before = {
     missing: await metric('strata_api_auth_failures_total{reason="missing"}'),
     malformed: await metric('strata_api_auth_failures_total{reason="malformed"}'),
     unknown: await metric('strata_api_auth_failures_total{reason="unknown"}'),
+    expired: await metric('strata_api_auth_failures_total{reason="expired"}'),
   };
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  expect((await from('10.0.1.1', `Bearer ${shortLived}`)).statusCode).toBe(401);
+  expect(await metric('strata_api_auth_failures_total{reason="expired"}')).toBe(before.expired + 1);
   expect((await from('10.0.1.1')).statusCode).toBe(401);
   expect((await from('10.0.1.1', 'Basic Zm9vOmJhcg==')).statusCode).toBe(401);
   expect((await from('10.0.1.1', 'Bearer ')).statusCode).toBe(401);

@@ -61,10 +61,8 @@ const dot = `[^${rangesText([
 ])}]`;
 
 /** A character set as the inside of an RE2 bracket expression. */
-const setInClass = (node: AST.CharacterSet): string => {
+const setInClass = (node: AST.EscapeCharacterSet | AST.UnicodePropertyCharacterSet): string => {
   switch (node.kind) {
-    case 'any':
-      throw new Unsupported('"." inside a class'); // not reachable: ECMA-262 has no `.` in a class
     case 'digit':
       return node.negate ? '\\D' : '\\d'; // ASCII digits in both, as in ECMA-262 without the i flag
     case 'word':
@@ -72,7 +70,6 @@ const setInClass = (node: AST.CharacterSet): string => {
     case 'space':
       return node.negate ? nonSpace : space;
     case 'property': {
-      if (node.strings) throw new Unsupported(`the property of strings ${node.raw}`);
       // RE2 knows general categories (`\p{L}`, `\p{Lu}`) and scripts (`\p{Greek}`) by bare name.
       const name =
         node.value === null
@@ -110,7 +107,6 @@ const emitElement = (node: AST.Element): string => {
       if (node.kind === 'any') return dot;
       return `[${setInClass(node)}]`;
     case 'CharacterClass': {
-      if (node.unicodeSets) throw new Unsupported(`the class ${node.raw}`);
       // `[]` matches nothing and `[^]` anything in ECMA-262; RE2 reads a leading `]` as a literal.
       if (node.elements.length === 0) return node.negate ? '[\\x{0}-\\x{10ffff}]' : '[^\\x{0}-\\x{10ffff}]';
       return `[${node.negate ? '^' : ''}${node.elements.map(emitClassElement).join('')}]`;
@@ -181,7 +177,7 @@ export const compilePattern = (source: string): CompiledPattern => {
       return { ok: false, problem: `uses ${error.message}, which has no linear-time match; rewrite it without` };
     // RE2's own limits: repetition counts above 1000, nested repetitions, unknown property names.
     const message = (error as Error).message.replace(/^error parsing regexp: /, '');
-    return { ok: false, problem: `cannot run in linear time (${message})` };
+    return { ok: false, problem: `cannot run on the linear-time engine (${message})` };
   }
   return { ok: true, pattern: { source, test: (input) => re2.test(input) } };
 };

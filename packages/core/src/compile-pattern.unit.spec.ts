@@ -35,8 +35,8 @@ describe('compilePattern', () => {
 
   it('refuses what RE2 bounds, and syntax errors, saying why', () => {
     expect(compilePattern('a{1001}')).toMatchObject({ ok: false, problem: expect.stringMatching(/repeat count/) });
-    expect(compilePattern('((a{100}){100}){100}')).toMatchObject({ ok: false, problem: /linear time/ });
-    expect(compilePattern('\\p{Letter}')).toMatchObject({ ok: false, problem: /linear time/ });
+    expect(compilePattern('((a{100}){100}){100}')).toMatchObject({ ok: false, problem: /linear-time engine/ });
+    expect(compilePattern('\\p{Letter}')).toMatchObject({ ok: false, problem: /linear-time engine/ });
     expect(compilePattern('([')).toMatchObject({ ok: false, problem: /^is not a valid regular expression/ });
     expect(compilePattern('\\-')).toMatchObject({ ok: false, problem: /^is not a valid regular expression/ });
     expect(compilePattern('a'.repeat(2_001))).toMatchObject({ ok: false, problem: /longer than 2000/ });

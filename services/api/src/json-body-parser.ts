@@ -41,14 +41,14 @@ export const jsonTextProblem = (text: string, maxDepth = maxJsonDepth): StrataEr
   return undefined;
 };
 
+// In Unicode mode a surrogate pair is one code point, so only a lone surrogate is in category Cs.
+const unstorable = /\u0000|\p{Cs}/u;
+
 /**
  * The first string (or property name) of a parsed body that PostgreSQL cannot store as sent: a NUL
  * character (text and jsonb refuse it) or a lone surrogate (jsonb refuses its escape, text would
  * silently become U+FFFD). Iterative; the depth is already bounded by `jsonTextProblem`.
  */
-// In Unicode mode a surrogate pair is one code point, so only a lone surrogate is in category Cs.
-const unstorable = /\u0000|\p{Cs}/u;
-
 export const unstorableString = (value: unknown): StrataError | undefined => {
   const pending: unknown[] = [value];
   for (let i = 0; i < pending.length; i++) {
@@ -60,8 +60,8 @@ export const unstorableString = (value: unknown): StrataError | undefined => {
           'JSON body holds a string with a NUL character or a lone surrogate: send well-formed Unicode text',
         );
     } else if (typeof next === 'object' && next !== null) {
-      if (!Array.isArray(next)) pending.push(...Object.keys(next));
-      pending.push(...Object.values(next));
+      if (!Array.isArray(next)) for (const name of Object.keys(next)) pending.push(name);
+      for (const child of Object.values(next)) pending.push(child);
     }
   }
   return undefined;

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   environmentEventTypes,
   evaluateFlag,
@@ -36,6 +35,20 @@ export interface PresentReadsOptions {
   /** Longest wait for `minPosition` before TIMEOUT. */
   readWaitMs: number;
 }
+
+/**
+ * A position beyond the head names an event no write has answered (an answered write is committed,
+ * so every reader's head includes it): waiting could only end in a 504, so it is the caller's error.
+ */
+const beyondHead = (position: number, head: number) =>
+  new StrataError(
+    'BAD_REQUEST',
+    `minPosition ${position} is beyond the log head ${head}: pass a position a write answered`,
+    {
+      minPosition: position,
+      head,
+    },
+  );
 
 /** States at the head kept for reads from the log, per scope (a Redis outage reads the same few over and over). */
 const logStatesKept = 256;
@@ -168,30 +181,17 @@ export class PresentReads {
       { namespace, environment, type: environmentEventTypes },
       { namespace, environment: null, type: namespaceWideEventTypes },
     ]);
-    // A position beyond the head names an event that does not exist yet: wait for it as before.
-    const targets =
-      head < n ? { environment: n, namespace: 0 } : { environment: environmentLast, namespace: namespaceLast };
+    if (head < n) throw beyondHead(n, head);
+    const targets = { environment: environmentLast, namespace: namespaceLast };
     if (current.environment >= targets.environment && current.namespace >= targets.namespace) return;
     await views.waitForPositions(namespace, environment, targets, readWaitMs);
   }
 
   /** The scope's state at the head of the log (which reflects every committed event, so any legitimate `minPosition`). */
   async #stateAtHead(namespace: string, environment: string, minPosition: number | null): Promise<NamespaceEnvState> {
-    const { log, pointInTime, readWaitMs } = this.options;
-    let head = await log.headPosition();
-    // Only a position not yet in the log is waited for, bounded like a view.
-    const deadline = performance.now() + readWaitMs;
-    while (minPosition !== null && head < minPosition) {
-      if (performance.now() >= deadline)
-        throw new StrataError('TIMEOUT', `the log is at position ${head}, not yet ${minPosition}`, {
-          namespace,
-          environment,
-          position: minPosition,
-          current: head,
-        });
-      await sleep(20);
-      head = await log.headPosition();
-    }
+    const { log, pointInTime } = this.options;
+    const head = await log.headPosition();
+    if (minPosition !== null && head < minPosition) throw beyondHead(minPosition, head);
     const key = `${namespace}\0${environment}`;
     const kept = this.#atHead.get(key);
     if (kept && kept.head === head) return kept.state;

@@ -110,11 +110,11 @@ describe('minPosition across scopes', () => {
     expect(answer.json().values['ui.banner']).toMatchObject({ value: 'hello', source: 'default' });
   });
 
-  test('a position the log has not reached yet still times out', async () => {
+  test('a position the log has not reached yet is refused at once (no write answered it)', async () => {
     await api.project();
     const head = await api.log.headPosition();
     const { answer } = await timed(`${staging}/config?minPosition=${head + 100}`);
-    expect(answer.statusCode).toBe(504);
-    expect(answer.json()).toMatchObject({ code: 'TIMEOUT' });
+    expect(answer.statusCode).toBe(400);
+    expect(answer.json()).toMatchObject({ code: 'BAD_REQUEST', head });
   });
 });

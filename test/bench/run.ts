@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- sdk flags append http propagation rebuild pit]`: every Strata target side by side
+ * `npm run bench [-- sdk flags append http propagation rebuild pit relay]`: every Strata target side by side
  * with a peer measured in the same run, printed as it goes and written to results/latest.md.
  * Each benchmark creates its own scratch databases, Redis prefix, Kafka topic and processes, and
  * removes them when it ends (also when it fails). Knobs: BENCH_REBUILD_EVENTS (default 1,000,000),
+ * BENCH_RELAY_EVENTS (default 1,000,000), BENCH_RELAY_STEADY_S, RELAY_BATCH_SIZE,
  * BENCH_APPEND_MS, BENCH_HTTP_SECONDS, BENCH_SDK_MS, BENCH_SKIP_PEERS_INSTALL=1.
  */
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { httpBench } from './http.bench.js';
 import { pitBench } from './pit.bench.js';
 import { propagationBench } from './propagation.bench.js';
 import { rebuildBench } from './rebuild.bench.js';
+import { relayBench } from './relay.bench.js';
 import { sdkBench } from './sdk.bench.js';
 import { sharedFilledLog } from './lib/filled-log.js';
 import { machine, record, writeMarkdown } from './lib/report.js';
@@ -31,6 +33,7 @@ const benches: Record<string, () => Promise<void>> = {
   propagation: propagationBench,
   rebuild: rebuildBench,
   pit: pitBench,
+  relay: relayBench,
 };
 
 const asked = process.argv.slice(2).filter((a) => a !== '--');

@@ -41,25 +41,27 @@ const fill = async (url: string, count: number): Promise<void> => {
   }
 };
 
+/** A migrated scratch database filled with `count` events as above; dropped on dispose. */
+export const filledScratchLog = async (label: string, count: number): Promise<ScratchDatabase> => {
+  const db = await scratchDatabase(label);
+  const t0 = performance.now();
+  try {
+    await fill(db.url, count);
+  } catch (error) {
+    await db[Symbol.asyncDispose]();
+    throw error;
+  }
+  process.stdout.write(
+    `  (filled ${count.toLocaleString()} events in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
+  );
+  return db;
+};
+
 let shared: Promise<ScratchDatabase> | null = null;
 
 /** The rebuild and point-in-time benchmarks share one filled log when both run. */
 export const sharedFilledLog = {
-  get: (): Promise<ScratchDatabase> =>
-    (shared ??= (async () => {
-      const db = await scratchDatabase('history');
-      const t0 = performance.now();
-      try {
-        await fill(db.url, rebuildEvents);
-      } catch (error) {
-        await db[Symbol.asyncDispose]();
-        throw error;
-      }
-      process.stdout.write(
-        `  (filled ${rebuildEvents.toLocaleString()} events in ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`,
-      );
-      return db;
-    })()),
+  get: (): Promise<ScratchDatabase> => (shared ??= filledScratchLog('history', rebuildEvents)),
   dispose: async (): Promise<void> => {
     const db = await shared?.catch(() => null);
     shared = null;

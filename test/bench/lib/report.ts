@@ -27,13 +27,24 @@ export const record = (row: BenchRow): void => {
 export const machine = (): string =>
   `${os.cpus().length} × ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 
-/** Writes the table as Markdown so the README can quote the latest run verbatim. */
+/**
+ * Writes the table as Markdown so the README can quote the latest run verbatim. Rows of benchmarks
+ * this run did not measure are kept from the previous file (a subset run updates only its rows).
+ */
 export const writeMarkdown = (file: string): void => {
+  const measured = new Set(rows.map((r) => r.benchmark));
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : [];
+  const kept = previous.filter((line) => {
+    const benchmark = /^\| ([a-z-]+) \|/.exec(line)?.[1];
+    return benchmark !== undefined && benchmark !== 'benchmark' && !measured.has(benchmark);
+  });
   const lines = [
-    `Run on ${new Date().toISOString().slice(0, 10)}, ${machine()}. Ratio > 1 means Strata is better.`,
+    `Run on ${new Date().toISOString().slice(0, 10)}, ${machine()}. Ratio > 1 means Strata is better.` +
+      (kept.length > 0 ? ` Rows of ${[...measured].join(', ')} from this run, the others from the previous one.` : ''),
     '',
     '| benchmark | metric | Strata | peer | peer value | ratio | target |',
     '|---|---|---|---|---|---|---|',
+    ...kept,
     ...rows.map(
       (r) =>
         `| ${r.benchmark} | ${r.metric} | ${r.ours} | ${r.peerName} | ${r.peer} | ${r.ratio === null ? '—' : `${r.ratio.toFixed(2)}×`} | ${r.target ?? ''} |`,

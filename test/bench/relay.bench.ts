@@ -1,0 +1,256 @@
+/**
+ * The fan-out path: log → relay → Kafka → projector → Redis.
+ * - Relay backlog drain: a scratch log filled with BENCH_RELAY_EVENTS events (default 1,000,000),
+ *   a Relay started on a fresh topic, timed until its checkpoint reaches the head (every event
+ *   acknowledged by Kafka with acks=all). Floor: Kafka's own ProducerPerformance (the
+ *   `kafka-producer-perf-test` tool, from the broker's jars) sending as many records of the same
+ *   average size with acks=all and the idempotent producer.
+ * - Commit → Kafka at a steady 1 k events/s (BENCH_RELAY_STEADY_S, default 10 s): from the moment
+ *   an append returns to the moment a consumer of the topic holds the event (so an upper bound of
+ *   the relay's ack latency). Floor: ProducerPerformance at 1 k records/s, send → ack.
+ * - Projector catch-up: a Projector on an empty log whose (empty) view generation is already live,
+ *   consuming the drained topic from the beginning into it, timed until it applied every event.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { ensureTopic, KafkaEventConsumer, toKafkaMessage } from '@strata/kafka-bus';
+import { createPool, PostgresEventLog } from '@strata/postgres-log';
+import { RedisViewStore } from '@strata/redis-views';
+import { createJsonLogger } from '@strata/service-runtime';
+import { Projector } from '../../services/projector/src/projector.js';
+import { Relay } from '../../services/relay/src/relay.js';
+import { filledScratchLog } from './lib/filled-log.js';
+import { record } from './lib/report.js';
+import { deleteRedisPrefix, kafkaBrokers, redisUrl, runId, scratchDatabase, sleep } from './lib/scratch.js';
+import { formatRate } from './lib/stats.js';
+
+const backlog = Number(process.env.BENCH_RELAY_EVENTS ?? 1_000_000);
+const steadySeconds = Number(process.env.BENCH_RELAY_STEADY_S ?? 10);
+const partitions = 6;
+const brokers = kafkaBrokers.split(',');
+const quiet = createJsonLogger({ service: 'bench', level: 'error' });
+
+/** The broker's jars: KAFKA_LIBS, else infra/kafka/.local of this checkout or of the main one. */
+const kafkaLibs = (): string => {
+  if (process.env.KAFKA_LIBS) return process.env.KAFKA_LIBS;
+  const here = fileURLToPath(new URL('../../infra/kafka/.local/libs-3.9.1', import.meta.url));
+  if (fs.existsSync(here)) return here;
+  const common = spawnSync('git', ['rev-parse', '--path-format=absolute', '--git-common-dir'], { encoding: 'utf8' });
+  return path.join(path.dirname(common.stdout.trim()), 'infra/kafka/.local/libs-3.9.1');
+};
+
+interface PerfResult {
+  recordsPerSecond: number;
+  p99Ms: number;
+}
+
+/** Runs ProducerPerformance and parses its summary line. */
+const producerPerformance = (topic: string, records: number, recordSize: number, throughput: number): PerfResult => {
+  const run = spawnSync(
+    'java',
+    [
+      '-Xmx512m',
+      '-cp',
+      `${kafkaLibs()}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      topic,
+      '--num-records',
+      String(records),
+      '--record-size',
+      String(recordSize),
+      '--throughput',
+      String(throughput),
+      '--producer-props',
+      `bootstrap.servers=${brokers.join(',')}`,
+      'acks=all',
+      'enable.idempotence=true',
+    ],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  const summary = /(\d+) records sent, ([\d.]+) records\/sec .*?, ([\d.]+) ms 99th/.exec(run.stdout);
+  if (!summary)
+    throw new Error(`ProducerPerformance printed no summary: ${run.stdout.slice(-500)} ${run.stderr.slice(-1500)}`);
+  return { recordsPerSecond: Number(summary[2]), p99Ms: Number(summary[3]) };
+};
+
+const waitUntil = async (what: string, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> => {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what}: not done after ${timeoutMs / 1000} s`);
+    await sleep(20);
+  }
+};
+
+export const relayBench = async (): Promise<void> => {
+  const run = runId();
+  const topic = `bench.relay.${run}`;
+  const floorTopic = `bench.relay-floor.${run}`;
+  const prefix = `bench:projector:${run}:`;
+  const admin = new Kafka({ clientId: 'bench-relay', brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await using db = await filledScratchLog('relay', backlog);
+  await using emptyDb = await scratchDatabase('projector');
+  const pool = createPool(db.url, { max: 8, onError: () => {} });
+  const log = new PostgresEventLog(pool);
+  const emptyPool = createPool(emptyDb.url, { max: 2, onError: () => {} });
+  const relay = new Relay({
+    databaseUrl: db.url,
+    brokers,
+    topic,
+    partitions,
+    metricsPort: undefined,
+    batchSize: Number(process.env.RELAY_BATCH_SIZE ?? 1000),
+    leaderRetryMs: 1000,
+    pollIntervalMs: 1000,
+    logger: quiet,
+  });
+  let projector: Projector | undefined;
+  try {
+    const sample = await log.readAll(0, 1000);
+    const recordSize = Math.round(
+      sample.reduce((sum, e) => sum + Buffer.byteLength(toKafkaMessage(e).value as string), 0) / sample.length,
+    );
+
+    const t0 = performance.now();
+    await relay.start();
+    await waitUntil('relay drain', async () => (await relay.metrics()).checkpointPosition >= backlog, 1_800_000);
+    const drainSeconds = (performance.now() - t0) / 1000;
+
+    await ensureTopic({ brokers, topic: floorTopic, partitions, clientId: 'bench-relay', logger: quiet });
+    const floor = producerPerformance(floorTopic, backlog, recordSize, -1);
+    record({
+      benchmark: 'relay',
+      metric: `relay backlog drain ${backlog.toLocaleString()} events (${recordSize} B, ${drainSeconds.toFixed(1)} s): events/s`,
+      ours: formatRate(backlog / drainSeconds),
+      peer: formatRate(floor.recordsPerSecond),
+      peerName: 'kafka-producer-perf-test',
+      ratio: backlog / drainSeconds / floor.recordsPerSecond,
+      target: '≥ 50 k/s',
+    });
+
+    // Steady load: 10 one-event appends every 10 ms from concurrent writers (the log group-commits).
+    const appendedAt = new Map<number, number>();
+    const latencies: number[] = [];
+    const probe = new KafkaEventConsumer({ brokers, clientId: 'bench-relay-probe', logger: quiet });
+    await probe.run({
+      groupId: `bench-relay-probe-${run}`,
+      topic,
+      fromBeginning: false,
+      handleBatch: async (events) => {
+        const now = performance.now();
+        for (const event of events) {
+          const at = appendedAt.get(event.position);
+          if (at !== undefined) latencies.push(now - at);
+        }
+      },
+    });
+    try {
+      await sleep(3000); // the probe's group settles on the topic's end before we write
+      const writes: Promise<void>[] = [];
+      const perTick = 10;
+      const ticks = steadySeconds * 100;
+      const startAt = performance.now();
+      for (let tick = 0; tick < ticks; tick++) {
+        const due = startAt + tick * 10;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        for (let j = 0; j < perTick; j++) {
+          const n = tick * perTick + j;
+          writes.push(
+            log
+              .append(`steady-${run}-${n}`, [
+                {
+                  type: 'ConfigValueSet',
+                  data: {
+                    namespace: 'bench',
+                    environment: `env${n % 4}`,
+                    tenant: null,
+                    key: `key_${n % 50}`,
+                    value: n,
+                  },
+                  metadata: { actor: 'bench' },
+                },
+              ])
+              .then((result) => {
+                if (!result.ok) throw new Error('steady append conflicted');
+                appendedAt.set(result.positions[0]!, performance.now());
+              }),
+          );
+        }
+      }
+      await Promise.all(writes);
+      const written = ticks * perTick;
+      await waitUntil('steady events consumed', () => latencies.length >= written, 60_000);
+    } finally {
+      await probe.stop();
+    }
+    latencies.sort((a, b) => a - b);
+    const p99 = latencies[Math.floor(latencies.length * 0.99)]!;
+    const steadyFloor = producerPerformance(floorTopic, steadySeconds * 1000, recordSize, 1000);
+    record({
+      benchmark: 'relay',
+      metric: `commit → on Kafka at 1 k events/s: p99 (n=${latencies.length})`,
+      ours: `${p99.toFixed(1)} ms`,
+      peer: `${steadyFloor.p99Ms.toFixed(1)} ms`,
+      peerName: 'kafka-producer-perf-test ack',
+      ratio: steadyFloor.p99Ms / p99,
+    });
+
+    // Projector catch-up of the drained topic (backlog + steady events).
+    const total = backlog + steadySeconds * 1000;
+    projector = new Projector({
+      databaseUrl: emptyDb.url,
+      redisUrl,
+      brokers,
+      topic,
+      prefix,
+      groupId: `bench-projector-${run}`,
+      metricsPort: undefined,
+      watchIntervalMs: 60_000,
+      sessionTimeoutMs: 30_000,
+      heartbeatIntervalMs: 3_000,
+      logger: quiet,
+    });
+    // A live, empty view generation first, so the projector applies the topic instead of rebuilding.
+    const redis = new Redis(redisUrl);
+    try {
+      await new RedisViewStore({ redis, prefix }).rebuild({
+        eventLog: new PostgresEventLog(emptyPool),
+        dropDelayMs: 0,
+      });
+    } finally {
+      redis.disconnect();
+    }
+    const p0 = performance.now();
+    await projector.start();
+    const started = projector;
+    await waitUntil(
+      'projector catch-up',
+      () => started.metrics.appliedTotal + started.metrics.duplicatesTotal >= total,
+      1_800_000,
+    );
+    const catchUpSeconds = (performance.now() - p0) / 1000;
+    record({
+      benchmark: 'projector',
+      metric: `Kafka backlog ${total.toLocaleString()} events → Redis views (${catchUpSeconds.toFixed(1)} s)`,
+      ours: formatRate(total / catchUpSeconds),
+      peer: formatRate(backlog / drainSeconds),
+      peerName: 'relay drain (same run)',
+      ratio: null,
+      target: '≥ 50 k/s',
+    });
+  } finally {
+    await projector?.stop().catch(() => undefined);
+    await relay.stop().catch(() => undefined);
+    await pool.end();
+    await emptyPool.end();
+    await admin.deleteTopics({ topics: [topic, floorTopic], timeout: 10_000 }).catch(() => undefined);
+    await admin.disconnect();
+    await deleteRedisPrefix(prefix);
+  }
+};

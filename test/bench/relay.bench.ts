@@ -135,7 +135,7 @@ export const relayBench = async (): Promise<void> => {
 
     // Steady load: 10 one-event appends every 10 ms from concurrent writers (the log group-commits).
     const appendedAt = new Map<number, number>();
-    const latencies: number[] = [];
+    const arrivedAt = new Map<number, number>();
     const probe = new KafkaEventConsumer({ brokers, clientId: 'bench-relay-probe', logger: quiet });
     await probe.run({
       groupId: `bench-relay-probe-${run}`,
@@ -143,14 +143,13 @@ export const relayBench = async (): Promise<void> => {
       fromBeginning: false,
       handleBatch: async (events) => {
         const now = performance.now();
-        for (const event of events) {
-          const at = appendedAt.get(event.position);
-          if (at !== undefined) latencies.push(now - at);
-        }
+        for (const event of events) arrivedAt.set(event.position, now);
       },
     });
     try {
-      await sleep(3000); // the probe's group settles on the topic's end before we write
+      // The probe reads from the topic's end: it must own every partition before anything is written.
+      await waitUntil('probe assigned', () => probe.assignedPartitions().length === partitions, 120_000);
+      await sleep(2000);
       const writes: Promise<void>[] = [];
       const perTick = 10;
       const ticks = steadySeconds * 100;
@@ -185,11 +184,22 @@ export const relayBench = async (): Promise<void> => {
       }
       await Promise.all(writes);
       const written = ticks * perTick;
-      await waitUntil('steady events consumed', () => latencies.length >= written, 60_000);
+      // Bounded: an event the probe missed (a late partition assignment) only shrinks n.
+      await waitUntil(
+        'steady events consumed',
+        () => [...appendedAt.keys()].every((p) => arrivedAt.has(p)),
+        30_000,
+      ).catch(() => undefined);
+      if (appendedAt.size !== written) throw new Error(`only ${appendedAt.size} of ${written} steady appends answered`);
     } finally {
       await probe.stop();
     }
-    latencies.sort((a, b) => a - b);
+    const latencies = [...appendedAt]
+      .filter(([position]) => arrivedAt.has(position))
+      .map(([position, at]) => Math.max(0, arrivedAt.get(position)! - at))
+      .sort((a, b) => a - b);
+    if (latencies.length < appendedAt.size * 0.9)
+      throw new Error(`the probe saw ${latencies.length} of ${appendedAt.size} steady events`);
     const p99 = latencies[Math.floor(latencies.length * 0.99)]!;
     const steadyFloor = producerPerformance(floorTopic, steadySeconds * 1000, recordSize, 1000);
     record({

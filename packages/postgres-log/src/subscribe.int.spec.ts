@@ -113,4 +113,44 @@ describe('subscribe', () => {
     await resumed.stop();
     expect(later).toEqual([start + 3]);
   });
+  it('reads the next page while a full one is handled, and drops it when the handler fails', async () => {
+    const log = new PostgresEventLog(pool);
+    const start = await log.headPosition();
+    await log.append(
+      'env:ahead/prod',
+      Array.from({ length: 10 }, (_, i) => configValueSet(`k.v${i}`, i, { namespace: 'ahead' })),
+    );
+    const checkpoint = {
+      saved: start,
+      load: async () => checkpoint.saved,
+      save: async (p: number) => void (checkpoint.saved = p),
+    };
+    const pages: number[][] = [];
+    const checkpointsSeen: number[] = [];
+    let failures = 0;
+    const subscription = await subscribe({
+      pool,
+      checkpoint,
+      batchSize: 3,
+      pollIntervalMs: 20,
+      onError: () => undefined,
+      handler: async (events) => {
+        checkpointsSeen.push(checkpoint.saved);
+        // The second page fails twice while the third is already being read.
+        if (events[0]!.position === start + 4 && failures < 2) {
+          failures += 1;
+          throw new Error('downstream down');
+        }
+        pages.push(events.map((e) => e.position));
+      },
+    });
+    await waitFor(() => pages.flat().length >= 10);
+    await subscription.stop();
+
+    expect(pages.flat()).toEqual(Array.from({ length: 10 }, (_, i) => start + 1 + i));
+    expect(pages.map((page) => page.length)).toEqual([3, 3, 3, 1]);
+    // Each page starts where the checkpoint stands: nothing after a failed page was handled first.
+    expect(checkpointsSeen).toEqual([start, start + 3, start + 3, start + 3, start + 6, start + 9]);
+    expect(checkpoint.saved).toBe(start + 10);
+  });
 });

@@ -1,4 +1,4 @@
-import type { EventHandler } from '@strata/core';
+import type { EventHandler, RecordedEvent } from '@strata/core';
 import type pg from 'pg';
 import { PostgresEventLog, eventsChannel } from './postgres-event-log.js';
 import type { Upcasters } from './upcasters.js';
@@ -89,24 +89,39 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
       wake = done;
     });
 
+  // The next page, read while the handler works on a full one (a backlog reads and hands on at
+  // once instead of in turns). Only ever the page right after the one being handled, and dropped
+  // when that one fails: the handler still sees pages one at a time, in order, and the checkpoint
+  // still moves only after the handler finished a page.
+  let readAhead: Promise<RecordedEvent[]> | undefined;
+  const readAfter = (after: number) => {
+    const page = log.readAll(after, batchSize);
+    page.catch(() => undefined); // its failure is reported when (and if) the page is awaited
+    return page;
+  };
   const run = async () => {
     while (!stopped) {
       let failed = false;
       try {
-        const events = await log.readAll(position, batchSize);
+        const page = readAhead ?? readAfter(position);
+        readAhead = undefined;
+        const events = await page;
         const last = events.at(-1);
         if (last) {
+          if (events.length === batchSize) readAhead = readAfter(last.position);
           await handler(events);
           await checkpoint.save(last.position);
           position = last.position;
           continue;
         }
       } catch (error) {
+        readAhead = undefined;
         onError(error);
         failed = true;
       }
       if (!stopped && (failed || notifiedHead <= position)) await sleep();
     }
+    await readAhead?.catch(() => undefined);
   };
   const running = run();
 

@@ -13,7 +13,7 @@ export default tseslint.config(
   },
   ...tseslint.configs.recommended,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // A dropped promise in a consumer loop loses an acknowledgement.
@@ -41,8 +41,8 @@ export default tseslint.config(
     },
   },
   {
-    // Vitest's global setup and config must default-export.
-    files: ['test/setup/global-setup.ts', 'vitest.config.ts'],
+    // Vitest's global setup and config, and Vite's config, must default-export.
+    files: ['test/setup/global-setup.ts', 'vitest.config.ts', 'packages/console/vite.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

@@ -8,5 +8,12 @@ if [[ "${CI:-}" == "true" || ! -f "$stamp" || package-lock.json -nt "$stamp" ]];
   echo "strata: installing npm packages (npm ci)…" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
+# The API serves the console's built files under /console: build them when missing or older than
+# their sources (core is bundled into it too).
+console=packages/console
+if [[ "${CI:-}" == "true" || ! -f $console/dist/index.html || -n "$(find $console/src $console/public $console/index.html $console/vite.config.ts packages/core/src -newer $console/dist/index.html -print -quit)" ]]; then
+  echo "strata: building the console (vite)…" >&2
+  npm run build --silent -w @strata/console >/dev/null
+fi
 node_version=$(node_modules/.bin/node --version)
 [[ "$node_version" == v24.* ]] || { echo "strata: expected Node 24 in node_modules/.bin/node, found $node_version" >&2; exit 1; }

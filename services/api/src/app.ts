@@ -33,6 +33,7 @@ import { ofrepRoutes } from './routes/ofrep-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { readRoutes } from './routes/read-routes.js';
 import { secretRoutes } from './routes/secret-routes.js';
+import { consoleRoutes } from './routes/console-routes.js';
 import { tokenRoutes } from './routes/token-routes.js';
 import { writeRoutes } from './routes/write-routes.js';
 
@@ -113,12 +114,16 @@ export interface ApiDeps {
   /** A pino logger, or Fastify logger options; default: JSON logs at info. */
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   limits?: Partial<ApiLimits>;
+  /** Built console files served under /console (default: @strata/console's dist); null serves none. */
+  consoleDir?: string | null;
 }
 
 /** Per-route access declaration. Routes without one are refused: deny by default. */
 export interface RouteAccess {
   /** Anyone may call it (health, metrics, OpenAPI). */
   public?: boolean;
+  /** Any valid token, whatever its role (the caller asking about itself). */
+  authenticated?: boolean;
   permission?: Permission;
   /** What the request touches; default: `ns`/`env`/`tenant` path parameters. */
   target?: (request: FastifyRequest) => Target;
@@ -292,6 +297,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     if (request.routeOptions.url === undefined || request.routeOptions.url.startsWith('/docs')) return done();
     const principal = request.principal;
     if (!principal) return done(new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>'));
+    if (access?.authenticated === true) return done();
     if (!access?.permission) return done(new StrataError('FORBIDDEN', 'this route grants no permission'));
     try {
       authorize(principal, access.permission, (access.target ?? defaultTarget)(request));
@@ -333,6 +339,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     historyRoutes(scope, context);
     ofrepRoutes(scope, context);
     keyRoutes(scope, context);
+    await consoleRoutes(scope, context);
   });
 
   app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());

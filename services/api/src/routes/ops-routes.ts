@@ -101,10 +101,14 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
     },
     async () => {
       const store = projections();
-      const [generation, needsRebuild, head] = await Promise.all([
+      const [generation, needsRebuild, head, checkpoints] = await Promise.all([
         store.generation(),
         store.needsRebuild(),
         deps.log.headPosition(),
+        // The relay's (`relay:<topic>`) and any other consumer's saved position, against the head.
+        deps.pool.query<{ name: string; position: string; updated_at: Date }>(
+          'SELECT name, position, updated_at FROM strata.checkpoints ORDER BY name',
+        ),
       ]);
       const progress = running?.progress ?? null;
       return {
@@ -116,6 +120,12 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
         lag: progress ? Math.max(0, head - progress.position) : null,
         progress: progress && progress.head > 0 ? Math.min(1, progress.position / progress.head) : null,
         last,
+        checkpoints: checkpoints.rows.map((row) => ({
+          name: row.name,
+          position: Number(row.position),
+          lag: Math.max(0, head - Number(row.position)),
+          updatedAt: row.updated_at.toISOString(),
+        })),
       };
     },
   );

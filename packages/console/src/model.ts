@@ -1,0 +1,208 @@
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import { fold, initialState, type NamespaceEnvState, type RecordedEvent } from '@strata/core';
+import type { EventsQuery, HistoryEvent, StrataClient, Whoami } from './api.js';
+
+/**
+ * The console's picture of one namespace: its whole history (for callers who may read it), folded
+ * with @strata/core into the selected environment's state, so the who-flips preview, the rollout
+ * chart and the ages of values are computed in the browser exactly as the server computes them.
+ * It follows the log live: the change stream when the API has one, else polling `?after=`.
+ */
+
+export interface Session {
+  client: StrataClient;
+  who: Whoami;
+  can: (permission: string) => boolean;
+  /** Paths of the server's OpenAPI document (optional routes: change stream, flag preview). */
+  routes: ReadonlySet<string>;
+  signOut: () => void;
+}
+export const SessionContext = createContext<Session | null>(null);
+export const useSession = (): Session => {
+  const session = useContext(SessionContext);
+  if (!session) throw new Error('useSession outside a signed-in console');
+  return session;
+};
+
+export interface ScopeChoice {
+  namespace: string;
+  env: string;
+  /** '' = environment layer. */
+  tenant: string;
+}
+
+export type LiveMode = 'stream' | 'polling' | 'off';
+
+export interface NamespaceModel {
+  scope: ScopeChoice;
+  loading: boolean;
+  error: string | null;
+  /** Every event of the namespace (all environments), oldest first; empty without history:read. */
+  events: HistoryEvent[];
+  /** The selected environment folded from `events`. */
+  state: NamespaceEnvState;
+  head: number;
+  environments: string[];
+  /** Tenants that appear in the selected environment's history. */
+  tenants: string[];
+  live: LiveMode;
+  /** Bumped on every change seen live, so views without history can refetch. */
+  changeCount: number;
+  reload: () => void;
+  recordedAtOf: (position: number) => string | undefined;
+}
+
+export const ModelContext = createContext<NamespaceModel | null>(null);
+export const useModel = (): NamespaceModel => {
+  const model = useContext(ModelContext);
+  if (!model) throw new Error('useModel outside its provider');
+  return model;
+};
+
+/** Every page of a history query. */
+export const loadAllEvents = async (
+  client: StrataClient,
+  query: EventsQuery,
+  signal?: AbortSignal,
+  max = 50_000,
+): Promise<HistoryEvent[]> => {
+  const all: HistoryEvent[] = [];
+  let after = query.after ?? 0;
+  for (;;) {
+    const page = await client.events({ ...query, after, limit: 1000 }, signal);
+    all.push(...page.events);
+    if (page.next === null || all.length >= max) return all;
+    after = page.next;
+  }
+};
+
+const changesRoute = '/v1/namespaces/{ns}/envs/{env}/changes';
+
+export const useNamespaceModel = (session: Session, scope: ScopeChoice): NamespaceModel => {
+  const { client, can, routes } = session;
+  const history = can('history:read');
+  const [events, setEvents] = useState<HistoryEvent[]>([]);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [generation, setGeneration] = useState(0);
+  const [changeCount, setChangeCount] = useState(0);
+  const headRef = useRef(0);
+  const { namespace, env } = scope;
+
+  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+
+  useEffect(() => {
+    if (!history || !namespace) {
+      setEvents([]);
+      headRef.current = 0;
+      return;
+    }
+    const abort = new AbortController();
+    setLoading(true);
+    setError(null);
+    loadAllEvents(client, { namespace }, abort.signal)
+      .then((all) => {
+        headRef.current = all.at(-1)?.position ?? 0;
+        setEvents(all);
+      })
+      .catch((e: unknown) => {
+        if (!abort.signal.aborted) setError((e as Error).message);
+      })
+      .finally(() => {
+        if (!abort.signal.aborted) setLoading(false);
+      });
+    return () => abort.abort();
+  }, [client, history, namespace, generation]);
+
+  const streamAvailable = routes.has(changesRoute);
+  const live: LiveMode = !namespace || !env ? 'off' : streamAvailable ? 'stream' : history ? 'polling' : 'off';
+
+  // Follow the log: append what came after the last event held.
+  useEffect(() => {
+    if (live === 'off') return;
+    const abort = new AbortController();
+    let fetching = false;
+    const catchUp = async () => {
+      if (fetching) return;
+      fetching = true;
+      try {
+        if (history) {
+          const fresh = await loadAllEvents(client, { namespace, after: headRef.current }, abort.signal);
+          if (fresh.length > 0) {
+            headRef.current = fresh.at(-1)!.position;
+            setEvents((old) => [...old, ...fresh.filter((e) => e.position > (old.at(-1)?.position ?? 0))]);
+            setChangeCount((c) => c + 1);
+          }
+        } else setChangeCount((c) => c + 1);
+      } catch {
+        // the next notice or poll tries again
+      } finally {
+        fetching = false;
+      }
+    };
+    if (live === 'polling') {
+      const timer = setInterval(() => void catchUp(), 1500);
+      return () => {
+        abort.abort();
+        clearInterval(timer);
+      };
+    }
+    const run = async () => {
+      while (!abort.signal.aborted) {
+        try {
+          await client.changes(
+            { namespace, env },
+            {
+              after: headRef.current,
+              signal: abort.signal,
+              onChange: () => void catchUp(),
+              onResync: () => reload(),
+            },
+          );
+        } catch {
+          // dropped: reconnect after the server's retry interval
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    };
+    void run();
+    return () => abort.abort();
+  }, [client, history, live, namespace, env, reload]);
+
+  return useMemo(() => {
+    const state = fold(initialState(namespace, env), events as unknown as RecordedEvent[]);
+    const environments = new Set<string>();
+    const tenants = new Set<string>();
+    const times = new Map<number, string>();
+    for (const e of events) {
+      times.set(e.position, e.recordedAt);
+      const d = e.data as { environment?: unknown; tenant?: unknown };
+      if (typeof d.environment === 'string') environments.add(d.environment);
+      if (d.environment === env && typeof d.tenant === 'string') tenants.add(d.tenant);
+    }
+    return {
+      scope,
+      loading,
+      error,
+      events,
+      state,
+      head: events.at(-1)?.position ?? 0,
+      environments: [...environments].sort(),
+      tenants: [...tenants].sort(),
+      live,
+      changeCount,
+      reload,
+      recordedAtOf: (position: number) => times.get(position),
+    };
+  }, [scope, events, namespace, env, loading, error, live, changeCount, reload]);
+};
+
+/** Moving between sections with a chosen moment (History → Time travel / Revert). */
+export interface Navigation {
+  go: (path: string) => void;
+  /** A log position picked elsewhere for the next section to start from. */
+  picked: number | null;
+  pick: (position: number | null) => void;
+}
+export const NavContext = createContext<Navigation>({ go: () => undefined, picked: null, pick: () => undefined });
+export const useNav = (): Navigation => useContext(NavContext);

@@ -1,0 +1,174 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import { keySchema, validateValue } from '@strata/core';
+import type { ResolvedConfig, Scope } from '../api.js';
+import { useModel, useSession } from '../model.js';
+import { ageOf, ErrorBox, errorText, Field, formatValue, shortTenant, StatusLine } from '../ui.js';
+
+/** A tenant's (or the environment's) resolved config, and edits with the manifest's validation. */
+export const ConfigView = () => {
+  const { client, can } = useSession();
+  const model = useModel();
+  const { namespace, env, tenant } = model.scope;
+  const scope: Scope = { namespace, env, tenant: tenant || null };
+  const [config, setConfig] = useState<ResolvedConfig | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [editing, setEditing] = useState<string | null>(null);
+  const [written, setWritten] = useState<{ key: string; position: number; shown: boolean } | null>(null);
+  const [minPosition, setMinPosition] = useState(0);
+
+  useEffect(() => {
+    let stale = false;
+    client
+      .resolvedConfig(scope, minPosition > 0 ? { minPosition } : {})
+      .then((answer) => {
+        if (stale) return;
+        setConfig(answer);
+        setError(null);
+        setWritten((w) => (w && answer.position >= w.position ? { ...w, shown: true } : w));
+      })
+      .catch((e: unknown) => !stale && setError(e));
+    return () => {
+      stale = true;
+    };
+  }, [client, namespace, env, tenant, minPosition, model.changeCount]);
+
+  const editable = can('config:write');
+  const keys = Object.keys(config?.values ?? {}).sort();
+  for (const key of Object.keys(model.state.manifest?.keys ?? {})) if (!keys.includes(key)) keys.push(key);
+
+  return (
+    <>
+      <p>
+        Resolved for <strong>{tenant ? `tenant ${tenant}` : 'the environment layer'}</strong> in {namespace}/{env}
+        {config ? ` at position ${config.position}` : ''}. Layers: tenant → environment → manifest default.
+      </p>
+      <ErrorBox error={error} />
+      {written && (
+        <StatusLine>
+          Saved {written.key} at position <strong data-testid="written-position">{written.position}</strong>
+          {written.shown ? ' — shown below (read with ?minPosition).' : ' — waiting for the views to reach it…'}
+        </StatusLine>
+      )}
+      <table className="data" aria-label="Resolved config">
+        <thead>
+          <tr>
+            <th scope="col">Key</th>
+            <th scope="col">Value</th>
+            <th scope="col">Source layer</th>
+            <th scope="col">Position</th>
+            <th scope="col">Age</th>
+            {editable && <th scope="col">Edit</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((key) => {
+            const v = config?.values[key];
+            const description = keySchema(model.state.manifest, key)?.['description'];
+            return (
+              <tr key={key} data-key={key}>
+                <th scope="row">
+                  <code>{key}</code>
+                  {typeof description === 'string' && <small className="hint block">{description}</small>}
+                </th>
+                <td>
+                  <code data-testid={`value-${key}`}>{formatValue(v?.value)}</code>
+                </td>
+                <td>
+                  <span className={`badge source-${v?.source ?? 'none'}`}>{v?.source ?? 'unset'}</span>
+                </td>
+                <td>{v?.position ?? '—'}</td>
+                <td>{v ? ageOf(model.recordedAtOf(v.position)) : '—'}</td>
+                {editable && (
+                  <td>
+                    {editing === key ? (
+                      <EditForm
+                        scope={scope}
+                        configKey={key}
+                        current={v?.value}
+                        onDone={(position) => {
+                          setEditing(null);
+                          if (position !== null) {
+                            setWritten({ key, position, shown: false });
+                            setMinPosition(position);
+                          }
+                        }}
+                      />
+                    ) : (
+                      <button type="button" onClick={() => setEditing(key)} aria-label={`Edit ${key}`}>
+                        Edit
+                      </button>
+                    )}
+                  </td>
+                )}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+};
+
+const EditForm = ({
+  scope,
+  configKey,
+  current,
+  onDone,
+}: {
+  scope: Scope;
+  configKey: string;
+  current: unknown;
+  onDone: (position: number | null) => void;
+}) => {
+  const { client } = useSession();
+  const { state } = useModel();
+  const [text, setText] = useState(current === undefined ? '' : JSON.stringify(current));
+  const [reason, setReason] = useState('');
+  const [serverError, setServerError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  let parsed: unknown;
+  let valueError: string | null = null;
+  try {
+    parsed = JSON.parse(text);
+    const check = state.manifest ? validateValue(state.manifest, configKey, parsed) : { ok: true as const };
+    if (!check.ok) valueError = check.error.message;
+  } catch {
+    valueError = 'not JSON: write numbers as 1000, text as "quoted"';
+  }
+  const reasonError = reason.trim() === '' ? 'a reason is required' : null;
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (valueError || reasonError) return;
+    setBusy(true);
+    setServerError(null);
+    client
+      .setConfigValue(scope, configKey, parsed, reason.trim())
+      .then((answer) => onDone(answer.position))
+      .catch((e: unknown) => setServerError(errorText(e)))
+      .finally(() => setBusy(false));
+  };
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label={`Edit ${configKey}`}>
+      <Field
+        label={`New value (${scope.tenant ? `tenant ${shortTenant(scope.tenant)}` : 'environment'})`}
+        error={text === '' ? null : valueError}
+      >
+        {(props) => <input {...props} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} />}
+      </Field>
+      <Field label="Reason" error={reason === '' ? null : reasonError}>
+        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
+      </Field>
+      <ErrorBox error={serverError} />
+      <div className="buttons">
+        <button type="submit" disabled={busy || valueError !== null || reasonError !== null}>
+          Save
+        </button>
+        <button type="button" onClick={() => onDone(null)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+};

@@ -1,0 +1,278 @@
+import { useMemo, useState } from 'react';
+import { eventTypes } from '@strata/core';
+import type { EventsQuery, HistoryEvent } from '../api.js';
+import { BarChart } from '../charts.js';
+import { useModel, useNav, useSession } from '../model.js';
+import { ErrorBox, Field, formatValue, localInputToIso, shortTenant, StatusLine } from '../ui.js';
+
+export interface Filters {
+  key: string;
+  tenant: string;
+  actor: string;
+  type: string;
+  from: string;
+  to: string;
+}
+const noFilters: Filters = { key: '', tenant: '', actor: '', type: '', from: '', to: '' };
+
+/** The name an event is about: config key, flag or secret. */
+const subjectOf = (e: HistoryEvent): string | undefined => {
+  const d = e.data;
+  for (const field of ['key', 'flag', 'name'] as const) if (typeof d[field] === 'string') return d[field];
+  return undefined;
+};
+
+const matches = (e: HistoryEvent, f: Filters, env: string): boolean => {
+  const d = e.data;
+  if (typeof d['environment'] === 'string' && d['environment'] !== env) return false;
+  if (f.key && subjectOf(e) !== f.key) return false;
+  if (f.tenant && d['tenant'] !== f.tenant) return false;
+  if (f.actor && e.actor !== f.actor) return false;
+  if (f.type && e.type !== f.type) return false;
+  const t = Date.parse(e.recordedAt);
+  const from = localInputToIso(f.from);
+  const to = localInputToIso(f.to);
+  if (from && t < Date.parse(from)) return false;
+  if (to && t >= Date.parse(to)) return false;
+  return true;
+};
+
+/** "before → after" of every event, from the events before it (the log holds only the after). */
+export const describeEvents = (events: readonly HistoryEvent[]): Map<number, string> => {
+  const flags = new Map<string, string>();
+  const overrides = new Map<string, string>();
+  const text = new Map<number, string>();
+  for (const e of events) {
+    const d = e.data;
+    const env = String(d['environment'] ?? '');
+    const who = d['tenant'] ? ` for ${shortTenant(String(d['tenant']))}` : ' (environment)';
+    switch (e.type) {
+      case 'ConfigValueSet':
+        text.set(
+          e.position,
+          `${String(d['key'])}${who}: ${e.before ? formatValue(e.before.value) : 'unset'} → ${formatValue(d['value'])}`,
+        );
+        break;
+      case 'ConfigValueUnset':
+        text.set(e.position, `${String(d['key'])}${who}: ${e.before ? formatValue(e.before.value) : 'unset'} → unset`);
+        break;
+      case 'FlagRolloutChanged': {
+        const id = `${env}/${String(d['flag'])}`;
+        const now = `${String(d['rollout'])}%${d['enabled'] === false ? ' (killed)' : ''}`;
+        text.set(e.position, `${String(d['flag'])}: ${flags.get(id) ?? 'unset'} → ${now}`);
+        flags.set(id, now);
+        break;
+      }
+      case 'FlagOverrideSet': {
+        const id = `${env}/${String(d['tenant'])}/${String(d['flag'])}`;
+        const now = d['override'] === null ? 'cleared' : `forced ${d['override'] === 'enabled' ? 'on' : 'off'}`;
+        text.set(e.position, `${String(d['flag'])}${who}: ${overrides.get(id) ?? 'none'} → ${now}`);
+        overrides.set(id, now);
+        break;
+      }
+      case 'SecretVersionAdded':
+        text.set(
+          e.position,
+          `${String(d['name'])}${who}: version ${Number(d['version']) - 1 || 'none'} → ${String(d['version'])}`,
+        );
+        break;
+      case 'SecretDeleted':
+        text.set(e.position, `${String(d['name'])}${who}: deleted`);
+        break;
+      case 'ManifestPublished': {
+        const m = d['manifest'] as { keys?: object; flags?: object; secrets?: object } | undefined;
+        text.set(
+          e.position,
+          `manifest of ${String(d['namespace'])}: ${Object.keys(m?.keys ?? {}).length} keys, ${Object.keys(m?.flags ?? {}).length} flags, ${Object.keys(m?.secrets ?? {}).length} secrets`,
+        );
+        break;
+      }
+      case 'TokenIssued':
+        text.set(
+          e.position,
+          `token ${String(d['tokenId'])} issued: role ${String(d['role'])}, scope ${[d['namespace'], d['environment'], d['tenant']].map((v) => (typeof v === 'string' ? shortTenant(v) : '*')).join('/')}`,
+        );
+        break;
+      case 'TokenRevoked':
+        text.set(e.position, `token ${String(d['tokenId'])} revoked`);
+        break;
+      default:
+        text.set(e.position, JSON.stringify(d));
+    }
+  }
+  return text;
+};
+
+const toQuery = (f: Filters, namespace: string, env: string): EventsQuery => {
+  const q: EventsQuery = { namespace, env };
+  if (f.key) q.key = f.key;
+  if (f.tenant) q.tenant = f.tenant;
+  if (f.actor) q.actor = f.actor;
+  if (f.type) q.type = f.type;
+  const from = localInputToIso(f.from);
+  const to = localInputToIso(f.to);
+  if (from) q.from = from;
+  if (to) q.to = to;
+  return q;
+};
+
+const hourOf = (ms: number) => new Date(ms).toISOString().slice(0, 13);
+
+/** The audit timeline of the environment, newest first, following the log live. */
+export const HistoryView = () => {
+  const { client, can } = useSession();
+  const model = useModel();
+  const nav = useNav();
+  const [draft, setDraft] = useState<Filters>(noFilters);
+  const [filters, setFilters] = useState<Filters>(noFilters);
+  const [shown, setShown] = useState(100);
+  const [exportError, setExportError] = useState<unknown>(null);
+  const { namespace, env } = model.scope;
+
+  const described = useMemo(() => describeEvents(model.events), [model.events]);
+  const selected = useMemo(
+    () => model.events.filter((e) => matches(e, filters, env)).reverse(),
+    [model.events, filters, env],
+  );
+  const perHour = useMemo(() => {
+    if (selected.length === 0) return [];
+    const counts = new Map<string, number>();
+    for (const e of selected)
+      counts.set(hourOf(Date.parse(e.recordedAt)), (counts.get(hourOf(Date.parse(e.recordedAt))) ?? 0) + 1);
+    const first = Date.parse(`${hourOf(Date.parse(selected.at(-1)!.recordedAt))}:00:00Z`);
+    const last = Math.max(Date.parse(`${hourOf(Date.now())}:00:00Z`), first);
+    const bars = [];
+    for (let t = Math.max(first, last - 47 * 3_600_000); t <= last; t += 3_600_000) {
+      const label = hourOf(t);
+      bars.push({ label: `${label.slice(5).replace('T', ' ')}h`, value: counts.get(label) ?? 0 });
+    }
+    return bars;
+  }, [selected]);
+
+  const set = (field: keyof Filters) => (e: { target: { value: string } }) =>
+    setDraft({ ...draft, [field]: e.target.value });
+
+  const exportNdjson = () => {
+    setExportError(null);
+    client
+      .exportEvents(toQuery(filters, namespace, env))
+      .then((text) => {
+        const url = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }));
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = `strata-history-${namespace}-${env}.ndjson`;
+        a.click();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      })
+      .catch(setExportError);
+  };
+
+  return (
+    <>
+      <form
+        className="filters"
+        aria-label="History filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilters(draft);
+          setShown(100);
+        }}
+      >
+        <Field label="Key, flag or secret">
+          {(props) => <input {...props} value={draft.key} onChange={set('key')} spellCheck={false} />}
+        </Field>
+        <Field label="Tenant">
+          {(props) => <input {...props} list="tenants" value={draft.tenant} onChange={set('tenant')} />}
+        </Field>
+        <Field label="Actor">{(props) => <input {...props} value={draft.actor} onChange={set('actor')} />}</Field>
+        <Field label="Event type">
+          {(props) => (
+            <select {...props} value={draft.type} onChange={set('type')}>
+              <option value="">any</option>
+              {eventTypes.map((t) => (
+                <option key={t} value={t}>
+                  {t}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="From (local time)">
+          {(props) => <input {...props} type="datetime-local" step={1} value={draft.from} onChange={set('from')} />}
+        </Field>
+        <Field label="To (local time)">
+          {(props) => <input {...props} type="datetime-local" step={1} value={draft.to} onChange={set('to')} />}
+        </Field>
+        <div className="buttons">
+          <button type="submit">Apply filters</button>
+          <button
+            type="button"
+            onClick={() => {
+              setDraft(noFilters);
+              setFilters(noFilters);
+            }}
+          >
+            Clear
+          </button>
+          <button type="button" onClick={exportNdjson}>
+            Export NDJSON
+          </button>
+        </div>
+      </form>
+      <ErrorBox error={exportError ?? model.error} />
+      <StatusLine>
+        <span data-testid="event-count">{selected.length}</span> event(s)
+        {model.live !== 'off' ? ', updating live' : ''}; newest first.
+      </StatusLine>
+      <BarChart title="Changes per hour (UTC)" bars={perHour} />
+      <ol className="timeline" aria-label="Timeline" reversed>
+        {selected.slice(0, shown).map((e) => (
+          <li key={e.position} data-position={e.position} data-type={e.type}>
+            <div className="event-head">
+              <span className="position">#{e.position}</span>
+              <time dateTime={e.recordedAt}>{e.recordedAt.replace('T', ' ').slice(0, 19)}Z</time>
+              <span className="badge">{e.type}</span>
+              {e.metadata.source === 'revert' && (
+                <span className="badge revert">↺ revert to #{String(e.metadata.revertTo ?? '?')}</span>
+              )}
+            </div>
+            <p className="change">{described.get(e.position)}</p>
+            <p className="meta">
+              by <strong>{e.actor}</strong>
+              {e.metadata.reason ? <> — “{e.metadata.reason}”</> : <> — no reason given</>}
+            </p>
+            <div className="buttons">
+              <button
+                type="button"
+                onClick={() => {
+                  nav.pick(e.position - 1);
+                  nav.go('time-travel');
+                }}
+                aria-label={`Travel to just before #${e.position}`}
+              >
+                Travel to before
+              </button>
+              {can('revert') && (
+                <button
+                  type="button"
+                  onClick={() => {
+                    nav.pick(e.position - 1);
+                    nav.go('revert');
+                  }}
+                  aria-label={`Revert to just before #${e.position}`}
+                >
+                  Revert to before
+                </button>
+              )}
+            </div>
+          </li>
+        ))}
+      </ol>
+      {selected.length > shown && (
+        <button type="button" onClick={() => setShown(shown + 200)}>
+          Show older events
+        </button>
+      )}
+    </>
+  );
+};

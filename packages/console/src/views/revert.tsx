@@ -1,0 +1,166 @@
+import { useState, type FormEvent } from 'react';
+import type { PlannedStream, RevertAnswer, RevertRequest } from '../api.js';
+import { useModel, useNav, useSession } from '../model.js';
+import { ErrorBox, Field, formatValue, shortTenant, StatusLine } from '../ui.js';
+
+const list = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const describePlanned = (e: PlannedStream['events'][number]): string => {
+  const d = e.data;
+  const who = d['tenant'] ? ` for ${shortTenant(String(d['tenant']))}` : '';
+  switch (e.type) {
+    case 'ConfigValueSet':
+      return `set ${String(d['key'])}${who} to ${formatValue(d['value'])}`;
+    case 'ConfigValueUnset':
+      return `unset ${String(d['key'])}${who}`;
+    case 'FlagRolloutChanged':
+      return `set flag ${String(d['flag'])} to ${String(d['rollout'])}%${d['enabled'] === false ? ' (killed)' : ''}`;
+    case 'FlagOverrideSet':
+      return `override ${String(d['flag'])}${who}: ${d['override'] === null ? 'clear' : String(d['override'])}`;
+    case 'SecretVersionAdded':
+      return `restore secret ${String(d['name'])}${who} as version ${String(d['version'])}`;
+    case 'SecretDeleted':
+      return `delete secret ${String(d['name'])}${who}`;
+    default:
+      return e.type;
+  }
+};
+
+/** Restores an earlier state by appending compensating events: preview (dry run) first, then confirm. */
+export const RevertView = () => {
+  const { client } = useSession();
+  const model = useModel();
+  const nav = useNav();
+  const { namespace, env } = model.scope;
+  const [position, setPosition] = useState(nav.picked === null ? '' : String(nav.picked));
+  const [keys, setKeys] = useState('');
+  const [tenants, setTenants] = useState('');
+  const [reason, setReason] = useState('');
+  const [preview, setPreview] = useState<{ request: string; answer: RevertAnswer } | null>(null);
+  const [applied, setApplied] = useState<RevertAnswer | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+
+  const request = (dryRun: boolean): RevertRequest | null => {
+    if (!/^\d+$/.test(position) || !reason.trim()) return null;
+    const body: RevertRequest = { to: { position: Number(position) }, dryRun, reason: reason.trim() };
+    if (list(keys).length) body.keys = list(keys);
+    if (list(tenants).length) body.tenants = list(tenants);
+    return body;
+  };
+  const fingerprint = JSON.stringify(request(true));
+
+  const run = (dryRun: boolean) => {
+    const body = request(dryRun);
+    if (!body) return;
+    setBusy(true);
+    setError(null);
+    client
+      .revert({ namespace, env }, body)
+      .then((answer) => {
+        if (dryRun) {
+          setPreview({ request: fingerprint, answer });
+          setApplied(null);
+        } else {
+          setApplied(answer);
+          setPreview(null);
+        }
+      })
+      .catch(setError)
+      .finally(() => setBusy(false));
+  };
+
+  const streams = preview?.answer.plan?.streams ?? [];
+  const planned = streams.flatMap((s) => s.events);
+  const affected = [...new Set(planned.map((e) => (e.data['tenant'] ? String(e.data['tenant']) : 'environment-wide')))];
+  const target = model.events.find((e) => e.position === Number(position));
+
+  return (
+    <>
+      <form
+        onSubmit={(e: FormEvent) => {
+          e.preventDefault();
+          run(true);
+        }}
+        aria-label="Revert"
+        className="panel"
+      >
+        <Field
+          label="Restore the state at log position"
+          hint={target ? `#${target.position}: ${target.type} by ${target.actor}, ${target.recordedAt}` : undefined}
+        >
+          {(props) => (
+            <input
+              {...props}
+              type="number"
+              min={0}
+              required
+              value={position}
+              onChange={(e) => setPosition(e.target.value)}
+            />
+          )}
+        </Field>
+        <Field label="Only these keys, flags or secrets (optional)" hint="Comma or space separated; empty: everything">
+          {(props) => <input {...props} value={keys} onChange={(e) => setKeys(e.target.value)} spellCheck={false} />}
+        </Field>
+        <Field label="Only these tenants (optional)">
+          {(props) => (
+            <input {...props} value={tenants} onChange={(e) => setTenants(e.target.value)} spellCheck={false} />
+          )}
+        </Field>
+        <Field label="Reason" hint="Required; recorded with every compensating event">
+          {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
+        </Field>
+        <button type="submit" disabled={busy || request(true) === null}>
+          Preview (dry run)
+        </button>
+      </form>
+      <ErrorBox error={error} />
+      {preview && (
+        <section aria-labelledby="plan-title" className="panel" data-testid="revert-plan">
+          <h3 id="plan-title">
+            Dry run: {planned.length} compensating event(s) to restore position {preview.answer.to}
+          </h3>
+          <p>
+            Affected:{' '}
+            {affected.length === 0
+              ? 'nothing'
+              : affected.map((t) => shortTenant(t === 'environment-wide' ? null : t)).join(', ')}
+          </p>
+          <ol>
+            {streams.map((s) =>
+              s.events.map((e, i) => (
+                <li key={`${s.streamId}-${i}`}>
+                  <code>{s.streamId}</code>: {describePlanned(e)}
+                </li>
+              )),
+            )}
+          </ol>
+          {(preview.answer.plan?.skipped.length ?? 0) > 0 && (
+            <p className="hint">Skipped: {JSON.stringify(preview.answer.plan?.skipped)}</p>
+          )}
+          <button
+            type="button"
+            className="danger"
+            disabled={busy || planned.length === 0 || preview.request !== fingerprint}
+            onClick={() => run(false)}
+          >
+            Confirm revert ({planned.length} event(s))
+          </button>
+          {preview.request !== fingerprint && <p className="hint">The inputs changed: preview again first.</p>}
+        </section>
+      )}
+      {applied && (
+        <StatusLine>
+          Reverted: {applied.appended ?? 0} event(s) appended, up to position{' '}
+          <strong data-testid="revert-position">{applied.position}</strong>. It is in the timeline and can itself be
+          reverted.
+        </StatusLine>
+      )}
+    </>
+  );
+};

@@ -1,0 +1,210 @@
+import { useEffect, useState, type FormEvent } from 'react';
+import type { Scope, SecretList } from '../api.js';
+import { useModel, useSession } from '../model.js';
+import { ageOf, ErrorBox, errorText, Field, StatusLine } from '../ui.js';
+
+const dayMs = 86_400_000;
+
+/** A manifest's `rotateEvery` ("30d", "P30D" or a number of days) in milliseconds, if any. */
+const rotationPeriod = (definition: unknown): number | null => {
+  const raw = (definition as Record<string, unknown> | undefined)?.['rotateEvery'];
+  if (typeof raw === 'number' && raw > 0) return raw * dayMs;
+  if (typeof raw !== 'string') return null;
+  const match = /^(?:P(\d+)D|(\d+)d)$/.exec(raw);
+  const days = Number(match?.[1] ?? match?.[2]);
+  return days > 0 ? days * dayMs : null;
+};
+
+/**
+ * Secret names, versions and ages — never values. Plaintext is fetched only when a secret reader
+ * presses Reveal (the API records that read in its access log first) and is dropped on Hide.
+ */
+export const SecretsView = () => {
+  const { client, can } = useSession();
+  const model = useModel();
+  const { namespace, env, tenant } = model.scope;
+  const scope: Scope = { namespace, env, tenant: tenant || null };
+  const [list, setList] = useState<SecretList | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [refresh, setRefresh] = useState(0);
+
+  useEffect(() => {
+    let stale = false;
+    client
+      .listSecrets(scope)
+      .then((answer) => !stale && (setList(answer), setError(null)))
+      .catch((e: unknown) => !stale && setError(e));
+    return () => {
+      stale = true;
+    };
+  }, [client, namespace, env, tenant, refresh, model.changeCount]);
+
+  const declared = Object.keys(model.state.manifest?.secrets ?? {});
+  const now = Date.now();
+  return (
+    <>
+      <p>
+        Secrets of <strong>{tenant ? `tenant ${tenant}` : 'the environment'}</strong> in {namespace}/{env}
+        {tenant ? ' (its own, then the environment’s)' : ''}. Values are encrypted; this list never holds them.
+      </p>
+      <ErrorBox error={error} />
+      <table className="data" aria-label="Secrets">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Scope</th>
+            <th scope="col">Versions</th>
+            <th scope="col">Current version added</th>
+            <th scope="col">Rotation</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list?.secrets.length === 0 && (
+            <tr>
+              <td colSpan={6}>
+                No secret stored here yet{declared.length ? ` (declared: ${declared.join(', ')})` : ''}.
+              </td>
+            </tr>
+          )}
+          {list?.secrets.map((s) => {
+            const latest = s.versions.at(-1);
+            const period = rotationPeriod(model.state.manifest?.secrets[s.name]);
+            const due = latest && period ? Date.parse(latest.addedAt) + period : null;
+            return (
+              <tr key={`${s.tenant ?? ''}/${s.name}`}>
+                <th scope="row">
+                  <code>{s.name}</code>
+                  {s.deleted && <span className="badge warn"> deleted</span>}
+                </th>
+                <td>{s.tenant ? <code>{s.tenant}</code> : 'environment'}</td>
+                <td>{s.versions.map((v) => `v${v.version}`).join(', ')}</td>
+                <td>
+                  {latest ? `v${latest.version}, ${ageOf(latest.addedAt, now)} (position ${latest.position})` : '—'}
+                </td>
+                <td>
+                  {due === null ? (
+                    'no policy'
+                  ) : due < now ? (
+                    <span className="badge warn">⚠ overdue since {new Date(due).toISOString().slice(0, 10)}</span>
+                  ) : (
+                    <span className="badge">due {new Date(due).toISOString().slice(0, 10)}</span>
+                  )}
+                </td>
+                <td>
+                  {can('secret:read') && !s.deleted && <Reveal scope={{ ...scope, tenant: s.tenant }} name={s.name} />}
+                  {can('secret:write') && (
+                    <Rotate
+                      scope={{ ...scope, tenant: s.tenant }}
+                      name={s.name}
+                      onDone={() => setRefresh((r) => r + 1)}
+                    />
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+};
+
+const Reveal = ({ scope, name }: { scope: Scope; name: string }) => {
+  const { client } = useSession();
+  const [value, setValue] = useState<{ value: string; version: number } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (value)
+    return (
+      <div className="reveal">
+        <output aria-label={`Value of ${name}`} data-testid="revealed">
+          {value.value}
+        </output>{' '}
+        <small>v{value.version} · this read is in the access log</small>{' '}
+        <button type="button" onClick={() => setValue(null)}>
+          Hide
+        </button>
+      </div>
+    );
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() => {
+          setError(null);
+          client
+            .readSecret(scope, name)
+            .then((answer) => setValue({ value: answer.value, version: answer.version }))
+            .catch((e: unknown) => setError(errorText(e)));
+        }}
+      >
+        Reveal {name}
+      </button>
+      <ErrorBox error={error} />
+    </>
+  );
+};
+
+const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: () => void }) => {
+  const { client } = useSession();
+  const [open, setOpen] = useState(false);
+  const [value, setValue] = useState('');
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  if (!open)
+    return (
+      <>
+        <button type="button" onClick={() => setOpen(true)}>
+          Rotate {name}
+        </button>
+        {saved && <StatusLine>{saved}</StatusLine>}
+      </>
+    );
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    client
+      .putSecret(scope, name, value, reason.trim())
+      .then((answer) => {
+        setValue('');
+        setOpen(false);
+        setSaved(`Rotated: version ${String(answer['secretVersion'] ?? '?')} at position ${answer.position}.`);
+        onDone();
+      })
+      .catch((e: unknown) => setError(errorText(e)));
+  };
+  return (
+    <form className="inline-form" onSubmit={submit} aria-label={`Rotate ${name}`}>
+      <Field label="New value">
+        {(props) => (
+          <input
+            {...props}
+            type="password"
+            autoComplete="off"
+            required
+            value={value}
+            onChange={(e) => setValue(e.target.value)}
+          />
+        )}
+      </Field>
+      <Field label="Reason">
+        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
+      </Field>
+      <ErrorBox error={error} />
+      <div className="buttons">
+        <button type="submit" disabled={!value || !reason.trim()}>
+          Save new version
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setValue('');
+            setOpen(false);
+          }}
+        >
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+};

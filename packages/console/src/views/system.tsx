@@ -1,0 +1,128 @@
+import { useCallback, useEffect, useState } from 'react';
+import type { ChainVerification, ProjectionStatus } from '../api.js';
+import { useModel, useSession } from '../model.js';
+import { ageOf, ErrorBox, errorText, Field, StatusLine } from '../ui.js';
+
+/** Relay checkpoint against the log head, the projection's generation and rebuild, and the hash chain. */
+export const SystemView = () => {
+  const { client, can } = useSession();
+  const model = useModel();
+  const [status, setStatus] = useState<ProjectionStatus | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [verification, setVerification] = useState<ChainVerification | null>(null);
+  const [verifying, setVerifying] = useState(false);
+  const [reason, setReason] = useState('');
+  const [rebuildError, setRebuildError] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    if (!can('projections')) return Promise.resolve();
+    return client
+      .projectionStatus()
+      .then((s) => (setStatus(s), setError(null)))
+      .catch(setError);
+  }, [client, can]);
+
+  // While a rebuild runs, its progress is polled; otherwise the status follows the log.
+  useEffect(() => {
+    void load();
+    const timer = setInterval(() => void load(), status?.rebuilding ? 500 : 3000);
+    return () => clearInterval(timer);
+  }, [load, status?.rebuilding, model.changeCount]);
+
+  const verify = () => {
+    setVerifying(true);
+    client
+      .verifyChain()
+      .then(setVerification)
+      .catch(setError)
+      .finally(() => setVerifying(false));
+  };
+
+  const rebuild = () => {
+    setRebuildError(null);
+    client
+      .rebuildProjections(reason.trim())
+      .then(() => load())
+      .catch((e: unknown) => setRebuildError(errorText(e)));
+  };
+
+  const progress = status?.rebuilding?.progress;
+  return (
+    <>
+      <ErrorBox error={error} />
+      {can('projections') && status && (
+        <>
+          <dl className="facts" aria-label="Pipeline">
+            <dt>Log head</dt>
+            <dd data-testid="log-head">{status.head}</dd>
+            {(status.checkpoints ?? []).map((c) => (
+              <div key={c.name} className="fact">
+                <dt>Checkpoint {c.name}</dt>
+                <dd>
+                  {c.position} — {c.lag === 0 ? '✓ caught up' : `${c.lag} behind the head`} (saved {ageOf(c.updatedAt)})
+                </dd>
+              </div>
+            ))}
+            <dt>Projection generation</dt>
+            <dd data-testid="generation">{status.generation ?? 'none'}</dd>
+            <dt>Needs rebuild</dt>
+            <dd>{status.needsRebuild ? '⚠ yes' : 'no'}</dd>
+            <dt>Views at (this environment)</dt>
+            <dd>
+              {model.head ? `last change #${model.head}` : '—'}
+              {status.lag !== null ? `, rebuild lag ${status.lag}` : ''}
+            </dd>
+            <dt>Last rebuild</dt>
+            <dd data-testid="last-rebuild">
+              {status.last
+                ? 'error' in status.last
+                  ? `✗ failed: ${String(status.last['error'])}`
+                  : `✓ finished ${status.last.finishedAt}${status.last['position'] !== undefined ? ` at position ${String(status.last['position'])}` : ''}`
+                : 'none since the API started'}
+            </dd>
+          </dl>
+          <div className="panel">
+            <h3>Rebuild the views</h3>
+            <p className="hint">
+              Replays the whole log into a new generation of the Redis views, then switches readers to it.
+            </p>
+            <Field label="Reason">
+              {(props) => <input {...props} value={reason} onChange={(e) => setReason(e.target.value)} />}
+            </Field>
+            <button type="button" onClick={rebuild} disabled={status.rebuilding !== null || !reason.trim()}>
+              Rebuild projections
+            </button>
+            <ErrorBox error={rebuildError} />
+            {status.rebuilding && (
+              <div role="status" aria-live="polite">
+                <label htmlFor="rebuild-progress">
+                  Rebuilding: {progress ? `${progress.position} of ${progress.head}` : 'starting…'}
+                </label>{' '}
+                <progress id="rebuild-progress" max={1} value={status.progress ?? 0}>
+                  {Math.round((status.progress ?? 0) * 100)}%
+                </progress>
+              </div>
+            )}
+          </div>
+        </>
+      )}
+      {can('history:verify') && (
+        <div className="panel">
+          <h3>Hash chain</h3>
+          <button type="button" onClick={verify} disabled={verifying}>
+            {verifying ? 'Verifying…' : 'Verify the hash chain'}
+          </button>
+          {verification && (
+            <StatusLine>
+              <span data-testid="chain-result">
+                {verification.ok
+                  ? `✓ Intact: ${verification.checked} events checked`
+                  : `✗ TAMPERED: first bad position ${String(verification.firstBadPosition)}`}
+              </span>
+            </StatusLine>
+          )}
+        </div>
+      )}
+    </>
+  );
+};

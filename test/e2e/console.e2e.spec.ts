@@ -111,8 +111,11 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await page.goto(`${stack.url}/console/`);
     await page.getByLabel('API token').fill(stack.adminToken);
     await shot('sign-in');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    // By keyboard: Enter submits, and the first Tab lands on the skip link.
+    await page.getByLabel('API token').press('Enter');
     await poll(() => text('who')).toContain('role admin');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     expect(page.url()).not.toContain(stack.adminToken);
     await poll(() => scopeForm().getByLabel('Namespace').inputValue()).toBe(ns);
     await poll(() => scopeForm().getByLabel('Environment').inputValue()).toBe(env);

@@ -75,6 +75,7 @@ const main = async () => {
   }
   process.stdout.write(
     `\nstrata: running — API ${apiUrl} (OpenAPI ${apiUrl}/openapi.json, docs ${apiUrl}/docs)\n` +
+      `strata: console  ${apiUrl}/console/ (sign in with a token, e.g. the admin token)\n` +
       `strata: admin token: ${adminToken}\n` +
       `strata: try  STRATA_URL=${apiUrl} STRATA_TOKEN=${adminToken} npx strata history --namespace shelfwise\n` +
       'strata: Ctrl-C stops everything\n',

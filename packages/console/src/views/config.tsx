@@ -85,6 +85,7 @@ export const ConfigView = () => {
                         scope={scope}
                         configKey={key}
                         current={v?.value}
+                        ownLayer={v?.source === (scope.tenant ? 'tenant' : 'environment')}
                         onDone={(position) => {
                           setEditing(null);
                           if (position !== null) {
@@ -113,11 +114,14 @@ const EditForm = ({
   scope,
   configKey,
   current,
+  ownLayer,
   onDone,
 }: {
   scope: Scope;
   configKey: string;
   current: unknown;
+  /** The value is set in the layer being edited, so it can be unset there. */
+  ownLayer: boolean;
   onDone: (position: number | null) => void;
 }) => {
   const { client } = useSession();
@@ -138,16 +142,18 @@ const EditForm = ({
   }
   const reasonError = reason.trim() === '' ? 'a reason is required' : null;
 
+  const write = (answer: Promise<{ position: number }>) => {
+    setBusy(true);
+    setServerError(null);
+    answer
+      .then((written) => onDone(written.position))
+      .catch((e: unknown) => setServerError(errorText(e)))
+      .finally(() => setBusy(false));
+  };
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (valueError || reasonError) return;
-    setBusy(true);
-    setServerError(null);
-    client
-      .setConfigValue(scope, configKey, parsed, reason.trim())
-      .then((answer) => onDone(answer.position))
-      .catch((e: unknown) => setServerError(errorText(e)))
-      .finally(() => setBusy(false));
+    write(client.setConfigValue(scope, configKey, parsed, reason.trim()));
   };
   return (
     <form className="inline-form" onSubmit={submit} aria-label={`Edit ${configKey}`}>
@@ -165,6 +171,15 @@ const EditForm = ({
         <button type="submit" disabled={busy || valueError !== null || reasonError !== null}>
           Save
         </button>
+        {ownLayer && (
+          <button
+            type="button"
+            disabled={busy || reasonError !== null}
+            onClick={() => write(client.unsetConfigValue(scope, configKey, reason.trim()))}
+          >
+            Unset here
+          </button>
+        )}
         <button type="button" onClick={() => onDone(null)}>
           Cancel
         </button>

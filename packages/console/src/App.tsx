@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
-import { createClient } from './api.js';
+import { StrataApi } from './api.js';
 import {
   ModelContext,
   NavContext,
@@ -47,7 +47,7 @@ export const App = () => {
   const [starting, setStarting] = useState(() => sessionStorage.getItem(tokenKey) !== null);
 
   const signIn = useCallback(async (token: string) => {
-    const client = createClient(token);
+    const client = new StrataApi({ url: window.location.origin, token });
     const [who, routes] = await Promise.all([client.whoami(), client.routes()]);
     sessionStorage.setItem(tokenKey, token);
     const permissions = new Set(who.permissions);

@@ -1,9 +1,10 @@
 import type { StateChange } from '@strata/core';
 
 /**
- * Every HTTP call of the console, in one module: the typed client of `@strata/contracts` replaces
- * it once that package lands (same method names), so no view builds a URL or calls fetch itself.
- * The token travels only in the Authorization header — never in a URL, never in a log line.
+ * Every HTTP call of the console, in one module: a stand-in for the typed client of
+ * `@strata/contracts` (`StrataApi`, same constructor and method names), so swapping is an import
+ * and no view builds a URL or calls fetch itself. The token travels only in the Authorization
+ * header — never in a URL, never in a log line.
  */
 
 /** RFC 9457 problem details as the API sends them. */
@@ -43,9 +44,10 @@ export interface Whoami {
 export interface Scope {
   namespace: string;
   env: string;
-  /** null: the environment layer. */
-  tenant: string | null;
+  /** null or absent: the environment layer. */
+  tenant?: string | null | undefined;
 }
+export type TenantScope = Scope & { tenant: string };
 
 export interface ResolvedValue {
   value: unknown;
@@ -80,7 +82,7 @@ export interface HistoryEvent {
   before?: { value: unknown } | null;
   after?: { value: unknown } | null;
 }
-export interface EventsQuery {
+export type EventsQuery = {
   namespace?: string;
   env?: string;
   tenant?: string;
@@ -91,7 +93,7 @@ export interface EventsQuery {
   to?: string;
   after?: number;
   limit?: number;
-}
+};
 export interface EventsPage {
   events: HistoryEvent[];
   next: number | null;
@@ -140,12 +142,8 @@ export interface RevertAnswer {
   applied?: { streams: PlannedStream[]; skipped: unknown[] };
 }
 
-export interface ChainVerification {
-  ok: boolean;
-  checked: number;
-  firstBadPosition?: number;
-  [extra: string]: unknown;
-}
+export type ChainVerification =
+  { ok: true; checked: number; head: number } | { ok: false; checked: number; firstBadPosition: number };
 export interface ProjectionStatus {
   generation: number | null;
   needsRebuild: boolean;
@@ -169,39 +167,40 @@ export interface ChangeNotice {
 }
 
 type QueryValue = string | number | boolean | null | undefined;
-const queryString = (query: Record<string, QueryValue>): string => {
+export type Query = Record<string, QueryValue>;
+const queryString = (query: Query): string => {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
   const text = params.toString();
   return text ? `?${text}` : '';
 };
-const seg = encodeURIComponent;
-const envPath = ({ namespace, env }: Pick<Scope, 'namespace' | 'env'>) =>
-  `/v1/namespaces/${seg(namespace)}/envs/${seg(env)}`;
-const scopePath = (scope: Scope) =>
-  scope.tenant === null ? envPath(scope) : `${envPath(scope)}/tenants/${seg(scope.tenant)}`;
+const enc = encodeURIComponent;
+const scopePath = ({ namespace, env, tenant }: Scope): string =>
+  `/v1/namespaces/${enc(namespace)}/envs/${enc(env)}${tenant ? `/tenants/${enc(tenant)}` : ''}`;
 
-export interface ReadAt {
-  minPosition?: number;
-  position?: number;
-  at?: string;
+export interface ReadOptions {
+  minPosition?: number | undefined;
+  position?: number | undefined;
+  at?: string | undefined;
 }
 
-export const createClient = (token: string, baseUrl = '') => {
-  const request = async <T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> => {
-    const response = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      ...(signal ? { signal } : {}),
-      cache: 'no-store',
-      credentials: 'omit',
-      referrerPolicy: 'no-referrer',
-    });
+export interface FollowOptions {
+  after?: number | undefined;
+  onChange(change: ChangeNotice): void;
+  onResync(position: number): void;
+}
+
+export class StrataApi {
+  readonly url: string;
+  readonly #token: string;
+
+  constructor(options: { url: string; token: string }) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.#token = options.token;
+  }
+
+  async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
     const text = await response.text();
     let parsed: unknown = undefined;
     try {
@@ -211,85 +210,103 @@ export const createClient = (token: string, baseUrl = '') => {
     }
     if (!response.ok) throw new ApiError(response.status, parsed as Problem | undefined);
     return parsed as T;
-  };
+  }
 
-  return {
-    whoami: () => request<Whoami>('GET', '/v1/tokens/self'),
-
-    /** Paths of the API's OpenAPI document: which optional routes this server has. */
-    routes: async (): Promise<Set<string>> => {
-      const doc = await request<{ paths?: Record<string, unknown> }>('GET', '/openapi.json');
-      return new Set(Object.keys(doc.paths ?? {}));
-    },
-
-    resolvedConfig: (scope: Scope, at: ReadAt = {}) =>
-      request<ResolvedConfig>('GET', `${scopePath(scope)}/config${queryString({ ...at })}`),
-    setConfigValue: (scope: Scope, key: string, value: unknown, reason: string) =>
-      request<WriteAnswer>('PUT', `${scopePath(scope)}/config/${seg(key)}`, { value, reason }),
-    unsetConfigValue: (scope: Scope, key: string, reason: string) =>
-      request<WriteAnswer>('DELETE', `${scopePath(scope)}/config/${seg(key)}`, { reason }),
-
-    evaluateFlag: (scope: Scope & { tenant: string }, flag: string, at: ReadAt = {}) =>
-      request<FlagAnswer>('GET', `${scopePath(scope)}/flags/${seg(flag)}${queryString({ ...at })}`),
-    setFlagRollout: (
-      scope: Pick<Scope, 'namespace' | 'env'>,
-      flag: string,
-      body: { rollout: number; enabled: boolean; reason: string },
-    ) => request<WriteAnswer>('PUT', `${envPath(scope)}/flags/${seg(flag)}`, body),
-    setFlagOverride: (
-      scope: Scope & { tenant: string },
-      flag: string,
-      override: 'enabled' | 'disabled' | null,
-      reason: string,
-    ) => request<WriteAnswer>('PUT', `${scopePath(scope)}/flags/${seg(flag)}`, { override, reason }),
-
-    listSecrets: (scope: Scope) => request<SecretList>('GET', `${scopePath(scope)}/secrets`),
-    readSecret: (scope: Scope, name: string) => request<SecretValue>('GET', `${scopePath(scope)}/secrets/${seg(name)}`),
-    putSecret: (scope: Scope, name: string, value: string, reason: string) =>
-      request<WriteAnswer>('PUT', `${scopePath(scope)}/secrets/${seg(name)}`, { value, reason }),
-
-    events: (query: EventsQuery, signal?: AbortSignal) =>
-      request<EventsPage>('GET', `/v1/events${queryString({ ...query })}`, undefined, signal),
-    /** The filtered history as NDJSON text (the export route streams it). */
-    exportEvents: async (query: EventsQuery): Promise<string> => {
-      const response = await fetch(`${baseUrl}/v1/events/export${queryString({ ...query })}`, {
-        headers: { authorization: `Bearer ${token}` },
-        cache: 'no-store',
-        credentials: 'omit',
-      });
-      const text = await response.text();
-      if (!response.ok) throw new ApiError(response.status, text ? (JSON.parse(text) as Problem) : undefined);
-      return text;
-    },
-    diff: (scope: Pick<Scope, 'namespace' | 'env'>, from: number | string, to?: number | string) =>
-      request<DiffAnswer>('GET', `${envPath(scope)}/diff${queryString({ from, to })}`),
-    revert: (scope: Pick<Scope, 'namespace' | 'env'>, body: RevertRequest) =>
-      request<RevertAnswer>('POST', `${envPath(scope)}/revert`, body),
-    verifyChain: () => request<ChainVerification>('GET', '/v1/verify'),
-    projectionStatus: () => request<ProjectionStatus>('GET', '/v1/projections/status'),
-    rebuildProjections: (reason: string) =>
-      request<{ started: boolean; running: boolean }>('POST', '/v1/projections/rebuild', { reason }),
-
-    /**
-     * The change stream (text/event-stream over fetch, since EventSource cannot send the token in a
-     * header). Resolves when the server closes or `signal` aborts; `onResync` means reload everything.
-     */
-    changes: async (
-      scope: Pick<Scope, 'namespace' | 'env'>,
-      options: {
-        after: number;
-        signal: AbortSignal;
-        onChange: (change: ChangeNotice) => void;
-        onResync: (head: number) => void;
+  send(method: string, path: string, body?: unknown, signal?: AbortSignal, accept = 'application/json') {
+    return fetch(`${this.url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.#token}`,
+        accept,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
       },
-    ): Promise<void> => {
-      const response = await fetch(`${baseUrl}${envPath(scope)}/changes`, {
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      ...(signal ? { signal } : {}),
+      cache: 'no-store',
+      credentials: 'omit',
+      referrerPolicy: 'no-referrer',
+    });
+  }
+
+  // Not in the contracts client (yet): who the token is, and which optional routes the server has.
+  whoami() {
+    return this.#request<Whoami>('GET', '/v1/tokens/self');
+  }
+  async routes(): Promise<Set<string>> {
+    const doc = await this.#request<{ paths?: Record<string, unknown> }>('GET', '/openapi.json');
+    return new Set(Object.keys(doc.paths ?? {}));
+  }
+
+  resolvedConfig(scope: Scope, options: ReadOptions = {}) {
+    return this.#request<ResolvedConfig>('GET', `${scopePath(scope)}/config${queryString({ ...options })}`);
+  }
+  evaluateFlag(scope: TenantScope, flag: string, options: ReadOptions = {}) {
+    return this.#request<FlagAnswer>('GET', `${scopePath(scope)}/flags/${enc(flag)}${queryString({ ...options })}`);
+  }
+
+  setValue(scope: Scope, key: string, value: unknown, reason?: string) {
+    return this.#request<WriteAnswer>('PUT', `${scopePath(scope)}/config/${enc(key)}`, { value, reason });
+  }
+  unsetValue(scope: Scope, key: string, reason?: string) {
+    return this.#request<WriteAnswer>('DELETE', `${scopePath(scope)}/config/${enc(key)}`, { reason });
+  }
+  setFlag(scope: Scope, flag: string, body: { rollout: number; enabled: boolean; reason?: string }) {
+    return this.#request<WriteAnswer>('PUT', `${scopePath({ ...scope, tenant: null })}/flags/${enc(flag)}`, body);
+  }
+  setFlagOverride(scope: TenantScope, flag: string, override: 'enabled' | 'disabled' | null, reason?: string) {
+    return this.#request<WriteAnswer>('PUT', `${scopePath(scope)}/flags/${enc(flag)}`, { override, reason });
+  }
+
+  setSecret(scope: Scope, name: string, body: { value: string; reason?: string }) {
+    return this.#request<WriteAnswer>('PUT', `${scopePath(scope)}/secrets/${enc(name)}`, body);
+  }
+  getSecret(scope: Scope, name: string) {
+    return this.#request<SecretValue>('GET', `${scopePath(scope)}/secrets/${enc(name)}`);
+  }
+  listSecrets(scope: Scope) {
+    return this.#request<SecretList>('GET', `${scopePath(scope)}/secrets`);
+  }
+
+  events(query: Query) {
+    return this.#request<EventsPage>('GET', `/v1/events${queryString(query)}`);
+  }
+  /** The filtered history as NDJSON (the raw body stream). */
+  async exportEvents(query: Query): Promise<ReadableStream<Uint8Array>> {
+    const response = await this.send('GET', `/v1/events/export${queryString(query)}`, undefined, undefined, '*/*');
+    if (!response.ok || !response.body) throw new ApiError(response.status, undefined);
+    return response.body;
+  }
+  verify() {
+    return this.#request<ChainVerification>('GET', '/v1/verify');
+  }
+  diff(scope: Scope, query: { from: string | number; to?: string | number | undefined }) {
+    return this.#request<DiffAnswer>('GET', `${scopePath({ ...scope, tenant: null })}/diff${queryString(query)}`);
+  }
+  revert(scope: Scope, body: RevertRequest) {
+    return this.#request<RevertAnswer>('POST', `${scopePath({ ...scope, tenant: null })}/revert`, body);
+  }
+  projectionStatus() {
+    return this.#request<ProjectionStatus>('GET', '/v1/projections/status');
+  }
+  rebuildProjections(reason?: string) {
+    return this.#request<{ started: boolean; running: boolean }>('POST', '/v1/projections/rebuild', { reason });
+  }
+
+  /**
+   * Follows the change stream (text/event-stream over fetch: EventSource cannot send the token in
+   * a header), reconnecting after a break and resuming after the last position delivered.
+   */
+  follow(scope: Scope, options: FollowOptions): { readonly position: number; close(): Promise<void> } {
+    const stop = new AbortController();
+    let position = options.after ?? 0;
+    const once = async () => {
+      const response = await fetch(`${this.url}${scopePath({ ...scope, tenant: null })}/changes`, {
         headers: {
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${this.#token}`,
           accept: 'text/event-stream',
-          'last-event-id': String(options.after),
+          ...(position > 0 ? { 'last-event-id': String(position) } : {}),
         },
-        signal: options.signal,
+        signal: stop.signal,
         cache: 'no-store',
         credentials: 'omit',
       });
@@ -311,13 +328,32 @@ export const createClient = (token: string, baseUrl = '') => {
             else if (line.startsWith('data:')) data += line.slice(5).trim();
           }
           if (!data) continue;
-          const parsed = JSON.parse(data) as ChangeNotice & { position: number };
-          if (event === 'change') options.onChange(parsed);
-          else if (event === 'resync') options.onResync(parsed.position);
+          const parsed = JSON.parse(data) as ChangeNotice;
+          if (event === 'ready' && position === 0) position = parsed.position;
+          else if (event === 'change') {
+            position = parsed.position;
+            options.onChange(parsed);
+          } else if (event === 'resync') {
+            options.onResync(parsed.position);
+            position = parsed.position;
+          }
         }
       }
-    },
-  };
-};
-
-export type StrataClient = ReturnType<typeof createClient>;
+    };
+    const running = (async () => {
+      while (!stop.signal.aborted) {
+        await once().catch(() => undefined);
+        if (!stop.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    })();
+    return {
+      get position() {
+        return position;
+      },
+      async close() {
+        stop.abort();
+        await running;
+      },
+    };
+  }
+}

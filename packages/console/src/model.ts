@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { fold, initialState, type NamespaceEnvState, type RecordedEvent } from '@strata/core';
-import type { EventsQuery, HistoryEvent, StrataClient, Whoami } from './api.js';
+import type { EventsQuery, HistoryEvent, StrataApi, Whoami } from './api.js';
 
 /**
  * The console's picture of one namespace: its whole history (for callers who may read it), folded
@@ -10,7 +10,7 @@ import type { EventsQuery, HistoryEvent, StrataClient, Whoami } from './api.js';
  */
 
 export interface Session {
-  client: StrataClient;
+  client: StrataApi;
   who: Whoami;
   can: (permission: string) => boolean;
   /** Paths of the server's OpenAPI document (optional routes: change stream, flag preview). */
@@ -61,7 +61,7 @@ export const useModel = (): NamespaceModel => {
 
 /** Every page of a history query. */
 export const loadAllEvents = async (
-  client: StrataClient,
+  client: StrataApi,
   query: EventsQuery,
   signal?: AbortSignal,
   max = 50_000,
@@ -69,7 +69,8 @@ export const loadAllEvents = async (
   const all: HistoryEvent[] = [];
   let after = query.after ?? 0;
   for (;;) {
-    const page = await client.events({ ...query, after, limit: 1000 }, signal);
+    const page = await client.events({ ...query, after, limit: 1000 });
+    if (signal?.aborted) return all;
     all.push(...page.events);
     if (page.next === null || all.length >= max) return all;
     after = page.next;
@@ -147,26 +148,14 @@ export const useNamespaceModel = (session: Session, scope: ScopeChoice): Namespa
         clearInterval(timer);
       };
     }
-    const run = async () => {
-      while (!abort.signal.aborted) {
-        try {
-          await client.changes(
-            { namespace, env },
-            {
-              after: headRef.current,
-              signal: abort.signal,
-              onChange: () => void catchUp(),
-              onResync: () => reload(),
-            },
-          );
-        } catch {
-          // dropped: reconnect after the server's retry interval
-        }
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-      }
+    const follower = client.follow(
+      { namespace, env },
+      { after: headRef.current, onChange: () => void catchUp(), onResync: () => reload() },
+    );
+    return () => {
+      abort.abort();
+      void follower.close();
     };
-    void run();
-    return () => abort.abort();
   }, [client, history, live, namespace, env, reload]);
 
   return useMemo(() => {

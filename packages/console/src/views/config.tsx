@@ -153,7 +153,7 @@ const EditForm = ({
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (valueError || reasonError) return;
-    write(client.setConfigValue(scope, configKey, parsed, reason.trim()));
+    write(client.setValue(scope, configKey, parsed, reason.trim()));
   };
   return (
     <form className="inline-form" onSubmit={submit} aria-label={`Edit ${configKey}`}>
@@ -175,7 +175,7 @@ const EditForm = ({
           <button
             type="button"
             disabled={busy || reasonError !== null}
-            onClick={() => write(client.unsetConfigValue(scope, configKey, reason.trim()))}
+            onClick={() => write(client.unsetValue(scope, configKey, reason.trim()))}
           >
             Unset here
           </button>

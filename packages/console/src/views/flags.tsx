@@ -175,7 +175,7 @@ const RolloutEditor = ({ flag }: { flag: string }) => {
     setBusy(true);
     setError(null);
     client
-      .setFlagRollout(scope, flag, { rollout, enabled, reason: reason.trim() })
+      .setFlag(scope, flag, { rollout, enabled, reason: reason.trim() })
       .then((answer) => {
         setSaved(answer.position);
         setReason('');

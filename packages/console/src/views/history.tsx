@@ -156,8 +156,9 @@ export const HistoryView = () => {
     setExportError(null);
     client
       .exportEvents(toQuery(filters, namespace, env))
-      .then((text) => {
-        const url = URL.createObjectURL(new Blob([text], { type: 'application/x-ndjson' }));
+      .then((stream) => new Response(stream).blob())
+      .then((blob) => {
+        const url = URL.createObjectURL(new Blob([blob], { type: 'application/x-ndjson' }));
         const a = document.createElement('a');
         a.href = url;
         a.download = `strata-history-${namespace}-${env}.ndjson`;

@@ -133,7 +133,7 @@ const Reveal = ({ scope, name }: { scope: Scope; name: string }) => {
         onClick={() => {
           setError(null);
           client
-            .readSecret(scope, name)
+            .getSecret(scope, name)
             .then((answer) => setValue({ value: answer.value, version: answer.version }))
             .catch((e: unknown) => setError(errorText(e)));
         }}
@@ -164,7 +164,7 @@ const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: (
   const submit = (event: FormEvent) => {
     event.preventDefault();
     client
-      .putSecret(scope, name, value, reason.trim())
+      .setSecret(scope, name, { value, reason: reason.trim() })
       .then((answer) => {
         setValue('');
         setOpen(false);

@@ -32,7 +32,7 @@ export const SystemView = () => {
   const verify = () => {
     setVerifying(true);
     client
-      .verifyChain()
+      .verify()
       .then(setVerification)
       .catch(setError)
       .finally(() => setVerifying(false));
@@ -117,7 +117,7 @@ export const SystemView = () => {
               <span data-testid="chain-result">
                 {verification.ok
                   ? `✓ Intact: ${verification.checked} events checked`
-                  : `✗ TAMPERED: first bad position ${String(verification.firstBadPosition)}`}
+                  : `✗ TAMPERED: first bad position ${verification.firstBadPosition}`}
               </span>
             </StatusLine>
           )}

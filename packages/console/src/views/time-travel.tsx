@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { StateChange } from '@strata/core';
-import type { DiffAnswer, FlagAnswer, ReadAt, ResolvedConfig } from '../api.js';
+import type { DiffAnswer, FlagAnswer, ReadOptions, ResolvedConfig } from '../api.js';
 import { useModel, useNav, useSession } from '../model.js';
 import { ErrorBox, Field, formatValue, localInputToIso, shortTenant } from '../ui.js';
 
@@ -10,7 +10,7 @@ interface MomentInput {
   time: string;
 }
 
-const readAtOf = (m: MomentInput): ReadAt | null => {
+const readAtOf = (m: MomentInput): ReadOptions | null => {
   if (m.mode === 'position') return /^\d+$/.test(m.position) ? { position: Number(m.position) } : null;
   const at = localInputToIso(m.time);
   return at ? { at } : null;
@@ -118,7 +118,7 @@ export const TimeTravelView = () => {
   }, [model.head, b.position]);
 
   const flags = Object.keys(model.state.manifest?.flags ?? {});
-  const snapshot = async (at: ReadAt): Promise<Snapshot> => {
+  const snapshot = async (at: ReadOptions): Promise<Snapshot> => {
     const scope = { namespace, env, tenant: tenant || null };
     const config = await client.resolvedConfig(scope, at);
     const answers: Record<string, FlagAnswer> = {};
@@ -137,11 +137,11 @@ export const TimeTravelView = () => {
     }
     setBusy(true);
     setError(null);
-    const moment = (at: ReadAt) => ('position' in at ? at.position! : at.at!);
+    const moment = (at: ReadOptions) => ('position' in at ? at.position! : at.at!);
     Promise.all([
       snapshot(atA),
       atB ? snapshot(atB) : Promise.resolve(null),
-      atB ? client.diff({ namespace, env }, moment(atA), moment(atB)) : Promise.resolve(null),
+      atB ? client.diff({ namespace, env }, { from: moment(atA), to: moment(atB) }) : Promise.resolve(null),
     ])
       .then(([sa, sb, diff]) => setResult({ a: sa, b: sb, diff }))
       .catch(setError)

@@ -110,6 +110,7 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     // 1. Sign in (the token never lands in the URL).
     await page.goto(`${stack.url}/console/`);
     await page.getByLabel('API token').fill(stack.adminToken);
+    expect(await page.content()).not.toContain(stack.adminToken);
     await shot('sign-in');
     // By keyboard: Enter submits, and the first Tab lands on the skip link.
     await page.getByLabel('API token').press('Enter');
@@ -219,7 +220,18 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await section('Secrets').click();
     await poll(() => page.getByRole('table', { name: 'Secrets' }).innerText()).toContain('erp_api_key');
     expect(await page.content()).not.toContain(marker);
-    await shot('secrets-listed');
+    // Rotate: the new value goes to the API and nowhere into the page.
+    const rotated = `${marker}-v2`;
+    await page.getByRole('button', { name: 'Rotate erp_api_key' }).click();
+    const rotate = page.getByRole('form', { name: 'Rotate erp_api_key' });
+    await rotate.getByLabel('New value').fill(rotated);
+    await rotate.getByLabel('Reason').fill('yearly rotation');
+    expect(await page.content()).not.toContain(rotated);
+    await rotate.getByRole('button', { name: 'Save new version' }).click();
+    await poll(() => page.getByRole('status').last().innerText()).toMatch(/Rotated: version 2 at position \d+/);
+    await poll(() => page.getByRole('table', { name: 'Secrets' }).innerText()).toContain('v1, v2');
+    expect(await page.content()).not.toContain(marker);
+    await shot('secrets-rotated');
 
     // 9. A reader: no edit controls, no audit sections; its write by hand is refused.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -251,10 +263,15 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await waitFor(() => answers.length > 0, 'responses recorded', 5_000);
     expect(answers.filter((a) => a.body.includes(marker)).map((a) => a.url)).toEqual([]);
     await page.getByRole('button', { name: 'Reveal erp_api_key' }).click();
-    await poll(() => page.getByTestId('revealed').innerText()).toBe(marker);
+    await poll(() => page.getByTestId('revealed').innerText()).toBe(rotated);
+    // Recorded as each body arrives: poll, the reveal's answer may land just after the page shows it.
+    await poll(async () => answers.filter((a) => a.body.includes(marker)).map((a) => new URL(a.url).pathname)).toEqual([
+      `${scope}/tenants/${tenants.publisher}/secrets/erp_api_key`,
+    ]);
     await shot('secret-revealed');
     await page.getByRole('button', { name: 'Hide' }).click();
     expect(await page.content()).not.toContain(marker);
+    expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(marker);
 
     expect(consoleErrors).toEqual([]);
   } finally {

@@ -82,14 +82,18 @@ export const App = () => {
 };
 
 const SignIn = ({ onSignIn }: { onSignIn: (token: string) => Promise<void> }) => {
-  const [token, setToken] = useState('');
+  // Uncontrolled on purpose: React mirrors a controlled input's value into its `value` attribute,
+  // which would put the token into the page's markup.
+  const [filled, setFilled] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const submit = (event: FormEvent) => {
+  const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
+    const token = String(new FormData(event.currentTarget).get('token') ?? '').trim();
+    if (!token) return;
     setBusy(true);
     setError(null);
-    onSignIn(token.trim())
+    onSignIn(token)
       .catch((e: unknown) => setError(errorText(e)))
       .finally(() => setBusy(false));
   };
@@ -108,12 +112,12 @@ const SignIn = ({ onSignIn }: { onSignIn: (token: string) => Promise<void> }) =>
               type="password"
               autoComplete="off"
               required
-              value={token}
-              onChange={(e) => setToken(e.target.value)}
+              name="token"
+              onInput={(e) => setFilled(e.currentTarget.value.trim() !== '')}
             />
           )}
         </Field>
-        <button type="submit" disabled={busy || token.trim() === ''}>
+        <button type="submit" disabled={busy || !filled}>
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
       </form>

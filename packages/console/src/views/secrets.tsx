@@ -148,7 +148,9 @@ const Reveal = ({ scope, name }: { scope: Scope; name: string }) => {
 const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: () => void }) => {
   const { client } = useSession();
   const [open, setOpen] = useState(false);
-  const [value, setValue] = useState('');
+  // The new value stays in the input only (uncontrolled): React would mirror a controlled value
+  // into the `value` attribute, putting the plaintext into the page's markup.
+  const [filled, setFilled] = useState(false);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
@@ -161,12 +163,14 @@ const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: (
         {saved && <StatusLine>{saved}</StatusLine>}
       </>
     );
-  const submit = (event: FormEvent) => {
+  const submit = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
+    const form = event.currentTarget;
+    const value = String(new FormData(form).get('value') ?? '');
     client
       .setSecret(scope, name, { value, reason: reason.trim() })
       .then((answer) => {
-        setValue('');
+        form.reset();
         setOpen(false);
         setSaved(`Rotated: version ${String(answer['secretVersion'] ?? '?')} at position ${answer.position}.`);
         onDone();
@@ -182,8 +186,8 @@ const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: (
             type="password"
             autoComplete="off"
             required
-            value={value}
-            onChange={(e) => setValue(e.target.value)}
+            name="value"
+            onInput={(e) => setFilled(e.currentTarget.value !== '')}
           />
         )}
       </Field>
@@ -192,16 +196,10 @@ const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: (
       </Field>
       <ErrorBox error={error} />
       <div className="buttons">
-        <button type="submit" disabled={!value || !reason.trim()}>
+        <button type="submit" disabled={!filled || !reason.trim()}>
           Save new version
         </button>
-        <button
-          type="button"
-          onClick={() => {
-            setValue('');
-            setOpen(false);
-          }}
-        >
+        <button type="button" onClick={() => setOpen(false)}>
           Cancel
         </button>
       </div>

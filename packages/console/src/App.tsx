@@ -8,7 +8,8 @@ import {
   type ScopeChoice,
   type Session,
 } from './model.js';
-import { ErrorBox, errorText, Field } from './ui.js';
+import { errorText } from './format.js';
+import { ErrorBox, Field } from './ui.js';
 import { ConfigView } from './views/config.js';
 import { FlagsView } from './views/flags.js';
 import { HistoryView } from './views/history.js';

@@ -2,7 +2,8 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { keySchema, validateValue } from '@strata/core';
 import type { ResolvedConfig, Scope } from '../api.js';
 import { useModel, useSession } from '../model.js';
-import { ageOf, ErrorBox, errorText, Field, formatValue, shortTenant, StatusLine } from '../ui.js';
+import { ageOf, errorText, formatValue, shortTenant } from '../format.js';
+import { ErrorBox, Field, StatusLine } from '../ui.js';
 
 /** A tenant's (or the environment's) resolved config, and edits with the manifest's validation. */
 export const ConfigView = () => {

@@ -2,7 +2,8 @@ import { useMemo, useState, type FormEvent } from 'react';
 import { bucket, evaluateFlag, whoFlips } from '@strata/core';
 import { StepChart } from '../charts.js';
 import { useModel, useSession } from '../model.js';
-import { ErrorBox, errorText, Field, shortTenant, StatusLine } from '../ui.js';
+import { errorText, shortTenant } from '../format.js';
+import { ErrorBox, Field, StatusLine } from '../ui.js';
 
 const parseTenants = (text: string): string[] => [
   ...new Set(

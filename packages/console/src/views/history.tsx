@@ -3,7 +3,9 @@ import { eventTypes } from '@strata/core';
 import type { EventsQuery, HistoryEvent } from '../api.js';
 import { BarChart } from '../charts.js';
 import { useModel, useNav, useSession } from '../model.js';
-import { ErrorBox, Field, formatValue, localInputToIso, shortTenant, StatusLine } from '../ui.js';
+import { describeEvents } from '../describe.js';
+import { localInputToIso } from '../format.js';
+import { ErrorBox, Field, StatusLine } from '../ui.js';
 
 export interface Filters {
   key: string;
@@ -35,72 +37,6 @@ const matches = (e: HistoryEvent, f: Filters, env: string): boolean => {
   if (from && t < Date.parse(from)) return false;
   if (to && t >= Date.parse(to)) return false;
   return true;
-};
-
-/** "before → after" of every event, from the events before it (the log holds only the after). */
-export const describeEvents = (events: readonly HistoryEvent[]): Map<number, string> => {
-  const flags = new Map<string, string>();
-  const overrides = new Map<string, string>();
-  const text = new Map<number, string>();
-  for (const e of events) {
-    const d = e.data;
-    const env = String(d['environment'] ?? '');
-    const who = d['tenant'] ? ` for ${shortTenant(String(d['tenant']))}` : ' (environment)';
-    switch (e.type) {
-      case 'ConfigValueSet':
-        text.set(
-          e.position,
-          `${String(d['key'])}${who}: ${e.before ? formatValue(e.before.value) : 'unset'} → ${formatValue(d['value'])}`,
-        );
-        break;
-      case 'ConfigValueUnset':
-        text.set(e.position, `${String(d['key'])}${who}: ${e.before ? formatValue(e.before.value) : 'unset'} → unset`);
-        break;
-      case 'FlagRolloutChanged': {
-        const id = `${env}/${String(d['flag'])}`;
-        const now = `${String(d['rollout'])}%${d['enabled'] === false ? ' (killed)' : ''}`;
-        text.set(e.position, `${String(d['flag'])}: ${flags.get(id) ?? 'unset'} → ${now}`);
-        flags.set(id, now);
-        break;
-      }
-      case 'FlagOverrideSet': {
-        const id = `${env}/${String(d['tenant'])}/${String(d['flag'])}`;
-        const now = d['override'] === null ? 'cleared' : `forced ${d['override'] === 'enabled' ? 'on' : 'off'}`;
-        text.set(e.position, `${String(d['flag'])}${who}: ${overrides.get(id) ?? 'none'} → ${now}`);
-        overrides.set(id, now);
-        break;
-      }
-      case 'SecretVersionAdded':
-        text.set(
-          e.position,
-          `${String(d['name'])}${who}: version ${Number(d['version']) - 1 || 'none'} → ${String(d['version'])}`,
-        );
-        break;
-      case 'SecretDeleted':
-        text.set(e.position, `${String(d['name'])}${who}: deleted`);
-        break;
-      case 'ManifestPublished': {
-        const m = d['manifest'] as { keys?: object; flags?: object; secrets?: object } | undefined;
-        text.set(
-          e.position,
-          `manifest of ${String(d['namespace'])}: ${Object.keys(m?.keys ?? {}).length} keys, ${Object.keys(m?.flags ?? {}).length} flags, ${Object.keys(m?.secrets ?? {}).length} secrets`,
-        );
-        break;
-      }
-      case 'TokenIssued':
-        text.set(
-          e.position,
-          `token ${String(d['tokenId'])} issued: role ${String(d['role'])}, scope ${[d['namespace'], d['environment'], d['tenant']].map((v) => (typeof v === 'string' ? shortTenant(v) : '*')).join('/')}`,
-        );
-        break;
-      case 'TokenRevoked':
-        text.set(e.position, `token ${String(d['tokenId'])} revoked`);
-        break;
-      default:
-        text.set(e.position, JSON.stringify(d));
-    }
-  }
-  return text;
 };
 
 const toQuery = (f: Filters, namespace: string, env: string): EventsQuery => {

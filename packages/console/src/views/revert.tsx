@@ -1,34 +1,15 @@
 import { useState, type FormEvent } from 'react';
-import type { PlannedStream, RevertAnswer, RevertRequest } from '../api.js';
+import type { RevertAnswer, RevertRequest } from '../api.js';
 import { useModel, useNav, useSession } from '../model.js';
-import { ErrorBox, Field, formatValue, shortTenant, StatusLine } from '../ui.js';
+import { describePlanned } from '../describe.js';
+import { shortTenant } from '../format.js';
+import { ErrorBox, Field, StatusLine } from '../ui.js';
 
 const list = (text: string) =>
   text
     .split(/[\s,]+/)
     .map((s) => s.trim())
     .filter(Boolean);
-
-const describePlanned = (e: PlannedStream['events'][number]): string => {
-  const d = e.data;
-  const who = d['tenant'] ? ` for ${shortTenant(String(d['tenant']))}` : '';
-  switch (e.type) {
-    case 'ConfigValueSet':
-      return `set ${String(d['key'])}${who} to ${formatValue(d['value'])}`;
-    case 'ConfigValueUnset':
-      return `unset ${String(d['key'])}${who}`;
-    case 'FlagRolloutChanged':
-      return `set flag ${String(d['flag'])} to ${String(d['rollout'])}%${d['enabled'] === false ? ' (killed)' : ''}`;
-    case 'FlagOverrideSet':
-      return `override ${String(d['flag'])}${who}: ${d['override'] === null ? 'clear' : String(d['override'])}`;
-    case 'SecretVersionAdded':
-      return `restore secret ${String(d['name'])}${who} as version ${String(d['version'])}`;
-    case 'SecretDeleted':
-      return `delete secret ${String(d['name'])}${who}`;
-    default:
-      return e.type;
-  }
-};
 
 /** Restores an earlier state by appending compensating events: preview (dry run) first, then confirm. */
 export const RevertView = () => {

@@ -1,19 +1,9 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { Scope, SecretList } from '../api.js';
 import { useModel, useSession } from '../model.js';
-import { ageOf, ErrorBox, errorText, Field, StatusLine } from '../ui.js';
-
-const dayMs = 86_400_000;
-
-/** A manifest's `rotateEvery` ("30d", "P30D" or a number of days) in milliseconds, if any. */
-const rotationPeriod = (definition: unknown): number | null => {
-  const raw = (definition as Record<string, unknown> | undefined)?.['rotateEvery'];
-  if (typeof raw === 'number' && raw > 0) return raw * dayMs;
-  if (typeof raw !== 'string') return null;
-  const match = /^(?:P(\d+)D|(\d+)d)$/.exec(raw);
-  const days = Number(match?.[1] ?? match?.[2]);
-  return days > 0 ? days * dayMs : null;
-};
+import { rotationPeriod } from '../describe.js';
+import { ageOf, errorText } from '../format.js';
+import { ErrorBox, Field, StatusLine } from '../ui.js';
 
 /**
  * Secret names, versions and ages — never values. Plaintext is fetched only when a secret reader

@@ -1,7 +1,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ChainVerification, ProjectionStatus } from '../api.js';
 import { useModel, useSession } from '../model.js';
-import { ageOf, ErrorBox, errorText, Field, StatusLine } from '../ui.js';
+import { ageOf, errorText } from '../format.js';
+import { ErrorBox, Field, StatusLine } from '../ui.js';
 
 /** Relay checkpoint against the log head, the projection's generation and rebuild, and the hash chain. */
 export const SystemView = () => {

@@ -1,8 +1,9 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { StateChange } from '@strata/core';
 import type { DiffAnswer, FlagAnswer, ReadOptions, ResolvedConfig } from '../api.js';
 import { useModel, useNav, useSession } from '../model.js';
-import { ErrorBox, Field, formatValue, localInputToIso, shortTenant } from '../ui.js';
+import { describeChange } from '../describe.js';
+import { formatValue, localInputToIso } from '../format.js';
+import { ErrorBox, Field } from '../ui.js';
 
 interface MomentInput {
   mode: 'position' | 'time';
@@ -77,25 +78,6 @@ interface Snapshot {
   config: ResolvedConfig;
   flags: Record<string, FlagAnswer>;
 }
-
-export const describeChange = (c: StateChange): string => {
-  const v = (x: { value: unknown } | null) => (x ? formatValue(x.value) : 'unset');
-  switch (c.kind) {
-    case 'config':
-      return `${c.key} (${shortTenant(c.tenant)}): ${v(c.before)} → ${v(c.after)}`;
-    case 'flag': {
-      const f = (x: { rollout: number; enabled: boolean } | null) =>
-        x ? `${x.rollout}%${x.enabled ? '' : ' killed'}` : 'unset';
-      return `flag ${c.flag}: ${f(c.before)} → ${f(c.after)}`;
-    }
-    case 'override':
-      return `override of ${c.flag} for ${shortTenant(c.tenant)}: ${c.before?.override ?? 'none'} → ${c.after?.override ?? 'none'}`;
-    case 'secret':
-      return `secret ${c.name} (${shortTenant(c.tenant)}): ${c.before ? `v${c.before.version}` : 'none'} → ${c.after ? `v${c.after.version}${c.after.deleted ? ' deleted' : ''}` : 'none'}`;
-    case 'manifest':
-      return `manifest: position ${c.before?.position ?? 'none'} → ${c.after?.position ?? 'none'}`;
-  }
-};
 
 /**
  * The whole resolved config at any past moment (read from the log by the API), and two moments

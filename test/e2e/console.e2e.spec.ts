@@ -205,6 +205,11 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     // A revert is an ordinary event: it can itself be reverted.
     expect(await revertItem.getByRole('button', { name: `Revert to just before #${revertPosition}` }).count()).toBe(1);
     await shot('timeline-after-revert');
+    const filters = page.getByRole('form', { name: 'History filters' });
+    await filters.getByLabel('Event type').selectOption('FlagRolloutChanged');
+    await filters.getByRole('button', { name: 'Apply filters' }).click();
+    await poll(() => text('event-count')).toBe('3');
+    await filters.getByRole('button', { name: 'Clear' }).click();
 
     // 7. Verify the chain, and rebuild the views with live progress.
     await section('System').click();

@@ -110,14 +110,18 @@ export const describePlanned = (e: PlannedStream['events'][number]): string => {
   }
 };
 
-const dayMs = 86_400_000;
+const unitMs: Record<string, number> = { W: 7 * 86_400_000, D: 86_400_000, H: 3_600_000, M: 60_000, S: 1000 };
 
-/** A manifest's `rotateEvery` ("30d", "P30D" or a number of days) in milliseconds, if any. */
+/**
+ * A manifest secret's `rotateEvery` in milliseconds: an ISO 8601 duration of weeks, days, hours,
+ * minutes and seconds ("P90D", "PT3M"), or null (no policy, or years/months, whose length depends
+ * on the calendar).
+ */
 export const rotationPeriod = (definition: unknown): number | null => {
   const raw = (definition as Record<string, unknown> | undefined)?.['rotateEvery'];
-  if (typeof raw === 'number' && raw > 0) return raw * dayMs;
   if (typeof raw !== 'string') return null;
-  const match = /^(?:P(\d+)D|(\d+)d)$/.exec(raw);
-  const days = Number(match?.[1] ?? match?.[2]);
-  return days > 0 ? days * dayMs : null;
+  const match = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(raw);
+  if (!match) return null;
+  const ms = ['W', 'D', 'H', 'M', 'S'].reduce((sum, unit, i) => sum + Number(match[i + 1] ?? 0) * unitMs[unit]!, 0);
+  return ms > 0 ? ms : null;
 };

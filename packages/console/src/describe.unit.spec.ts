@@ -61,12 +61,14 @@ test('diffs and revert plans read as sentences; values are JSON, long tenant ids
   expect(shortTenant(null)).toBe('environment');
 });
 
-test('rotation policies: "30d", "P30D" or a number of days; anything else is no policy', () => {
+test('rotation policies are ISO 8601 durations of fixed-length units; anything else is no policy', () => {
   const day = 86_400_000;
-  expect(rotationPeriod({ rotateEvery: '30d' })).toBe(30 * day);
-  expect(rotationPeriod({ rotateEvery: 'P7D' })).toBe(7 * day);
-  expect(rotationPeriod({ rotateEvery: 90 })).toBe(90 * day);
-  expect(rotationPeriod({ rotateEvery: 'monthly' })).toBeNull();
+  expect(rotationPeriod({ rotateEvery: 'P90D' })).toBe(90 * day);
+  expect(rotationPeriod({ rotateEvery: 'P1W' })).toBe(7 * day);
+  expect(rotationPeriod({ rotateEvery: 'PT3M' })).toBe(180_000);
+  expect(rotationPeriod({ rotateEvery: 'P1DT12H' })).toBe(1.5 * day);
+  for (const rotateEvery of ['P1M', 'P', 'PT', '90d', 90, 'monthly'])
+    expect(rotationPeriod({ rotateEvery }), String(rotateEvery)).toBeNull();
   expect(rotationPeriod(undefined)).toBeNull();
 });
 

@@ -116,7 +116,7 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await page.getByLabel('API token').press('Enter');
     await poll(() => text('who')).toContain('role admin');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.locator(':focus').innerText()).toBe('Skip to content');
     expect(page.url()).not.toContain(stack.adminToken);
     await poll(() => scopeForm().getByLabel('Namespace').inputValue()).toBe(ns);
     await poll(() => scopeForm().getByLabel('Environment').inputValue()).toBe(env);
@@ -276,7 +276,7 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await shot('secret-revealed');
     await page.getByRole('button', { name: 'Hide' }).click();
     expect(await page.content()).not.toContain(marker);
-    expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(marker);
+    expect(await page.evaluate<string>('JSON.stringify(sessionStorage)')).not.toContain(marker);
 
     expect(consoleErrors).toEqual([]);
   } finally {

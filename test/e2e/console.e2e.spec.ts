@@ -118,6 +118,10 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await page.keyboard.press('Tab');
     expect(await page.locator(':focus').innerText()).toBe('Skip to content');
     expect(page.url()).not.toContain(stack.adminToken);
+    // A reload keeps the session (session storage), and a deep link opens its section.
+    await page.goto(`${stack.url}/console/history`);
+    await poll(() => page.getByRole('heading', { level: 2 }).innerText()).toBe('History');
+    await section('Config').click();
     await poll(() => scopeForm().getByLabel('Namespace').inputValue()).toBe(ns);
     await poll(() => scopeForm().getByLabel('Environment').inputValue()).toBe(env);
 

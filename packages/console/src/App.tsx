@@ -259,6 +259,12 @@ const Shell = ({ session }: { session: Session }) => {
           </p>
         </form>
         <ErrorBox error={nsError} />
+        {model.truncated && (
+          <p className="error" role="alert">
+            ⚠ This namespace has more than {model.events.length} events: the console holds only the oldest ones, so its
+            flag previews and ages may be incomplete. Reads, time travel, diff and revert still come from the API.
+          </p>
+        )}
         <div className="layout">
           <nav aria-label="Console sections">
             <ul>

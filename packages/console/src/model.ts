@@ -39,6 +39,8 @@ export interface NamespaceModel {
   error: string | null;
   /** Every event of the namespace (all environments), oldest first; empty without history:read. */
   events: HistoryEvent[];
+  /** The namespace has more history than the browser folds: the state may be incomplete. */
+  truncated: boolean;
   /** The selected environment folded from `events`. */
   state: NamespaceEnvState;
   head: number;
@@ -59,12 +61,15 @@ export const useModel = (): NamespaceModel => {
   return model;
 };
 
-/** Every page of a history query. */
+/** How much history the browser folds; past it the console says its previews may be incomplete. */
+export const historyCap = 200_000;
+
+/** Every page of a history query (at most `max` events). */
 export const loadAllEvents = async (
   client: StrataApi,
   query: EventsQuery,
   signal?: AbortSignal,
-  max = 50_000,
+  max = historyCap,
 ): Promise<HistoryEvent[]> => {
   const all: HistoryEvent[] = [];
   let after = query.after ?? 0;
@@ -88,6 +93,8 @@ export const useNamespaceModel = (session: Session, scope: ScopeChoice): Namespa
   const [generation, setGeneration] = useState(0);
   const [changeCount, setChangeCount] = useState(0);
   const headRef = useRef(0);
+  // Past the cap the console keeps the oldest events and stops appending (views still refetch).
+  const truncatedRef = useRef(false);
   const { namespace, env } = scope;
 
   const reload = useCallback(() => setGeneration((g) => g + 1), []);
@@ -104,6 +111,7 @@ export const useNamespaceModel = (session: Session, scope: ScopeChoice): Namespa
     loadAllEvents(client, { namespace }, abort.signal)
       .then((all) => {
         headRef.current = all.at(-1)?.position ?? 0;
+        truncatedRef.current = all.length >= historyCap;
         setEvents(all);
       })
       .catch((e: unknown) => {
@@ -127,7 +135,7 @@ export const useNamespaceModel = (session: Session, scope: ScopeChoice): Namespa
       if (fetching) return;
       fetching = true;
       try {
-        if (history) {
+        if (history && !truncatedRef.current) {
           const fresh = await loadAllEvents(client, { namespace, after: headRef.current }, abort.signal);
           if (fresh.length > 0) {
             headRef.current = fresh.at(-1)!.position;
@@ -176,6 +184,7 @@ export const useNamespaceModel = (session: Session, scope: ScopeChoice): Namespa
       events,
       state,
       head: events.at(-1)?.position ?? 0,
+      truncated: events.length >= historyCap,
       environments: [...environments].sort(),
       tenants: [...tenants].sort(),
       live,

@@ -38,7 +38,12 @@ test('an operator walks the ShelfWise story through the console; readers see onl
   };
 
   // The story so far, by API: manifest, tenant B's limit, the beta and restricted overrides, a secret.
-  await ok('PUT', `/v1/namespaces/${ns}/manifest`, { ...shelfwiseManifest, reason: 'ShelfWise settings model' });
+  // A cadence short enough that the secret is overdue when the console shows it.
+  const manifest = {
+    ...shelfwiseManifest,
+    secrets: { erp_api_key: { ...shelfwiseManifest.secrets['erp_api_key'], rotateEvery: 'PT2S' } },
+  };
+  await ok('PUT', `/v1/namespaces/${ns}/manifest`, { ...manifest, reason: 'ShelfWise settings model' });
   await ok('PUT', `${scope}/tenants/${tenants.b}/config/${rateKey}`, { value: 10000, reason: 'largest customer' });
   await ok('PUT', `${scope}/tenants/${tenants.beta}/flags/${flag}`, { override: 'enabled', reason: 'beta partner' });
   await ok('PUT', `${scope}/tenants/${tenants.restricted}/flags/${flag}`, { override: 'disabled', reason: 'contract' });
@@ -229,6 +234,9 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await section('Secrets').click();
     await poll(() => page.getByRole('table', { name: 'Secrets' }).innerText()).toContain('erp_api_key');
     expect(await page.content()).not.toContain(marker);
+    await poll(() => page.getByRole('table', { name: 'Secrets' }).innerText()).toMatch(
+      /⚠ overdue since .* \(every PT2S\)/,
+    );
     // Rotate: the new value goes to the API and nowhere into the page.
     const rotated = `${marker}-v2`;
     await page.getByRole('button', { name: 'Rotate erp_api_key' }).click();

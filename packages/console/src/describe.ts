@@ -2,7 +2,7 @@ import type { StateChange } from '@strata/core';
 import type { HistoryEvent, PlannedStream } from './api.js';
 import { formatValue, shortTenant } from './format.js';
 
-/** Events, diffs, revert plans and rotation policies as text; pure, so unit specs cover them. */
+/** Events, diffs and revert plans as text; pure, so unit specs cover them. */
 
 /** "before → after" of every event, from the events before it (the log holds only the after). */
 export const describeEvents = (events: readonly HistoryEvent[]): Map<number, string> => {
@@ -108,20 +108,4 @@ export const describePlanned = (e: PlannedStream['events'][number]): string => {
     default:
       return e.type;
   }
-};
-
-const unitMs: Record<string, number> = { W: 7 * 86_400_000, D: 86_400_000, H: 3_600_000, M: 60_000, S: 1000 };
-
-/**
- * A manifest secret's `rotateEvery` in milliseconds: an ISO 8601 duration of weeks, days, hours,
- * minutes and seconds ("P90D", "PT3M"), or null (no policy, or years/months, whose length depends
- * on the calendar).
- */
-export const rotationPeriod = (definition: unknown): number | null => {
-  const raw = (definition as Record<string, unknown> | undefined)?.['rotateEvery'];
-  if (typeof raw !== 'string') return null;
-  const match = /^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(raw);
-  if (!match) return null;
-  const ms = ['W', 'D', 'H', 'M', 'S'].reduce((sum, unit, i) => sum + Number(match[i + 1] ?? 0) * unitMs[unit]!, 0);
-  return ms > 0 ? ms : null;
 };

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import type { HistoryEvent } from './api.js';
-import { describeChange, describeEvents, describePlanned, rotationPeriod } from './describe.js';
+import { describeChange, describeEvents, describePlanned } from './describe.js';
 import { ageOf, formatValue, localInputToIso, shortTenant } from './format.js';
 
 const event = (position: number, type: string, data: Record<string, unknown>, extra: Partial<HistoryEvent> = {}) =>
@@ -59,17 +59,6 @@ test('diffs and revert plans read as sentences; values are JSON, long tenant ids
   ).toBe('set flag ai to 25%');
   expect(formatValue(undefined)).toBe('—');
   expect(shortTenant(null)).toBe('environment');
-});
-
-test('rotation policies are ISO 8601 durations of fixed-length units; anything else is no policy', () => {
-  const day = 86_400_000;
-  expect(rotationPeriod({ rotateEvery: 'P90D' })).toBe(90 * day);
-  expect(rotationPeriod({ rotateEvery: 'P1W' })).toBe(7 * day);
-  expect(rotationPeriod({ rotateEvery: 'PT3M' })).toBe(180_000);
-  expect(rotationPeriod({ rotateEvery: 'P1DT12H' })).toBe(1.5 * day);
-  for (const rotateEvery of ['P1M', 'P', 'PT', '90d', 90, 'monthly'])
-    expect(rotationPeriod({ rotateEvery }), String(rotateEvery)).toBeNull();
-  expect(rotationPeriod(undefined)).toBeNull();
 });
 
 test('ages and local times', () => {

@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
+import { addIsoDuration } from '@strata/core';
 import type { Scope, SecretList } from '../api.js';
 import { useModel, useSession } from '../model.js';
-import { rotationPeriod } from '../describe.js';
 import { ageOf, errorText } from '../format.js';
 import { ErrorBox, Field, StatusLine } from '../ui.js';
 
@@ -59,8 +59,10 @@ export const SecretsView = () => {
           )}
           {list?.secrets.map((s) => {
             const latest = s.versions.at(-1);
-            const period = rotationPeriod(model.state.manifest?.secrets[s.name]);
-            const due = latest && period ? Date.parse(latest.addedAt) + period : null;
+            // The manifest's cadence (an ISO 8601 duration) from when the current version was added.
+            const rotateEvery = model.state.manifest?.secrets[s.name]?.rotateEvery;
+            const due =
+              latest && rotateEvery ? (addIsoDuration(rotateEvery, new Date(latest.addedAt))?.getTime() ?? null) : null;
             return (
               <tr key={`${s.tenant ?? ''}/${s.name}`}>
                 <th scope="row">
@@ -76,9 +78,13 @@ export const SecretsView = () => {
                   {due === null ? (
                     'no policy'
                   ) : due < now ? (
-                    <span className="badge warn">⚠ overdue since {new Date(due).toISOString().slice(0, 10)}</span>
+                    <span className="badge warn">
+                      ⚠ overdue since {new Date(due).toISOString().slice(0, 16).replace('T', ' ')} (every {rotateEvery})
+                    </span>
                   ) : (
-                    <span className="badge">due {new Date(due).toISOString().slice(0, 10)}</span>
+                    <span className="badge">
+                      due {new Date(due).toISOString().slice(0, 16).replace('T', ' ')} (every {rotateEvery})
+                    </span>
                   )}
                 </td>
                 <td>

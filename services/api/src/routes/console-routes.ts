@@ -64,7 +64,7 @@ export const consoleRoutes = async (fastify: FastifyInstance, { deps }: ApiConte
       const rest = request.params['*'];
       // Vite names assets by content hash: they never change, so they may be cached for good.
       if (rest.startsWith('assets/')) {
-        if (!built || !/^assets\/[\w.-]+$/.test(rest) || !existsSync(path.join(root, rest)))
+        if (!built || !/^assets\/[\w-][\w.-]*$/.test(rest) || !existsSync(path.join(root, rest)))
           throw new StrataError('NOT_FOUND', `no console asset ${rest}`);
         return reply.sendFile(rest, { maxAge: '365d', immutable: true });
       }

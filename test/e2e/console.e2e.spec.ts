@@ -194,6 +194,15 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     expect(await flagRow.innerText()).toContain(bucket(tenants.a, flag) < 100 ? 'on (rollout)' : 'off');
     expect(await page.locator(`tr[data-key="${rateKey}"]`).innerText()).toContain('1000');
     await shot('time-travel-diff');
+    // A moment by time (the browser's local time, as the input shows it): a minute from now is the head.
+    const soon = new Date(Date.now() + 60_000);
+    const local = new Date(soon.getTime() - soon.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+    await page.getByRole('group', { name: 'Moment B' }).getByLabel('By time').check();
+    await page.getByLabel('Moment B: time (local)').fill(local);
+    await page.getByRole('button', { name: 'Show both and diff' }).click();
+    await poll(() => page.getByRole('table', { name: 'Config at the chosen moments' }).innerText()).toContain(
+      `B (position ${full.position})`,
+    );
 
     // 6. Revert the flag to the 25% state: preview the compensating events, then confirm with a reason.
     await section('Revert').click();

@@ -168,6 +168,11 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     expect(ramp.map((e) => e.data.rollout)).toEqual([25]);
     const rampPosition = ramp[0].position as number;
     await poll(() => text('current-rollout')).toBe('25%');
+    // The raw flagd definition previews on the server: unchanged, nobody flips.
+    const definition = page.getByRole('form', { name: `Definition of ${flag}` });
+    await poll(() => definition.getByLabel('Definition', { exact: true }).inputValue()).toContain('"state": "ENABLED"');
+    await definition.getByRole('button', { name: 'Preview who flips' }).click();
+    await poll(() => text('definition-who-flips')).toMatch(/Who flips: 0 of \d+ tenant\(s\) change/);
     await shot('flags-ramped');
 
     // 4. The timeline updates live: a change made elsewhere (the API, by hand) appears by itself.

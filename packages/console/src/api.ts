@@ -156,6 +156,19 @@ export interface ProjectionStatus {
   checkpoints?: { name: string; position: number; lag: number; updatedAt: string }[];
 }
 
+/** What `POST …/flags/{flag}/preview` answers: the tenants (contexts) whose value would change. */
+export interface FlagPreview {
+  flag: string;
+  evaluated: number;
+  changed: number;
+  flips: Array<{
+    tenant: string | null;
+    context: Record<string, unknown>;
+    from: { variant: string | null; value: unknown; reason: string };
+    to: { variant: string | null; value: unknown; reason: string };
+  }>;
+}
+
 /** One notice of the change stream (values are never in it: refetch with ?minPosition). */
 export interface ChangeNotice {
   position: number;
@@ -252,6 +265,21 @@ export class StrataApi {
   }
   setFlag(scope: Scope, flag: string, body: { rollout: number; enabled: boolean; reason?: string }) {
     return this.#request<WriteAnswer>('PUT', `${scopePath({ ...scope, tenant: null })}/flags/${enc(flag)}`, body);
+  }
+  /** A flagd definition (`state`, `variants`, `defaultVariant`, `targeting`) replaces the flag's rule. */
+  setFlagDefinition(scope: Scope, flag: string, definition: Record<string, unknown>, reason?: string) {
+    return this.#request<WriteAnswer>('PUT', `${scopePath({ ...scope, tenant: null })}/flags/${enc(flag)}`, {
+      ...definition,
+      reason,
+    });
+  }
+  /** Who flips under a proposed definition (or `{rollout, enabled}`), evaluated by the server. */
+  previewFlag(scope: Scope, flag: string, body: { definition: unknown; tenants?: 'seen' | string[] }) {
+    return this.#request<FlagPreview>(
+      'POST',
+      `${scopePath({ ...scope, tenant: null })}/flags/${enc(flag)}/preview`,
+      body,
+    );
   }
   setFlagOverride(scope: TenantScope, flag: string, override: 'enabled' | 'disabled' | null, reason?: string) {
     return this.#request<WriteAnswer>('PUT', `${scopePath(scope)}/flags/${enc(flag)}`, { override, reason });

@@ -84,6 +84,8 @@ export const describeChange = (c: StateChange): string => {
       return `override of ${c.flag} for ${shortTenant(c.tenant)}: ${c.before?.override ?? 'none'} → ${c.after?.override ?? 'none'}`;
     case 'secret':
       return `secret ${c.name} (${shortTenant(c.tenant)}): ${c.before ? `v${c.before.version}` : 'none'} → ${c.after ? `v${c.after.version}${c.after.deleted ? ' deleted' : ''}` : 'none'}`;
+    case 'segment':
+      return `segment ${c.segment}: ${c.before ? 'defined' : 'none'} → ${c.after ? JSON.stringify(c.after.logic) : 'deleted'}`;
     case 'manifest':
       return `manifest: position ${c.before?.position ?? 'none'} → ${c.after?.position ?? 'none'}`;
   }

@@ -1,5 +1,6 @@
-import { useMemo, useState, type FormEvent } from 'react';
-import { bucket, evaluateFlag, whoFlips } from '@strata/core';
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { bucket, definitionOf, evaluateFlag, whoFlips } from '@strata/core';
+import type { FlagPreview } from '../api.js';
 import { StepChart } from '../charts.js';
 import { useModel, useSession } from '../model.js';
 import { errorText, shortTenant } from '../format.js';
@@ -16,8 +17,9 @@ const parseTenants = (text: string): string[] => [
 
 /**
  * Flags of the environment: the rollout slider with a who-flips preview computed in the browser
- * with core's bucket rule on the folded state (the server's rule, bit for bit), per-tenant
- * overrides, and the rollout's history as a chart.
+ * with core's bucket rule on the folded state (the server's rule, bit for bit), the raw flagd
+ * definition with a preview the server evaluates (POST …/flags/{flag}/preview), per-tenant
+ * overrides, and the rollout over time.
  */
 export const FlagsView = () => {
   const { can } = useSession();
@@ -128,15 +130,15 @@ const FlagDetail = ({ flag }: { flag: string }) => {
         </tbody>
       </table>
       {editable && <OverrideEditor flag={flag} />}
+      {/* A new rule from anywhere reloads the editor with it. */}
+      {editable && <DefinitionEditor key={entry?.position ?? 0} flag={flag} />}
       <details>
         <summary>Definition (raw JSON)</summary>
         <pre>
           {JSON.stringify(
             {
               manifest: definition ?? null,
-              environment: entry
-                ? { rollout: entry.rollout, enabled: entry.enabled, variants: entry.variants ?? null }
-                : null,
+              environment: entry ? definitionOf(entry) : null,
             },
             null,
             2,
@@ -144,6 +146,86 @@ const FlagDetail = ({ flag }: { flag: string }) => {
         </pre>
       </details>
     </>
+  );
+};
+
+/** The server's who-flips answer for a proposed definition, refreshed (debounced) as it changes. */
+const usePreview = (flag: string, definition: unknown, tenants: 'seen' | string[]) => {
+  const { client } = useSession();
+  const { scope } = useModel();
+  const [preview, setPreview] = useState<FlagPreview | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const key = JSON.stringify([flag, definition, tenants]);
+  useEffect(() => {
+    if (definition === undefined) return;
+    let stale = false;
+    const timer = setTimeout(() => {
+      client
+        .previewFlag(scope, flag, { definition, tenants })
+        .then((answer) => !stale && (setPreview(answer), setError(null)))
+        .catch((e: unknown) => !stale && setError(errorText(e)));
+    }, 250);
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+    // `key` stands for flag, definition and tenants by value.
+  }, [client, scope, key]);
+  return { preview: definition === undefined ? null : preview, error };
+};
+
+/** A flag's value while it has no rule: the manifest default, false for a boolean flag without one. */
+const fallbackOf = (state: ReturnType<typeof useModel>['state'], flag: string): unknown => {
+  const declared = state.manifest?.flags[flag];
+  return declared?.default ?? (declared?.type === 'boolean' || declared === undefined ? false : null);
+};
+
+const label = (side: { variant: string | null; value: unknown }) => side.variant ?? JSON.stringify(side.value);
+
+const WhoFlips = ({
+  preview,
+  error,
+  fallback,
+}: {
+  preview: FlagPreview | null;
+  error: string | null;
+  /** What a tenant gets while the flag has no rule (the manifest default): the server answers no value then. */
+  fallback: unknown;
+}) => {
+  // The server lists every context whose variant changes; a flip is a change of value.
+  const valueOf = (side: { value: unknown }) => JSON.stringify(side.value ?? fallback);
+  const flips = preview?.flips.filter((f) => valueOf(f.from) !== valueOf(f.to)) ?? [];
+  const on = flips.filter((f) => f.to.value === true).length;
+  const off = flips.filter((f) => f.to.value === false).length;
+  const renamed = (preview?.changed ?? 0) - flips.length;
+  return (
+    <div className="preview" role="status" aria-live="polite" data-testid="definition-who-flips">
+      <ErrorBox error={error} />
+      {!preview ? (
+        <p>Computing who flips…</p>
+      ) : (
+        <>
+          <p>
+            <strong>Who flips:</strong> {flips.length} of {preview.evaluated} tenant(s) change — {on} turn on, {off}{' '}
+            turn off{renamed > 0 ? `; ${renamed} keep their value under another variant name` : ''}.
+          </p>
+          {flips.length > 0 && (
+            <ul className="flips">
+              {flips.slice(0, 50).map((f, i) => (
+                <li key={f.tenant ?? i}>
+                  {f.to.value === true ? '▲ on ' : f.to.value === false ? '▼ off ' : '◆ '}
+                  <code>{f.tenant ?? JSON.stringify(f.context)}</code>{' '}
+                  <small>
+                    ({label(f.from)} → {label(f.to)})
+                  </small>
+                </li>
+              ))}
+              {flips.length > 50 && <li>… and {flips.length - 50} more</li>}
+            </ul>
+          )}
+        </>
+      )}
+    </div>
   );
 };
 
@@ -160,6 +242,8 @@ const RolloutEditor = ({ flag }: { flag: string }) => {
   const [error, setError] = useState<string | null>(null);
   const [saved, setSaved] = useState<number | null>(null);
 
+  // The slider previews in the browser with core's rule (instant, and what the server evaluates
+  // for the {rollout, enabled} shorthand); definitions preview on the server (DefinitionEditor).
   const tenants = tenantText.trim() ? parseTenants(tenantText) : model.tenants;
   const flips = useMemo(
     () => whoFlips(state, flag, tenants, rollout, enabled),
@@ -306,6 +390,64 @@ const OverrideEditor = ({ flag }: { flag: string }) => {
       {saved !== null && <StatusLine>Saved at position {saved}.</StatusLine>}
       <button type="submit" disabled={!tenant || !reason.trim()}>
         Save override {tenant ? `for ${shortTenant(tenant)}` : ''}
+      </button>
+    </form>
+  );
+};
+
+const DefinitionEditor = ({ flag }: { flag: string }) => {
+  const { client } = useSession();
+  const { state, scope } = useModel();
+  const entry = state.flags.get(flag);
+  const [text, setText] = useState(() => JSON.stringify(entry ? definitionOf(entry) : null, null, 2));
+  const [proposed, setProposed] = useState<unknown>(undefined);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<number | null>(null);
+  const { preview, error: previewError } = usePreview(flag, proposed, 'seen');
+  let parsed: Record<string, unknown> | null = null;
+  let parseError: string | null = null;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) parsed = value as Record<string, unknown>;
+    else parseError = 'a flagd definition is a JSON object: {"state", "variants", "defaultVariant", "targeting"}';
+  } catch (e) {
+    parseError = `not JSON: ${(e as Error).message}`;
+  }
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (!parsed || !reason.trim()) return;
+    setError(null);
+    client
+      .setFlagDefinition(scope, flag, parsed, reason.trim())
+      .then((answer) => setSaved(answer.position))
+      .catch((e: unknown) => setError(errorText(e)));
+  };
+  return (
+    <form className="panel" onSubmit={submit} aria-label={`Definition of ${flag}`}>
+      <h3>Definition and targeting (flagd JSON)</h3>
+      <Field
+        label="Definition"
+        hint="flagd's format: state, variants, defaultVariant and targeting (JsonLogic; $ref to segments)."
+        error={parseError}
+      >
+        {(props) => (
+          <textarea {...props} rows={12} spellCheck={false} value={text} onChange={(e) => setText(e.target.value)} />
+        )}
+      </Field>
+      <div className="buttons">
+        <button type="button" disabled={!parsed} onClick={() => setProposed(parsed)}>
+          Preview who flips
+        </button>
+      </div>
+      {proposed !== undefined && <WhoFlips preview={preview} error={previewError} fallback={fallbackOf(state, flag)} />}
+      <Field label="Reason">
+        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
+      </Field>
+      <ErrorBox error={error} />
+      {saved !== null && <StatusLine>Saved at position {saved}.</StatusLine>}
+      <button type="submit" disabled={!parsed || !reason.trim()}>
+        Save definition
       </button>
     </form>
   );

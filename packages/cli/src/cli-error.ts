@@ -17,6 +17,8 @@ export const exitCodes = {
   notFound: 6,
   /** No answer, or 502/503/504. */
   unavailable: 7,
+  /** `import`: rows that map to nothing, values refused, tokens that do not decrypt; nothing written. */
+  refused: 8,
 } as const;
 
 export type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
@@ -29,7 +31,8 @@ export const exitCodeHelp = `Exit codes:
   4  authentication or permission refused (401/403)
   5  conflict (409/412: changed by someone else)
   6  not found
-  7  server unavailable`;
+  7  server unavailable
+  8  import refused: rows listed on stderr (unmapped, refused value, undecryptable); nothing written`;
 
 /** The one error type of the CLI: a one-line message and the exit code it ends the process with. */
 export class CliError extends Error {

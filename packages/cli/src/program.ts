@@ -5,6 +5,7 @@ import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
 import { registerConfigAsCodeCommands } from './commands/config-as-code-commands.js';
 import { registerFlagCommands } from './commands/flag-commands.js';
+import { registerImportCommands } from './commands/import-commands.js';
 import { registerSecretCommands } from './commands/secret-commands.js';
 import { registerValueCommands } from './commands/value-commands.js';
 import type { Io } from './output.js';
@@ -48,6 +49,7 @@ export const buildProgram = (io: Io): { program: Command; ctx: CommandContext } 
   registerConfigAsCodeCommands(program, ctx);
   registerAuditCommands(program, ctx);
   registerAdminCommands(program, ctx);
+  registerImportCommands(program, ctx);
   // Subcommands inherit exit and output handling (commander copies settings at creation only).
   const inherit = (command: Command) => {
     for (const sub of command.commands) {

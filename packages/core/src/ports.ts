@@ -26,6 +26,30 @@ export type AppendResult =
     }
   | { ok: false; reason: 'version_conflict'; currentVersion: number; expectedVersion: ExpectedVersion };
 
+/** One stream's part of an atomic multi-stream append. */
+export interface StreamAppend {
+  streamId: string;
+  events: NewEvent[];
+  expectedVersion: ExpectedVersion;
+}
+
+export type AppendAllResult =
+  | {
+      ok: true;
+      /** Positions of every appended event, in order (only the last append's when replayed). */
+      positions: number[];
+      /** Each stream's version after the append (empty when replayed). */
+      streamVersions: Record<string, number>;
+      replayed: boolean;
+    }
+  | {
+      ok: false;
+      reason: 'version_conflict';
+      streamId: string;
+      currentVersion: number;
+      expectedVersion: ExpectedVersion;
+    };
+
 export interface HistoryFilter {
   namespace?: string;
   /** `null`: only events without an environment (a namespace's manifests and shreddings). */
@@ -48,6 +72,11 @@ export interface HistoryFilter {
 export interface EventLog {
   /** Appends all events to one stream in one transaction, or none of them. */
   append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
+  /**
+   * Appends to several streams in ONE transaction: every append lands or none does (a conflict on
+   * any stream rolls all of them back). The idempotency key covers the whole call.
+   */
+  appendAll(appends: StreamAppend[], options?: { idempotencyKey?: string }): Promise<AppendAllResult>;
   /** The stream's events from `fromVersion` (inclusive, 1-based) on. */
   readStream(streamId: string, fromVersion?: number): Promise<RecordedEvent[]>;
   /** The current version of a stream, 0 when it has no events. */

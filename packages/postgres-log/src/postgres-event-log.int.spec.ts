@@ -99,6 +99,42 @@ describe('PostgresEventLog', () => {
     expect(await log.streamVersion('env:shop/qa')).toBe(1);
   });
 
+  it('appends to several streams atomically: all land, a conflict on one rolls back all, a key replays', async () => {
+    const a = 'tenant:multi/prod/a';
+    const b = 'tenant:multi/prod/b';
+    const event = (key: string, value: unknown) => configValueSet(key, value, { namespace: 'multi' });
+    const head = await log.headPosition();
+    const first = await log.appendAll(
+      [
+        { streamId: a, events: [event('x.y', 1), event('x.z', 2)], expectedVersion: 'no_stream' },
+        { streamId: b, events: [event('x.y', 3)], expectedVersion: 0 },
+      ],
+      { idempotencyKey: 'multi-1' },
+    );
+    expect(first).toEqual({
+      ok: true,
+      positions: [head + 1, head + 2, head + 3],
+      streamVersions: { [a]: 2, [b]: 1 },
+      replayed: false,
+    });
+    const conflict = await log.appendAll([
+      { streamId: a, events: [event('x.y', 9)], expectedVersion: 2 },
+      { streamId: b, events: [event('x.y', 9)], expectedVersion: 0 },
+    ]);
+    expect(conflict).toMatchObject({ ok: false, streamId: b, currentVersion: 1 });
+    expect(await log.streamVersion(a)).toBe(2);
+    expect(await log.headPosition()).toBe(head + 3);
+    const again = await log.appendAll(
+      [
+        { streamId: a, events: [event('x.y', 1)], expectedVersion: 2 },
+        { streamId: b, events: [event('x.y', 3)], expectedVersion: 1 },
+      ],
+      { idempotencyKey: 'multi-1' },
+    );
+    expect(again).toEqual({ ok: true, positions: [head + 3], streamVersions: {}, replayed: true });
+    expect(await log.headPosition()).toBe(head + 3);
+  });
+
   it('appends nothing when any event of the command is invalid', async () => {
     const head = await log.headPosition();
     const bad = {

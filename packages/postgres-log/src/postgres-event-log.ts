@@ -1,5 +1,7 @@
 import {
   StrataError,
+  type AppendAllResult,
+  type StreamAppend,
   eventSchemas,
   latestSchemaVersion,
   parseEventData,
@@ -223,7 +225,82 @@ export class PostgresEventLog implements EventLog {
    * decides each append's outcome under the head lock and returns them in order.
    */
   async #commit(batch: PendingAppend[]): Promise<AppendResult[]> {
-    const appends = batch.map((pending) => ({
+    const { rows } = await this.#pool.query<{ results: BatchResult[] }>(
+      'SELECT strata.append_batch($1::jsonb, $2::timestamptz) AS results',
+      [JSON.stringify(batch.map((pending) => this.#batchEntry(pending))), this.#clock.now().toISOString()],
+    );
+    return expandResults(rows[0]?.results, batch.length);
+  }
+
+  /**
+   * Several streams in one transaction: `strata.append_batch` decides each append under the head
+   * lock as usual, and the transaction commits only when every one of them went through. The
+   * idempotency key rides on the LAST append, whose positions are the highest, so a replay answers
+   * the position that reflects the whole call. Bypasses the group-commit queue: it must not share
+   * a transaction with unrelated appends, whose fate it would decide.
+   */
+  async appendAll(appends: StreamAppend[], options: { idempotencyKey?: string } = {}): Promise<AppendAllResult> {
+    if (appends.length === 0) throw new StrataError('VALIDATION_FAILED', 'appendAll needs at least one append');
+    const entries = appends.map((append, index) =>
+      this.#batchEntry({
+        streamId: append.streamId,
+        events: validate(append.streamId, append.events),
+        expectedVersion: append.expectedVersion,
+        idempotencyKey: index === appends.length - 1 ? options.idempotencyKey : undefined,
+      }),
+    );
+    const client = await this.#pool.connect();
+    let release: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      let results: AppendResult[];
+      try {
+        const { rows } = await client.query<{ results: BatchResult[] }>(
+          'SELECT strata.append_batch($1::jsonb, $2::timestamptz) AS results',
+          [JSON.stringify(entries), this.#clock.now().toISOString()],
+        );
+        results = expandResults(rows[0]?.results, appends.length);
+      } catch (error) {
+        await client.query('ROLLBACK');
+        throw error;
+      }
+      const last = results[results.length - 1]!;
+      if (last.ok && last.replayed) {
+        await client.query('ROLLBACK');
+        return { ok: true, positions: last.positions, streamVersions: {}, replayed: true };
+      }
+      const conflict = results.findIndex((r) => !r.ok);
+      if (conflict >= 0) {
+        await client.query('ROLLBACK');
+        const failed = results[conflict] as Extract<AppendResult, { ok: false }>;
+        return {
+          ok: false,
+          reason: 'version_conflict',
+          streamId: appends[conflict]!.streamId,
+          currentVersion: failed.currentVersion,
+          expectedVersion: failed.expectedVersion,
+        };
+      }
+      await client.query('COMMIT');
+      const streamVersions: Record<string, number> = {};
+      const positions: number[] = [];
+      results.forEach((r, i) => {
+        if (!r.ok) return;
+        positions.push(...r.positions);
+        streamVersions[appends[i]!.streamId] = r.streamVersion;
+      });
+      return { ok: true, positions, streamVersions, replayed: false };
+    } catch (error) {
+      // A connection that failed mid-transaction must not go back to the pool.
+      release = error instanceof Error ? error : new Error(String(error));
+      throw appendFailure(error);
+    } finally {
+      client.release(release);
+    }
+  }
+
+  #batchEntry(pending: Omit<PendingAppend, 'resolve' | 'reject'>) {
+    return {
       streamId: pending.streamId,
       expectedVersion: pending.expectedVersion,
       idempotencyKey: pending.idempotencyKey ?? null,
@@ -246,25 +323,7 @@ export class PostgresEventLog implements EventLog {
           ...pieces,
         };
       }),
-    }));
-    const { rows } = await this.#pool.query<{ results: BatchResult[] }>(
-      'SELECT strata.append_batch($1::jsonb, $2::timestamptz) AS results',
-      [JSON.stringify(appends), this.#clock.now().toISOString()],
-    );
-    const results = rows[0]?.results;
-    if (!results || results.length !== batch.length) {
-      throw new StrataError('INTERNAL', 'strata.append_batch answered an unexpected shape', { appends: batch.length });
-    }
-    return results.map((result) => {
-      if (!result.ok) return result;
-      const { firstPosition, lastPosition, streamVersion, replayed } = result;
-      // An append is never empty: a database whose function answers otherwise is not migrated.
-      if (!Number.isInteger(firstPosition) || !Number.isInteger(lastPosition) || lastPosition < firstPosition) {
-        throw new StrataError('INTERNAL', 'strata.append_batch answered without positions: run the migrations');
-      }
-      const positions = Array.from({ length: lastPosition - firstPosition + 1 }, (_, i) => firstPosition + i);
-      return { ok: true, positions, streamVersion, replayed };
-    });
+    };
   }
 
   #toEvent(row: EventRow): RecordedEvent {
@@ -283,6 +342,22 @@ export class PostgresEventLog implements EventLog {
     return upcast(event, this.#upcasters);
   }
 }
+
+const expandResults = (results: BatchResult[] | undefined, expected: number): AppendResult[] => {
+  if (!results || results.length !== expected) {
+    throw new StrataError('INTERNAL', 'strata.append_batch answered an unexpected shape', { appends: expected });
+  }
+  return results.map((result) => {
+    if (!result.ok) return result;
+    const { firstPosition, lastPosition, streamVersion, replayed } = result;
+    // An append is never empty: a database whose function answers otherwise is not migrated.
+    if (!Number.isInteger(firstPosition) || !Number.isInteger(lastPosition) || lastPosition < firstPosition) {
+      throw new StrataError('INTERNAL', 'strata.append_batch answered without positions: run the migrations');
+    }
+    const positions = Array.from({ length: lastPosition - firstPosition + 1 }, (_, i) => firstPosition + i);
+    return { ok: true, positions, streamVersion, replayed };
+  });
+};
 
 /**
  * True when PostgreSQL answered the statement with an ERROR: the transaction certainly rolled

@@ -28,6 +28,7 @@ import { TokenStore, type Authentication } from './token-store.js';
 import type { ViewVersions } from './view-versions.js';
 import { flagRoutes } from './routes/flag-routes.js';
 import { historyRoutes } from './routes/history-routes.js';
+import { importRoutes } from './routes/import-routes.js';
 import { keyRoutes } from './routes/key-routes.js';
 import { ofrepRoutes } from './routes/ofrep-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
@@ -334,6 +335,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     tokenRoutes(scope, context);
     writeRoutes(scope, context);
     flagRoutes(scope, context);
+    importRoutes(scope, context);
     readRoutes(scope, context);
     secretRoutes(scope, context);
     historyRoutes(scope, context);

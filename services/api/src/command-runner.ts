@@ -34,7 +34,7 @@ export class CommandRunner {
     private readonly cache: ScopeStateCache,
     private readonly pool: pg.Pool,
     /** Told after every append, with the scope decided on (the API keeps its snapshots up). */
-    private readonly appended: (namespace: string, environment: string) => void = () => undefined,
+    readonly appended: (namespace: string, environment: string) => void = () => undefined,
   ) {}
 
   readonly #queues = new Map<string, Promise<unknown>>();

@@ -77,7 +77,9 @@ export const fernetEncrypt = (
   const cipher = createCipheriv('aes-128-cbc', key.encryption, iv);
   const body = Buffer.concat([header, iv, cipher.update(plaintext), cipher.final()]);
   const mac = createHmac('sha256', key.signing).update(body).digest();
-  return Buffer.concat([body, mac]).toString('base64url').padEnd(Math.ceil((body.length + 32) / 3) * 4, '=');
+  return Buffer.concat([body, mac])
+    .toString('base64url')
+    .padEnd(Math.ceil((body.length + 32) / 3) * 4, '=');
 };
 
 /** A fresh key in the form `Fernet.generate_key()` prints. */

@@ -66,7 +66,12 @@ describe('Fernet', () => {
     const ours = fernetEncrypt(parseFernetKey(keyText), 'made in node');
     const back = execFileSync(
       'python3',
-      ['-c', 'import sys; from cryptography.fernet import Fernet; print(Fernet(sys.argv[1].encode()).decrypt(sys.argv[2].encode()).decode())', keyText, ours],
+      [
+        '-c',
+        'import sys; from cryptography.fernet import Fernet; print(Fernet(sys.argv[1].encode()).decrypt(sys.argv[2].encode()).decode())',
+        keyText,
+        ours,
+      ],
       { encoding: 'utf8' },
     );
     expect(back.trim()).toBe('made in node');
@@ -75,9 +80,46 @@ describe('Fernet', () => {
 
 describe('coercion like the seed', () => {
   const samples = [
-    '42', ' 42 ', '+7', '-0', '007', '1_000', '1__0', '_1', '1_', '4.0', '1e3', '.5', '5.', ' -2.5e-3 ',
-    'inf', '-Infinity', 'nan', '1e400', '0x10', '', ' ', 'abc', '٣', '١٢', '１２', '\u00a012\u2003', '\ufeff12',
-    '9007199254740993', 'true', 'True', 'TRUE', '1', 'yes', 'YES', 'on', 'false', '0', 'no', ' true', 'y',
+    '42',
+    ' 42 ',
+    '+7',
+    '-0',
+    '007',
+    '1_000',
+    '1__0',
+    '_1',
+    '1_',
+    '4.0',
+    '1e3',
+    '.5',
+    '5.',
+    ' -2.5e-3 ',
+    'inf',
+    '-Infinity',
+    'nan',
+    '1e400',
+    '0x10',
+    '',
+    ' ',
+    'abc',
+    '٣',
+    '١٢',
+    '１２',
+    '\u00a012\u2003',
+    '\ufeff12',
+    '9007199254740993',
+    'true',
+    'True',
+    'TRUE',
+    '1',
+    'yes',
+    'YES',
+    'on',
+    'false',
+    '0',
+    'no',
+    ' true',
+    'y',
   ];
   const types = ['integer', 'number', 'boolean', 'string'] as const;
 
@@ -94,7 +136,11 @@ describe('coercion like the seed', () => {
       }
       const label = `${type} ${JSON.stringify(value)}`;
       // Python's int is unbounded and float may be inf; JSON cannot hold those, so Strata refuses.
-      if (want.ok && (want.finite === false || (typeof want.value === 'number' && !Number.isSafeInteger(want.value) && type === 'integer')))
+      if (
+        want.ok &&
+        (want.finite === false ||
+          (typeof want.value === 'number' && !Number.isSafeInteger(want.value) && type === 'integer'))
+      )
         expect(got.ok, label).toBe(false);
       else expect(got, label).toEqual(want);
     });

@@ -37,17 +37,17 @@ interface ImportAnswer extends WriteResult {
 
 /** `strata import …`: moving in from other systems. */
 export const registerImportCommands = (program: Command, ctx: CommandContext): void => {
-  const imports = program.command('import').summary('import config from another system (the seed\'s tenant_configs)');
+  const imports = program.command('import').summary("import config from another system (the seed's tenant_configs)");
 
   imports
     .command('tenant-configs')
-    .summary('import the seed\'s tenant_configs table (and its .env) in one atomic write')
+    .summary("import the seed's tenant_configs table (and its .env) in one atomic write")
     .description(
       `Reads tenant_configs (tenant_id uuid, key text, value text) from --source and maps each row against the namespace's manifest: feature.<flag>.rollout_pct on the all-zero tenant → the flag's rollout; feature.<flag>.override → the tenant's override; secret.<name> → the tenant's secret <name>, decrypted with --fernet-key; any other key → the tenant's value, coerced as the seed's _coerce does. --env-file maps pydantic variables (A__B=v → a.b) to environment values. Every refused row is listed and nothing is written (exit ${exitCodes.refused}); otherwise everything is written in one transaction, with reason "${importReason}". Unchanged data is skipped, so a second run writes nothing.`,
     )
     .requiredOption('--source <url>', 'PostgreSQL URL of the legacy database')
     .requiredOption('--fernet-key <key>', 'the Fernet key the secret rows were encrypted with')
-    .option('--env-file <file>', 'the service\'s .env file: its variables become environment values')
+    .option('--env-file <file>', "the service's .env file: its variables become environment values")
     .option('--dry-run', 'print the plan (counts per kind and a sample); write nothing')
     .option('--skip-unmapped', 'leave out rows the manifest has no place for, instead of refusing the import')
     .action(async (opts: ImportOptions) => {
@@ -63,7 +63,8 @@ export const registerImportCommands = (program: Command, ctx: CommandContext): v
       const environment = opts.envFile === undefined ? undefined : readEnvFile(opts.envFile);
       const rows = await readLegacyRows(opts.source);
       const manifest = await loadManifest(ctx.client, namespace);
-      if (!manifest) throw new CliError(`${namespace} has no manifest yet: publish one first (strata manifest publish)`);
+      if (!manifest)
+        throw new CliError(`${namespace} has no manifest yet: publish one first (strata manifest publish)`);
       const plan = planTenantConfigImport({
         rows,
         manifest,
@@ -123,8 +124,12 @@ export const registerImportCommands = (program: Command, ctx: CommandContext): v
       };
       if (ctx.json) return ctx.printJson(report);
       const kinds = (c: Record<string, number>) =>
-        (['value', 'rollout', 'override', 'secret'] as const).map((k) => `${c[k] ?? 0} ${k}${c[k] === 1 ? '' : 's'}`).join(', ');
-      ctx.out(`${namespace}/${env}: ${rows.length} row(s)${environment ? ` and ${report.environmentVariables} environment variable(s)` : ''} → ${kinds(counts)}`);
+        (['value', 'rollout', 'override', 'secret'] as const)
+          .map((k) => `${c[k] ?? 0} ${k}${c[k] === 1 ? '' : 's'}`)
+          .join(', ');
+      ctx.out(
+        `${namespace}/${env}: ${rows.length} row(s)${environment ? ` and ${report.environmentVariables} environment variable(s)` : ''} → ${kinds(counts)}`,
+      );
       for (const s of plan.skipped) ctx.note(`  skipped ${s.tenant ?? '(environment)'}  ${s.key}: ${s.why}`);
       if (opts.dryRun) {
         ctx.out(`would change: ${kinds(report.changed)}; already so: ${kinds(report.unchanged)}`);

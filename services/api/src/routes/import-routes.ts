@@ -38,7 +38,12 @@ import { EnvParams, WriteAnswer } from '../schemas.js';
 const maxChanges = 20_000;
 
 const ChangeInput = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('value'), tenant: z.string().max(200).nullable(), key: z.string().max(200), value: z.unknown() }),
+  z.strictObject({
+    kind: z.literal('value'),
+    tenant: z.string().max(200).nullable(),
+    key: z.string().max(200),
+    value: z.unknown(),
+  }),
   z.strictObject({
     kind: z.literal('rollout'),
     flag: z.string().max(200),
@@ -55,7 +60,10 @@ const ChangeInput = z.discriminatedUnion('kind', [
     kind: z.literal('secret'),
     tenant: z.string().max(200).nullable(),
     name: z.string().max(200),
-    value: z.string().min(1).max(64 * 1024),
+    value: z
+      .string()
+      .min(1)
+      .max(64 * 1024),
   }),
 ]);
 type ChangeInput = z.infer<typeof ChangeInput>;

@@ -74,8 +74,7 @@ const ImportBody = z.strictObject({
   dryRun: z.boolean().optional(),
 });
 
-const kinds = ['value', 'rollout', 'override', 'secret'] as const;
-type Counts = Record<(typeof kinds)[number], number>;
+type Counts = Record<ChangeInput['kind'], number>;
 const ImportAnswer = WriteAnswer.extend({
   dryRun: z.boolean(),
   changed: z.record(z.string(), z.number()),

@@ -22,7 +22,8 @@ export const shelfwise = defineManifest({
     ai_recommendations: { type: 'boolean', description: 'AI book recommendations', owner: 'growth' },
   },
   secrets: {
-    erp_api_key: { description: "A publisher's ERP API key for inventory push" },
+    // The seed's `secret.erp.api_key` rows, imported (strata import tenant-configs).
+    'erp.api_key': { description: "A publisher's ERP API key for inventory push" },
   },
 });
 

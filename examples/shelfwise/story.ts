@@ -4,9 +4,13 @@
  * and a publisher's ERP API key kept as a secret — then the auditor's questions only an event
  * log can answer. Every step is a real call against the running stack.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { createLegacyDatabase } from './legacy.js';
 import { shelfwiseManifest, tenantIds, tenants } from './shelfwise.js';
 
 // kafkajs 2.2.4 schedules a timer with a negative delay on Node ≥ 24 (kafkajs #1751, harmless).
@@ -17,6 +21,28 @@ const adminToken = process.env.STRATA_TOKEN ?? 'dev-admin-token';
 const ns = 'shelfwise';
 const env = 'prod';
 const scope = `/v1/namespaces/${ns}/envs/${env}`;
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/strata';
+
+/** The real `strata` CLI, as an operator runs it; its lines are indented under the story's. */
+const strata = (args: string[]): Promise<{ code: number; out: string }> =>
+  new Promise((resolve) => {
+    execFile(
+      path.join(here, '../../node_modules/.bin/strata'),
+      args,
+      // The launcher's shebang finds `node` on PATH: make it this Node 24.
+      { env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, NO_COLOR: '1' } },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, out: stdout + stderr }),
+    );
+  });
+const indent = (text: string) =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((line) => `     ${line}`)
+    .join('\n');
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 const step = (title: string) => say(`\n── ${title} ${'─'.repeat(Math.max(0, 86 - title.length))}`);
@@ -87,7 +113,8 @@ const flagOf = (tenant: string, minPosition: number) =>
   ok<FlagAnswer>('GET', `${scope}/tenants/${tenant}/flags/ai_recommendations?minPosition=${minPosition}`);
 
 /** Proves the plaintext is nowhere but in the authorised answer: PostgreSQL, Redis and Kafka, searched for real. */
-const searchEverywhere = async (marker: string) => {
+const searchEverywhere = async (...markers: string[]) => {
+  const holds = (text: string) => markers.some((m) => text.includes(m));
   const found: string[] = [];
   const db = new pg.Client({
     connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/strata',
@@ -98,7 +125,9 @@ const searchEverywhere = async (marker: string) => {
       "SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables WHERE schemaname = 'strata'",
     );
     for (const { t } of tables.rows) {
-      const hit = await db.query(`SELECT 1 FROM ${t} AS r WHERE r::text LIKE $1 LIMIT 1`, [`%${marker}%`]);
+      const hit = await db.query(`SELECT 1 FROM ${t} AS r WHERE r::text LIKE ANY($1) LIMIT 1`, [
+        markers.map((m) => `%${m}%`),
+      ]);
       if (hit.rowCount) found.push(`PostgreSQL ${t}`);
     }
   } finally {
@@ -126,7 +155,7 @@ const searchEverywhere = async (marker: string) => {
             : type === 'string'
               ? ((await redis.get(key)) ?? '')
               : '';
-        if (value.includes(marker)) found.push(`Redis ${key}`);
+        if (holds(value)) found.push(`Redis ${key}`);
       }
     } while (cursor !== '0');
     say(`   searched ${scanned} Redis keys`);
@@ -151,7 +180,7 @@ const searchEverywhere = async (marker: string) => {
     if (total === 0) resolve();
     void consumer.run({
       eachMessage: async ({ message }) => {
-        if (message.value?.toString().includes(marker)) found.push(`Kafka ${topic}`);
+        if (holds(message.value?.toString() ?? '')) found.push(`Kafka ${topic}`);
         if (++seen >= total) resolve();
       },
     });
@@ -178,43 +207,66 @@ const main = async () => {
   });
   say(`   a rate limit of 0 is refused before it reaches the log: ${rejected.status} ${rejected.body.detail ?? ''}`);
 
-  step('2. Per-tenant rate limits: default 100/min, tenant A 1,000, tenant B 10,000');
-  await ok<Written>('PUT', `${scope}/tenants/${tenants.a}/config/rate_limit.requests_per_minute`, {
-    value: 1000,
-    reason: 'contract: tier 2',
-  });
-  const b = await ok<Written>('PUT', `${scope}/tenants/${tenants.b}/config/rate_limit.requests_per_minute`, {
-    value: 10000,
-    reason: 'largest customer, negotiated',
-  });
+  step("2. Moving in: ShelfWise's tenant_configs table and .env, imported in one atomic write");
+  const legacy = await createLegacyDatabase(databaseUrl);
+  say(
+    `   the legacy table: ${legacy.rows} rows of strings, rollouts on the all-zero tenant, a Fernet-encrypted ERP key`,
+  );
+  const importArgs = [
+    'import',
+    'tenant-configs',
+    '--source',
+    legacy.url,
+    '--fernet-key',
+    legacy.fernetKey,
+    '--env-file',
+    path.join(here, 'legacy.env'),
+    '-n',
+    ns,
+    '-e',
+    env,
+  ];
+  const dry = await strata([...importArgs, '--dry-run']);
+  say(
+    `   $ strata import tenant-configs --source … --fernet-key … --env-file legacy.env --dry-run\n${indent(dry.out)}`,
+  );
+  const imported = await strata(importArgs);
+  say(`   $ strata import tenant-configs …\n${indent(imported.out)}`);
+  const again = await strata(importArgs);
+  say(`   again:\n${indent(again.out)}`);
+  if (dry.code !== 0 || imported.code !== 0 || again.code !== 0) throw new Error('the import failed (see above)');
+  await legacy.drop();
+  const head = await ok<{ events: Array<{ position: number }> }>(
+    'GET',
+    `/v1/events?namespace=${ns}&after=${manifest.position}&limit=1000`,
+  );
+  const importedAt = head.events[head.events.length - 1]?.position ?? manifest.position;
+
+  step('3. Per-tenant rate limits, as imported: default 100/min, tenant A 1,000, tenant B 10,000');
   for (const [name, id] of [
     ['A', tenants.a],
     ['B', tenants.b],
     ['any other', tenantIds[42]!],
   ] as const) {
-    const value = await rateLimitOf(id, `?minPosition=${b.position}`);
+    const value = await rateLimitOf(id, `?minPosition=${importedAt}`);
     say(
       `   tenant ${name.padEnd(9)} ${String(value?.value).padStart(6)}/min   from ${value?.source} (position ${value?.position})`,
     );
   }
-  const beforeRollout = b.position;
+  const beforeRollout = manifest.position;
 
-  step('3. AI recommendations: beta tenant forced on, restricted tenant forced off, then 5% → 25% → 100%');
-  await ok<Written>('PUT', `${scope}/tenants/${tenants.beta}/flags/ai_recommendations`, {
-    override: 'enabled',
-    reason: 'beta partner',
-  });
-  await ok<Written>('PUT', `${scope}/tenants/${tenants.restricted}/flags/ai_recommendations`, {
-    override: 'disabled',
-    reason: 'contract excludes experimental features',
-  });
+  step('4. AI recommendations: beta forced on, restricted forced off (both imported), 5% (imported) → 25% → 100%');
   const positions: Record<number, number> = {};
   for (const rollout of [5, 25, 100]) {
-    const written = await ok<Written>('PUT', `${scope}/flags/ai_recommendations`, {
-      rollout,
-      enabled: true,
-      reason: `ramp to ${rollout}%`,
-    });
+    // 5% came with the import; each further step is one write.
+    const written =
+      rollout === 5
+        ? { position: importedAt }
+        : await ok<Written>('PUT', `${scope}/flags/ai_recommendations`, {
+            rollout,
+            enabled: true,
+            reason: `ramp to ${rollout}%`,
+          });
     positions[rollout] = written.position;
     const { enabled, reasons } = await countEnabled(written.position);
     const beta = await flagOf(tenants.beta, written.position);
@@ -227,14 +279,16 @@ const main = async () => {
     );
   }
 
-  step("4. A publisher's ERP API key, stored as an envelope-encrypted secret");
+  step("5. A publisher's ERP API key: imported from Fernet, now an envelope-encrypted secret; rotated");
+  const secretPath = `${scope}/tenants/${tenants.publisher}/secrets/erp.api_key`;
   const marker = `erp-key-${Math.random().toString(36).slice(2)}-DEMO-MARKER`;
-  const secretPath = `${scope}/tenants/${tenants.publisher}/secrets/erp_api_key`;
-  const stored = await ok<Written & { version: number }>('PUT', secretPath, {
+  const stored = await ok<Written & { secretVersion: number }>('PUT', secretPath, {
     value: marker,
-    reason: 'publisher onboarding',
+    reason: 'publisher rotated its ERP key',
   });
-  say(`   stored version ${stored.version} at position ${stored.position}`);
+  say(
+    `   the imported key is version 1; the rotated one is version ${stored.secretVersion} at position ${stored.position}`,
+  );
   const integration = await ok<{ token: string }>('POST', '/v1/tokens', {
     role: 'secret-reader',
     namespace: ns,
@@ -248,7 +302,7 @@ const main = async () => {
   );
   const otherTenant = await call<Problem>(
     'GET',
-    `${scope}/tenants/${tenants.a}/secrets/erp_api_key`,
+    `${scope}/tenants/${tenants.a}/secrets/erp.api_key`,
     undefined,
     integration.token,
   );
@@ -262,15 +316,15 @@ const main = async () => {
   const denied = await call<Problem>('GET', secretPath, undefined, plainReader.token);
   say(`   a reader token without secret-read permission: ${denied.status} ${denied.body.title ?? ''}`);
   await new Promise((resolve) => setTimeout(resolve, 1000)); // let the relay and projector carry it everywhere
-  const leaks = await searchEverywhere(marker);
+  const leaks = await searchEverywhere(marker, legacy.erpKey);
   say(
     leaks.length === 0
-      ? '   plaintext found in PostgreSQL, Redis or Kafka: nowhere'
+      ? '   plaintext (the imported key and the rotated one) found in PostgreSQL, Redis or Kafka: nowhere'
       : `   PLAINTEXT FOUND IN: ${leaks.join(', ')}`,
   );
   if (leaks.length > 0) process.exitCode = 1;
 
-  step("5. The auditor's view");
+  step("6. The auditor's view");
   const history = await ok<{
     events: {
       position: number;
@@ -296,12 +350,12 @@ const main = async () => {
   );
   const thenA = await rateLimitOf(tenants.a, `?position=${beforeRollout}`);
   say(
-    `   before the rollout (position ${beforeRollout}): ai_recommendations for tenant #7 was ${then.enabled ? 'on' : 'off'} (${then.reason}); tenant A's limit was ${String(thenA?.value)}`,
+    `   before the import (position ${beforeRollout}): ai_recommendations for tenant #7 was ${then.enabled ? 'on' : 'off'} (${then.reason}); tenant A's limit was ${String(thenA?.value)}`,
   );
   const diff = await ok<{ changes: unknown[] }>('GET', `${scope}/diff?from=${positions[25]}&to=${positions[100]}`);
   say(`   diff 25% → 100%: ${diff.changes.length} change(s): ${JSON.stringify(diff.changes)}`);
 
-  step('6. Put it back: revert the flag to the 25% state by appending compensating events');
+  step('7. Put it back: revert the flag to the 25% state by appending compensating events');
   const plan = await ok<{ plan: { streams: { events: unknown[] }[] } }>('POST', `${scope}/revert`, {
     to: { position: positions[25] },
     keys: ['ai_recommendations'],
@@ -320,7 +374,7 @@ const main = async () => {
     `   applied at position ${reverted.position}: ${afterRevert.enabled} of ${tenantIds.length} tenants enabled again, exactly as at 25%`,
   );
 
-  step('7. Verify that nobody rewrote history');
+  step('8. Verify that nobody rewrote history');
   const verified = await ok<{ ok: boolean; checked: number; firstBadPosition?: number }>('GET', '/v1/verify');
   say(
     verified.ok

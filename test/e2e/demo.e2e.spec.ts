@@ -1,11 +1,14 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { tenantIds, tenants } from '../../examples/shelfwise/shelfwise.js';
-import { startStack, waitFor } from './stack-fixture.js';
+import { repoRoot, startStack, waitFor } from './stack-fixture.js';
 
 /**
  * The ShelfWise demo (examples/shelfwise) as `npm run demo` tells it, against a stack of its own:
- * the story as one process, the sample SDK service as another.
+ * the story as one process, the sample SDK service as another, and its Python twin (through
+ * packages/client-python) as a third.
  */
 const bucket = (tenant: string, flag: string) =>
   parseInt(createHash('sha256').update(`${tenant}:${flag}`).digest('hex').slice(0, 8), 16) % 100;
@@ -21,6 +24,19 @@ test('the ShelfWise story runs end to end and the sample service hot-reloads', a
   await using stack = await startStack({ env: { LOG_LEVEL: 'warn' } });
   const service = stack.spawnScript('service', 'examples/shelfwise/service.ts');
   await waitFor(() => service.output().includes('ShelfWise service up'), 'the sample service to start', 20_000);
+  let python = '';
+  const pythonService = spawn('python3', [join(repoRoot, 'examples/shelfwise/service.py')], {
+    env: { ...process.env, ...stack.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const pythonExited = new Promise((resolve) => pythonService.once('exit', resolve));
+  for (const stream of [pythonService.stdout, pythonService.stderr])
+    stream.on('data', (c: Buffer) => (python += c.toString()));
+  await waitFor(
+    () => python.includes('ShelfWise service up (Python)'),
+    `the Python service to start:\n${python}`,
+    20_000,
+  );
 
   const story = stack.spawnScript('story', 'examples/shelfwise/story.ts');
   const exit = await Promise.race([
@@ -43,7 +59,6 @@ test('the ShelfWise story runs end to end and the sample service hot-reloads', a
   expect(out).toMatch(/the same token asking for tenant A's secret: 403/);
   expect(out).toMatch(/a reader token without secret-read permission: 403/);
   expect(out).toMatch(/searched [1-9]\d* Kafka messages/);
-  expect(out).toContain('plaintext found in PostgreSQL, Redis or Kafka: nowhere');
   expect(out).toMatch(/hash chain intact: [1-9]\d* events checked/);
 
   // The service saw the changes without a restart: tenant A's limit and every rollout step.
@@ -54,4 +69,23 @@ test('the ShelfWise story runs end to end and the sample service hot-reloads', a
   );
   expect(service.output()).toMatch(/hot reload: rate_limit\.requests_per_minute for tenant \w{8}: 100 → 1000/);
   expect(service.output()).not.toMatch(/service failed/);
+
+  // The story began by importing the legacy table with the CLI, atomically, and once only.
+  expect(out).toMatch(/→ \d+ values?, 1 rollout, 2 overrides, 1 secret/);
+  expect(out).toMatch(/imported: \d+ event\(s\) in one transaction at position \d+/);
+  expect(out).toMatch(/again:\n\s+.*\n\s+nothing to write: the store already holds all of it/);
+  expect(out).toContain(
+    'plaintext (the imported key and the rotated one) found in PostgreSQL, Redis or Kafka: nowhere',
+  );
+
+  // The Python service hot-reloaded tenant A's imported limit, as the Node one did.
+  await waitFor(
+    () => /python: hot reload: rate_limit\.requests_per_minute for tenant A: (100|null) → 1000/.test(python),
+    `the Python service to hot-reload tenant A's limit:\n${python}`,
+    10_000,
+  );
+  pythonService.kill('SIGTERM');
+  await pythonExited;
+  expect(python).toContain('ShelfWise service (Python) stopping');
+  expect(python).not.toMatch(/Traceback/);
 }, 120_000);

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@strata/postgres-log';
@@ -62,6 +63,16 @@ const main = async () => {
   await waitForReady(60_000);
   if (demo) {
     supervisor.start({ name: 'service', entry: 'examples/shelfwise/service.ts', restart: false });
+    // The same service in Python (packages/client-python), where python3 is installed.
+    if (spawnSync('python3', ['--version']).status === 0) {
+      supervisor.start({
+        name: 'service-py',
+        entry: 'examples/shelfwise/service.py',
+        interpreter: 'python3',
+        restart: false,
+        env: { STRATA_URL: apiUrl, STRATA_TOKEN: adminToken, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
+      });
+    } else process.stdout.write('strata: python3 not found, so the Python sample service does not run\n');
     const story = supervisor.start({
       name: 'demo',
       entry: 'examples/shelfwise/story.ts',

@@ -7,6 +7,8 @@ export interface ServiceSpec {
   name: string;
   /** Entry file relative to the repository root (or absolute), run with tsx on the same Node. */
   entry: string;
+  /** Another interpreter for the entry instead (e.g. `python3`), found on PATH. */
+  interpreter?: string;
   env?: NodeJS.ProcessEnv;
   /**
    * Start it again when it exits on its own (default true). One-shot programs (the demo story)
@@ -75,13 +77,18 @@ export class Supervisor {
     // `node --import tsx` rather than the tsx wrapper: the wrapper runs the service in a second
     // process, so a signal to it can leave the real service running.
     const node = path.join(this.root, 'node_modules/.bin/node');
-    const child = spawn(node, ['--import', 'tsx', path.resolve(this.root, spec.entry)], {
+    const [command, args] = spec.interpreter
+      ? [spec.interpreter, [path.resolve(this.root, spec.entry)]]
+      : [node, ['--import', 'tsx', path.resolve(this.root, spec.entry)]];
+    const child = spawn(command, args, {
       cwd: this.root,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const startedAt = Date.now();
     this.children.set(spec.name, child);
+    // A missing interpreter is reported like any exit, not thrown as an unhandled 'error'.
+    child.once('error', (error) => this.log(`${spec.name.padEnd(9)}| cannot start: ${error.message}`));
     const prefix = `${spec.name.padEnd(9)}|`;
     for (const stream of [child.stdout, child.stderr]) forEachLine(stream, (line) => this.log(`${prefix} ${line}`));
     child.once('exit', (code, signal) => {

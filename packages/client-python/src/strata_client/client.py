@@ -446,6 +446,12 @@ class StrataClient:
                         self._on_change_event(event.data)
                         if event.id is not None:
                             self._last_event_id = event.id
+                    elif event.event == "ready":
+                        # Where a live stream starts: a reconnect resumes from here, replaying.
+                        position = _int(_json(event.data).get("position"))
+                        self._last_event_id = event.id or str(position)
+                        with self._lock:
+                            self._head = max(self._head, position)
                     elif event.event == "resync":
                         head = _int(_json(event.data).get("position"))
                         self._last_event_id = str(head)

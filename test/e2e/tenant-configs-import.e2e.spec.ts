@@ -96,7 +96,10 @@ const strata = (args: string[]): Promise<{ code: number; stdout: string; stderr:
 const eventsAfter = async (after: number): Promise<Json[]> => {
   const events: Json[] = [];
   for (let cursor: number | null = after; cursor !== null;) {
-    const page = await stack.call('GET', `/v1/events?namespace=shelfwise&after=${cursor}&limit=1000`);
+    const page: { status: number; body: Json; text: string } = await stack.call(
+      'GET',
+      `/v1/events?namespace=shelfwise&after=${cursor}&limit=1000`,
+    );
     expect(page.status, page.text).toBe(200);
     events.push(...page.body.events);
     cursor = page.body.events.length === 0 ? null : page.body.next;

@@ -87,7 +87,13 @@ class StreamConnection:
 
     def lines(self, response: http.client.HTTPResponse) -> Iterator[str]:
         while True:
-            raw = response.readline()
+            try:
+                raw = response.readline()
+            except (AttributeError, ValueError):
+                # http.client trips over its own closed file when shutdown() races a read.
+                if self._closed:
+                    return
+                raise
             if not raw:
                 return
             yield raw.decode("utf-8", errors="replace")

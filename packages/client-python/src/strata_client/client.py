@@ -111,7 +111,8 @@ class StrataClient:
         self._loading: dict[str | None, threading.Lock] = {}
         self._listeners: list[Callable[[Change], None]] = []
         self._closed = threading.Event()
-        self._work: queue.Queue[tuple[str | None, int, float | None] | None] = queue.Queue()
+        #: (scope, position, recorded at, refetch flags too?); None stops the refresher.
+        self._work: queue.Queue[tuple[str | None, int, float | None, bool] | None] = queue.Queue()
         self._head = 0
         self._last_event_id: str | None = None
         self._stream: StreamConnection | None = None
@@ -264,7 +265,9 @@ class StrataClient:
             with self._lock:
                 return self._scopes.get(tenant)
 
-    def _load(self, tenant: str | None, min_position: int, extra_attributes: str | None = None) -> None:
+    def _load(
+        self, tenant: str | None, min_position: int, extra_attributes: str | None = None, flags_too: bool = True
+    ) -> None:
         """Fetches the scope at ``min_position`` or later and swaps it in; listeners hear the diff.
 
         The answer must reflect every change the stream announced so far (``_head``): a change
@@ -280,7 +283,10 @@ class StrataClient:
                 wanted.add(extra_attributes)
             query = {"minPosition": min_position} if min_position > 0 else None
             resolved = self._http.request("GET", self._path(tenant) + "/config", query=query)
-            flags = {a: self._fetch_flags(str(tenant), a, min_position) for a in wanted}
+            if flags_too or old is None:
+                flags = {a: self._fetch_flags(str(tenant), a, min_position) for a in wanted}
+            else:  # a config value changed: evaluations did not
+                flags = old.flags
             position = _int(resolved.get("position"))
             with self._lock:
                 if position < self._head:
@@ -380,20 +386,20 @@ class StrataClient:
         recorded = self._recorded.pop(tenant, None)
         return None if recorded is None else max(0.0, (time.time() - recorded) * 1000)
 
-    def _announce(self, tenant: str | None, position: int, recorded_at: float | None) -> None:
+    def _announce(self, tenant: str | None, position: int, recorded_at: float | None, flags_too: bool) -> None:
         """A change for ``tenant`` (None: every scope) at ``position``: queue refetches."""
         with self._lock:
             self._head = max(self._head, position)
             targets = list(self._scopes) if tenant is None else [t for t in (tenant,) if t in self._scopes]
         for t in targets:
-            self._work.put((t, position, recorded_at))
+            self._work.put((t, position, recorded_at, flags_too))
 
     def _refresh_loop(self) -> None:
         while not self._closed.is_set():
             item = self._work.get()
             if item is None:
                 return
-            batch: dict[str | None, tuple[int, float | None]] = {item[0]: (item[1], item[2])}
+            batch: dict[str | None, tuple[int, float | None, bool]] = {item[0]: item[1:]}
             while True:  # coalesce what queued up meanwhile: one fetch per scope
                 try:
                     more = self._work.get_nowait()
@@ -401,13 +407,17 @@ class StrataClient:
                     break
                 if more is None:
                     return
-                position, recorded = batch.get(more[0], (0, None))
-                batch[more[0]] = (max(position, more[1]), recorded if recorded is not None else more[2])
-            for tenant, (position, recorded) in batch.items():
+                position, recorded, flags_too = batch.get(more[0], (0, None, False))
+                batch[more[0]] = (
+                    max(position, more[1]),
+                    recorded if recorded is not None else more[2],
+                    flags_too or more[3],
+                )
+            for tenant, (position, recorded, flags_too) in batch.items():
                 if recorded is not None:
                     self._recorded[tenant] = recorded
                 try:
-                    self._load(tenant, position)
+                    self._load(tenant, position, flags_too=flags_too)
                     if self._live:
                         self._mark_fresh()
                 except StrataError as error:
@@ -418,7 +428,7 @@ class StrataClient:
         with self._lock:
             scopes = list(self._scopes)
         for t in scopes:
-            self._work.put((t, self._head, None))
+            self._work.put((t, self._head, None, True))
 
     def _stream_loop(self) -> None:
         backoff = 0.2
@@ -493,7 +503,7 @@ class StrataClient:
                             scope.secrets[secret] = (scope.secrets[secret][0], False)
                 self._head = max(self._head, position)
             return
-        self._announce(tenant if kind in ("config", "flag") else None, position, recorded)
+        self._announce(tenant if kind in ("config", "flag") else None, position, recorded, kind != "config")
 
     def _poll_loop(self) -> None:
         """Without a change stream: reload every cached scope each ``poll_interval``."""

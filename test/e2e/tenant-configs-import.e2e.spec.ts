@@ -273,6 +273,24 @@ describe('strata import tenant-configs', () => {
     expect(run.stderr).not.toMatch(/lots|maybe|not-a-real-token/);
     expect(await head()).toBe(before);
 
+    // The endpoint behind it: a tenant-scoped credential may not import for other tenants.
+    const scoped = await stack.call('POST', '/v1/tokens', {
+      role: 'writer',
+      namespace: 'shelfwise',
+      env: 'staging',
+      tenant: t,
+      description: 'one tenant',
+    });
+    const afterToken = await head(); // issuing a token is an event too
+    const denied = await stack.call(
+      'POST',
+      '/v1/namespaces/shelfwise/envs/staging/import',
+      { changes: [{ kind: 'value', tenant: data.tenants[1], key: 'ai.enabled', value: true }] },
+      scoped.body.token,
+    );
+    expect(denied.status, denied.text).toBe(403);
+    expect(await head()).toBe(afterToken);
+
     // --skip-unmapped skips only the unmapped row: the refusals still stop the import.
     const skipping = await strata([...args, '--skip-unmapped']);
     expect(skipping.code).toBe(8);

@@ -8,7 +8,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, cast
 
 
 class StrataError(Exception):
@@ -71,12 +71,13 @@ class Http:
 
 
 def _problem(error: urllib.error.HTTPError) -> StrataError:
+    problem: dict[str, Any] = {}
     try:
-        problem = json.loads(error.read().decode() or "{}")
+        parsed: Any = json.loads(error.read().decode() or "{}")
+        if isinstance(parsed, dict):
+            problem = cast(dict[str, Any], parsed)
     except (ValueError, OSError):
-        problem = {}
-    if not isinstance(problem, dict):
-        problem = {}
+        pass
     detail = problem.get("detail") or problem.get("title") or error.reason
     message = f"{error.code} {problem.get('title', error.reason)}: {detail}"
     cls = StrataUnavailable if error.code in (502, 503, 504) else StrataError

@@ -24,7 +24,7 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from ._http import Http, SecretNotFound, StrataError, StrataUnavailable
 from ._sse import SseParser, StreamConnection, StreamNotFound
@@ -47,7 +47,7 @@ class FlagDetails(Generic[V]):
     error_message: str | None = None
     #: True when the answer comes from a cache the client could not refresh.
     stale: bool = False
-    flag_metadata: dict[str, Any] = field(default_factory=dict)
+    flag_metadata: dict[str, Any] = field(default_factory=lambda: dict[str, Any]())
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,11 @@ class Change:
 class _Scope:
     """One tenant's cache (or the environment's, tenant None)."""
 
-    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    values: dict[str, dict[str, Any]] = field(default_factory=lambda: dict[str, dict[str, Any]]())
     #: attributes key ("" for none) → flag key → OFREP evaluation
-    flags: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    flags: dict[str, dict[str, dict[str, Any]]] = field(default_factory=lambda: dict[str, dict[str, dict[str, Any]]]())
     #: secret name → (plaintext, still current?)
-    secrets: dict[str, tuple[str, bool]] = field(default_factory=dict)
+    secrets: dict[str, tuple[str, bool]] = field(default_factory=lambda: dict[str, tuple[str, bool]]())
     position: int = 0
 
 
@@ -275,7 +275,7 @@ class StrataClient:
         for _ in range(5):
             with self._lock:
                 old = self._scopes.get(tenant)
-                wanted = set(old.flags) if old else set()
+                wanted: set[str] = set(old.flags) if old else set()
                 min_position = max(min_position, self._head)
             if tenant is not None:
                 wanted.add("")
@@ -309,7 +309,13 @@ class StrataClient:
         context.update({"targetingKey": tenant, "namespace": self.namespace, "environment": self.environment})
         headers = {"x-strata-min-position": str(min_position)} if min_position > 0 else None
         answer = self._http.request("POST", "/ofrep/v1/evaluate/flags", body={"context": context}, headers=headers)
-        return {f["key"]: f for f in (answer or {}).get("flags", []) if isinstance(f, dict) and "key" in f}
+        entries: list[Any] = (answer or {}).get("flags", [])
+        flags: dict[str, dict[str, Any]] = {}
+        for entry in entries:
+            if isinstance(entry, dict) and isinstance(entry.get("key"), str):  # pyright: ignore[reportUnknownMemberType]
+                typed = cast(dict[str, Any], entry)
+                flags[typed["key"]] = typed
+        return flags
 
     def _evaluate(
         self, flag: str, default: Any, types: tuple[type, ...], tenant: str, attributes: dict[str, Any]
@@ -524,10 +530,10 @@ class StrataClient:
 
 def _json(data: str) -> dict[str, Any]:
     try:
-        value = json.loads(data)
+        value: Any = json.loads(data)
     except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}
+    return cast(dict[str, Any], value) if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int:

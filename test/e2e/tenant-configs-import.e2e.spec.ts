@@ -166,7 +166,11 @@ describe('strata import tenant-configs', () => {
     expect(await head()).toBe(before);
 
     // The import: one transaction, every event with the importer's actor and reason.
+    const started = performance.now();
     const run = await strata([...args, '--json']);
+    console.info(
+      `strata import tenant-configs: ${data.rows.length} rows of ${data.tenants.length} tenants in ${Math.round(performance.now() - started)} ms (CLI start included)`,
+    );
     expect(run.code, run.stderr).toBe(0);
     const report = JSON.parse(run.stdout) as Json;
     // One event per row (3 of them rollouts on the all-zero tenant) and per environment variable.

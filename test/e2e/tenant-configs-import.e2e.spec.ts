@@ -223,7 +223,7 @@ describe('strata import tenant-configs', () => {
       rows: data.rows.map((r) => (r.key === 'rate_limit.burst_size' ? { ...r, value: '77' } : r)),
     };
     const editedSource = await legacyDatabase(edited.rows);
-    const burst = data.rows.filter((r) => r.key === 'rate_limit.burst_size').length;
+    const burst = data.rows.filter((r) => r.key === 'rate_limit.burst_size' && r.value !== '77').length;
     const rerun = await strata([...args.slice(0, 3), editedSource, ...args.slice(4), '--json']);
     expect(rerun.code, rerun.stderr).toBe(0);
     expect(JSON.parse(rerun.stdout)).toMatchObject({ appended: burst, changed: { value: burst } });

@@ -229,6 +229,11 @@ describe('strata import tenant-configs', () => {
     expect(JSON.parse(rerun.stdout)).toMatchObject({ appended: burst, changed: { value: burst } });
   });
 
+  it('documents its endpoint in the OpenAPI document', async () => {
+    const openapi = await stack.call('GET', '/openapi.json');
+    expect(Object.keys(openapi.body.paths)).toContain('/v1/namespaces/{ns}/envs/{env}/import');
+  });
+
   it('lists every row it cannot import (unmapped, refused, undecryptable), appends nothing, exits 8', async () => {
     const data = python<Dataset>('dataset', { tenants: 5, seed: 3 });
     const t = data.tenants[0]!;

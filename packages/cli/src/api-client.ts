@@ -306,13 +306,14 @@ export class ApiClient {
   setFlagOverride(
     scope: Scope & { tenant: string },
     flag: string,
-    override: 'enabled' | 'disabled' | null,
+    override: 'enabled' | 'disabled' | null | { variant: string },
     reason?: string,
     ifMatch?: string,
   ): Promise<WriteResult> {
+    const body = override !== null && typeof override === 'object' ? override : { override };
     return this.put(
       `${scopePath(scope)}/flags/${enc(flag)}`,
-      { override, ...(reason ? { reason } : {}) },
+      { ...body, ...(reason ? { reason } : {}) },
       ifMatchHeader(ifMatch),
     );
   }

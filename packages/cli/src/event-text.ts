@@ -51,7 +51,8 @@ export const eventAfter = (type: string, data: Data): string | undefined => {
     case 'FlagRolloutChanged':
       return `${data['enabled'] ? 'on' : 'off'} ${String(data['rollout'])}%`;
     case 'FlagOverrideSet':
-      return data['override'] === null ? undefined : `forced ${String(data['override'])}`;
+      if (data['override'] === null) return undefined;
+      return typeof data['variant'] === 'string' ? `variant ${data['variant']}` : `forced ${String(data['override'])}`;
     case 'SecretVersionAdded':
       return `v${String(data['version'])}`;
     case 'TokenIssued':

@@ -19,7 +19,7 @@ export const describeStateChange = (change: StateChange, colors: Colors): string
       return `${mark(change.before, change.after)} flags.${change.flag}: ${text(change.before)} → ${text(change.after)}`;
     }
     case 'override':
-      return `${mark(change.before, change.after)} ${where(change.tenant)}flags.${change.flag}: ${change.before?.override ?? 'no override'} → ${change.after?.override ?? 'no override'}`;
+      return `${mark(change.before, change.after)} ${where(change.tenant)}flags.${change.flag}: ${overrideText(change.before)} → ${overrideText(change.after)}`;
     case 'secret': {
       const text = (s: typeof change.before) => (s ? (s.deleted ? `deleted (v${s.version})` : `v${s.version}`) : '∅');
       return `${mark(change.before, change.after)} ${where(change.tenant)}secrets.${change.name}: ${text(change.before)} → ${text(change.after)}`;
@@ -28,3 +28,6 @@ export const describeStateChange = (change: StateChange, colors: Colors): string
       return formatValue(change);
   }
 };
+
+const overrideText = (o: { override: string; variant?: string } | null | undefined): string =>
+  o ? (o.variant === undefined ? o.override : `variant ${o.variant}`) : 'no override';

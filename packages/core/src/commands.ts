@@ -25,6 +25,7 @@ import {
   type Segments,
 } from './flag-definition.js';
 import { checkManifestChange, jsonEqual, keySchema, parseManifest, validateValue } from './manifest.js';
+import { definitionOf } from './flags.js';
 import {
   currentSecretVersion,
   initialState,
@@ -100,6 +101,11 @@ export interface SetFlagOverride extends Scoped {
   flag: string;
   /** null clears the override: the tenant follows the rollout again. */
   override: 'enabled' | 'disabled' | null;
+  /**
+   * Pins a variant of the flag's current definition (then `override` must be `enabled`); unknown
+   * variants are a VALIDATION_FAILED naming `variant`.
+   */
+  variant?: string | undefined;
 }
 export interface AddSecretVersion extends Scoped {
   type: 'AddSecretVersion';
@@ -240,6 +246,9 @@ const declaredFlag = (m: ManifestDocument | null | undefined, flag: string) => {
 const declaredTypeOf = (m: ManifestDocument | null, flag: string): FlagValueType | undefined =>
   m && Object.hasOwn(m.flags, flag) ? m.flags[flag]?.type : undefined;
 
+const declaredVariantsOf = (m: ManifestDocument | null, flag: string): readonly string[] | undefined =>
+  m && Object.hasOwn(m.flags, flag) ? m.flags[flag]?.variants : undefined;
+
 /** Problems the flags' current definitions would have with `segments` in place of the state's. */
 const flagsBrokenBy = (state: NamespaceEnvState, segments: Segments) =>
   [...state.flags].flatMap(([flag, entry]) =>
@@ -249,6 +258,29 @@ const flagsBrokenBy = (state: NamespaceEnvState, segments: Segments) =>
         )
       : [],
   );
+
+/** A variant override names a variant of the flag's definition in this environment, as it is now. */
+const checkOverrideVariant = (
+  state: NamespaceEnvState,
+  flag: string,
+  override: 'enabled' | 'disabled' | null,
+  variant: string,
+): void => {
+  const fail = (message: string) =>
+    new StrataError('VALIDATION_FAILED', `flag ${flag}: variant: ${message}`, {
+      problems: [{ path: 'variant', message }],
+    });
+  if (override !== 'enabled') throw fail('a variant override forces the flag on; override must be "enabled"');
+  const entry = state.flags.get(flag);
+  if (!entry) throw fail(`flag ${flag} has no definition in this environment yet, so it has no variants`);
+  const variants = definitionOf(entry).variants;
+  if (!Object.hasOwn(variants, variant))
+    throw fail(
+      `unknown variant ${JSON.stringify(variant)}; the definition has ${Object.keys(variants)
+        .map((v) => JSON.stringify(v))
+        .join(', ')}`,
+    );
+};
 
 export interface FlagdImport {
   /** ManifestPublished first when flags were missing from the manifest, then segments, then flags. */
@@ -273,6 +305,7 @@ export const planFlagdImport = (
   const parsed = parseFlagdFile(file, {
     existingSegments: state.segments,
     declaredTypes: (flag) => declaredTypeOf(manifest, flag),
+    declaredVariants: (flag) => declaredVariantsOf(manifest, flag),
   });
   const scope = { namespace: state.namespace, environment: state.environment };
   const events: NewEvent[] = [];
@@ -390,6 +423,7 @@ export const decide = (
       const definition = parseFlagDefinition(command.flag, command.definition, {
         segments: state.segments,
         declaredType: declared.type,
+        declaredVariants: declared.variants,
       });
       return [newEvent('FlagDefinitionSet', { ...scope, flag: command.flag, definition }, command.metadata)];
     }
@@ -428,14 +462,11 @@ export const decide = (
         throw new StrataError('UNKNOWN_KEY', `flag ${command.flag}: not declared in the manifest`, {
           flag: command.flag,
         });
+      const variant = command.variant;
+      if (variant !== undefined) checkOverrideVariant(state, command.flag, command.override, variant);
       if (command.override === null && !state.overrides.get(command.tenant)?.has(command.flag)) return [];
-      return [
-        newEvent(
-          'FlagOverrideSet',
-          { ...scope, tenant: command.tenant, flag: command.flag, override: command.override },
-          command.metadata,
-        ),
-      ];
+      const data = { ...scope, tenant: command.tenant, flag: command.flag, override: command.override };
+      return [newEvent('FlagOverrideSet', variant === undefined ? data : { ...data, variant }, command.metadata)];
     }
     case 'AddSecretVersion': {
       const mm = requireManifest(m, `secret ${command.name}`);

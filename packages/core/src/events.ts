@@ -36,6 +36,8 @@ export const ManifestDocument = z.object({
         description: z.string().optional(),
         default: z.unknown().optional(),
         owner: z.string().optional(),
+        /** The variant names a definition of this flag must have, exactly (flagd `variants` keys). */
+        variants: z.array(z.string().min(1)).min(1).optional(),
       }),
     )
     .default({}),
@@ -107,8 +109,19 @@ export const eventSchemas = {
   /** A shared targeting rule (flagd's `$evaluators` entry), referenced by `{"$ref": name}`. */
   SegmentSet: { 1: z.object({ ...scope, segment: SegmentName, logic: JsonValue }) },
   SegmentDeleted: { 1: z.object({ ...scope, segment: SegmentName }) },
+  /**
+   * `variant` (optional, so v1 readers keep working): the override pins that variant of the
+   * flag's definition; `override` is then `enabled`, which is what a reader unaware of variants
+   * sees — "forced on" is the nearest older meaning.
+   */
   FlagOverrideSet: {
-    1: z.object({ ...scope, tenant: TenantId, flag: FlagKey, override: z.enum(['enabled', 'disabled']).nullable() }),
+    1: z.object({
+      ...scope,
+      tenant: TenantId,
+      flag: FlagKey,
+      override: z.enum(['enabled', 'disabled']).nullable(),
+      variant: z.string().min(1).max(200).optional(),
+    }),
   },
   SecretVersionAdded: {
     1: z.object({

@@ -61,6 +61,8 @@ export interface DefinitionOptions {
   segments?: Segments;
   /** The type the manifest declares for the flag; the variants must agree with it. */
   declaredType?: FlagValueType | undefined;
+  /** The variant names the manifest declares for the flag; the definition must have exactly these. */
+  declaredVariants?: readonly string[] | undefined;
   /** Prefix of every problem path, e.g. `flags.new-banner` in an imported file. */
   path?: string;
 }
@@ -106,6 +108,22 @@ export const flagDefinitionProblems = (raw: unknown, options: DefinitionOptions 
       path: join(prefix, 'variants'),
       message: `the manifest declares a ${options.declaredType} flag, the variants are ${first.type}s`,
     });
+  const declaredVariants = options.declaredVariants;
+  if (declaredVariants) {
+    const list = declaredVariants.map((v) => JSON.stringify(v)).join(', ');
+    for (const name of names)
+      if (!declaredVariants.includes(name))
+        problems.push({
+          path: join(prefix, `variants.${name}`),
+          message: `the manifest declares the variants ${list}, not ${JSON.stringify(name)}`,
+        });
+    for (const name of declaredVariants)
+      if (!names.includes(name))
+        problems.push({
+          path: join(prefix, 'variants'),
+          message: `the manifest declares the variant ${JSON.stringify(name)}, the definition lacks it`,
+        });
+  }
   const dv = definition.defaultVariant;
   if (typeof dv === 'string' && !Object.hasOwn(definition.variants, dv))
     problems.push({ path: join(prefix, 'defaultVariant'), message: `unknown variant ${JSON.stringify(dv)}` });
@@ -177,6 +195,8 @@ export type CompiledFlag = (
   tenant?: string | undefined,
   override?: 'enabled' | 'disabled' | undefined,
   now?: () => number,
+  /** The variant an `enabled` override pins (it answers that variant, the rule is not run). */
+  overrideVariant?: string | undefined,
 ) => FlagResolution;
 
 const noClock = () => 0;
@@ -237,13 +257,24 @@ export const compileDefinition = (flag: string, definition: FlagdDefinition, seg
       errorMessage: String(error),
       flagMetadata,
     });
-  // Overrides of a boolean flag pick its true / false variant; of other types, they force the flag
-  // on (its rule decides) or off.
+  // Overrides of a boolean flag pick its true / false variant; of other types, `enabled` forces
+  // the flag on (its rule decides, whatever the state) and `disabled` off (DISABLED: the caller's
+  // default). A variant override answers that variant; one the definition no longer has (it changed
+  // after the override) answers ERROR, so the caller sees its default rather than a silent guess.
   const boolVariant = (v: boolean) => names.find((n) => definition.variants[n] === v);
   const forcedOn = boolVariant(true);
   const forcedOff = boolVariant(false);
   const overrideOn = forcedOn === undefined ? undefined : answer(forcedOn, 'TARGETING_MATCH');
   const overrideOff = forcedOff === undefined ? disabled : answer(forcedOff, 'TARGETING_MATCH');
+  const staleVariant = (variant: string) =>
+    freeze({
+      flagKey: flag,
+      value: undefined,
+      reason: 'ERROR',
+      errorCode: 'GENERAL',
+      errorMessage: `flag ${flag}: the tenant's override names the variant ${JSON.stringify(variant)}, which the definition no longer has`,
+      flagMetadata,
+    });
   const run: LogicFn | null = compiled?.run ?? null;
   const env: { -readonly [K in keyof LogicEnv]: LogicEnv[K] } = {
     flagKey: flag,
@@ -253,11 +284,12 @@ export const compileDefinition = (flag: string, definition: FlagdDefinition, seg
   };
   const ignoreState = definition.state === 'DISABLED';
 
-  return (context, tenant, override, now) => {
+  return (context, tenant, override, now, overrideVariant) => {
     if (context !== undefined && (context === null || typeof context !== 'object' || Array.isArray(context)))
       return invalidContext;
     if (override === 'disabled') return overrideOff;
     if (override === 'enabled') {
+      if (overrideVariant !== undefined) return byVariant.get(overrideVariant)?.match ?? staleVariant(overrideVariant);
       if (overrideOn) return overrideOn;
     } else if (ignoreState) return disabled;
     if (run === null) return staticResult;
@@ -322,7 +354,11 @@ export const flagdSchemaUrl = 'https://flagd.dev/schema/v0/flags.json';
  */
 export const parseFlagdFile = (
   raw: unknown,
-  options: { existingSegments?: Segments; declaredTypes?: (flag: string) => FlagValueType | undefined } = {},
+  options: {
+    existingSegments?: Segments;
+    declaredTypes?: (flag: string) => FlagValueType | undefined;
+    declaredVariants?: (flag: string) => readonly string[] | undefined;
+  } = {},
 ): { flags: Map<string, FlagdDefinition>; segments: Map<string, unknown> } => {
   const problems: LogicProblem[] = [];
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
@@ -349,6 +385,7 @@ export const parseFlagdFile = (
     const found = flagDefinitionProblems(definition, {
       segments,
       declaredType: options.declaredTypes?.(flag),
+      declaredVariants: options.declaredVariants?.(flag),
       path: `flags.${flag}`,
     });
     if (found.length) problems.push(...found);

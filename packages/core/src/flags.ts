@@ -62,13 +62,19 @@ export const evaluateFlagRule = (
   flag: string,
   tenant: string,
   entry: Pick<FlagEntry, 'rollout' | 'enabled' | 'variants' | 'position' | 'definition'> | undefined,
-  override: Pick<OverrideEntry, 'override' | 'position'> | undefined,
+  override: Pick<OverrideEntry, 'override' | 'variant' | 'position'> | undefined,
   defaults: { enabled?: boolean; position?: number } = {},
   tenantBucket?: number,
   segments: Segments = noSegments,
 ): FlagEvaluation => {
   if (entry?.definition) {
-    const r = compileFlag(flag, entry.definition, segments)(undefined, tenant, override?.override);
+    const r = compileFlag(flag, entry.definition, segments)(
+      undefined,
+      tenant,
+      override?.override,
+      undefined,
+      override?.variant,
+    );
     const position = override ? override.position : entry.position;
     const reason: FlagReason = override ? 'override' : r.reason === 'DISABLED' ? 'disabled' : 'targeting';
     if (typeof r.value === 'boolean' || r.value === undefined) return { enabled: r.value === true, reason, position };
@@ -81,8 +87,13 @@ export const evaluateFlagRule = (
     }
     return result;
   };
+  // A variant override of the shorthand names its `on` or `off` variant.
   if (override)
-    return withVariant({ enabled: override.override === 'enabled', reason: 'override', position: override.position });
+    return withVariant({
+      enabled: override.override === 'enabled' && override.variant !== 'off',
+      reason: 'override',
+      position: override.position,
+    });
   if (!entry) return { enabled: defaults.enabled ?? false, reason: 'default', position: defaults.position ?? 0 };
   if (!entry.enabled) return { enabled: false, reason: 'disabled', position: entry.position };
   const b = tenantBucket ?? bucket(tenant, flag);
@@ -122,9 +133,15 @@ export const resolveFlag = (
   if (!entry) return flagNotFound(flag);
   const key = context?.targetingKey;
   const tenant = options.tenant ?? (typeof key === 'string' ? key : undefined);
-  const override = tenant === undefined ? undefined : scope.overrides.get(tenant)?.get(flag)?.override;
+  const override = tenant === undefined ? undefined : scope.overrides.get(tenant)?.get(flag);
   const segments: ReadonlyMap<string, SegmentEntry> = scope.segments;
-  return compileFlag(flag, definitionOf(entry), segments)(context, tenant, override, options.now);
+  return compileFlag(flag, definitionOf(entry), segments)(
+    context,
+    tenant,
+    override?.override,
+    options.now,
+    override?.variant,
+  );
 };
 
 const manifestDefault = (manifest: ManifestDocument | null, flag: string): boolean =>

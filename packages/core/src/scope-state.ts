@@ -35,6 +35,8 @@ export interface FlagEntry {
 
 export interface OverrideEntry {
   readonly override: 'enabled' | 'disabled';
+  /** A pinned variant of the flag's definition (then `override` is `enabled`). */
+  readonly variant?: string;
   readonly position: number;
   readonly changedAt: string;
 }
@@ -213,7 +215,13 @@ const applyEvent = (draft: Draft, event: RecordedEvent): void => {
       if (d.override === null) {
         tenant.delete(d.flag);
         if (tenant.size === 0) overrides.delete(d.tenant);
-      } else tenant.set(d.flag, { override: d.override, position, changedAt });
+      } else
+        tenant.set(
+          d.flag,
+          d.variant === undefined
+            ? { override: d.override, position, changedAt }
+            : { override: d.override, variant: d.variant, position, changedAt },
+        );
       break;
     }
     case 'SecretVersionAdded':

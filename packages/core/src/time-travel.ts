@@ -88,8 +88,8 @@ export type StateChange =
       kind: 'override';
       tenant: string;
       flag: string;
-      before: { override: 'enabled' | 'disabled'; position: number } | null;
-      after: { override: 'enabled' | 'disabled'; position: number } | null;
+      before: { override: 'enabled' | 'disabled'; variant?: string; position: number } | null;
+      after: { override: 'enabled' | 'disabled'; variant?: string; position: number } | null;
     }
   | {
       kind: 'secret';
@@ -188,14 +188,14 @@ export const diffStates = (a: NamespaceEnvState, b: NamespaceEnvState): StateCha
     for (const flag of sorted(union(oa?.keys(), ob?.keys()))) {
       const xa = oa?.get(flag);
       const xb = ob?.get(flag);
-      if (xa?.override === xb?.override) continue;
-      changes.push({
-        kind: 'override',
-        tenant,
-        flag,
-        before: xa ? { override: xa.override, position: xa.position } : null,
-        after: xb ? { override: xb.override, position: xb.position } : null,
-      });
+      if (xa?.override === xb?.override && xa?.variant === xb?.variant) continue;
+      const side = (x: typeof xa) =>
+        x
+          ? x.variant === undefined
+            ? { override: x.override, position: x.position }
+            : { override: x.override, variant: x.variant, position: x.position }
+          : null;
+      changes.push({ kind: 'override', tenant, flag, before: side(xa), after: side(xb) });
     }
   }
   for (const tenant of union(a.secrets.keys(), b.secrets.keys()).sort(byScope)) {
@@ -365,12 +365,14 @@ export const planRevert = (
       for (const flag of sorted(union(now?.keys(), then?.keys()))) {
         if (!wanted(options.flags, flag)) continue;
         const b = then?.get(flag)?.override ?? null;
-        if ((now?.get(flag)?.override ?? null) === b) continue;
+        const variant = b === null ? undefined : then?.get(flag)?.variant;
+        if ((now?.get(flag)?.override ?? null) === b && now?.get(flag)?.variant === variant) continue;
         if (b !== null && (!manifest || !Object.hasOwn(manifest.flags, flag))) {
           skipped.push({ kind: 'override', tenant, key: flag, reason: 'flag no longer declared in the manifest' });
           continue;
         }
-        emit(tenant, newEvent('FlagOverrideSet', { ...scope, tenant, flag, override: b }, metadata));
+        const data = { ...scope, tenant, flag, override: b };
+        emit(tenant, newEvent('FlagOverrideSet', variant === undefined ? data : { ...data, variant }, metadata));
       }
     }
 

@@ -128,9 +128,11 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
       };
     }
     case 'FlagOverrideSet': {
-      const { namespace, environment, tenant, flag, override } = event.data;
+      const { namespace, environment, tenant, flag, override, variant } = event.data;
       const stored =
-        override === null ? '' : JSON.stringify({ override, position: event.position, changedAt: event.recordedAt });
+        override === null
+          ? ''
+          : JSON.stringify({ override, variant, position: event.position, changedAt: event.recordedAt });
       return {
         tag: viewTag(namespace, environment),
         tuple: [p, 'fo', tenant, flag, stored, '', change(event, namespace, environment, tenant, { flags: [flag] })],

@@ -81,8 +81,14 @@ export class StateModel implements ReadModel {
     const state = this.current();
     const definition = state.flags.get(flag)?.definition;
     if (definition === undefined) return null;
-    const override = tenant === undefined ? undefined : state.overrides.get(tenant)?.get(flag)?.override;
-    return this.compiled(flag, definition, state.segments)(context, tenant, override, nowSeconds);
+    const override = tenant === undefined ? undefined : state.overrides.get(tenant)?.get(flag);
+    return this.compiled(flag, definition, state.segments)(
+      context,
+      tenant,
+      override?.override,
+      nowSeconds,
+      override?.variant,
+    );
   }
 
   /** Compiled definitions by flag: a string-keyed map is cheaper on the hot path than core's WeakMap. */

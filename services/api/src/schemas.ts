@@ -76,7 +76,16 @@ export const PreviewBody = z.strictObject({
   /** `"seen"`: every tenant seen in this environment (its targeting key is the tenant). */
   tenants: z.union([z.literal('seen'), z.array(TenantId).max(10_000)]).optional(),
 });
-export const OverrideBody = z.strictObject({ override: z.enum(['enabled', 'disabled']).nullable(), reason: Reason });
+/** `{override}` forces on / off (null clears); `{variant}` pins one variant of the flag's definition. */
+export const OverrideBody = z
+  .strictObject({
+    override: z.enum(['enabled', 'disabled']).nullable().optional(),
+    variant: z.string().min(1).max(200).optional(),
+    reason: Reason,
+  })
+  .refine((b) => (b.override === undefined) !== (b.variant === undefined), {
+    message: 'give either "override" (enabled, disabled or null) or "variant", not both',
+  });
 
 export const SecretBody = z.strictObject({
   value: z.string().min(1).max(32_768),

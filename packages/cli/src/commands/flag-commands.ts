@@ -63,21 +63,33 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
 
   flags
     .command('override')
-    .summary('force a flag on or off for one tenant, or clear the override')
+    .summary('force a flag on or off for one tenant, pin one of its variants, or clear the override')
     .argument('<flag>')
-    .argument('<state>', 'enabled | disabled | clear')
+    .argument('[state]', 'enabled | disabled | clear (omit with --variant)')
     .requiredOption('-t, --tenant <tenant>', 'the tenant')
+    .option('--variant <name>', "pin this variant of the flag's definition for the tenant")
     .option('-r, --reason <text>', 'why: recorded with the event')
-    .action(async (flag: string, state: string, opts: { tenant: string; reason?: string }) => {
-      if (!['enabled', 'disabled', 'clear'].includes(state))
-        throw usageError(`flags override: state must be enabled, disabled or clear, not ${state}`);
-      const override = state === 'clear' ? null : (state as 'enabled' | 'disabled');
-      const result = await ctx.client.setFlagOverride(ctx.tenantScope(opts.tenant), flag, override, opts.reason);
-      if (ctx.json) return ctx.printJson(result);
-      ctx.out(
-        `${formatScope(ctx.namespace, ctx.env, opts.tenant)} ${flag}: ${override === null ? 'override cleared' : `forced ${override}`} ${ctx.colors.dim(`(position ${result.position})`)}`,
-      );
-    });
+    .action(
+      async (flag: string, state: string | undefined, opts: { tenant: string; variant?: string; reason?: string }) => {
+        if (opts.variant !== undefined && state !== undefined)
+          throw usageError(`flags override: give a state or --variant, not both`);
+        if (opts.variant === undefined && !['enabled', 'disabled', 'clear'].includes(state ?? ''))
+          throw usageError(`flags override: state must be enabled, disabled or clear, not ${state ?? 'nothing'}`);
+        const override =
+          opts.variant !== undefined ? { variant: opts.variant } : state === 'clear' ? null : (state as 'enabled' | 'disabled');
+        const result = await ctx.client.setFlagOverride(ctx.tenantScope(opts.tenant), flag, override, opts.reason);
+        if (ctx.json) return ctx.printJson(result);
+        const what =
+          override === null
+            ? 'override cleared'
+            : typeof override === 'object'
+              ? `pinned to variant ${override.variant}`
+              : `forced ${override}`;
+        ctx.out(
+          `${formatScope(ctx.namespace, ctx.env, opts.tenant)} ${flag}: ${what} ${ctx.colors.dim(`(position ${result.position})`)}`,
+        );
+      },
+    );
 
   flags
     .command('eval')

@@ -126,7 +126,7 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
       config: { access: { permission: 'config:write' } },
       schema: {
         tags: ['writes'],
-        summary: 'Force a flag on or off for one tenant (null clears)',
+        summary: 'Force a flag on or off for one tenant (null clears), or pin one of its variants',
         params: TenantFlagParams,
         body: OverrideBody,
         response: writeResponse,
@@ -134,14 +134,15 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
     },
     async (request, reply) => {
       const { ns, env, tenant, flag } = request.params;
-      const { override, reason } = request.body;
+      const { override, variant, reason } = request.body;
       const result = await writeToScope(context, request, scopeOf(request.params), () => ({
         type: 'SetFlagOverride',
         namespace: ns,
         environment: env,
         tenant,
         flag,
-        override,
+        override: variant === undefined ? (override ?? null) : 'enabled',
+        variant,
         metadata: metadataOf(request, reason),
       }));
       return answerWrite(reply, result);

@@ -249,3 +249,91 @@ describe('createClient (Redis views)', () => {
     await OpenFeature.clearProviders();
   });
 });
+
+describe('typed flags over Redis: pinned variants and segment changes', () => {
+  const typedManifest = {
+    ...shopManifest,
+    flags: {
+      ...shopManifest.flags,
+      theme: { type: 'string' as const },
+      promo: { type: 'string' as const },
+      plain: { type: 'string' as const },
+    },
+  };
+  const theme = {
+    state: 'ENABLED' as const,
+    variants: { light: 'light', dark: 'dark' },
+    defaultVariant: 'light',
+    targeting: { if: [{ $ref: 'pro' }, 'dark', null] },
+  };
+  const typedSeed = async (redis: Redis, prefix: string) => {
+    const namespace = `ns${Math.random().toString(36).slice(2, 8)}`;
+    const store = await liveViewStore(redis, prefix);
+    const f = new EventFactory(namespace, 'prod');
+    await store.applyEvents([
+      f.manifest(typedManifest),
+      f.set('billing.api_url', 'https://billing.example'),
+      f.segment('paying', { in: [{ var: 'plan' }, ['pro', 'team']] }),
+      f.segment('pro', { $ref: 'paying' }),
+      f.definition('theme', theme),
+      f.definition('promo', {
+        ...theme,
+        variants: { light: 'a', dark: 'b' },
+        targeting: { if: [{ $ref: 'paying' }, 'dark', null] },
+      }),
+      f.definition('plain', { state: 'ENABLED', variants: { light: 'x', dark: 'y' }, defaultVariant: 'light' }),
+      f.override('acme', 'theme', 'enabled', 'dark'),
+    ]);
+    return { store, f, namespace };
+  };
+
+  it('given a pinned variant, then the SDK answers it with TARGETING_MATCH; clearing it lets the rule decide', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await typedSeed(redis.client, redis.prefix);
+    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await client.ready();
+    expect(client.getStringDetails('theme', { targetingKey: 'acme', plan: 'free' }, 'x')).toMatchObject({
+      value: 'dark',
+      variant: 'dark',
+      reason: 'TARGETING_MATCH',
+    });
+    expect(client.getString('theme', { targetingKey: 'globex', plan: 'free' }, 'x')).toBe('light');
+    await store.applyEvents([f.override('acme', 'theme', 'enabled', 'light')]);
+    await until(
+      () => client.getString('theme', { targetingKey: 'acme', plan: 'pro' }, 'x') === 'light',
+      5_000,
+      'light',
+    );
+    await store.applyEvents([f.override('acme', 'theme', null)]);
+    await until(() => client.getString('theme', { targetingKey: 'acme', plan: 'pro' }, 'x') === 'dark', 5_000, 'rule');
+  });
+
+  it('given a segment change, then onChange and ConfigurationChanged name every flag whose targeting references it', async () => {
+    await using redis = await testRedis();
+    const { store, f, namespace } = await typedSeed(redis.client, redis.prefix);
+    const client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await OpenFeature.setProviderAndWait('segments', new StrataProvider(client));
+    const of = OpenFeature.getClient('segments');
+    const changedKeys: string[] = [];
+    client.onChange('', (e) => {
+      if (e.kind === 'flag') changedKeys.push(e.key);
+    });
+    const flagsChanged: string[][] = [];
+    of.addHandler('PROVIDER_CONFIGURATION_CHANGED' as never, (e?: { flagsChanged?: string[] }) =>
+      flagsChanged.push(e?.flagsChanged ?? []),
+    );
+    expect(await of.getStringValue('theme', 'x', { targetingKey: 'u', plan: 'enterprise' })).toBe('light');
+    // `paying` is used by promo directly and by theme through `pro`; plain uses no segment.
+    await store.applyEvents([f.segment('paying', { in: [{ var: 'plan' }, ['pro', 'team', 'enterprise']] })]);
+    await until(() => flagsChanged.length > 0, 5_000, 'configuration changed');
+    expect(flagsChanged[0]).toEqual(['promo', 'theme']);
+    expect(changedKeys.sort()).toEqual(['promo', 'theme']);
+    expect(await of.getStringValue('theme', 'x', { targetingKey: 'u', plan: 'enterprise' })).toBe('dark');
+    // A segment no flag uses changes no flag.
+    changedKeys.length = 0;
+    await store.applyEvents([f.segment('unused', { '==': [1, 1] }), f.set('billing.api_url', 'https://b.example')]);
+    await until(() => client.get('billing.api_url') === 'https://b.example', 5_000, 'value');
+    expect(changedKeys).toEqual([]);
+    await OpenFeature.clearProviders();
+  });
+});

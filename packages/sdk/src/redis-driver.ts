@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import {
+  definitionRefs,
   envVarLayer,
   evaluateFlagRule,
   initialState,
@@ -351,7 +352,11 @@ export class RedisDriver implements ClientDriver {
 
   private applyScope(change: ViewChange, reply: Reply): ChangeEvent[] {
     const tenant = change.tenant;
-    const before = this.capture(tenant, change.keys, change.flags);
+    // A changed segment changes every flag whose targeting references it (directly or through
+    // another segment): every definition is captured with the logic of the segments it uses, and
+    // the diff reports those whose segments changed. Segment changes are rare; this is cheap.
+    const flags = change.segments?.length ? [...new Set([...change.flags, ...this.definedFlags()])] : change.flags;
+    const before = this.capture(tenant, change.keys, flags);
     // Take only the notified keys and flags from the reply: it may already hold later changes of
     // the same scope, which their own notifications apply (and report) in turn.
     if (tenant === null) {
@@ -370,8 +375,19 @@ export class RedisDriver implements ClientDriver {
       mergeNested(this.state.overrides, tenant, fetched?.overrides, change.flags);
       this.sink?.invalidate(tenant);
     }
-    const after = this.capture(tenant, change.keys, change.flags);
+    const after = this.capture(tenant, change.keys, flags);
     return this.diff(before, after, tenant, change.position);
+  }
+
+  private definedFlags(): string[] {
+    return [...this.state.flags].filter(([, entry]) => entry.definition !== undefined).map(([flag]) => flag);
+  }
+
+  /** The logic of the segments a definition references: part of what the flag answers. */
+  private static segmentsOf(entry: FlagEntry | undefined, state: LocalState): Record<string, unknown> | undefined {
+    if (!entry?.definition) return undefined;
+    const refs = [...definitionRefs(entry.definition, state.segments)].sort();
+    return refs.length ? Object.fromEntries(refs.map((r) => [r, state.segments.get(r)?.logic ?? null])) : undefined;
   }
 
   private setTenant(state: LocalState, t: Reply['tenants'][number]): void {
@@ -387,7 +403,7 @@ export class RedisDriver implements ClientDriver {
     flags: readonly string[],
     state: LocalState = this.state,
   ) {
-    const values = new Map<string, { value: unknown; changedAt?: string }>();
+    const values = new Map<string, { value: unknown; changedAt?: string; basis?: unknown }>();
     for (const key of keys) {
       const r = resolveKey(state, tenant, key, { envVars: this.envLayer });
       const layer = tenant === null ? state.environmentValues.get(key) : state.tenantValues.get(tenant)?.get(key);
@@ -401,6 +417,7 @@ export class RedisDriver implements ClientDriver {
             ? { enabled: entry.enabled, rollout: entry.rollout, variants: entry.variants, definition: entry.definition }
             : undefined,
           changedAt: entry?.changedAt,
+          basis: RedisDriver.segmentsOf(entry, state),
         });
       } else {
         const override = state.overrides.get(tenant)?.get(flag);
@@ -421,8 +438,8 @@ export class RedisDriver implements ClientDriver {
   }
 
   private diff(
-    before: Map<string, { value: unknown }>,
-    after: Map<string, { value: unknown; changedAt?: string }>,
+    before: Map<string, { value: unknown; basis?: unknown }>,
+    after: Map<string, { value: unknown; changedAt?: string; basis?: unknown }>,
     tenant: string | null,
     position: number,
   ): ChangeEvent[] {
@@ -430,7 +447,7 @@ export class RedisDriver implements ClientDriver {
     const now = Date.now();
     for (const [id, next] of after) {
       const previous = before.get(id)?.value;
-      if (jsonEqual(previous, next.value)) continue;
+      if (jsonEqual(previous, next.value) && jsonEqual(before.get(id)?.basis, next.basis)) continue;
       const event: ChangeEvent = {
         kind: id[0] === 'k' ? 'key' : 'flag',
         key: id.slice(2),

@@ -77,7 +77,10 @@ export interface FlagResult {
 /**
  * One change, fired after the in-memory state holds it. Keys: `value`/`previous` are the resolved
  * values at that scope. Flags: for a tenant (override changed) the tenant's `enabled`; for the
- * environment (`tenant: null`) the rule `{ enabled, rollout, variants }`, undefined when removed.
+ * environment (`tenant: null`) the rule `{ enabled, rollout, variants, definition }`, undefined
+ * when removed. A changed segment fires one environment event per flag whose targeting references
+ * it (directly or through another segment); its `value` and `previous` are then the same rule,
+ * because what changed is the segment the rule uses.
  */
 /** An evaluation context: `targetingKey` (the tenant unless said otherwise) and attributes. */
 export type FlagContext = EvaluationContext | undefined;

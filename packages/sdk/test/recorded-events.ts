@@ -69,10 +69,17 @@ export class EventFactory {
     });
   }
 
-  override(tenant: string, flag: string, override: 'enabled' | 'disabled' | null): RecordedEvent {
+  override(tenant: string, flag: string, override: 'enabled' | 'disabled' | null, variant?: string): RecordedEvent {
     return this.record({
       type: 'FlagOverrideSet',
-      data: { namespace: this.namespace, environment: this.environment, tenant, flag, override },
+      data: {
+        namespace: this.namespace,
+        environment: this.environment,
+        tenant,
+        flag,
+        override,
+        ...(variant === undefined ? {} : { variant }),
+      },
     });
   }
 }

@@ -236,3 +236,100 @@ describe('import, export, preview', () => {
     expect(exported.flags['dark.mode']).toEqual(file.flags['dark.mode']);
   });
 });
+
+describe('tenant overrides of typed flags', () => {
+  const ofrep = async (key: string, context: Record<string, unknown>) =>
+    (
+      await api.call('POST', `/ofrep/v1/evaluate/flags/${key}`, {
+        body: { context: { namespace: 'shop', environment: 'prod', ...context } },
+      })
+    ).json();
+
+  test('an unknown variant, or a variant with an override, is a 422 naming the path, nothing appended', async () => {
+    await rejected('PUT', `${P}/tenants/initech/flags/banner`, { variant: 'gold' }, /variant: unknown variant "gold"/);
+    const before = await api.eventCount();
+    const both = await api.call('PUT', `${P}/tenants/initech/flags/banner`, {
+      body: { variant: 'vip', override: 'enabled' },
+    });
+    expect(both.statusCode).toBeGreaterThanOrEqual(400);
+    expect(both.statusCode).toBeLessThan(500);
+    expect(both.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(await api.eventCount()).toBe(before);
+  });
+
+  test('a pinned variant always wins (OFREP, flag reads, ?at=), shows in diff, and revert takes it back', async () => {
+    await api.project();
+    const start = (await api.call('GET', '/v1/events?limit=1000')).json().events.at(-1).position as number;
+    expect(await ofrep('banner', { targetingKey: 'initech', plan: 'free', appVersion: '1.0.0' })).toMatchObject({
+      value: 'Welcome',
+      reason: 'DEFAULT',
+    });
+    const pinned = await api.call('PUT', `${P}/tenants/initech/flags/banner`, {
+      body: { variant: 'vip', reason: 'key account' },
+    });
+    expect(pinned.statusCode, pinned.body).toBe(200);
+    const events = (await api.call('GET', '/v1/events?type=FlagOverrideSet&limit=1000')).json().events;
+    expect(events.at(-1)).toMatchObject({ data: { tenant: 'initech', flag: 'banner', override: 'enabled', variant: 'vip' } });
+    await api.project();
+    expect(await ofrep('banner', { targetingKey: 'initech', plan: 'free', appVersion: '1.0.0' })).toMatchObject({
+      value: 'Hello VIP',
+      variant: 'vip',
+      reason: 'TARGETING_MATCH',
+    });
+    const read = await api.call('GET', `${P}/tenants/initech/flags/banner`);
+    expect(read.json()).toMatchObject({ enabled: true, reason: 'override', variant: 'Hello VIP' });
+    const past = await api.call('GET', `${P}/tenants/initech/flags/banner?position=${start}`);
+    expect(past.json()).toMatchObject({ reason: 'targeting' });
+    expect(past.json().variant).not.toBe('Hello VIP');
+    const diff = await api.call('GET', `${P}/diff?from=${start}&to=${pinned.json().position}`);
+    expect(diff.json().changes).toEqual([
+      expect.objectContaining({
+        kind: 'override',
+        tenant: 'initech',
+        flag: 'banner',
+        before: null,
+        after: expect.objectContaining({ override: 'enabled', variant: 'vip' }),
+      }),
+    ]);
+    const reverted = await api.call('POST', `${P}/revert`, { body: { to: { position: start }, reason: 'undo' } });
+    expect(reverted.statusCode, reverted.body).toBe(200);
+    await api.project();
+    expect(await ofrep('banner', { targetingKey: 'initech', plan: 'free', appVersion: '1.0.0' })).toMatchObject({
+      value: 'Welcome',
+      reason: 'DEFAULT',
+    });
+  });
+
+  test('disabled on a string flag answers DISABLED (the caller default); enabled runs the rule', async () => {
+    expect(
+      (await api.call('PUT', `${P}/tenants/hooli/flags/banner`, { body: { override: 'disabled' } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await api.call('PUT', `${P}/tenants/pied/flags/banner`, { body: { override: 'enabled' } })).statusCode,
+    ).toBe(200);
+    await api.project();
+    expect(await ofrep('banner', { targetingKey: 'hooli', plan: 'gold' })).toMatchObject({ reason: 'DISABLED' });
+    expect(await ofrep('banner', { targetingKey: 'pied', plan: 'gold' })).toMatchObject({
+      value: 'Hello VIP',
+      reason: 'TARGETING_MATCH',
+    });
+  });
+});
+
+describe('the manifest declares variants', () => {
+  test('a definition whose variants differ from the declared ones is a 422 naming the path; matching ones are set', async () => {
+    const published0 = (await api.call('GET', '/v1/events?type=ManifestPublished&limit=1000')).json().events;
+    const current = published0.at(-1).data.manifest as { flags: Record<string, unknown> };
+    const withTheme = { ...current, flags: { ...current.flags, theme: { type: 'string', variants: ['light', 'dark'] } } };
+    const published = await api.call('PUT', '/v1/namespaces/shop/manifest', { body: withTheme });
+    expect(published.statusCode, published.body).toBe(200);
+    const theme = { state: 'ENABLED', variants: { light: '#fff', dark: '#000' }, defaultVariant: 'light' };
+    await rejected(
+      'PUT',
+      `${P}/flags/theme`,
+      { ...theme, variants: { light: '#fff', neon: '#0f0' } },
+      /variants\.neon: the manifest declares the variants "light", "dark".*variants: the manifest declares the variant "dark"/,
+    );
+    expect((await api.call('PUT', `${P}/flags/theme`, { body: theme })).statusCode).toBe(200);
+  });
+});

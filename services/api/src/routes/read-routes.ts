@@ -15,6 +15,8 @@ const ResolvedAnswer = z.object({
 const FlagAnswer = z.object({
   enabled: z.boolean(),
   reason: z.enum(['override', 'rollout', 'targeting', 'disabled', 'default']),
+  /** The value of a non-boolean flag's variant (a pinned override's included), when it has one. */
+  variant: z.unknown().optional(),
   position: z.number(),
 });
 
@@ -104,7 +106,8 @@ export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads }: Api
         if (present.source === 'log') reply.header(readSourceHeader, 'log');
         evaluation = present;
       }
-      return { enabled: evaluation.enabled, reason: evaluation.reason, position: evaluation.position };
+      const { enabled, reason, position, variant } = evaluation;
+      return variant === undefined ? { enabled, reason, position } : { enabled, reason, variant, position };
     },
   );
 };

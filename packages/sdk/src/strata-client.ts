@@ -402,6 +402,10 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
    * fails fast at start with everything to fix.
    */
   async ready(): Promise<void> {
+    if (this.closed)
+      throw new StrataError('BAD_REQUEST', `strata: ${this.namespace}/${this.environment}: the client is closed`, {
+        fatal: true,
+      });
     const timeoutMs = this.options.readyTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -424,10 +428,12 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     }
     const problems = this.requiredProblems();
     if (problems.length > 0) {
+      // `fatal`: environment variables the manifest rejects are fixed for the process's lifetime,
+      // so this client can never start without a restart (OpenFeature's FATAL).
       throw new StrataError(
         'VALIDATION_FAILED',
         `strata: ${this.namespace}/${this.environment} cannot start:\n- ${problems.join('\n- ')}`,
-        { problems },
+        { problems, fatal: this.driver.envVarErrors().length > 0 },
       );
     }
   }

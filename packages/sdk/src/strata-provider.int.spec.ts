@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OpenFeature, ProviderEvents, ProviderStatus, type EventDetails } from '@openfeature/server-sdk';
 import type { RecordedEvent } from '@strata/core';
 import { RedisViewStore } from '@strata/redis-views';
-import { waitFor } from '@strata/testing';
+import { testRedis, waitFor } from '@strata/testing';
 import { EventFactory, shopManifest } from '../test/recorded-events.js';
 import { withOwnRedis } from '../test/own-redis.js';
 import { liveViewStore } from '../test/view-fixture.js';
@@ -152,4 +152,43 @@ describe('StrataProvider events from the real client', () => {
       }),
     30_000,
   );
+
+  it('given environment variables the manifest rejects, or a closed client, then FATAL and every evaluation answers PROVIDER_FATAL', async () => {
+    await using redis = await testRedis();
+    const ns = `fatal${Math.random().toString(36).slice(2, 8)}`;
+    const f = new EventFactory(ns, 'prod');
+    await (
+      await liveViewStore(redis.client, redis.prefix)
+    ).applyEvents([
+      f.manifest(shopManifest),
+      f.set('billing.api_url', 'https://billing'),
+      f.rollout('new_checkout', 100),
+    ]);
+    const misconfigured = createClient({
+      namespace: ns,
+      environment: 'prod',
+      redis: redis.url,
+      prefix: redis.prefix,
+      envVars: { prefix: 'APP_', env: { APP_SEARCH__PAGE_SIZE: 'ten' } },
+    });
+    const closed = createClient({ namespace: ns, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await closed.close();
+    try {
+      for (const [domain, client] of [
+        ['fatal-env', misconfigured],
+        ['fatal-closed', closed],
+      ] as const) {
+        await expect(OpenFeature.setProviderAndWait(domain, new StrataProvider(client))).rejects.toThrow();
+        const of = OpenFeature.getClient(domain);
+        expect(of.providerStatus).toBe(ProviderStatus.FATAL);
+        expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'acme' })).toMatchObject({
+          value: false,
+          reason: 'ERROR',
+          errorCode: 'PROVIDER_FATAL',
+        });
+      }
+    } finally {
+      await OpenFeature.clearProviders();
+    }
+  });
 });

@@ -1,6 +1,8 @@
+import { StrataError } from '@strata/core';
 import {
   ErrorCode,
   OpenFeatureEventEmitter,
+  ProviderFatalError,
   ProviderEvents,
   StandardResolutionReasons,
   type EvaluationContext,
@@ -32,14 +34,18 @@ export class StrataProvider implements Provider {
   /**
    * Driven by the client: ConfigurationChanged with `flagsChanged` once per applied batch that
    * changed flags, Stale while the client cannot confirm its state (Redis unreachable), Ready when
-   * it is current again. A failing `initialize()` is reported by OpenFeature itself as Error.
+   * it is current again. A failing `initialize()` is reported by OpenFeature itself: as Error when
+   * the client may still load (Redis unreachable, a required key missing: Ready follows once it
+   * has), as Fatal when it never can (it is closed, or environment variables it was started with
+   * fail the manifest); a fatal provider reports nothing after that, so it stays FATAL and every
+   * evaluation answers PROVIDER_FATAL with the caller's default.
    */
   readonly events = new OpenFeatureEventEmitter();
   private readonly unsubscribe: (() => void)[];
   /** Flags changed by the batch being applied; one event per batch, not per flag and tenant. */
   private pendingFlags: Set<string> | null = null;
   /** What OpenFeature was last told, so each transition is reported once. */
-  private reported: 'initializing' | 'ready' | 'stale' | 'error' = 'initializing';
+  private reported: 'initializing' | 'ready' | 'stale' | 'error' | 'fatal' = 'initializing';
 
   constructor(
     readonly client: StrataClient,
@@ -60,6 +66,7 @@ export class StrataProvider implements Provider {
         this.pendingFlags.add(event.key);
       }),
       client.onStatusChange((status) => {
+        if (this.reported === 'fatal') return;
         if (status.stale)
           this.events.emit(ProviderEvents.Stale, { message: status.error ?? 'strata: connection lost' });
         else if (status.ready) this.events.emit(ProviderEvents.Ready);
@@ -73,6 +80,10 @@ export class StrataProvider implements Provider {
       await this.client.ready();
       this.reported = 'ready';
     } catch (error) {
+      if (error instanceof StrataError && (error.details as { fatal?: unknown } | undefined)?.fatal === true) {
+        this.reported = 'fatal';
+        throw new ProviderFatalError(error.message);
+      }
       // OpenFeature reports PROVIDER_ERROR; the client keeps loading and Ready follows when it has.
       this.reported = 'error';
       throw error;

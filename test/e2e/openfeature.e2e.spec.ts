@@ -1,8 +1,18 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OpenFeature, type Client, type EvaluationDetails, type FlagValue, type Hook } from '@openfeature/server-sdk';
+import { Redis } from 'ioredis';
+import {
+  OpenFeature,
+  ProviderStatus,
+  type Client,
+  type EvaluationDetails,
+  type FlagValue,
+  type Hook,
+} from '@openfeature/server-sdk';
+import { RedisViewStore } from '@strata/redis-views';
 import { createClient, StrataProvider, type StrataClient } from '@strata/sdk';
+import { privateRedis, waitFor, type PrivateRedis } from '@strata/testing';
 import { parseFeature, type Scenario, type Step } from './gherkin.js';
 import { freePort, repoRoot, startStack, type Stack } from './stack-fixture.js';
 
@@ -21,27 +31,30 @@ const flagdFile = JSON.parse(readFileSync(path.join(dir, 'flagd-flags.json'), 'u
 const ns = 'gherkin';
 const P = `/v1/namespaces/${ns}/envs/prod`;
 
-/** Scenarios that test OpenFeature SDK machinery Strata does not have, each with the reason. */
+/** Scenarios that test what Strata genuinely does not have, each with the reason. */
 const notApplicable: Array<{ match: (s: Scenario) => boolean; reason: string }> = [
   {
     match: (s) => s.tags.includes('@reason-codes-cached'),
     reason: 'Strata evaluates in process from a live view: it answers STATIC / TARGETING_MATCH / …, never CACHED',
-  },
-  {
-    match: (s) => s.tags.includes('@provider-status-fatal') || /status=(error|fatal|stale)\b/.test(s.name),
-    reason: 'provider lifecycle states ERROR / FATAL / STALE belong to the provider-events work, not to evaluation',
   },
 ];
 
 let stack: Stack;
 let sdk: StrataClient;
 let notReady: StrataClient;
+/** Providers in the states the status scenarios need, each reached the way it happens in production. */
+const degraded: StrataClient[] = [];
+let staleRedis: PrivateRedis | undefined;
 let of: Client;
 let position = 0;
 
 beforeAll(async () => {
   stack = await startStack();
-  const manifest = await stack.call('PUT', `/v1/namespaces/${ns}/manifest`, { keys: {}, flags: {}, secrets: {} });
+  const manifest = await stack.call('PUT', `/v1/namespaces/${ns}/manifest`, {
+    keys: { page_size: { type: 'integer' } },
+    flags: {},
+    secrets: {},
+  });
   expect(manifest.status, manifest.text).toBe(200);
   const imported = await stack.call('POST', `${P}/flags/import`, { ...flagdFile, reason: 'OpenFeature gherkin flags' });
   expect(imported.status, imported.text).toBe(200);
@@ -59,10 +72,48 @@ beforeAll(async () => {
     readyTimeoutMs: 120_000,
   });
   OpenFeature.setProvider('not-ready', new StrataProvider(notReady, { closeClient: false }));
+
+  // ERROR: Redis does not answer within readyTimeoutMs, initialize fails; the client keeps
+  // trying, so the state is recoverable.
+  const unreachable = createClient({
+    namespace: ns,
+    environment: 'prod',
+    redis: `redis://127.0.0.1:${await freePort()}`,
+    readyTimeoutMs: 300,
+  });
+  // FATAL: an environment variable the manifest rejects (page_size is an integer); env vars are
+  // fixed for the process's lifetime, so this client can never start.
+  const misconfigured = createClient({
+    namespace: ns,
+    environment: 'prod',
+    redis: stack.redisUrl,
+    prefix: stack.prefix,
+    envVars: { prefix: 'GHERKIN_', env: { GHERKIN_PAGE_SIZE: 'ten' } },
+  });
+  // STALE: a client that loaded its view from a redis-server of this spec's own, which then dies.
+  staleRedis = await privateRedis();
+  const seed = new Redis(staleRedis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  seed.on('error', () => undefined);
+  const viewStore = new RedisViewStore({ redis: seed, prefix: 'strata:' });
+  await viewStore.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+  seed.disconnect();
+  const losing = createClient({ namespace: ns, environment: 'prod', redis: staleRedis.url, prefix: 'strata:' });
+  degraded.push(unreachable, misconfigured, losing);
+  await OpenFeature.setProviderAndWait('error', new StrataProvider(unreachable, { closeClient: false })).catch(
+    () => undefined,
+  );
+  await OpenFeature.setProviderAndWait('fatal', new StrataProvider(misconfigured, { closeClient: false })).catch(
+    () => undefined,
+  );
+  await OpenFeature.setProviderAndWait('stale', new StrataProvider(losing, { closeClient: false }));
+  await staleRedis.kill();
+  await waitFor(() => OpenFeature.getClient('stale').providerStatus === ProviderStatus.STALE, 'STALE', 30_000, 20);
 }, 240_000);
 
 afterAll(async () => {
   await OpenFeature.clearProviders();
+  for (const client of degraded) await client.close();
+  await staleRedis?.kill();
   await notReady?.close();
   await sdk?.close();
   await stack?.[Symbol.asyncDispose]();
@@ -119,10 +170,10 @@ const steps: Array<[RegExp, StepFn]> = [
   // --- evaluation_v2.feature
   [/^a stable provider$/, () => undefined],
   [
-    /^a not ready provider$/,
-    (w) => {
-      w.domain = 'not-ready';
-      w.client = OpenFeature.getClient('not-ready');
+    /^an? (not ready|error|fatal|stale) provider$/,
+    (w, [state]) => {
+      w.domain = state === 'not ready' ? 'not-ready' : state!;
+      w.client = OpenFeature.getClient(w.domain);
     },
   ],
   [

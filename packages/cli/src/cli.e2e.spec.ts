@@ -263,6 +263,15 @@ describe('strata against the running API', () => {
     expect(preview.changed).toBe(1);
     expect(preview.flips[0]).toMatchObject({ from: { variant: 'none' }, to: { variant: 'spring' } });
     expect(await ok(['flags', 'set', 'promo.banner', '-d', 'everyone.json'])).toMatch(/promo.banner: definition set/);
+    expect(await ok(['flags', 'override', 'promo.banner', '--variant', 'spring', '-t', 'acme'])).toMatch(
+      /promo.banner: pinned to variant spring \(position \d+\)/,
+    );
+    const unknownVariant = await strata(['flags', 'override', 'promo.banner', '--variant', 'winter', '-t', 'acme']);
+    expect(unknownVariant.code).not.toBe(0);
+    expect(unknownVariant.stderr).toMatch(/variant: unknown variant "winter"/);
+    expect(
+      await strata(['flags', 'override', 'promo.banner', 'enabled', '--variant', 'spring', '-t', 'acme']),
+    ).toMatchObject({ code: 2 });
     const bad = await strata(['flags', 'set', 'promo.banner', '-d', '-'], {
       stdin: JSON.stringify({ ...everyone, state: 'MAYBE' }),
     });

@@ -269,7 +269,9 @@ describe('tenant overrides of typed flags', () => {
     });
     expect(pinned.statusCode, pinned.body).toBe(200);
     const events = (await api.call('GET', '/v1/events?type=FlagOverrideSet&limit=1000')).json().events;
-    expect(events.at(-1)).toMatchObject({ data: { tenant: 'initech', flag: 'banner', override: 'enabled', variant: 'vip' } });
+    expect(events.at(-1)).toMatchObject({
+      data: { tenant: 'initech', flag: 'banner', override: 'enabled', variant: 'vip' },
+    });
     await api.project();
     expect(await ofrep('banner', { targetingKey: 'initech', plan: 'free', appVersion: '1.0.0' })).toMatchObject({
       value: 'Hello VIP',
@@ -320,7 +322,10 @@ describe('the manifest declares variants', () => {
   test('a definition whose variants differ from the declared ones is a 422 naming the path; matching ones are set', async () => {
     const published0 = (await api.call('GET', '/v1/events?type=ManifestPublished&limit=1000')).json().events;
     const current = published0.at(-1).data.manifest as { flags: Record<string, unknown> };
-    const withTheme = { ...current, flags: { ...current.flags, theme: { type: 'string', variants: ['light', 'dark'] } } };
+    const withTheme = {
+      ...current,
+      flags: { ...current.flags, theme: { type: 'string', variants: ['light', 'dark'] } },
+    };
     const published = await api.call('PUT', '/v1/namespaces/shop/manifest', { body: withTheme });
     expect(published.statusCode, published.body).toBe(200);
     const theme = { state: 'ENABLED', variants: { light: '#fff', dark: '#000' }, defaultVariant: 'light' };

@@ -76,7 +76,11 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
         if (opts.variant === undefined && !['enabled', 'disabled', 'clear'].includes(state ?? ''))
           throw usageError(`flags override: state must be enabled, disabled or clear, not ${state ?? 'nothing'}`);
         const override =
-          opts.variant !== undefined ? { variant: opts.variant } : state === 'clear' ? null : (state as 'enabled' | 'disabled');
+          opts.variant !== undefined
+            ? { variant: opts.variant }
+            : state === 'clear'
+              ? null
+              : (state as 'enabled' | 'disabled');
         const result = await ctx.client.setFlagOverride(ctx.tenantScope(opts.tenant), flag, override, opts.reason);
         if (ctx.json) return ctx.printJson(result);
         const what =

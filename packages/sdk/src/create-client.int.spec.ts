@@ -298,12 +298,17 @@ describe('typed flags over Redis: pinned variants and segment changes', () => {
       reason: 'TARGETING_MATCH',
     });
     expect(client.getString('theme', { targetingKey: 'globex', plan: 'free' }, 'x')).toBe('light');
+    const changes: ChangeEvent[] = [];
+    client.onChange('theme', (e) => changes.push(e));
     await store.applyEvents([f.override('acme', 'theme', 'enabled', 'light')]);
     await until(
       () => client.getString('theme', { targetingKey: 'acme', plan: 'pro' }, 'x') === 'light',
       5_000,
       'light',
     );
+    // dark → light keeps the tenant "enabled", and is still a change of the flag for it.
+    await until(() => changes.length > 0, 5_000, 'onChange');
+    expect(changes).toMatchObject([{ kind: 'flag', key: 'theme', tenant: 'acme' }]);
     await store.applyEvents([f.override('acme', 'theme', null)]);
     await until(() => client.getString('theme', { targetingKey: 'acme', plan: 'pro' }, 'x') === 'dark', 5_000, 'rule');
   });

@@ -431,7 +431,12 @@ export class RedisDriver implements ClientDriver {
           this.model.bucketOf(tenant, flag),
           state.segments,
         );
-        values.set(`f:${flag}`, { value: evaluation.enabled, changedAt: override?.changedAt });
+        // A pinned variant changing (red → blue) keeps `enabled`, but is a change of the flag.
+        values.set(`f:${flag}`, {
+          value: evaluation.enabled,
+          changedAt: override?.changedAt,
+          basis: override?.variant,
+        });
       }
     }
     return values;

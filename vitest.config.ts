@@ -3,6 +3,13 @@ import { defineConfig } from 'vitest/config';
 const exclude = ['**/node_modules/**', '**/dist/**'];
 
 /**
+ * Workspace packages export their TypeScript source under the `@strata/source` condition and
+ * their build otherwise: specs run the source, no build needed (the rest are Vite's defaults).
+ */
+const conditions = ['@strata/source', 'module', 'node', 'development|production'];
+const resolve = { conditions };
+
+/**
  * Two projects so `npm test` runs pure specs without touching any server, and everything that
  * talks to PostgreSQL, Kafka or Redis after one global setup that finds (or explains the absence
  * of) the real services. Spec files isolate themselves (own database, topic, key prefix), so both
@@ -12,6 +19,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve,
+        ssr: { resolve },
         test: {
           name: 'unit',
           include: ['packages/**/*.unit.spec.ts', 'services/**/*.unit.spec.ts', 'test/**/*.unit.spec.ts'],
@@ -19,6 +28,8 @@ export default defineConfig({
         },
       },
       {
+        resolve,
+        ssr: { resolve },
         test: {
           name: 'integration',
           include: [

@@ -17,3 +17,6 @@ if [[ "${CI:-}" == "true" || ! -f $console/dist/index.html || -n "$(find $consol
 fi
 node_version=$(node_modules/.bin/node --version)
 [[ "$node_version" == v24.* ]] || { echo "strata: expected Node 24 in node_modules/.bin/node, found $node_version" >&2; exit 1; }
+# The packages a user installs (core, contracts, redis-views, sdk, cli) run from their build:
+# `npx strata` and anything outside vitest/tsx. Incremental, so an up-to-date build costs ~2 s.
+PATH="$PWD/node_modules/.bin:$PATH" tsc -b tsconfig.build.json

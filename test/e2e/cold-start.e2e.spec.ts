@@ -29,7 +29,7 @@ const coldStart = async (round: number) => {
   const adminToken = `cold-${randomBytes(12).toString('hex')}`;
   const child = spawn(
     path.join(repoRoot, 'node_modules/.bin/node'),
-    ['--import', 'tsx', 'services/stack/src/main.ts'],
+    ['--conditions=@strata/source', '--import', 'tsx', 'services/stack/src/main.ts'],
     {
       cwd: repoRoot,
       env: {

@@ -69,7 +69,6 @@ describe('SDK waitFor across scopes', () => {
       environment: 'staging',
       apiUrl,
       token: adminToken,
-      pollIntervalMs: 100,
     });
     await client.ready();
     const elsewhere = await put(`${prod}/tenants/acme/config/ui.theme`, { value: 'dark' });

@@ -87,7 +87,7 @@ const stopProcess = async (proc: StartedProcess, timeoutMs = 10_000) => {
 };
 
 const startProcess = (name: string, entry: string, env: Record<string, string>, sink: string[]): StartedProcess => {
-  const child = spawn(nodeBin, ['--import', 'tsx', path.resolve(repoRoot, entry)], {
+  const child = spawn(nodeBin, ['--conditions=@strata/source', '--import', 'tsx', path.resolve(repoRoot, entry)], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,3 @@
 #!/usr/bin/env node
-// The package ships TypeScript source (no build step): register tsx, then run the CLI.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/main.ts');
+// The package ships compiled JavaScript (dist/, built by `npm run build`); no loader at run time.
+await import('../dist/main.js');

@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, freePort, testRedis, type TestDatabase, type TestRedis } from '@strata/testing';
@@ -15,7 +15,10 @@ import { bucketOf } from './who-flips.js';
  */
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = join(root, 'node_modules/.bin/strata');
+// The CLI from source (no build needed); the built, installed `strata` is tested by test/e2e/packages.e2e.spec.ts.
+const main = join(root, 'packages/cli/src/main.ts');
+// Absolute: the CLI runs in a scratch directory, where a bare `tsx` would not resolve.
+const tsx = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
 const adminToken = 'e2e-admin-token-0123456789abcdef';
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-e2e-'));
 
@@ -37,13 +40,12 @@ const strata = (
 ): Promise<Run> =>
   new Promise((done) => {
     const child = execFile(
-      bin,
-      ['-n', 'shop', '-e', 'prod', ...args],
+      process.execPath,
+      ['--conditions=@strata/source', '--import', tsx, main, '-n', 'shop', '-e', 'prod', ...args],
       {
         cwd: work,
         env: {
-          // The launcher's shebang finds `node` on PATH: make it this run's Node 24.
-          PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}`,
+          PATH: process.env['PATH'] ?? '',
           HOME: work,
           STRATA_URL: url,
           STRATA_TOKEN: options.token ?? adminToken,
@@ -83,7 +85,7 @@ beforeAll(async () => {
   redis = await testRedis();
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  api = spawn(process.execPath, ['--import', 'tsx', 'services/api/src/main.ts'], {
+  api = spawn(process.execPath, ['--conditions=@strata/source', '--import', 'tsx', 'services/api/src/main.ts'], {
     cwd: root,
     env: {
       ...process.env,

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ApiClient, type Scope } from './api-client.js';
+import type { Scope, StrataApi } from '@strata/contracts';
 import { usageError } from './cli-error.js';
 import { colorsFor, type Colors, type Io } from './output.js';
 import { resolveSettings, type GlobalOptions, type Settings } from './settings.js';
@@ -10,7 +10,7 @@ import { resolveSettings, type GlobalOptions, type Settings } from './settings.j
  */
 export class CommandContext {
   #settings: Settings | undefined;
-  #client: ApiClient | undefined;
+  #client: StrataApi | undefined;
 
   constructor(
     readonly io: Io,
@@ -26,12 +26,16 @@ export class CommandContext {
     return this.settings.json;
   }
 
-  get client(): ApiClient {
-    this.#client ??= new ApiClient({
-      url: this.settings.url,
-      token: this.settings.token,
-      ...(this.io.fetch ? { fetch: this.io.fetch } : {}),
-    });
+  /** The API client, loaded on first use: `--help`, `--version` and offline commands never load it. */
+  async api(): Promise<StrataApi> {
+    if (!this.#client) {
+      const { StrataApi } = await import('@strata/contracts');
+      this.#client ??= new StrataApi({
+        url: this.settings.url,
+        token: this.settings.token,
+        ...(this.io.fetch ? { fetch: this.io.fetch } : {}),
+      });
+    }
     return this.#client;
   }
 

@@ -1,4 +1,4 @@
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { yaml } from './yaml.js';
 import { CliError } from './cli-error.js';
 import {
   envStreamId,
@@ -62,7 +62,7 @@ const isRef = (v: unknown): v is { secretRef: string } => isMap(v) && typeof v['
 /** Parses JSON or YAML text (JSON is YAML, but JSON errors read better from JSON.parse). */
 export const parseDocumentText = (text: string, path: string): unknown => {
   try {
-    return /^\s*[{[]/.test(text) ? JSON.parse(text) : parseYaml(text);
+    return /^\s*[{[]/.test(text) ? JSON.parse(text) : yaml().parse(text);
   } catch (error) {
     throw new CliError(`${path}: not valid JSON or YAML (${(error as Error).message.split('\n')[0]})`);
   }
@@ -242,7 +242,7 @@ export const exportDocument = (state: EnvironmentState, manifest: ManifestLike |
 export const documentToYaml = (doc: ConfigDocument): string =>
   `# strata export: ${doc.namespace}/${doc.environment} at log position ${doc.position ?? '?'}\n` +
   `# Secrets appear as references only. Edit, then: strata plan <file>; strata apply <file>\n` +
-  stringifyYaml(doc, { lineWidth: 0 });
+  yaml().stringify(doc, { lineWidth: 0 });
 
 // --- plan ------------------------------------------------------------------------------------
 

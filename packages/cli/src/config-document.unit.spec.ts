@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HistoryEvent } from './api-client.js';
+import type { HistoryEvent } from '@strata/contracts';
 import {
   exportDocument,
   formatPlan,

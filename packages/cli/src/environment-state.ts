@@ -1,4 +1,4 @@
-import type { ApiClient, HistoryEvent } from './api-client.js';
+import type { HistoryEvent, StrataApi } from '@strata/contracts';
 
 /**
  * The declared state of one environment (values, flags, overrides, secret versions, stream
@@ -129,7 +129,7 @@ export const foldEvents = (namespace: string, env: string, events: Iterable<Hist
 
 /** Reads and folds the environment's whole history, optionally only up to a position. */
 export const loadEnvironmentState = async (
-  client: ApiClient,
+  client: StrataApi,
   namespace: string,
   env: string,
   upTo?: number,
@@ -143,7 +143,7 @@ export const loadEnvironmentState = async (
 };
 
 /** The latest published manifest of a namespace (from the log), or null before the first. */
-export const loadManifest = async (client: ApiClient, namespace: string): Promise<ManifestLike | null> => {
+export const loadManifest = async (client: StrataApi, namespace: string): Promise<ManifestLike | null> => {
   let manifest: ManifestLike | null = null;
   for await (const event of client.allEvents({ namespace, type: 'ManifestPublished' })) {
     const data = event.data as Data;

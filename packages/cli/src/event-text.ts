@@ -1,4 +1,4 @@
-import type { HistoryEvent } from './api-client.js';
+import type { HistoryEvent } from '@strata/contracts';
 import { formatScope, formatValue } from './output.js';
 
 /**

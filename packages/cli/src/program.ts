@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { CliError, exitCodeHelp, exitCodes } from './cli-error.js';
+import { cliErrorOf } from './api-client.js';
+import { exitCodeHelp, exitCodes } from './cli-error.js';
 import { CommandContext } from './command-context.js';
 import { registerAdminCommands } from './commands/admin-commands.js';
 import { registerAuditCommands } from './commands/audit-commands.js';
@@ -75,9 +76,10 @@ export const runCli = async (argv: readonly string[], io: Io): Promise<number> =
       // Commander already printed the message (through outputError).
       return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
     }
-    if (error instanceof CliError) {
-      io.stderr.write(`strata: ${oneLine(error.message)}\n`);
-      return error.exitCode;
+    const cliError = cliErrorOf(error);
+    if (cliError) {
+      io.stderr.write(`strata: ${oneLine(cliError.message)}\n`);
+      return cliError.exitCode;
     }
     io.stderr.write(`strata: internal error: ${oneLine((error as Error)?.message ?? String(error))}\n`);
     return exitCodes.failure;

@@ -133,11 +133,14 @@ describe('errors', () => {
   });
 });
 
+/** A write's answer as the contract has it. */
+const written = (position: number) => ({ position, version: 1, appended: 1, replayed: false });
+
 describe('values', () => {
   it('set sends JSON when the value parses, the string otherwise', async () => {
     const { fetch, calls } = fakeApi({
-      'PUT /v1/namespaces/shop/envs/prod/config/a.b': () => ({ body: { position: 7, version: 1 } }),
-      'PUT /v1/namespaces/shop/envs/prod/tenants/acme/config/a.b': () => ({ body: { position: 8, version: 1 } }),
+      'PUT /v1/namespaces/shop/envs/prod/config/a.b': () => ({ body: written(7) }),
+      'PUT /v1/namespaces/shop/envs/prod/tenants/acme/config/a.b': () => ({ body: written(8) }),
     });
     expect(await run(['set', 'a.b', '{"x":1}', '--reason', 'because'], fetch)).toMatchObject({
       code: 0,
@@ -168,7 +171,10 @@ describe('history', () => {
   it('shows the newest first with before → after, scope and reason', async () => {
     const e = (position: number, type: string, data: object, reason: string | null, extra: object = {}) => ({
       position,
+      eventId: `ev${position}`,
       type,
+      streamId: 'env:shop/prod',
+      streamVersion: position,
       recordedAt: `2026-05-01T10:0${position}:00Z`,
       actor: 'admin',
       data: { namespace: 'shop', environment: 'prod', ...data },
@@ -215,6 +221,7 @@ describe('revert', () => {
             {
               type: 'ConfigValueSet',
               data: { namespace: 'shop', environment: 'prod', tenant: null, key: 'a', value: 1 },
+              metadata: { actor: 'admin', revertTo: 4 },
             },
           ],
         },
@@ -269,10 +276,12 @@ describe('apply', () => {
     const events = [
       {
         position: 1,
+        eventId: 'ev1',
         type: 'ConfigValueSet',
         streamId: 'env:shop/prod',
         streamVersion: 3,
         recordedAt: 'x',
+        actor: 'admin',
         data: { namespace: 'shop', environment: 'prod', tenant: null, key: 'a', value: 1 },
         metadata: { actor: 'admin' },
       },
@@ -315,19 +324,33 @@ describe('verify', () => {
 
 describe('rebuild', () => {
   it('prints one line per update without a TTY, then a summary', async () => {
+    const status = (rebuilding: object | null, last: object | null) => ({
+      generation: 1,
+      needsRebuild: false,
+      head: 1000,
+      rebuilding,
+      position: null,
+      lag: null,
+      progress: null,
+      last,
+    });
+    const running = (position: number) => ({
+      startedAt: 'x',
+      actor: 'admin',
+      progress: { generation: 2, position, head: 1000, events: position, eventsPerSecond: 1000 },
+    });
     const statuses = [
-      {
-        rebuilding: { progress: { generation: 2, position: 500, head: 1000, events: 500, eventsPerSecond: 1000 } },
-        last: null,
-      },
-      {
-        rebuilding: { progress: { generation: 2, position: 1000, head: 1000, events: 1000, eventsPerSecond: 1000 } },
-        last: null,
-      },
-      {
-        rebuilding: null,
-        last: { generation: 2, position: 1000, events: 1000, eventsPerSecond: 1000, finishedAt: 'x' },
-      },
+      status(running(500), null),
+      status(running(1000), null),
+      status(null, {
+        generation: 2,
+        previous: 1,
+        position: 1000,
+        events: 1000,
+        eventsPerSecond: 1000,
+        rebuilt: true,
+        finishedAt: 'x',
+      }),
     ];
     const { fetch } = fakeApi({
       'POST /v1/projections/rebuild': () => ({ status: 202, body: { started: true, running: true, generation: 2 } }),

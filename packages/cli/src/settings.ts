@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { yaml } from './yaml.js';
 import { CliError, usageError } from './cli-error.js';
 
 /**
@@ -45,7 +45,7 @@ export const profilesPath = (env: NodeJS.ProcessEnv): string =>
 export const parseProfiles = (text: string, path: string): Record<string, Profile> => {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = yaml().parse(text);
   } catch (error) {
     throw new CliError(`${path}: not valid YAML (${(error as Error).message.split('\n')[0]})`);
   }

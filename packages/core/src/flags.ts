@@ -34,6 +34,8 @@ export interface FlagEvaluation {
   variant?: unknown;
   /** Position of the event that decided: the override's or the flag's; the manifest's for `default`. */
   position: number;
+  /** The rollout percentage, when the rollout decided: a remote client tells a split from everyone-on by it. */
+  rollout?: number;
 }
 
 /**
@@ -97,7 +99,12 @@ export const evaluateFlagRule = (
   if (!entry) return { enabled: defaults.enabled ?? false, reason: 'default', position: defaults.position ?? 0 };
   if (!entry.enabled) return { enabled: false, reason: 'disabled', position: entry.position };
   const b = tenantBucket ?? bucket(tenant, flag);
-  return withVariant({ enabled: b < entry.rollout, reason: 'rollout', position: entry.position });
+  return withVariant({
+    enabled: b < entry.rollout,
+    reason: 'rollout',
+    position: entry.position,
+    rollout: entry.rollout,
+  });
 };
 
 const noSegments: Segments = new Map();

@@ -11,7 +11,12 @@ describe('evaluateFlag', () => {
     const state = foldNew([ev.manifest(), ev.rollout('new_checkout', 25)]);
     for (const tenant of tenants) {
       const result = evaluateFlag(state, 'new_checkout', tenant);
-      expect(result).toEqual({ enabled: bucket(tenant, 'new_checkout') < 25, reason: 'rollout', position: 2 });
+      expect(result).toEqual({
+        enabled: bucket(tenant, 'new_checkout') < 25,
+        reason: 'rollout',
+        position: 2,
+        rollout: 25,
+      });
     }
   });
 

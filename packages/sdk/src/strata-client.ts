@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import { StrataApi } from '@strata/contracts';
 import {
+  isStrataError,
   Secret,
   StrataError,
   keySchema,
@@ -14,7 +16,6 @@ import {
   type ManifestFlag,
   type ManifestKey,
   type ManifestValues,
-  type StrataErrorCode,
   type ValueSource,
 } from '@strata/core';
 import { notReady, shorthandDetails, typedDetails, type FlagDetails, type FlagType } from './flag-details.js';
@@ -190,19 +191,12 @@ class TenantMemo {
   constructor(readonly tenant: string | null) {}
 }
 
-const statusCodes: Record<number, StrataErrorCode> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHENTICATED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  429: 'RATE_LIMITED',
-  504: 'TIMEOUT',
-};
-
 export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   readonly namespace: string;
   readonly environment: string;
   private readonly model: ReadModel;
+  /** The HTTP client for `getSecret` and `waitFor`, made on first use. */
+  private api: StrataApi | undefined;
   private readonly local: Readonly<Record<string, z.ZodType>>;
   private readonly localDoc: ManifestDocument | null;
   private readonly hooks: ClientHooks;
@@ -497,18 +491,13 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   private async scopePosition(position: number, timeoutMs: number): Promise<number> {
     const { apiUrl, token } = this.options;
     if (!apiUrl || !token) return position;
-    const url = `${apiUrl.replace(/\/$/, '')}/v1/namespaces/${encodeURIComponent(this.namespace)}/envs/${encodeURIComponent(this.environment)}/config?minPosition=${position}`;
+    this.api ??= new StrataApi({ url: apiUrl, token });
     try {
-      const response = await fetch(url, {
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      if (!response.ok) {
-        await response.body?.cancel();
-        return position;
-      }
-      const body = (await response.json()) as { position?: unknown };
-      return typeof body.position === 'number' ? Math.min(position, body.position) : position;
+      const answer = await this.api.resolvedConfig(
+        { namespace: this.namespace, env: this.environment },
+        { minPosition: position, signal: AbortSignal.timeout(timeoutMs) },
+      );
+      return Math.min(position, answer.position);
     } catch {
       // The API is optional for reads: without its answer, wait for the position itself.
       return position;
@@ -546,27 +535,25 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   async getSecret(name: string, options?: ReadOptions): Promise<Secret> {
     const { apiUrl, token } = this.options;
     if (!apiUrl || !token) throw new StrataError('BAD_REQUEST', 'strata: getSecret needs apiUrl and token');
-    const tenant = options?.tenant === undefined ? '' : `/tenants/${encodeURIComponent(options.tenant)}`;
-    const url = `${apiUrl.replace(/\/$/, '')}/v1/namespaces/${encodeURIComponent(this.namespace)}/envs/${encodeURIComponent(this.environment)}${tenant}/secrets/${encodeURIComponent(name)}`;
-    let response: Response;
+    this.api ??= new StrataApi({ url: apiUrl, token });
     try {
-      response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
-    } catch (cause) {
-      throw new StrataError('UNAVAILABLE', `strata: secret ${name}: API unreachable`, { name }, { cause });
-    }
-    if (!response.ok) {
-      const problem = (await response.json().catch(() => ({}))) as { detail?: string; title?: string };
+      const answer = await this.api.getSecret(
+        { namespace: this.namespace, env: this.environment, tenant: options?.tenant },
+        name,
+      );
+      return new Secret(answer.value);
+    } catch (error) {
+      if (!isStrataError(error)) throw error;
+      // The server's code (401 stays UNAUTHENTICATED, 403 FORBIDDEN …), with the secret's name.
       throw new StrataError(
-        statusCodes[response.status] ?? 'UNAVAILABLE',
-        `strata: secret ${name}: ${problem.detail ?? problem.title ?? response.statusText}`,
+        error.code,
+        `strata: secret ${name}: ${error.message}`,
+        { ...error.details, name },
         {
-          name,
-          status: response.status,
+          cause: error,
         },
       );
     }
-    const body = (await response.json()) as { value: string; version: number };
-    return new Secret(body.value);
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,12 @@
+import { roles, type Role } from '@strata/contracts';
 import { StrataError } from '@strata/core';
+
+export { roles, type Role };
 
 /**
  * Who may do what: ONE table from role to permission, and the scope rule. Every route declares
  * the permission it needs; anything not granted here is denied.
  */
-export const roles = ['reader', 'writer', 'secret-reader', 'secret-writer', 'auditor', 'operator', 'admin'] as const;
-export type Role = (typeof roles)[number];
 
 export type Permission =
   /** Resolved config and flag evaluation (views, OFREP, point-in-time reads). */

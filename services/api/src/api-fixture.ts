@@ -4,7 +4,7 @@ import { generateMasterKey, Keyring, PostgresKeyStore, SecretCipher } from '@str
 import { ChangeNotifications, createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
 import { createTestDatabase, testRedis } from '@strata/testing';
-import { buildApi, type ApiLimits } from './app.js';
+import { buildApi, type ApiDeps } from './app.js';
 import { RedisViewVersions } from './view-versions.js';
 
 export const adminToken = 'test-admin-token-0123456789abcdef';
@@ -33,7 +33,7 @@ export interface TestApi extends AsyncDisposable {
 
 /** The API in-process on a fresh database and Redis prefix, with the real adapters. */
 export const testApi = async (
-  limits: Partial<ApiLimits> = {},
+  limits: ApiDeps['limits'] = {},
   keyring: Keyring = Keyring.parse(generateMasterKey('test-k1')),
 ): Promise<TestApi> => {
   const db = await createTestDatabase();

@@ -27,6 +27,8 @@ import { SecretRotationSchedule } from './secret-rotation-schedule.js';
 import { TokenStore, type Authentication } from './token-store.js';
 import type { ViewVersions } from './view-versions.js';
 import { flagRoutes } from './routes/flag-routes.js';
+import { changeRoutes, defaultChangeStreamLimits, type ChangeStreamLimits } from './routes/change-routes.js';
+import { LogTail } from './log-tail.js';
 import { historyRoutes } from './routes/history-routes.js';
 import { importRoutes } from './routes/import-routes.js';
 import { keyRoutes } from './routes/key-routes.js';
@@ -67,6 +69,8 @@ export interface ApiLimits {
   authFailureAllowance: number;
   /** Longest backoff after repeated failed authentications; it doubles from 1 s up to this. */
   authBackoffMaxSeconds: number;
+  /** Change stream heartbeat, replay and buffer bounds. */
+  changes: ChangeStreamLimits;
 }
 
 export const defaultLimits: ApiLimits = {
@@ -77,6 +81,7 @@ export const defaultLimits: ApiLimits = {
   requestTimeoutMs: 30_000,
   authFailureAllowance: 10,
   authBackoffMaxSeconds: 60,
+  changes: defaultChangeStreamLimits,
 };
 
 export interface ApiDeps {
@@ -114,7 +119,7 @@ export interface ApiDeps {
   readiness?: Record<string, () => Promise<unknown>>;
   /** A pino logger, or Fastify logger options; default: JSON logs at info. */
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
-  limits?: Partial<ApiLimits>;
+  limits?: Partial<Omit<ApiLimits, 'changes'>> & { changes?: Partial<ChangeStreamLimits> };
   /** Built console files served under /console (default: @strata/console's dist); null serves none. */
   consoleDir?: string | null;
 }
@@ -172,7 +177,11 @@ const defaultTarget = (request: FastifyRequest): Target => {
  * `.listen()`.
  */
 export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
-  const limits = { ...defaultLimits, ...deps.limits };
+  const limits = {
+    ...defaultLimits,
+    ...deps.limits,
+    changes: { ...defaultLimits.changes, ...deps.limits?.changes },
+  };
   const loggerIsInstance = typeof deps.logger === 'object' && deps.logger !== null && 'child' in deps.logger;
   const app = Fastify({
     ...(loggerIsInstance
@@ -235,6 +244,19 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
 
   app.decorateRequest('principal', null);
   app.addHook('onClose', () => pointInTime.close());
+  let tailErrorLoggedAt = 0;
+  const tail = new LogTail({
+    log: deps.log,
+    notifications: deps.changes,
+    // At most one line per 10 s while the database is away: the tail retries every second.
+    onError: (error) => {
+      if (Date.now() - tailErrorLoggedAt < 10_000) return;
+      tailErrorLoggedAt = Date.now();
+      app.log.warn({ err: { message: (error as Error).message } }, 'change stream: log read failed');
+    },
+  });
+  // Open streams never go idle: end them before the server waits for its connections.
+  app.addHook('preClose', () => tail.close());
 
   /** Sets the caller and takes from its rate bucket; the error to answer with, if any. */
   const admit = (request: FastifyRequest, principal: Principal): StrataError | undefined => {
@@ -342,6 +364,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     ofrepRoutes(scope, context);
     keyRoutes(scope, context);
     await consoleRoutes(scope, context);
+    changeRoutes(scope, context, tail, limits.changes);
   });
 
   app.get('/openapi.json', { config: { access: { public: true } }, schema: { hide: true } }, async () => app.swagger());

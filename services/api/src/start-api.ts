@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import { ChangeNotifications, createPool, migrate, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
-import { buildApi, type ApiLimits } from './app.js';
+import { buildApi, type ApiDeps } from './app.js';
 import type { ApiConfig } from './config.js';
 import { RedisViewVersions } from './view-versions.js';
 
@@ -41,7 +41,7 @@ const tcpReachable = (broker: string, timeoutMs = 1_500): Promise<void> =>
  */
 export const startApi = async (
   config: ApiConfig,
-  options: { limits?: Partial<ApiLimits> } = {},
+  options: { limits?: ApiDeps['limits'] } = {},
 ): Promise<RunningApi> => {
   // Locally the API migrates its own database; in production migrations run once as the schema
   // owner (`npm run migrate`) and the API connects as strata_app, which may not run DDL.

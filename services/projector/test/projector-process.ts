@@ -15,7 +15,7 @@ export interface ProjectorProcess {
 
 /** Starts `services/projector/src/main.ts` as a real process, with its own environment. */
 export const startProjectorProcess = (env: Record<string, string>): ProjectorProcess => {
-  const child = spawn(process.execPath, ['--import', 'tsx', main], {
+  const child = spawn(process.execPath, ['--conditions=@strata/source', '--import', 'tsx', main], {
     env: {
       ...process.env,
       PROJECTOR_METRICS_PORT: '0',

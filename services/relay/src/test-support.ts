@@ -31,7 +31,7 @@ export interface RelayProcess extends AsyncDisposable {
 /** Starts `tsx services/relay/src/main.ts` as a real child process with the given environment. */
 export const spawnRelay = (env: Record<string, string>): RelayProcess => {
   const bin = path.join(repoRoot, 'node_modules/.bin');
-  const child = spawn(path.join(bin, 'tsx'), ['services/relay/src/main.ts'], {
+  const child = spawn(path.join(bin, 'tsx'), ['--conditions=@strata/source', 'services/relay/src/main.ts'], {
     cwd: repoRoot,
     env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ...env },
     stdio: ['ignore', 'inherit', 'pipe'],

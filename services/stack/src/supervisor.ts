@@ -79,7 +79,7 @@ export class Supervisor {
     const node = path.join(this.root, 'node_modules/.bin/node');
     const [command, args] = spec.interpreter
       ? [spec.interpreter, [path.resolve(this.root, spec.entry)]]
-      : [node, ['--import', 'tsx', path.resolve(this.root, spec.entry)]];
+      : [node, ['--conditions=@strata/source', '--import', 'tsx', path.resolve(this.root, spec.entry)]];
     const child = spawn(command, args, {
       cwd: this.root,
       env: { ...process.env, ...spec.env },

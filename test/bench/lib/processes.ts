@@ -75,4 +75,4 @@ export const startChild = (command: string, args: string[], env: Record<string, 
 
 /** Runs a TypeScript entry point under tsx with this Node (24). */
 export const startTsChild = (file: string, args: string[], env: Record<string, string> = {}): Child =>
-  startChild(process.execPath, ['--import', 'tsx', file, ...args], env);
+  startChild(process.execPath, ['--conditions=@strata/source', '--import', 'tsx', file, ...args], env);

@@ -1,67 +1,18 @@
 import type { Command } from 'commander';
-import { ApiError } from '../api-client.js';
+import type { Role } from '@strata/contracts';
+import { isApiError } from '../api-client.js';
 import { parseDurationSeconds, parsePositiveInt } from '../arguments.js';
 import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { formatScope, formatTable, formatTime } from '../output.js';
 import { progressLine, renderProgressBar, type ProgressSample } from '../progress-bar.js';
 
-interface IssuedToken {
-  position: number;
-  id: string;
-  token: string;
-  role: string;
-  namespace: string | null;
-  env: string | null;
-  tenant: string | null;
-  expiresAt: string | null;
-}
-
-interface RotatedToken extends IssuedToken {
-  previousId: string;
-  previousValidUntil: string;
-  graceSeconds: number;
-}
-
-interface TokenRecord {
-  id: string;
-  role: string;
-  namespace: string | null;
-  environment: string | null;
-  tenant: string | null;
-  description: string | null;
-  createdBy: string;
-  createdAt: string;
-  revokedAt: string | null;
-  expiresAt: string | null;
-  rotatedTo: string | null;
-}
-
-interface RebuildProgress {
-  generation: number;
-  position: number;
-  head: number;
-  events: number;
-  eventsPerSecond: number;
-}
-
-interface ProjectionStatus {
-  generation: number | null;
-  needsRebuild: boolean;
-  head: number;
-  rebuilding: { startedAt: string; actor: string; progress: RebuildProgress | null } | null;
-  last:
-    | { generation: number; position: number; events: number; eventsPerSecond: number; finishedAt: string }
-    | { error: string; finishedAt: string }
-    | null;
-}
-
 /** Unknown routes answer 404 "no route …": that means an older or smaller server, not a missing thing. */
 const notSupported = (error: unknown, what: string): never => {
   if (
-    error instanceof ApiError &&
+    isApiError(error) &&
     (error.status === 404 || error.status === 405) &&
-    /no route|not found/i.test(error.problem?.detail ?? error.message)
+    /no route|not found/i.test(error.message)
   ) {
     throw new CliError(`${what}: not supported by this server`, exitCodes.failure);
   }
@@ -100,8 +51,10 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
       if (extra !== undefined) throw usageError(`--scope ${opts.scope}: expected namespace[/env[/tenant]]`);
       const expiresAt =
         opts.expiresIn === undefined ? null : new Date(ctx.now() + seconds('--expires-in', opts.expiresIn) * 1000);
-      const issued = await ctx.client.post<IssuedToken>('/v1/tokens', {
-        role: opts.role,
+      const issued = await (
+        await ctx.api()
+      ).issueToken({
+        role: opts.role as Role,
         namespace: namespace ?? null,
         env: env ?? null,
         tenant: tenant ?? null,
@@ -123,7 +76,9 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
     .option('--expires-in <duration>', "the successor's lifetime (default: the old token's)")
     .option('-r, --reason <text>', 'why: recorded with the event')
     .action(async (id: string, opts: { grace: string; expiresIn?: string; reason?: string }) => {
-      const rotated = await ctx.client.post<RotatedToken>(`/v1/tokens/${encodeURIComponent(id)}/rotate`, {
+      const rotated = await (
+        await ctx.api()
+      ).rotateToken(id, {
         graceSeconds: seconds('--grace', opts.grace),
         ...(opts.expiresIn === undefined
           ? {}
@@ -142,7 +97,7 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
     .command('list')
     .summary('live tokens (never their values)')
     .action(async () => {
-      const { tokens: list } = await ctx.client.get<{ tokens: TokenRecord[] }>('/v1/tokens');
+      const { tokens: list } = await (await ctx.api()).listTokens();
       if (ctx.json) return ctx.printJson(list);
       if (list.length === 0) return ctx.out('(no tokens)');
       const rows = list.map((t) => [
@@ -164,7 +119,7 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
     .summary('revoke a token (refused by every API instance within a second)')
     .argument('<id>', 'tok_…')
     .action(async (id: string) => {
-      const result = await ctx.client.delete<{ position: number; id: string }>(`/v1/tokens/${encodeURIComponent(id)}`);
+      const result = await (await ctx.api()).revokeToken(id);
       if (ctx.json) return ctx.printJson(result);
       ctx.out(`token ${id} revoked ${ctx.colors.dim(`(position ${result.position})`)}`);
     });
@@ -175,7 +130,7 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
     .command('status')
     .summary('key ids, the active key, and how many data keys each wraps')
     .action(async () => {
-      const status = await ctx.client.get<unknown>('/v1/keys').catch((e: unknown) => notSupported(e, 'keys status'));
+      const status = await (await ctx.api()).keyStatus().catch((e: unknown) => notSupported(e, 'keys status'));
       ctx.printJson(status);
     });
 
@@ -184,8 +139,10 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
     .summary('re-wrap data keys under the newest master key')
     .option('-r, --reason <text>', 'why: recorded with the event')
     .action(async (opts: { reason?: string }) => {
-      const result = await ctx.client
-        .post<unknown>('/v1/keys/rotate', opts.reason ? { reason: opts.reason } : {})
+      const result = await (
+        await ctx.api()
+      )
+        .rotateKeys(opts.reason)
         .catch((e: unknown) => notSupported(e, 'keys rotate'));
       ctx.printJson(result);
     });
@@ -197,16 +154,13 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
     .option('--interval <ms>', 'how often to poll the status', parsePositiveInt, 250)
     .option('--no-wait', 'start it and return')
     .action(async (opts: { reason?: string; interval: number; wait: boolean }) => {
-      const started = await ctx.client.post<{ started: boolean; generation?: number }>(
-        '/v1/projections/rebuild',
-        opts.reason ? { reason: opts.reason } : {},
-      );
+      const started = await (await ctx.api()).rebuildProjections(opts.reason);
       if (!started.started) ctx.note('a rebuild is already running; following it');
       if (!opts.wait)
         return ctx.json
           ? ctx.printJson(started)
-          : ctx.out(`rebuild started${started.generation ? ` (generation ${started.generation})` : ''}`);
-      await followRebuild(ctx, started.generation ?? null, opts.interval);
+          : ctx.out(`rebuild started${'generation' in started ? ` (generation ${started.generation})` : ''}`);
+      await followRebuild(ctx, 'generation' in started ? started.generation : null, opts.interval);
     });
 };
 
@@ -216,7 +170,7 @@ const followRebuild = async (ctx: CommandContext, generation: number | null, int
   let lastLogged = -1;
   let drawn = false;
   for (;;) {
-    const status = await ctx.client.get<ProjectionStatus>('/v1/projections/status');
+    const status = await (await ctx.api()).projectionStatus();
     const progress = status.rebuilding?.progress;
     if (progress) {
       generation ??= progress.generation;

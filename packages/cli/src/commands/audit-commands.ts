@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { newestEvents, type Query } from '../api-client.js';
+import type { Query, RevertAnswer } from '@strata/contracts';
+import { newestEvents } from '../api-client.js';
 import { describePoint, parsePointInTime, parsePositiveInt, type PointInTime } from '../arguments.js';
 import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
@@ -8,27 +9,14 @@ import { formatTable, formatTime } from '../output.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface RevertEvent {
-  type: string;
-  data: Record<string, unknown>;
-  metadata?: Record<string, unknown>;
-}
-interface RevertPlanView {
-  streams: Array<{ streamId: string; events: RevertEvent[] }>;
-  skipped: Array<{ kind: string; tenant: string | null; key: string; reason: string }>;
-}
-interface RevertDryRun {
-  position: number;
-  dryRun: true;
-  to: number;
-  plan: RevertPlanView;
-}
-interface RevertApplied {
-  position: number;
-  to: number;
-  appended: number;
-  applied: RevertPlanView;
-}
+type RevertDryRun = Extract<RevertAnswer, { dryRun: true }>;
+type RevertApplied = Extract<RevertAnswer, { applied: unknown }>;
+
+/** The client answers either shape; the request's `dryRun` says which. */
+const as = <T extends RevertAnswer>(answer: RevertAnswer, dryRun: boolean): T => {
+  if ('dryRun' in answer !== dryRun) throw new CliError('the server answered the revert with the other shape');
+  return answer as T;
+};
 
 /** Auditing and undoing: history, revert, verify. */
 export const registerAuditCommands = (program: Command, ctx: CommandContext): void => {
@@ -71,7 +59,7 @@ export const registerAuditCommands = (program: Command, ctx: CommandContext): vo
         };
         const types = opts.type ?? [];
         const { events, complete } = await newestEvents(
-          ctx.client,
+          await ctx.api(),
           types.length > 0 ? { ...query, type: types } : query,
           opts.limit,
         );
@@ -130,14 +118,13 @@ export const registerAuditCommands = (program: Command, ctx: CommandContext): vo
       }) => {
         const point = parsePoint(opts.to, ctx, '--to');
         const scope = ctx.scope();
-        const path = `/v1/namespaces/${encodeURIComponent(scope.namespace)}/envs/${encodeURIComponent(scope.env)}/revert`;
         const body = {
           to: 'position' in point ? { position: point.position } : { at: point.at },
           ...(opts.tenant ? { tenants: opts.tenant } : {}),
           ...(opts.key ? { keys: opts.key } : {}),
           reason: opts.reason ?? `strata revert --to ${describePoint(point)}`,
         };
-        const planned = await ctx.client.post<RevertDryRun>(path, { ...body, dryRun: true });
+        const planned = as<RevertDryRun>(await (await ctx.api()).revert(scope, { ...body, dryRun: true }), true);
         const count = planned.plan.streams.reduce((n, s) => n + s.events.length, 0);
         if (opts.dryRun && ctx.json) return ctx.printJson(planned);
         const show = opts.dryRun ? ctx.out.bind(ctx) : ctx.note.bind(ctx);
@@ -158,7 +145,7 @@ export const registerAuditCommands = (program: Command, ctx: CommandContext): vo
             throw new CliError('revert cancelled; nothing was changed');
           }
         }
-        const applied = await ctx.client.post<RevertApplied>(path, { ...body, dryRun: false });
+        const applied = as<RevertApplied>(await (await ctx.api()).revert(scope, { ...body, dryRun: false }), false);
         if (ctx.json) return ctx.printJson(applied);
         ctx.out(
           `reverted ${scope.namespace}/${scope.env} to position ${applied.to}: ${applied.appended} event${applied.appended === 1 ? '' : 's'} appended ${ctx.colors.dim(`(position ${applied.position})`)}`,
@@ -170,9 +157,7 @@ export const registerAuditCommands = (program: Command, ctx: CommandContext): vo
     .command('verify')
     .summary(`check the log's hash chain; exit ${exitCodes.failure} and name the first bad position on tampering`)
     .action(async () => {
-      const result = await ctx.client.get<{ ok: boolean; checked: number; head?: number; firstBadPosition?: number }>(
-        '/v1/verify',
-      );
+      const result = await (await ctx.api()).verify();
       if (ctx.json) ctx.printJson(result);
       if (!result.ok)
         throw new CliError(

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { ApiError } from '../api-client.js';
+import type { StrataApi } from '@strata/contracts';
+import { cliErrorOf, exitCodeOf } from '../api-client.js';
 import { CliError, exitCodes } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import {
@@ -46,9 +47,9 @@ const planFile = async (
   const raw = await readDocument(ctx, path);
   refusePlaintext(path, plaintextProblems(raw, undefined));
   const doc = validateDocument(raw, path, { namespace: ctx.settings.namespace, env: ctx.settings.env });
-  const manifest = await loadManifest(ctx.client, doc.namespace);
+  const manifest = await loadManifest(await ctx.api(), doc.namespace);
   refusePlaintext(path, plaintextProblems(raw, manifest));
-  const state = await loadEnvironmentState(ctx.client, doc.namespace, doc.environment);
+  const state = await loadEnvironmentState(await ctx.api(), doc.namespace, doc.environment);
   return { doc, plan: planChanges(doc, state), streamVersions: state.streamVersions };
 };
 
@@ -80,7 +81,12 @@ export const registerConfigAsCodeCommands = (program: Command, ctx: CommandConte
       const doc = await readDocument(ctx, file);
       const problems = await manifestProblems(doc);
       if (problems.length > 0) throw new CliError(`${file}: invalid manifest: ${problems.join('; ')}`);
-      const result = await ctx.client.publishManifest(ctx.namespace, doc, opts.reason);
+      const result = await (
+        await ctx.api()
+      ).publishManifest(ctx.namespace, {
+        ...(doc as Parameters<StrataApi['publishManifest']>[1]),
+        ...(opts.reason ? { reason: opts.reason } : {}),
+      });
       if (ctx.json) return ctx.printJson(result);
       const what = result['appended'] === 0 ? 'manifest unchanged' : 'manifest published';
       ctx.out(`${ctx.namespace}: ${what} ${ctx.colors.dim(`(position ${result.position})`)}`);
@@ -92,8 +98,8 @@ export const registerConfigAsCodeCommands = (program: Command, ctx: CommandConte
     .option('-o, --out <file>', 'write to a file instead of stdout')
     .action(async (opts: { out?: string }) => {
       const [state, m] = await Promise.all([
-        loadEnvironmentState(ctx.client, ctx.namespace, ctx.env),
-        loadManifest(ctx.client, ctx.namespace),
+        loadEnvironmentState(await ctx.api(), ctx.namespace, ctx.env),
+        loadManifest(await ctx.api(), ctx.namespace),
       ]);
       const doc = exportDocument(state, m);
       const text = ctx.json ? `${JSON.stringify(doc, null, 2)}\n` : documentToYaml(doc);
@@ -139,9 +145,9 @@ export const registerConfigAsCodeCommands = (program: Command, ctx: CommandConte
         try {
           result = await applyChange(ctx, plan, change, opts.reason, ifMatch);
         } catch (error) {
-          if (error instanceof ApiError && error.exitCode === exitCodes.conflict) {
+          if (exitCodeOf(error) === exitCodes.conflict) {
             throw new CliError(
-              `${error.message}; ${applied.length} of ${plan.changes.length} changes were applied before it; run strata plan again`,
+              `${cliErrorOf(error)?.message ?? String(error)}; ${applied.length} of ${plan.changes.length} changes were applied before it; run strata plan again`,
               exitCodes.conflict,
             );
           }
@@ -159,29 +165,29 @@ export const registerConfigAsCodeCommands = (program: Command, ctx: CommandConte
     });
 };
 
-const applyChange = (ctx: CommandContext, plan: Plan, change: PlannedChange, reason: string, ifMatch: string) => {
+const applyChange = async (ctx: CommandContext, plan: Plan, change: PlannedChange, reason: string, ifMatch: string) => {
   const scope = { namespace: plan.namespace, env: plan.environment };
   switch (change.kind) {
     case 'set':
-      return ctx.client.setValue(
+      return (await ctx.api()).setValue(
         { ...scope, tenant: change.tenant ?? undefined },
         change.key,
         change.after,
         reason,
-        ifMatch,
+        {
+          ifMatch,
+        },
       );
     case 'unset':
-      return ctx.client.unsetValue({ ...scope, tenant: change.tenant ?? undefined }, change.key, reason, ifMatch);
-    case 'flag':
-      return ctx.client.setFlag(scope, change.flag, { ...change.after, reason }, ifMatch);
-    case 'override':
-      return ctx.client.setFlagOverride(
-        { ...scope, tenant: change.tenant },
-        change.flag,
-        change.after,
-        reason,
+      return (await ctx.api()).unsetValue({ ...scope, tenant: change.tenant ?? undefined }, change.key, reason, {
         ifMatch,
-      );
+      });
+    case 'flag':
+      return (await ctx.api()).setFlag(scope, change.flag, { ...change.after, reason }, { ifMatch });
+    case 'override':
+      return (await ctx.api()).setFlagOverride({ ...scope, tenant: change.tenant }, change.flag, change.after, reason, {
+        ifMatch,
+      });
     case 'secret':
       throw new CliError('secrets are not applied from files');
   }

@@ -30,7 +30,7 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
           if (opts.rollout !== undefined || opts.enabled || opts.disabled)
             throw usageError('flags set: --definition replaces --rollout, --enabled and --disabled');
           const definition = await readJson(ctx, opts.definition);
-          const result = await ctx.client.setFlagDefinition(ctx.scope(), flag, definition, opts.reason);
+          const result = await (await ctx.api()).setFlagDefinition(ctx.scope(), flag, definition, opts.reason);
           if (ctx.json) return ctx.printJson(result);
           return ctx.out(
             `${formatScope(ctx.namespace, ctx.env)} ${flag}: definition set ${ctx.colors.dim(`(position ${result.position})`)}`,
@@ -44,12 +44,14 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
         };
         if (rule.rollout === undefined || rule.enabled === undefined) {
           // The API takes both; keep whichever the caller did not mention as it is now.
-          const current = (await loadEnvironmentState(ctx.client, ctx.namespace, ctx.env)).flags.get(flag);
+          const current = (await loadEnvironmentState(await ctx.api(), ctx.namespace, ctx.env)).flags.get(flag);
           if (rule.rollout === undefined && !current)
             throw usageError(`flags set: ${flag} has no rollout yet in ${ctx.namespace}/${ctx.env}; give --rollout`);
           rule = { rollout: rule.rollout ?? current?.rollout, enabled: rule.enabled ?? current?.enabled ?? true };
         }
-        const result = await ctx.client.setFlag(ctx.scope(), flag, {
+        const result = await (
+          await ctx.api()
+        ).setFlag(ctx.scope(), flag, {
           rollout: rule.rollout as number,
           enabled: rule.enabled as boolean,
           ...(opts.reason ? { reason: opts.reason } : {}),
@@ -81,7 +83,9 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
             : state === 'clear'
               ? null
               : (state as 'enabled' | 'disabled');
-        const result = await ctx.client.setFlagOverride(ctx.tenantScope(opts.tenant), flag, override, opts.reason);
+        const result = await (
+          await ctx.api()
+        ).setFlagOverride(ctx.tenantScope(opts.tenant), flag, override, opts.reason);
         if (ctx.json) return ctx.printJson(result);
         const what =
           override === null
@@ -101,7 +105,7 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
     .argument('<flag>')
     .requiredOption('-t, --tenant <tenant>', 'the tenant')
     .action(async (flag: string, opts: { tenant: string }) => {
-      const evaluation = await ctx.client.evaluateFlag(ctx.tenantScope(opts.tenant), flag);
+      const evaluation = await (await ctx.api()).evaluateFlag(ctx.tenantScope(opts.tenant), flag);
       const bucket = bucketOf(opts.tenant, flag);
       if (ctx.json) return ctx.printJson({ flag, tenant: opts.tenant, bucket, ...evaluation });
       const state = evaluation.enabled ? ctx.colors.green('enabled') : ctx.colors.red('disabled');
@@ -132,7 +136,7 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
       const overrides = new Map<string, 'enabled' | 'disabled'>();
       if (opts.from !== undefined) from = { rollout: opts.from, enabled: true };
       else {
-        const state = await loadEnvironmentState(ctx.client, ctx.namespace, ctx.env);
+        const state = await loadEnvironmentState(await ctx.api(), ctx.namespace, ctx.env);
         const current = state.flags.get(flag);
         from = current ? { rollout: current.rollout, enabled: current.enabled } : { rollout: 0, enabled: true };
         for (const [tenant, t] of state.tenants) {
@@ -159,7 +163,7 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
     .argument('<file>', "the flagd file; '-' reads stdin")
     .option('-r, --reason <text>', 'why: recorded with the events')
     .action(async (file: string, opts: { reason?: string }) => {
-      const result = await ctx.client.importFlags(ctx.scope(), await readJson(ctx, file), opts.reason);
+      const result = await (await ctx.api()).importFlags(ctx.scope(), await readJson(ctx, file), opts.reason);
       if (ctx.json) return ctx.printJson(result);
       ctx.out(
         `${formatScope(ctx.namespace, ctx.env)}: imported ${result.flags.length} flag(s), ${result.segments.length} segment(s) ${ctx.colors.dim(`(position ${result.position})`)}`,
@@ -170,7 +174,7 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
     .command('export')
     .summary('print the environment as a flagd file (flagd loads it as it is)')
     .action(async () => {
-      ctx.printJson(await ctx.client.exportFlags(ctx.scope()));
+      ctx.printJson(await (await ctx.api()).exportFlags(ctx.scope()));
     });
 
   flags
@@ -197,7 +201,9 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
         if (contexts !== undefined && !Array.isArray(contexts))
           throw new CliError(`${opts.contexts}: expected a JSON array of contexts`);
         if (!tenants && !contexts) throw usageError('flags preview: give --seen, --tenants-from or --contexts');
-        const result = await ctx.client.previewFlag(ctx.scope(), flag, {
+        const result = await (
+          await ctx.api()
+        ).previewFlag(ctx.scope(), flag, {
           definition,
           ...(tenants ? { tenants } : {}),
           ...(contexts ? { contexts: contexts as Record<string, unknown>[] } : {}),

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import type { Command } from 'commander';
-import { ApiError, scopePath, type WriteResult } from '../api-client.js';
+import { scopePath, type ApiError, type WriteAnswer } from '@strata/contracts';
+import { isApiError } from '../api-client.js';
 import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { loadManifest } from '../environment-state.js';
@@ -27,7 +28,7 @@ interface ImportOptions {
   skipUnmapped?: boolean;
 }
 
-interface ImportAnswer extends WriteResult {
+interface ImportAnswer extends WriteAnswer {
   appended: number;
   replayed: boolean;
   dryRun: boolean;
@@ -62,7 +63,7 @@ export const registerImportCommands = (program: Command, ctx: CommandContext): v
       const env = ctx.env;
       const environment = opts.envFile === undefined ? undefined : readEnvFile(opts.envFile);
       const rows = await readLegacyRows(opts.source);
-      const manifest = await loadManifest(ctx.client, namespace);
+      const manifest = await loadManifest(await ctx.api(), namespace);
       if (!manifest)
         throw new CliError(`${namespace} has no manifest yet: publish one first (strata manifest publish)`);
       const plan = planTenantConfigImport({
@@ -75,18 +76,20 @@ export const registerImportCommands = (program: Command, ctx: CommandContext): v
 
       const path = `${scopePath({ namespace, env })}/import`;
       const send = (dryRun: boolean) =>
-        ctx.client.post<ImportAnswer>(
-          path,
-          { changes: plan.changes, reason: importReason, dryRun },
-          dryRun ? undefined : { 'idempotency-key': idempotencyKeyOf(fernetKey, namespace, env, plan.changes) },
-        );
+        ctx.api().then(async (api) => {
+          const answer = await api.call('POST', path, null, {
+            body: { changes: plan.changes, reason: importReason, dryRun },
+            headers: dryRun ? {} : { 'idempotency-key': idempotencyKeyOf(fernetKey, namespace, env, plan.changes) },
+          });
+          return answer.body as ImportAnswer;
+        });
       /** The server's refusals, as rows; null when it accepted everything. */
       const refusals = async (dryRun: boolean): Promise<{ answer: ImportAnswer | null; problems: RowProblem[] }> => {
         if (plan.changes.length === 0) return { answer: null, problems: [] };
         try {
           return { answer: await send(dryRun), problems: [] };
         } catch (error) {
-          const problems = error instanceof ApiError ? serverProblems(error, plan) : null;
+          const problems = isApiError(error) ? serverProblems(error, plan) : null;
           if (!problems) throw error;
           return { answer: null, problems };
         }

@@ -1,44 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { scopePath } from '../api-client.js';
 import { parseDurationSeconds, parsePositiveInt } from '../arguments.js';
 import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { formatScope, formatTable, formatTime } from '../output.js';
 import { readStdin } from '../read-stdin.js';
-
-interface SecretListing {
-  position: number;
-  secrets: Array<{
-    name: string;
-    tenant: string | null;
-    deleted: boolean;
-    versions: Array<{
-      version: number;
-      position: number;
-      addedAt: string;
-      kek: string;
-      previousReadableUntil: string | null;
-    }>;
-  }>;
-}
-
-interface DueListing {
-  asOf: string;
-  overdue: number;
-  secrets: Array<{
-    namespace: string;
-    env: string;
-    tenant: string | null;
-    name: string;
-    version: number;
-    rotateEvery: string;
-    addedAt: string;
-    ageSeconds: number;
-    dueAt: string;
-    overdue: boolean;
-  }>;
-}
 
 const days = (seconds: number): string => `${Math.floor(seconds / 86_400)}d`;
 
@@ -79,7 +45,7 @@ export const registerSecretCommands = (program: Command, ctx: CommandContext): v
     rotate: boolean,
   ) => {
     const plaintext = await readValue(value, opts.fromFile);
-    const extra: Record<string, unknown> = opts.reason ? { reason: opts.reason } : {};
+    const extra: { reason?: string; previousReadableUntil?: string } = opts.reason ? { reason: opts.reason } : {};
     if (rotate) {
       let seconds: number;
       try {
@@ -87,11 +53,11 @@ export const registerSecretCommands = (program: Command, ctx: CommandContext): v
       } catch (error) {
         throw usageError(`--grace ${opts.grace}: ${(error as Error).message}`);
       }
-      extra['previousReadableUntil'] = new Date(ctx.now() + seconds * 1000).toISOString();
+      extra.previousReadableUntil = new Date(ctx.now() + seconds * 1000).toISOString();
     }
-    const result = await ctx.client.setSecret(ctx.scope(opts.tenant), name, plaintext, extra);
+    const result = await (await ctx.api()).setSecret(ctx.scope(opts.tenant), name, { value: plaintext, ...extra });
     if (ctx.json) return ctx.printJson(result);
-    const version = typeof result['secretVersion'] === 'number' ? `version ${result['secretVersion']}` : 'new version';
+    const version = result.secretVersion !== undefined ? `version ${result.secretVersion}` : 'new version';
     const grace = rotate
       ? `; the previous version stays readable until ${formatTime(extra['previousReadableUntil'] as string)}`
       : '';
@@ -136,7 +102,7 @@ export const registerSecretCommands = (program: Command, ctx: CommandContext): v
     .option('-t, --tenant <tenant>', "the tenant's secret (falls back to the environment's)")
     .option('--secret-version <n>', 'an earlier version still within its rotation grace', parsePositiveInt)
     .action(async (name: string, opts: { tenant?: string; secretVersion?: number }) => {
-      const secret = await ctx.client.getSecret(ctx.scope(opts.tenant), name, opts.secretVersion);
+      const secret = await (await ctx.api()).getSecret(ctx.scope(opts.tenant), name, { version: opts.secretVersion });
       if (ctx.json) return ctx.printJson(secret);
       ctx.out(secret.value);
     });
@@ -146,7 +112,7 @@ export const registerSecretCommands = (program: Command, ctx: CommandContext): v
     .summary('secret names and versions (never values)')
     .option('-t, --tenant <tenant>', "the tenant's secrets and the environment's")
     .action(async (opts: { tenant?: string }) => {
-      const listing = await ctx.client.get<SecretListing>(`${scopePath(ctx.scope(opts.tenant))}/secrets`);
+      const listing = await (await ctx.api()).listSecrets(ctx.scope(opts.tenant));
       if (ctx.json) return ctx.printJson(listing);
       if (listing.secrets.length === 0) return ctx.out('(no secrets)');
       const rows = listing.secrets
@@ -182,11 +148,13 @@ export const registerSecretCommands = (program: Command, ctx: CommandContext): v
         throw usageError(`--within ${opts.within}: ${(error as Error).message}`);
       }
       // -n/-e narrow the listing; without them, everything the token may see.
-      const query = new URLSearchParams();
-      if (ctx.settings.namespace) query.set('namespace', ctx.settings.namespace);
-      if (ctx.settings.env) query.set('env', ctx.settings.env);
-      if (within !== undefined) query.set('within', `PT${within}S`);
-      const listing = await ctx.client.get<DueListing>(`/v1/secrets/due${query.size ? `?${query}` : ''}`);
+      const listing = await (
+        await ctx.api()
+      ).secretsDue({
+        ...(ctx.settings.namespace ? { namespace: ctx.settings.namespace } : {}),
+        ...(ctx.settings.env ? { env: ctx.settings.env } : {}),
+        ...(within !== undefined ? { within: `PT${within}S` } : {}),
+      });
       if (ctx.json) ctx.printJson(listing);
       else if (listing.secrets.length === 0) ctx.out('(nothing due)');
       else {

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { ResolvedConfig } from '../api-client.js';
+import type { ResolvedAnswer as ResolvedConfig } from '@strata/contracts';
 import {
   describePoint,
   parseNonNegativeInt,
@@ -11,7 +11,7 @@ import {
 import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { formatScope, formatTable, formatValue, type Colors } from '../output.js';
-import { describeStateChange, type StateChange } from '../state-change.js';
+import { describeStateChange } from '../state-change.js';
 
 /** Reading and writing config values: get, set, unset, at, diff. */
 export const registerValueCommands = (program: Command, ctx: CommandContext): void => {
@@ -32,7 +32,9 @@ export const registerValueCommands = (program: Command, ctx: CommandContext): vo
           : opts.at !== undefined
             ? parsePointInTime(opts.at, () => ctx.now())
             : undefined;
-      const config = await ctx.client.resolvedConfig(ctx.scope(opts.tenant), point ? pointQuery(point) : undefined);
+      const config = await (
+        await ctx.api()
+      ).resolvedConfig(ctx.scope(opts.tenant), point ? pointQuery(point) : undefined);
       if (key === undefined) return printResolved(ctx, config, opts.tenant, point);
       const entry = config.values[key];
       if (!entry) {
@@ -58,7 +60,7 @@ export const registerValueCommands = (program: Command, ctx: CommandContext): vo
     .option('-r, --reason <text>', 'why: recorded with the event')
     .action(async (key: string, raw: string, opts: { tenant?: string; reason?: string }) => {
       const value = parseValue(raw);
-      const result = await ctx.client.setValue(ctx.scope(opts.tenant), key, value, opts.reason);
+      const result = await (await ctx.api()).setValue(ctx.scope(opts.tenant), key, value, opts.reason);
       if (ctx.json) return ctx.printJson(result);
       ctx.out(
         `${formatScope(ctx.namespace, ctx.env, opts.tenant)} ${key} = ${formatValue(value)} ${ctx.colors.dim(`(position ${result.position})`)}`,
@@ -72,7 +74,7 @@ export const registerValueCommands = (program: Command, ctx: CommandContext): vo
     .option('-t, --tenant <tenant>', 'remove the tenant override')
     .option('-r, --reason <text>', 'why: recorded with the event')
     .action(async (key: string, opts: { tenant?: string; reason?: string }) => {
-      const result = await ctx.client.unsetValue(ctx.scope(opts.tenant), key, opts.reason);
+      const result = await (await ctx.api()).unsetValue(ctx.scope(opts.tenant), key, opts.reason);
       if (ctx.json) return ctx.printJson(result);
       ctx.out(
         `${formatScope(ctx.namespace, ctx.env, opts.tenant)} ${key} unset ${ctx.colors.dim(`(position ${result.position})`)}`,
@@ -86,7 +88,7 @@ export const registerValueCommands = (program: Command, ctx: CommandContext): vo
     .option('-t, --tenant <tenant>', 'resolve for this tenant')
     .action(async (when: string, opts: { tenant?: string }) => {
       const point = parsePointOrUsage(when, ctx);
-      const config = await ctx.client.resolvedConfig(ctx.scope(opts.tenant), pointQuery(point));
+      const config = await (await ctx.api()).resolvedConfig(ctx.scope(opts.tenant), pointQuery(point));
       printResolved(ctx, config, opts.tenant, point);
     });
 
@@ -99,10 +101,12 @@ export const registerValueCommands = (program: Command, ctx: CommandContext): vo
       const from = parsePointOrUsage(fromText, ctx);
       const to = toText === undefined ? undefined : parsePointOrUsage(toText, ctx);
       const scope = ctx.scope();
-      const answer = await ctx.client.get<{ from: number; to: number; changes: StateChange[] }>(
-        `/v1/namespaces/${encodeURIComponent(scope.namespace)}/envs/${encodeURIComponent(scope.env)}/diff`,
-        { from: pointText(from), to: to === undefined ? undefined : pointText(to) },
-      );
+      const answer = await (
+        await ctx.api()
+      ).diff(scope, {
+        from: pointText(from),
+        to: to === undefined ? undefined : pointText(to),
+      });
       if (ctx.json) return ctx.printJson(answer);
       const head = `${formatScope(scope.namespace, scope.env)}: position ${answer.from} → ${answer.to}`;
       if (answer.changes.length === 0) return ctx.out(`${head}: no changes`);

@@ -20,13 +20,16 @@ import {
   EnvParams,
   EnvSegmentParams,
   FlagBody,
+  FlagdFileAnswer,
   FlagdFileBody,
+  FlagdImportAnswer,
+  PreviewAnswer,
   PreviewBody,
   ReadQuery,
   SegmentBody,
   UnsetValueBody,
   WriteAnswer,
-} from '../schemas.js';
+} from '@strata/contracts';
 import { scopeOf, writeToScope } from './scope.js';
 
 /**
@@ -136,7 +139,7 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
         summary: 'Import a flagd file: segments, definitions, missing flags declared; one atomic append',
         params: EnvParams,
         body: FlagdFileBody,
-        response: writeResponse,
+        response: { 200: FlagdImportAnswer },
       },
     },
     async (request, reply) => {
@@ -177,6 +180,7 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
         summary: 'Export the environment as a flagd file (flagd loads it as it is)',
         params: EnvParams,
         querystring: ReadQuery,
+        response: { 200: FlagdFileAnswer },
       },
     },
     async (request) => {
@@ -202,6 +206,7 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
         summary: 'Who flips: the contexts that would change variant under a proposed definition',
         params: EnvFlagParams,
         body: PreviewBody,
+        response: { 200: PreviewAnswer },
       },
     },
     async (request) => {

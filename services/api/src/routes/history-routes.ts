@@ -18,11 +18,26 @@ import { verifyChain } from '@strata/postgres-log';
 import type { Principal } from '../access-policy.js';
 import type { ApiContext } from '../app.js';
 import { idempotencyKeyOf, principalOf } from '../request-context.js';
-import { DiffQuery, EnvParams, EventsQuery, ExportQuery, RevertBody } from '../schemas.js';
+import {
+  ChainVerification,
+  DiffAnswer,
+  DiffQuery,
+  EnvParams,
+  EventsPage,
+  EventsQuery,
+  ExportQuery,
+  RevertAnswer,
+  RevertBody,
+  textBody,
+} from '@strata/contracts';
+import type { RevertAnswer as RevertAnswerBody } from '@strata/contracts';
 
-/** Secret envelopes never leave the API: history shows which version and which key wrapped it. */
-export const redactData = (type: string, data: unknown): unknown => {
-  if (type !== 'SecretVersionAdded') return data;
+/**
+ * Secret envelopes never leave the API: history shows which version and which key wrapped it.
+ * Event data is always an object (every event schema is one).
+ */
+export const redactData = (type: string, data: unknown): Record<string, unknown> => {
+  if (type !== 'SecretVersionAdded') return data as Record<string, unknown>;
   const { envelope, ...rest } = data as { envelope: SecretEnvelope; version: number };
   return { ...rest, envelope: { version: rest.version, kek: envelope.kek } };
 };
@@ -86,7 +101,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
     };
     if (event.type !== 'ConfigValueSet' && event.type !== 'ConfigValueUnset') return base;
     const { events } = await cache.stream(event.streamId);
-    let before: unknown = null;
+    let before: { value: unknown } | null = null;
     for (const e of events) {
       if (e.position >= event.position) break;
       if (e.type === 'ConfigValueSet' && e.data.key === event.data.key) before = { value: e.data.value };
@@ -100,7 +115,12 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
     '/v1/events',
     {
       config: { access: { permission: 'history:read', target: historyTarget } },
-      schema: { tags: ['audit'], summary: 'History, oldest first; page with ?after=<next>', querystring: EventsQuery },
+      schema: {
+        tags: ['audit'],
+        summary: 'History, oldest first; page with ?after=<next>',
+        querystring: EventsQuery,
+        response: { 200: EventsPage },
+      },
     },
     async (request) => {
       const filter = scopedFilter(principalOf(request), request.query);
@@ -121,6 +141,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
         tags: ['audit'],
         summary: 'The filtered history as NDJSON, one event per line',
         querystring: ExportQuery,
+        response: { 200: textBody('application/x-ndjson') },
       },
     },
     async (request, reply) => {
@@ -137,7 +158,8 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
           after = page[page.length - 1]!.position;
         }
       }
-      return reply.type('application/x-ndjson').send(Readable.from(lines()));
+      // The schema describes the text; the body is that text, streamed.
+      return reply.type('application/x-ndjson').send(Readable.from(lines()) as unknown as string);
     },
   );
 
@@ -145,7 +167,11 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
     '/v1/verify',
     {
       config: { access: { permission: 'history:verify', target: () => ({}) } },
-      schema: { tags: ['audit'], summary: 'Verify the hash chain of the whole log' },
+      schema: {
+        tags: ['audit'],
+        summary: 'Verify the hash chain of the whole log',
+        response: { 200: ChainVerification },
+      },
     },
     async () => (deps.verifyChain ? deps.verifyChain() : verifyChain(deps.pool)),
   );
@@ -159,6 +185,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
         summary: 'What changed between two positions or times (to: default now)',
         params: EnvParams,
         querystring: DiffQuery,
+        response: { 200: DiffAnswer },
       },
     },
     async (request) => {
@@ -179,9 +206,10 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
         summary: 'Restore an earlier state by appending compensating events',
         params: EnvParams,
         body: RevertBody,
+        response: { 200: RevertAnswer },
       },
     },
-    async (request) => {
+    async (request): Promise<RevertAnswerBody> => {
       const { ns, env } = request.params;
       const body = request.body;
       const principal = principalOf(request);
@@ -204,7 +232,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
         streams: plan.streams.map((s) => ({ streamId: s.streamId, events: s.events.map(redactEvent) })),
         skipped: plan.skipped,
       };
-      if (body.dryRun) return { position: current.state.position, dryRun: true, to: target, plan: shown };
+      if (body.dryRun) return { position: current.state.position, dryRun: true as const, to: target, plan: shown };
 
       // The envelope binds its version number: re-encrypt restored versions under their new number.
       for (const r of reseals) {

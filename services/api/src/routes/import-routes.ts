@@ -17,7 +17,7 @@ import { authorize } from '../access-policy.js';
 import type { ApiContext } from '../app.js';
 import type { DecisionState } from '../scope-state-cache.js';
 import { answerWrite, idempotencyKeyOf, metadataOf, principalOf } from '../request-context.js';
-import { EnvParams, WriteAnswer } from '../schemas.js';
+import { EnvParams, WriteAnswer } from '@strata/contracts';
 
 /**
  * `POST /v1/namespaces/{ns}/envs/{env}/import`: many changes across the environment and its

@@ -1,14 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
-import { Name, StrataError, TenantId, newEvent, streamIds } from '@strata/core';
+import { KeyReasonBody, KeyRotation, KeyStatus, NsTenantParams, TenantShredded } from '@strata/contracts';
+import { StrataError, newEvent, streamIds } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { metadataOf } from '../request-context.js';
-
-const Reason = z.string().max(1000).optional();
-const RotateBody = z.strictObject({ reason: Reason }).nullish();
-const ShredBody = z.strictObject({ reason: Reason }).nullish();
-const TenantKeyParams = z.strictObject({ ns: Name, tenant: TenantId });
 
 /**
  * Key management: which master key wraps what, master-key rotation and crypto-shredding of a
@@ -26,7 +21,11 @@ export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
     '/v1/keys',
     {
       config: { access: { permission: 'keys', target: () => ({}) } },
-      schema: { tags: ['keys'], summary: 'Master key ids, the active one, and how many tenant keys each still wraps' },
+      schema: {
+        tags: ['keys'],
+        summary: 'Master key ids, the active one, and how many tenant keys each still wraps',
+        response: { 200: KeyStatus },
+      },
     },
     async () => {
       const { store, keyring } = keys();
@@ -48,7 +47,8 @@ export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
       schema: {
         tags: ['keys'],
         summary: 'Re-wrap every tenant key still wrapped by an older master key under the active one',
-        body: RotateBody,
+        body: KeyReasonBody,
+        response: { 200: KeyRotation },
       },
     },
     async (request) => {
@@ -87,8 +87,9 @@ export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
         tags: ['keys'],
         summary:
           'Crypto-shred a tenant: destroy its key so every copy of its secrets becomes unreadable; history stays',
-        params: TenantKeyParams,
-        body: ShredBody,
+        params: NsTenantParams,
+        body: KeyReasonBody,
+        response: { 200: TenantShredded },
       },
     },
     async (request) => {

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { namePattern, StrataError, tenantPattern } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { newErrorId, problemContentType, statusOf } from '../problem.js';
-import { OfrepBody, OfrepFlagParams } from '../schemas.js';
+import { OfrepBody, OfrepBulkAnswer, OfrepEvaluation, OfrepFlagParams } from '@strata/contracts';
 import { minPositionOf } from '../request-context.js';
 import { readSourceHeader } from './read-routes.js';
 
@@ -79,6 +79,14 @@ const sendOfrepError = (request: FastifyRequest, reply: FastifyReply, key: strin
     );
 };
 
+/** If-None-Match: a list of (possibly weak) ETags, or `*`. */
+const matchesEtag = (header: string | undefined, etag: string): boolean =>
+  header !== undefined &&
+  header.split(',').some((candidate) => {
+    const t = candidate.trim();
+    return t === '*' || t === etag || t === `W/${etag}`;
+  });
+
 export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
@@ -131,7 +139,10 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
           reason: reasonMap[evaluation.reason],
           variant: evaluation.enabled ? 'on' : 'off',
           value: evaluation.enabled,
-          metadata: { position: evaluation.position },
+          metadata: {
+            position: evaluation.position,
+            ...(evaluation.rollout !== undefined ? { rollout: evaluation.rollout } : {}),
+          },
         };
       }
       const r = answer.resolution;
@@ -152,7 +163,13 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
     '/ofrep/v1/evaluate/flags/:key',
     {
       config: { access: { permission: 'config:read', target: ofrepTarget } },
-      schema: { tags: ['ofrep'], summary: 'OFREP: evaluate one flag', params: OfrepFlagParams, body: OfrepBody },
+      schema: {
+        tags: ['ofrep'],
+        summary: 'OFREP: evaluate one flag',
+        params: OfrepFlagParams,
+        body: OfrepBody,
+        response: { 200: OfrepEvaluation },
+      },
     },
     async (request, reply) => {
       const { key } = request.params;
@@ -175,7 +192,12 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
     '/ofrep/v1/evaluate/flags',
     {
       config: { access: { permission: 'config:read', target: ofrepTarget } },
-      schema: { tags: ['ofrep'], summary: 'OFREP: evaluate every flag (ETag / If-None-Match)', body: OfrepBody },
+      schema: {
+        tags: ['ofrep'],
+        summary: 'OFREP: evaluate every flag (ETag / If-None-Match; eventStreams: the change stream)',
+        body: OfrepBody,
+        response: { 200: OfrepBulkAnswer },
+      },
     },
     async (request, reply) => {
       try {
@@ -189,11 +211,23 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
           keys,
           request.body.context ?? {},
         );
-        const body = JSON.stringify({ flags });
+        // OFREP ADR 0008: the tenant's change stream, OFREP-shaped, on this server's origin.
+        const eventStreams = [
+          {
+            type: 'sse' as const,
+            endpoint: {
+              requestUri: `/v1/namespaces/${encodeURIComponent(namespace)}/envs/${encodeURIComponent(environment)}/changes?tenant=${encodeURIComponent(tenant)}&format=ofrep`,
+            },
+            inactivityDelaySec: 120,
+          },
+        ];
+        const body = JSON.stringify({ flags, eventStreams });
         const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-        reply.header('etag', etag);
-        if (request.headers['if-none-match'] === etag) return reply.status(304).send();
-        return reply.type('application/json; charset=utf-8').send(body);
+        // Serialized once for the ETag: sent as that text, not through the schema's serializer.
+        const raw = reply as FastifyReply;
+        raw.header('etag', etag);
+        if (matchesEtag(request.headers['if-none-match'], etag)) return raw.status(304).send();
+        return raw.type('application/json; charset=utf-8').send(body);
       } catch (error) {
         if (error instanceof OfrepError) return sendOfrepError(request, reply, undefined, error);
         if (error instanceof StrataError) throw error;

@@ -3,7 +3,14 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { StrataError } from '@strata/core';
 import type { RebuildProgress, RebuildResult } from '@strata/redis-views';
 import type { ApiContext } from '../app.js';
-import { RebuildBody } from '../schemas.js';
+import {
+  HealthAnswer,
+  textBody,
+  ProjectionStatus,
+  ReadinessAnswer,
+  RebuildBody,
+  RebuildStarted,
+} from '@strata/contracts';
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -14,41 +21,63 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 /** Health, readiness, metrics and the projection controls. */
 export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const open = { config: { access: { public: true } }, schema: { tags: ['ops'] } };
+  const open = { config: { access: { public: true } } };
 
-  app.get('/healthz', open, async () => ({ status: 'ok' }));
+  app.get(
+    '/healthz',
+    { ...open, schema: { tags: ['ops'], summary: 'Liveness', response: { 200: HealthAnswer } } },
+    async () => ({ status: 'ok' as const }),
+  );
 
-  app.get('/readyz', open, async (request, reply) => {
-    const checks: Record<string, 'ok' | string> = {};
-    await Promise.all(
-      Object.entries(deps.readiness ?? {}).map(async ([name, probe]) => {
-        try {
-          await withTimeout(probe(), 2_000);
-          checks[name] = 'ok';
-        } catch (error) {
-          // Names the failing dependency; the error text stays in the log.
-          request.log.warn({ check: name, err: { message: (error as Error).message } }, 'readiness check failed');
-          checks[name] = 'failing';
-        }
-      }),
-    );
-    const ready = Object.values(checks).every((v) => v === 'ok');
-    return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
-  });
+  app.get(
+    '/readyz',
+    {
+      ...open,
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness of every dependency (503 when one fails)',
+        response: { 200: ReadinessAnswer, 503: ReadinessAnswer },
+      },
+    },
+    async (request, reply) => {
+      const checks: Record<string, 'ok' | string> = {};
+      await Promise.all(
+        Object.entries(deps.readiness ?? {}).map(async ([name, probe]) => {
+          try {
+            await withTimeout(probe(), 2_000);
+            checks[name] = 'ok';
+          } catch (error) {
+            // Names the failing dependency; the error text stays in the log.
+            request.log.warn({ check: name, err: { message: (error as Error).message } }, 'readiness check failed');
+            checks[name] = 'failing';
+          }
+        }),
+      );
+      const ready = Object.values(checks).every((v) => v === 'ok');
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    },
+  );
 
-  app.get('/metrics', open, async (_request, reply) => {
-    let head = -1;
-    let overdue = -1;
-    try {
-      head = await deps.log.headPosition();
-      overdue = (await rotation.due()).length;
-    } catch {
-      // a scrape must not fail because PostgreSQL is away: -1 says "unknown"
-    }
-    return reply
-      .type('text/plain; version=0.0.4; charset=utf-8')
-      .send(metrics.render({ strata_log_head_position: head, strata_secrets_overdue: overdue }));
-  });
+  app.get(
+    '/metrics',
+    {
+      ...open,
+      schema: { tags: ['ops'], summary: 'Prometheus metrics (text)', response: { 200: textBody('text/plain') } },
+    },
+    async (_request, reply) => {
+      let head = -1;
+      let overdue = -1;
+      try {
+        head = await deps.log.headPosition();
+        overdue = (await rotation.due()).length;
+      } catch {
+        // a scrape must not fail because PostgreSQL is away: -1 says "unknown"
+      }
+      return reply
+        .type('text/plain; version=0.0.4; charset=utf-8')
+        .send(metrics.render({ strata_log_head_position: head, strata_secrets_overdue: overdue }));
+    },
+  );
 
   let running: { progress: RebuildProgress | null; startedAt: string; actor: string } | null = null;
   let last: (RebuildResult & { finishedAt: string }) | { error: string; finishedAt: string } | null = null;
@@ -67,6 +96,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
         tags: ['ops'],
         summary: 'Rebuild the Redis views from the log into a new generation (runs in the background)',
         body: RebuildBody,
+        response: { 202: RebuildStarted },
       },
     },
     async (request, reply) => {
@@ -97,7 +127,11 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
     '/v1/projections/status',
     {
       config: { access: { permission: 'projections', target: () => ({}) } },
-      schema: { tags: ['ops'], summary: 'Live generation, rebuild progress and lag' },
+      schema: {
+        tags: ['ops'],
+        summary: 'Live generation, rebuild progress and lag',
+        response: { 200: ProjectionStatus },
+      },
     },
     async () => {
       const store = projections();

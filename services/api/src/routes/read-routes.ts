@@ -1,23 +1,28 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
+import {
+  EnvParams,
+  FlagAnswer,
+  MinPositionQuery,
+  ReadQuery,
+  ResolvedAnswer,
+  TenantFlagParams,
+  TenantFlagsAnswer,
+  TenantParams,
+} from '@strata/contracts';
 import { evaluateFlag, resolveConfig, StrataError, type FlagEvaluation } from '@strata/core';
 import type { ApiContext } from '../app.js';
 import { minPositionOf } from '../request-context.js';
 import { answerBody, type ResolvedBody } from '../resolved-config-cache.js';
-import { EnvParams, ReadQuery, TenantFlagParams, TenantParams } from '../schemas.js';
 import { scopeOf, type Scope } from './scope.js';
 
-const ResolvedAnswer = z.object({
-  position: z.number(),
-  values: z.record(z.string(), z.object({ value: z.unknown(), source: z.string(), position: z.number() })),
-});
-const FlagAnswer = z.object({
-  enabled: z.boolean(),
-  reason: z.enum(['override', 'rollout', 'targeting', 'disabled', 'default']),
-  /** The value of a non-boolean flag's variant (a pinned override's included), when it has one. */
-  variant: z.unknown().optional(),
-  position: z.number(),
+const flagAnswer = (evaluation: FlagEvaluation) => ({
+  enabled: evaluation.enabled,
+  reason: evaluation.reason,
+  position: evaluation.position,
+  ...(evaluation.rollout !== undefined ? { rollout: evaluation.rollout } : {}),
+  ...(evaluation.variant !== undefined ? { variant: evaluation.variant } : {}),
 });
 
 /** Response header naming where a present read came from when it was not the views. */
@@ -28,7 +33,7 @@ export const readSourceHeader = 'strata-read-source';
  * `minPosition`), or from the log while they are unavailable (`Strata-Read-Source: log`); the
  * past (`?at=` / `?position=`) is folded from the log.
  */
-export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads }: ApiContext) => {
+export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads, cache }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   /** `?at=`/`?position=` → the log position to read at, or null for the present. */
@@ -106,8 +111,31 @@ export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads }: Api
         if (present.source === 'log') reply.header(readSourceHeader, 'log');
         evaluation = present;
       }
-      const { enabled, reason, position, variant } = evaluation;
-      return variant === undefined ? { enabled, reason, position } : { enabled, reason, variant, position };
+      return flagAnswer(evaluation);
+    },
+  );
+
+  app.get(
+    '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags',
+    {
+      config: { access: { permission: 'config:read' } },
+      schema: {
+        tags: ['reads'],
+        summary: 'Every declared flag evaluated for a tenant (what a remote client caches per tenant)',
+        params: TenantParams,
+        querystring: MinPositionQuery,
+        response: { 200: TenantFlagsAnswer },
+      },
+    },
+    async (request, reply) => {
+      const { ns, env, tenant } = request.params;
+      const keys = Object.keys((await cache.manifest(ns))?.flags ?? {}).sort();
+      const { evaluations, source } = await reads.flags(ns, env, keys, tenant, minPositionOf(request, request.query));
+      if (source === 'log') reply.header(readSourceHeader, 'log');
+      return {
+        position: Math.max(0, ...evaluations.map((e) => e.position)),
+        flags: Object.fromEntries(keys.map((flag, i) => [flag, flagAnswer(evaluations[i]!)])),
+      };
     },
   );
 };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   addIsoDuration,
   latestSecretVersionNumber,
@@ -16,53 +16,17 @@ import {
   EnvParams,
   EnvSecretParams,
   SecretBody,
+  SecretListAnswer,
+  SecretValueAnswer,
   SecretQuery,
+  SecretsDueAnswer,
   SecretsDueQuery,
   TenantParams,
   TenantSecretParams,
   UnsetValueBody,
   WriteAnswer,
-} from '../schemas.js';
+} from '@strata/contracts';
 import { scopeOf, writeToScope } from './scope.js';
-
-const SecretValueAnswer = z.object({
-  value: z.string(),
-  version: z.number(),
-  source: z.enum(['tenant', 'environment']),
-});
-const VersionMeta = z.object({
-  version: z.number(),
-  position: z.number(),
-  addedAt: z.string(),
-  kek: z.string(),
-  previousReadableUntil: z.string().nullable(),
-});
-const SecretListAnswer = z.object({
-  position: z.number(),
-  secrets: z.array(
-    z.object({ name: z.string(), tenant: z.string().nullable(), deleted: z.boolean(), versions: z.array(VersionMeta) }),
-  ),
-});
-
-const SecretsDueAnswer = z.object({
-  asOf: z.string(),
-  /** How many of `secrets` are past their due date (the rest are due within `within`). */
-  overdue: z.number(),
-  secrets: z.array(
-    z.object({
-      namespace: z.string(),
-      env: z.string(),
-      tenant: z.string().nullable(),
-      name: z.string(),
-      version: z.number(),
-      rotateEvery: z.string(),
-      addedAt: z.string(),
-      ageSeconds: z.number(),
-      dueAt: z.string(),
-      overdue: z.boolean(),
-    }),
-  ),
-});
 
 /** The secret a tenant reads: its own, else the environment's. */
 const effectiveSecret = (state: NamespaceEnvState, tenant: string | null, name: string) => {

@@ -4,7 +4,15 @@ import { newEvent, StrataError, streamIds } from '@strata/core';
 import { withinScope, type Principal, type Target } from '../access-policy.js';
 import type { ApiContext } from '../app.js';
 import { metadataOf, principalOf } from '../request-context.js';
-import { IssueTokenBody, RotateTokenBody, TokenIdParams } from '../schemas.js';
+import {
+  IssuedToken,
+  IssueTokenBody,
+  RevokedToken,
+  RotatedToken,
+  RotateTokenBody,
+  TokenIdParams,
+  TokenListAnswer,
+} from '@strata/contracts';
 import type { TokenRecord } from '../token-store.js';
 
 /** A rotated token keeps working this long unless the request says otherwise. */
@@ -67,7 +75,12 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
           },
         },
       },
-      schema: { tags: ['tokens'], summary: 'Issue a token (shown once)', body: IssueTokenBody },
+      schema: {
+        tags: ['tokens'],
+        summary: 'Issue a token (shown once)',
+        body: IssueTokenBody,
+        response: { 201: IssuedToken },
+      },
     },
     async (request, reply) => {
       const body = request.body;
@@ -119,6 +132,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         summary: 'Issue a successor (shown once); the old token keeps working for a grace period',
         params: TokenIdParams,
         body: RotateTokenBody,
+        response: { 201: RotatedToken },
       },
     },
     async (request, reply) => {
@@ -181,7 +195,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
     '/v1/tokens',
     {
       config: { access: { permission: 'tokens', target: callerScope } },
-      schema: { tags: ['tokens'], summary: 'Live tokens (never their values)' },
+      schema: { tags: ['tokens'], summary: 'Live tokens (never their values)', response: { 200: TokenListAnswer } },
     },
     async (request) => {
       const principal = principalOf(request);
@@ -194,7 +208,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
     '/v1/tokens/:id',
     {
       config: { access: { permission: 'tokens', target: callerScope } },
-      schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams },
+      schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams, response: { 200: RevokedToken } },
     },
     async (request) => {
       const principal = principalOf(request);
@@ -209,7 +223,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         { expectedVersion: 'any' },
       );
       if (!result.ok) throw new StrataError('INTERNAL', 'token registry append conflicted');
-      return { position: result.positions[0] ?? 0, id: record.id, revoked: true };
+      return { position: result.positions[0] ?? 0, id: record.id, revoked: true as const };
     },
   );
 };

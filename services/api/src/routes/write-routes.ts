@@ -13,7 +13,7 @@ import {
   TenantKeyParams,
   UnsetValueBody,
   WriteAnswer,
-} from '../schemas.js';
+} from '@strata/contracts';
 import { scopeOf, writeToScope } from './scope.js';
 
 /**

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { FlagKey, Key, Name, TenantId } from '@strata/core';
-import { roles } from './access-policy.js';
+
+/** The roles a token can have; what each may do is the API's access policy. */
+export const roles = ['reader', 'writer', 'secret-reader', 'secret-writer', 'auditor', 'operator', 'admin'] as const;
+export type Role = (typeof roles)[number];
 
 /**
- * Zod schemas of the HTTP contract (BRIEF.md "Public contract"). Path parameters use core's name
+ * Zod schemas of the HTTP requests (BRIEF.md "Public contract"). Path parameters use core's name
  * patterns, so a hostile name is a 400 before any handler, SQL or Redis key sees it. Bodies are
  * strict objects: unknown keys are refused, not ignored.
  */
@@ -192,5 +195,13 @@ export const OfrepBody = z.strictObject({
     .optional(),
 });
 
-/** Every write answers at least this. */
-export const WriteAnswer = z.object({ position: z.number(), version: z.number() }).catchall(z.unknown());
+export const KeyReasonBody = z.strictObject({ reason: Reason }).nullish();
+export const NsTenantParams = z.strictObject({ ns: Name, tenant: TenantId });
+
+/** `GET …/changes`: `?tenant=` narrows to one tenant (plus environment-wide changes); `?after=` resumes. */
+export const ChangesQuery = z.strictObject({
+  tenant: TenantId.optional(),
+  after: Position.optional(),
+  /** `ofrep`: OFREP ADR 0008 `refetchEvaluation` messages instead of Strata's `change` events. */
+  format: z.enum(['strata', 'ofrep']).default('strata'),
+});

@@ -40,7 +40,7 @@ describe('the HTTP contract', () => {
   test('/openapi.json has a 2xx response schema for every operation', async () => {
     const doc = (await (await fetch(`${url}/openapi.json`)).json()) as OpenApi;
     const ops = operations(doc);
-    expect(ops.length).toBeGreaterThanOrEqual(37);
+    expect(ops.length).toBeGreaterThanOrEqual(45);
     const missing = ops.filter(
       ({ op }) =>
         !Object.entries(op.responses ?? {}).some(
@@ -110,9 +110,23 @@ describe('the HTTP contract', () => {
       appended: expect.any(Number),
     });
 
+    await client.setSegment(shop, 'beta', { logic: { in: [{ var: 'targetingKey' }, ['acme']] } });
+    await client.deleteSegment(shop, 'beta');
+    const imported = await client.importFlags(shop, {
+      flags: { new_checkout: { state: 'ENABLED', variants: { on: true, off: false }, defaultVariant: 'off' } },
+    });
+    expect(imported.flags).toEqual(['new_checkout']);
+    expect((await client.exportFlags(shop)).flags).toHaveProperty('new_checkout');
+    expect(
+      await client.previewFlag(shop, 'new_checkout', { definition: { rollout: 100 }, tenants: ['globex'] }),
+    ).toMatchObject({ flag: 'new_checkout', evaluated: 1 });
+    expect(await client.secretsDue()).toMatchObject({ overdue: 0 });
+
     const issued = await client.issueToken({ role: 'reader', namespace: 'shop', env: 'prod' });
+    const rotated = await client.rotateToken(issued.id, { graceSeconds: 60 });
+    expect(rotated).toMatchObject({ previousId: issued.id, token: expect.any(String) });
     expect((await client.listTokens()).tokens.map((t) => t.id)).toContain(issued.id);
-    expect(await client.revokeToken(issued.id)).toMatchObject({ revoked: true });
+    expect(await client.revokeToken(rotated.id)).toMatchObject({ revoked: true });
 
     expect((await client.rebuildProjections('contract')).started).toBe(true);
     expect(await client.projectionStatus()).toMatchObject({ head: expect.any(Number) });

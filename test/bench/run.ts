@@ -1,14 +1,15 @@
 /**
- * `npm run bench [-- sdk flags append http propagation rebuild pit relay]`: every Strata target side by side
+ * `npm run bench [-- sdk flags append http propagation rebuild pit relay changes]`: every Strata target side by side
  * with a peer measured in the same run, printed as it goes and written to results/latest.md.
  * Each benchmark creates its own scratch databases, Redis prefix, Kafka topic and processes, and
  * removes them when it ends (also when it fails). Knobs: BENCH_REBUILD_EVENTS (default 1,000,000),
  * BENCH_RELAY_EVENTS (default 1,000,000), BENCH_RELAY_STEADY_S, RELAY_BATCH_SIZE,
- * BENCH_APPEND_MS, BENCH_HTTP_SECONDS, BENCH_SDK_MS, BENCH_SKIP_PEERS_INSTALL=1.
+ * BENCH_APPEND_MS, BENCH_HTTP_SECONDS, BENCH_SDK_MS, BENCH_CHANGES_WRITES, BENCH_SKIP_PEERS_INSTALL=1.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { appendBench } from './append.bench.js';
+import { changesBench } from './changes.bench.js';
 import { flagsBench } from './flags.bench.js';
 import { httpBench } from './http.bench.js';
 import { pitBench } from './pit.bench.js';
@@ -34,6 +35,7 @@ const benches: Record<string, () => Promise<void>> = {
   rebuild: rebuildBench,
   pit: pitBench,
   relay: relayBench,
+  changes: changesBench,
 };
 
 const asked = process.argv.slice(2).filter((a) => a !== '--');

@@ -41,6 +41,21 @@ export default tseslint.config(
     },
   },
   {
+    // The contract and its client run in browsers too (the console): no Node built-ins, no servers.
+    files: ['packages/contracts/src/**/*.ts'],
+    ignores: ['packages/contracts/src/**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*', 'pg', 'kafkajs', 'ioredis', 'fastify'], message: 'contracts run in browsers too' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Vitest's global setup and config, and Vite's config, must default-export.
     files: ['test/setup/global-setup.ts', 'vitest.config.ts', 'packages/console/vite.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },

@@ -134,6 +134,25 @@ describe('GET …/changes', () => {
     expect(stream.changes.map((c) => c.position)).toEqual(writes);
   });
 
+  test('bad input is a 400 problem before anything streams', async () => {
+    for (const path of [
+      `${P}/changes?tenant=a%20b`,
+      `${P}/changes?after=-1`,
+      `${P}/changes?nope=1`,
+      `${P}/changes?format=x`,
+    ]) {
+      const answer = await readRaw(path, adminToken, () => true);
+      expect(answer.status, path).toBe(400);
+      expect(answer.type).toMatch(/^application\/problem\+json/);
+    }
+    const badId = await fetch(`${url}${P}/changes`, {
+      headers: { authorization: `Bearer ${adminToken}`, 'last-event-id': 'yesterday' },
+    });
+    expect(badId.status).toBe(400);
+    expect(await badId.json()).toMatchObject({ code: 'BAD_REQUEST' });
+    expect((await readRaw('/v1/namespaces/bad%20ns/envs/prod/changes', adminToken, () => true)).status).toBe(400);
+  });
+
   test('a resume from further back than the replay window is told to resync at the head', async () => {
     for (let i = 0; i < 55; i++) await admin.setValue(shop, 'ui.theme', i % 2 ? 'dark' : 'light');
     const messages = [];

@@ -101,7 +101,9 @@ test(
   { timeout: budgetMs + 60_000 },
   async () => {
     const spec = (await api.call('GET', '/openapi.json', { token: null })).json();
-    const all = operationsOf(spec);
+    // An accepted change stream never ends by itself (inject would wait for ever); its hostile
+    // inputs are covered in changes.e2e.spec.ts.
+    const all = operationsOf(spec).filter((operation) => !operation.path.endsWith('/changes'));
     expect(all.length).toBeGreaterThan(30);
     const operations = all.filter((operation) => only.test(operation.id));
     console.log(

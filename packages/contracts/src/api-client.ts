@@ -42,6 +42,7 @@ import {
   TenantFlagsAnswer,
   TenantShredded,
   TokenListAnswer,
+  TokenSelf,
   WriteAnswer,
   type DiffAnswer as DiffAnswerBody,
   type HistoryEvent,
@@ -521,6 +522,11 @@ export class StrataApi {
 
   issueToken(body: z.input<typeof IssueTokenBody>) {
     return this.#write('POST', '/v1/tokens', IssuedToken, body);
+  }
+
+  /** The calling token's role, scope and permissions (never its value). */
+  self() {
+    return this.#get('/v1/tokens/self', TokenSelf);
   }
 
   listTokens() {

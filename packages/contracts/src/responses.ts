@@ -149,6 +149,16 @@ export const TokenInfo = z.object({
   /** The successor a rotation issued. */
   rotatedTo: z.string().nullable(),
 });
+/** `GET /v1/tokens/self`: the calling token's role, scope and permissions. */
+export const TokenSelf = z.object({
+  subject: z.string(),
+  tokenId: z.string().nullable(),
+  role: z.enum(roles),
+  namespace: Scope,
+  env: Scope,
+  tenant: Scope,
+  permissions: z.array(z.string()),
+});
 export const TokenListAnswer = z.object({ tokens: z.array(TokenInfo) });
 export const RevokedToken = z.object({ position: Position, id: z.string(), revoked: z.literal(true) });
 

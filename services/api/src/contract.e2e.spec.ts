@@ -121,6 +121,15 @@ describe('the HTTP contract', () => {
       await client.previewFlag(shop, 'new_checkout', { definition: { rollout: 100 }, tenants: ['globex'] }),
     ).toMatchObject({ flag: 'new_checkout', evaluated: 1 });
     expect(await client.secretsDue()).toMatchObject({ overdue: 0 });
+    expect(await client.self()).toMatchObject({ role: 'admin' });
+    const imported2 = await client.call('POST', '/v1/namespaces/shop/envs/prod/import', null, {
+      body: {
+        changes: [{ kind: 'value', tenant: 'acme', key: 'ui.theme', value: 'dark' }],
+        reason: 'contract',
+        dryRun: true,
+      },
+    });
+    expect(imported2.status).toBe(200);
 
     const issued = await client.issueToken({ role: 'reader', namespace: 'shop', env: 'prod' });
     const rotated = await client.rotateToken(issued.id, { graceSeconds: 60 });

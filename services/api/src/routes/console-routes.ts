@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
+import { TokenSelf } from '@strata/contracts';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { StrataError } from '@strata/core';
 import { consoleDistDir } from '@strata/console';
@@ -19,7 +20,11 @@ export const consoleRoutes = async (fastify: FastifyInstance, { deps }: ApiConte
     '/v1/tokens/self',
     {
       config: { access: { authenticated: true } },
-      schema: { tags: ['tokens'], summary: "The calling token's role, scope and permissions (never its value)" },
+      schema: {
+        tags: ['tokens'],
+        summary: "The calling token's role, scope and permissions (never its value)",
+        response: { 200: TokenSelf },
+      },
     },
     async (request) => {
       const p = principalOf(request);

@@ -9,9 +9,9 @@ if [[ "${CI:-}" == "true" || ! -f "$stamp" || package-lock.json -nt "$stamp" ]];
   npm ci --no-audit --no-fund --loglevel=error
 fi
 # The API serves the console's built files under /console: build them when missing or older than
-# their sources (core is bundled into it too).
+# their sources (core and contracts are bundled into it too).
 console=packages/console
-if [[ "${CI:-}" == "true" || ! -f $console/dist/index.html || -n "$(find $console/src $console/public $console/index.html $console/vite.config.ts packages/core/src -newer $console/dist/index.html -print -quit)" ]]; then
+if [[ "${CI:-}" == "true" || ! -f $console/dist/index.html || -n "$(find $console/src $console/public $console/index.html $console/vite.config.ts packages/core/src packages/contracts/src -newer $console/dist/index.html -print -quit)" ]]; then
   echo "strata: building the console (vite)…" >&2
   npm run build --silent -w @strata/console >/dev/null
 fi

@@ -21,7 +21,7 @@ const ns = 'shelfwise';
 const env = 'prod';
 const scope = `/v1/namespaces/${ns}/envs/${env}`;
 const flag = 'ai_recommendations';
-/** The console follows the log by polling (1.5 s) until the change stream lands: wait generously. */
+/** Waits generously: the machine is loaded, and the views trail the log by a moment. */
 const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 30_000, interval: 100 });
 const rateKey = 'rate_limit.requests_per_minute';
 
@@ -80,6 +80,8 @@ test('an operator walks the ShelfWise story through the console; readers see onl
   });
   const consoleErrors: string[] = [];
   const answers: { url: string; body: string }[] = [];
+  // Change streams the page opened (StrataApi's follower): the timeline's only live source.
+  const changeStreams: string[] = [];
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(20_000);
@@ -88,7 +90,10 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     });
     page.on('pageerror', (error) => consoleErrors.push(error.message));
     page.on('response', (response) => {
-      if ((response.headers()['content-type'] ?? '').includes('event-stream')) return;
+      if ((response.headers()['content-type'] ?? '').includes('event-stream')) {
+        if (response.status() === 200) changeStreams.push(new URL(response.url()).pathname);
+        return;
+      }
       void response
         .text()
         .then((body) => answers.push({ url: response.url(), body }))
@@ -129,6 +134,8 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await section('Config').click();
     await poll(() => scopeForm().getByLabel('Namespace').inputValue()).toBe(ns);
     await poll(() => scopeForm().getByLabel('Environment').inputValue()).toBe(env);
+    await poll(() => text('live')).toContain('Live: change stream');
+    await poll(() => changeStreams).toContain(`${scope}/changes`);
 
     // 2. Change tenant A's rate limit: the manifest's validation inline, then the write followed.
     await scopeForm().getByLabel('Tenant', { exact: true }).fill(tenants.a);
@@ -175,7 +182,8 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await poll(() => text('definition-who-flips')).toMatch(/Who flips: 0 of \d+ tenant\(s\) change/);
     await shot('flags-ramped');
 
-    // 4. The timeline updates live: a change made elsewhere (the API, by hand) appears by itself.
+    // 4. The timeline updates live: a change made elsewhere (the API, by hand) appears by itself,
+    // carried by the change stream (in stream mode the console does not poll).
     await section('History').click();
     await poll(() => page.locator(`.timeline li[data-position="${rampPosition}"]`).count()).toBe(1);
     const full = await ok('PUT', `${scope}/flags/${flag}`, { rollout: 100, enabled: true, reason: 'ramp to 100%' });

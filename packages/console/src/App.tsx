@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
-import { StrataApi } from './api.js';
+import { StrataApi } from '@strata/contracts';
 import {
   ModelContext,
   NavContext,
@@ -49,13 +49,12 @@ export const App = () => {
 
   const signIn = useCallback(async (token: string) => {
     const client = new StrataApi({ url: window.location.origin, token });
-    const [who, routes] = await Promise.all([client.whoami(), client.routes()]);
+    const who = await client.self();
     sessionStorage.setItem(tokenKey, token);
     const permissions = new Set(who.permissions);
     setSession({
       client,
       who,
-      routes,
       can: (p) => permissions.has(p),
       signOut: () => {
         sessionStorage.removeItem(tokenKey);

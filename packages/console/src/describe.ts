@@ -1,5 +1,5 @@
 import type { StateChange } from '@strata/core';
-import type { HistoryEvent, PlannedStream } from './api.js';
+import type { HistoryEvent, PlannedEvent } from '@strata/contracts';
 import { formatValue, shortTenant } from './format.js';
 
 /** Events, diffs and revert plans as text; pure, so unit specs cover them. */
@@ -91,7 +91,7 @@ export const describeChange = (c: StateChange): string => {
   }
 };
 
-export const describePlanned = (e: PlannedStream['events'][number]): string => {
+export const describePlanned = (e: PlannedEvent): string => {
   const d = e.data;
   const who = d['tenant'] ? ` for ${shortTenant(String(d['tenant']))}` : '';
   switch (e.type) {

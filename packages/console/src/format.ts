@@ -1,9 +1,6 @@
-import { ApiError } from './api.js';
-
 /** Values, ages, tenants and errors as text; pure, so unit specs cover them. */
 
-export const errorText = (error: unknown): string =>
-  error instanceof ApiError ? error.message : error instanceof Error ? error.message : String(error);
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export const formatValue = (value: unknown): string =>
   value === undefined ? '—' : typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value);

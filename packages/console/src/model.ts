@@ -1,20 +1,20 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { fold, initialState, type NamespaceEnvState, type RecordedEvent } from '@strata/core';
-import type { EventsQuery, HistoryEvent, StrataApi, Whoami } from './api.js';
+import type { z } from 'zod';
+import type { EventsQuery, HistoryEvent, StrataApi, TokenSelf } from '@strata/contracts';
 
 /**
  * The console's picture of one namespace: its whole history (for callers who may read it), folded
  * with @strata/core into the selected environment's state, so the who-flips preview, the rollout
  * chart and the ages of values are computed in the browser exactly as the server computes them.
- * It follows the log live: the change stream when the API has one, else polling `?after=`.
+ * It follows the log live: the change stream (StrataApi's follower) for callers who may read
+ * config, else polling `?after=`.
  */
 
 export interface Session {
   client: StrataApi;
-  who: Whoami;
+  who: TokenSelf;
   can: (permission: string) => boolean;
-  /** Paths of the server's OpenAPI document (optional routes: change stream, flag preview). */
-  routes: ReadonlySet<string>;
   signOut: () => void;
 }
 export const SessionContext = createContext<Session | null>(null);
@@ -67,7 +67,7 @@ export const historyCap = 200_000;
 /** Every page of a history query (at most `max` events). */
 export const loadAllEvents = async (
   client: StrataApi,
-  query: EventsQuery,
+  query: Partial<z.output<typeof EventsQuery>>,
   signal?: AbortSignal,
   max = historyCap,
 ): Promise<HistoryEvent[]> => {
@@ -82,10 +82,8 @@ export const loadAllEvents = async (
   }
 };
 
-const changesRoute = '/v1/namespaces/{ns}/envs/{env}/changes';
-
 export const useNamespaceModel = (session: Session, scope: ScopeChoice): NamespaceModel => {
-  const { client, can, routes } = session;
+  const { client, can } = session;
   const history = can('history:read');
   const [events, setEvents] = useState<HistoryEvent[]>([]);
   const [loading, setLoading] = useState(false);
@@ -123,8 +121,8 @@ export const useNamespaceModel = (session: Session, scope: ScopeChoice): Namespa
     return () => abort.abort();
   }, [client, history, namespace, generation]);
 
-  const streamAvailable = routes.has(changesRoute);
-  const live: LiveMode = !namespace || !env ? 'off' : streamAvailable ? 'stream' : history ? 'polling' : 'off';
+  // The change stream answers callers who may read config; others with history poll the log.
+  const live: LiveMode = !namespace || !env ? 'off' : can('config:read') ? 'stream' : history ? 'polling' : 'off';
 
   // Follow the log: append what came after the last event held.
   useEffect(() => {

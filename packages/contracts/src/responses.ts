@@ -180,7 +180,8 @@ export const HistoryEvent = z.object({
   streamVersion: z.number().int(),
   recordedAt: z.string(),
   actor: z.string(),
-  data: z.unknown(),
+  /** Every event type's data is an object (its fields per type: core's EventData). */
+  data: z.record(z.string(), z.unknown()),
   metadata: EventMetadata,
   before: z.object({ value: z.unknown() }).nullable().optional(),
   after: z.object({ value: z.unknown() }).nullable().optional(),
@@ -200,11 +201,12 @@ export const StateChange = z.looseObject({
 });
 export const DiffAnswer = z.object({ from: Position, to: Position, changes: z.array(StateChange) });
 
-const PlannedStream = z.object({
+export const PlannedStream = z.object({
   streamId: z.string(),
   events: z.array(z.object({ type: z.string(), data: z.record(z.string(), z.unknown()), metadata: EventMetadata })),
 });
-const RevertPlan = z.object({
+/** What a revert appends (dry run: would append), per stream, and what it had to skip. */
+export const RevertPlan = z.object({
   streams: z.array(PlannedStream),
   skipped: z.array(
     z.object({
@@ -253,6 +255,10 @@ export const ProjectionStatus = z.object({
       z.object({ error: z.string(), finishedAt: z.string() }),
     ])
     .nullable(),
+  /** Saved consumer positions (the relay's `relay:<topic>`, …) and how far each is behind the head. */
+  checkpoints: z.array(
+    z.object({ name: z.string(), position: Position, lag: z.number().int(), updatedAt: z.string() }),
+  ),
 });
 
 export const KeyStatus = z.object({
@@ -305,11 +311,17 @@ export type IssuedToken = z.infer<typeof IssuedToken>;
 export type RotatedToken = z.infer<typeof RotatedToken>;
 export type SecretsDueAnswer = z.infer<typeof SecretsDueAnswer>;
 export type TokenInfo = z.infer<typeof TokenInfo>;
+export type TokenSelf = z.infer<typeof TokenSelf>;
+export type PreviewAnswer = z.infer<typeof PreviewAnswer>;
+export type ChainVerification = z.infer<typeof ChainVerification>;
 export type HistoryEvent = z.infer<typeof HistoryEvent>;
 export type EventsPage = z.infer<typeof EventsPage>;
 /** The diff's changes are core's StateChange (the schema checks their common fields). */
 export type DiffAnswer = Omit<z.infer<typeof DiffAnswer>, 'changes'> & { changes: CoreStateChange[] };
 export type RevertAnswer = z.infer<typeof RevertAnswer>;
+export type RevertPlan = z.infer<typeof RevertPlan>;
+/** One compensating event of a revert plan. */
+export type PlannedEvent = RevertPlan['streams'][number]['events'][number];
 export type ProjectionStatus = z.infer<typeof ProjectionStatus>;
 export type KeyStatus = z.infer<typeof KeyStatus>;
 export type KeyRotation = z.infer<typeof KeyRotation>;

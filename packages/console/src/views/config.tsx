@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { keySchema, validateValue } from '@strata/core';
-import type { ResolvedConfig, Scope } from '../api.js';
+import type { ResolvedAnswer, Scope } from '@strata/contracts';
 import { useModel, useSession } from '../model.js';
 import { ageOf, errorText, formatValue, shortTenant } from '../format.js';
 import { ErrorBox, Field, StatusLine } from '../ui.js';
@@ -11,7 +11,7 @@ export const ConfigView = () => {
   const model = useModel();
   const { namespace, env, tenant } = model.scope;
   const scope: Scope = { namespace, env, tenant: tenant || null };
-  const [config, setConfig] = useState<ResolvedConfig | null>(null);
+  const [config, setConfig] = useState<ResolvedAnswer | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [written, setWritten] = useState<{ key: string; position: number; shown: boolean } | null>(null);

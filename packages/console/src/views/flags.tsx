@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { bucket, definitionOf, evaluateFlag, whoFlips } from '@strata/core';
-import type { FlagPreview } from '../api.js';
+import type { PreviewAnswer } from '@strata/contracts';
 import { StepChart } from '../charts.js';
 import { useModel, useSession } from '../model.js';
 import { errorText, shortTenant } from '../format.js';
@@ -153,7 +153,7 @@ const FlagDetail = ({ flag }: { flag: string }) => {
 const usePreview = (flag: string, definition: unknown, tenants: 'seen' | string[]) => {
   const { client } = useSession();
   const { scope } = useModel();
-  const [preview, setPreview] = useState<FlagPreview | null>(null);
+  const [preview, setPreview] = useState<PreviewAnswer | null>(null);
   const [error, setError] = useState<string | null>(null);
   const key = JSON.stringify([flag, definition, tenants]);
   useEffect(() => {
@@ -187,7 +187,7 @@ const WhoFlips = ({
   error,
   fallback,
 }: {
-  preview: FlagPreview | null;
+  preview: PreviewAnswer | null;
   error: string | null;
   /** What a tenant gets while the flag has no rule (the manifest default): the server answers no value then. */
   fallback: unknown;

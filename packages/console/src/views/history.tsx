@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'react';
 import { eventTypes } from '@strata/core';
-import type { EventsQuery, HistoryEvent } from '../api.js';
+import type { z } from 'zod';
+import type { EventsQuery, HistoryEvent } from '@strata/contracts';
 import { BarChart } from '../charts.js';
 import { useModel, useNav, useSession } from '../model.js';
 import { describeEvents } from '../describe.js';
@@ -39,8 +40,8 @@ const matches = (e: HistoryEvent, f: Filters, env: string): boolean => {
   return true;
 };
 
-const toQuery = (f: Filters, namespace: string, env: string): EventsQuery => {
-  const q: EventsQuery = { namespace, env };
+const toQuery = (f: Filters, namespace: string, env: string): Partial<z.output<typeof EventsQuery>> => {
+  const q: Partial<z.output<typeof EventsQuery>> = { namespace, env };
   if (f.key) q.key = f.key;
   if (f.tenant) q.tenant = f.tenant;
   if (f.actor) q.actor = f.actor;

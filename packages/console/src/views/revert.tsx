@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import type { RevertAnswer, RevertRequest } from '../api.js';
+import type { z } from 'zod';
+import type { RevertBody, RevertPlan } from '@strata/contracts';
 import { useModel, useNav, useSession } from '../model.js';
 import { describePlanned } from '../describe.js';
 import { shortTenant } from '../format.js';
@@ -21,14 +22,14 @@ export const RevertView = () => {
   const [keys, setKeys] = useState('');
   const [tenants, setTenants] = useState('');
   const [reason, setReason] = useState('');
-  const [preview, setPreview] = useState<{ request: string; answer: RevertAnswer } | null>(null);
-  const [applied, setApplied] = useState<RevertAnswer | null>(null);
+  const [preview, setPreview] = useState<{ request: string; to: number; plan: RevertPlan } | null>(null);
+  const [applied, setApplied] = useState<{ position: number; appended: number } | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
 
-  const request = (dryRun: boolean): RevertRequest | null => {
+  const request = (dryRun: boolean): z.input<typeof RevertBody> | null => {
     if (!/^\d+$/.test(position) || !reason.trim()) return null;
-    const body: RevertRequest = { to: { position: Number(position) }, dryRun, reason: reason.trim() };
+    const body: z.input<typeof RevertBody> = { to: { position: Number(position) }, dryRun, reason: reason.trim() };
     if (list(keys).length) body.keys = list(keys);
     if (list(tenants).length) body.tenants = list(tenants);
     return body;
@@ -43,11 +44,11 @@ export const RevertView = () => {
     client
       .revert({ namespace, env }, body)
       .then((answer) => {
-        if (dryRun) {
-          setPreview({ request: fingerprint, answer });
+        if ('plan' in answer) {
+          setPreview({ request: fingerprint, to: answer.to, plan: answer.plan });
           setApplied(null);
         } else {
-          setApplied(answer);
+          setApplied({ position: answer.position, appended: answer.appended });
           setPreview(null);
         }
       })
@@ -55,7 +56,7 @@ export const RevertView = () => {
       .finally(() => setBusy(false));
   };
 
-  const streams = preview?.answer.plan?.streams ?? [];
+  const streams = preview?.plan.streams ?? [];
   const planned = streams.flatMap((s) => s.events);
   const affected = [...new Set(planned.map((e) => (e.data['tenant'] ? String(e.data['tenant']) : 'environment-wide')))];
   const target = model.events.find((e) => e.position === Number(position));
@@ -104,7 +105,7 @@ export const RevertView = () => {
       {preview && (
         <section aria-labelledby="plan-title" className="panel" data-testid="revert-plan">
           <h3 id="plan-title">
-            Dry run: {planned.length} compensating event(s) to restore position {preview.answer.to}
+            Dry run: {planned.length} compensating event(s) to restore position {preview.to}
           </h3>
           <p>
             Affected:{' '}
@@ -121,8 +122,8 @@ export const RevertView = () => {
               )),
             )}
           </ol>
-          {(preview.answer.plan?.skipped.length ?? 0) > 0 && (
-            <p className="hint">Skipped: {JSON.stringify(preview.answer.plan?.skipped)}</p>
+          {preview.plan.skipped.length > 0 && (
+            <p className="hint">Skipped: {JSON.stringify(preview.plan.skipped)}</p>
           )}
           <button
             type="button"
@@ -137,7 +138,7 @@ export const RevertView = () => {
       )}
       {applied && (
         <StatusLine>
-          Reverted: {applied.appended ?? 0} event(s) appended, up to position{' '}
+          Reverted: {applied.appended} event(s) appended, up to position{' '}
           <strong data-testid="revert-position">{applied.position}</strong>. It is in the timeline and can itself be
           reverted.
         </StatusLine>

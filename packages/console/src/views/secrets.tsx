@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { addIsoDuration } from '@strata/core';
-import type { Scope, SecretList } from '../api.js';
+import type { Scope, SecretListAnswer } from '@strata/contracts';
 import { useModel, useSession } from '../model.js';
 import { ageOf, errorText } from '../format.js';
 import { ErrorBox, Field, StatusLine } from '../ui.js';
@@ -14,7 +14,7 @@ export const SecretsView = () => {
   const model = useModel();
   const { namespace, env, tenant } = model.scope;
   const scope: Scope = { namespace, env, tenant: tenant || null };
-  const [list, setList] = useState<SecretList | null>(null);
+  const [list, setList] = useState<SecretListAnswer | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [refresh, setRefresh] = useState(0);
 

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from 'react';
-import type { ChainVerification, ProjectionStatus } from '../api.js';
+import type { ChainVerification, ProjectionStatus } from '@strata/contracts';
 import { useModel, useSession } from '../model.js';
 import { ageOf, errorText } from '../format.js';
 import { ErrorBox, Field, StatusLine } from '../ui.js';
@@ -56,7 +56,7 @@ export const SystemView = () => {
           <dl className="facts" aria-label="Pipeline">
             <dt>Log head</dt>
             <dd data-testid="log-head">{status.head}</dd>
-            {(status.checkpoints ?? []).map((c) => (
+            {status.checkpoints.map((c) => (
               <div key={c.name} className="fact">
                 <dt>Checkpoint {c.name}</dt>
                 <dd>

@@ -1,5 +1,5 @@
 import { useEffect, useState, type FormEvent } from 'react';
-import type { DiffAnswer, FlagAnswer, ReadOptions, ResolvedConfig } from '../api.js';
+import type { DiffAnswer, FlagAnswer, ReadOptions, ResolvedAnswer } from '@strata/contracts';
 import { useModel, useNav, useSession } from '../model.js';
 import { describeChange } from '../describe.js';
 import { formatValue, localInputToIso } from '../format.js';
@@ -75,7 +75,7 @@ const MomentPicker = ({
 );
 
 interface Snapshot {
-  config: ResolvedConfig;
+  config: ResolvedAnswer;
   flags: Record<string, FlagAnswer>;
 }
 

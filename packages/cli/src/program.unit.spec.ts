@@ -333,6 +333,7 @@ describe('rebuild', () => {
       lag: null,
       progress: null,
       last,
+      checkpoints: [],
     });
     const running = (position: number) => ({
       startedAt: 'x',

@@ -55,7 +55,11 @@ test('diffs and revert plans read as sentences; values are JSON, long tenant ids
     describeChange({ kind: 'flag', flag: 'ai', before: null, after: { rollout: 100, enabled: true, position: 9 } }),
   ).toBe('flag ai: unset → 100%');
   expect(
-    describePlanned({ type: 'FlagRolloutChanged', data: { flag: 'ai', rollout: 25, enabled: true }, metadata: { actor: 'admin' } }),
+    describePlanned({
+      type: 'FlagRolloutChanged',
+      data: { flag: 'ai', rollout: 25, enabled: true },
+      metadata: { actor: 'admin' },
+    }),
   ).toBe('set flag ai to 25%');
   expect(formatValue(undefined)).toBe('—');
   expect(shortTenant(null)).toBe('environment');

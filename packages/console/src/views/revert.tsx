@@ -122,9 +122,7 @@ export const RevertView = () => {
               )),
             )}
           </ol>
-          {preview.plan.skipped.length > 0 && (
-            <p className="hint">Skipped: {JSON.stringify(preview.plan.skipped)}</p>
-          )}
+          {preview.plan.skipped.length > 0 && <p className="hint">Skipped: {JSON.stringify(preview.plan.skipped)}</p>}
           <button
             type="button"
             className="danger"

@@ -135,7 +135,7 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await poll(() => scopeForm().getByLabel('Namespace').inputValue()).toBe(ns);
     await poll(() => scopeForm().getByLabel('Environment').inputValue()).toBe(env);
     await poll(() => text('live')).toContain('Live: change stream');
-    await poll(() => changeStreams).toContain(`${scope}/changes`);
+    await poll(async () => changeStreams).toContain(`${scope}/changes`);
 
     // 2. Change tenant A's rate limit: the manifest's validation inline, then the write followed.
     await scopeForm().getByLabel('Tenant', { exact: true }).fill(tenants.a);

@@ -62,6 +62,21 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(self.client.get("no.such_key", tenant=t, default=5), 5)
         self.assertEqual(self.client.get("rate_limit.burst_size"), 40)  # the environment itself
 
+    def test_a_write_elsewhere_does_not_hide_this_environment(self) -> None:
+        # The log's head moves past prod's last change (a write to staging). A client that joins
+        # now starts its stream at that head; the tenants it loads reflect it although their own
+        # last change is older, so they must answer, not keep refetching and give up.
+        t = self.tenant()
+        self.put(f"/tenants/{t}/config/rate_limit.burst_size", {"value": 33})
+        api("PUT", f"/v1/namespaces/{self.ns}/envs/staging/config/rate_limit.burst_size", {"value": 7})
+        joined = StrataClient(url=URL, token=TOKEN, namespace=self.ns, environment="prod")
+        try:
+            joined.wait_connected(10)
+            self.assertEqual(joined.get("rate_limit.burst_size", tenant=t), 33, joined.stale_reason)
+            self.assertFalse(joined.stale, joined.stale_reason)
+        finally:
+            joined.close()
+
     def test_typed_flag_details_never_raise(self) -> None:
         forced, other = self.tenant(), self.tenant()
         self.put("/flags/advanced_analytics", {"rollout": 100, "enabled": True})

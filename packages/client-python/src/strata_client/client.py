@@ -271,8 +271,10 @@ class StrataClient:
         """Fetches the scope at ``min_position`` or later and swaps it in; listeners hear the diff.
 
         The answer must reflect every change the stream announced so far (``_head``): a change
-        that arrives while a fetch is under way would otherwise be lost, so fetch again."""
-        for _ in range(5):
+        that arrives while a fetch is under way would otherwise be lost, so fetch again — up to
+        five times; then keep the answer (it is correct up to its position) and queue a refresh."""
+        attempts = 5
+        for attempt in range(attempts):
             with self._lock:
                 old = self._scopes.get(tenant)
                 wanted: set[str] = set(old.flags) if old else set()
@@ -287,11 +289,17 @@ class StrataClient:
                 flags = {a: self._fetch_flags(str(tenant), a, min_position) for a in wanted}
             else:  # a config value changed: evaluations did not
                 flags = old.flags
-            position = _int(resolved.get("position"))
+            # A 200 to `minPosition=n` reflects every event up to n, even when the scope's own last
+            # change (the answer's position) is older: the server answers at once for a scope that
+            # had nothing newer. Only a change announced while this fetch ran means fetching again.
+            position = max(_int(resolved.get("position")), min_position)
             with self._lock:
-                if position < self._head:
+                behind = min_position < self._head
+                if behind and attempt < attempts - 1:
                     continue
                 current = self._scopes.get(tenant)
+                if current is not None and current.position > position:
+                    return  # a concurrent load already stored a newer answer
                 scope = _Scope(
                     values=dict(resolved.get("values", {})),
                     flags=flags,
@@ -301,8 +309,9 @@ class StrataClient:
                 self._scopes[tenant] = scope
             if old is not None:
                 self._notify(tenant, old, scope)
+            if behind:
+                self._work.put((tenant, self._head, None, True))
             return
-        raise StrataUnavailable(f"{tenant or 'the environment'} kept changing while it was loaded")
 
     def _fetch_flags(self, tenant: str, attributes_key: str, min_position: int) -> dict[str, dict[str, Any]]:
         context: dict[str, Any] = json.loads(attributes_key) if attributes_key else {}

@@ -20,6 +20,32 @@ export interface LegacyDatabase {
 
 const globalTenant = '00000000-0000-0000-0000-000000000000';
 
+/**
+ * Creates the seed's `tenant_configs` table (its SQLAlchemy model, as DDL) in the database at
+ * `url` and fills it with `rows` (tenant id, key, string value) in one statement. The demo and the
+ * import e2e both build their legacy table through this.
+ */
+export const writeTenantConfigs = async (url: string, rows: readonly (readonly [string, string, string])[]) => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE tenant_configs (
+      id serial PRIMARY KEY,
+      tenant_id uuid NOT NULL,
+      key varchar NOT NULL,
+      value varchar NOT NULL,
+      CONSTRAINT uq_tenant_config UNIQUE (tenant_id, key))`);
+    await client.query('CREATE INDEX ix_tenant_configs_tenant_id ON tenant_configs (tenant_id)');
+    await client.query(
+      `INSERT INTO tenant_configs (tenant_id, key, value)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::varchar[])`,
+      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
+    );
+  } finally {
+    await client.end();
+  }
+};
+
 export const createLegacyDatabase = async (strataUrl: string): Promise<LegacyDatabase> => {
   // Next to the Strata database, named after it, so parallel stacks never share one.
   const server = new URL(strataUrl);
@@ -48,20 +74,7 @@ export const createLegacyDatabase = async (strataUrl: string): Promise<LegacyDat
       .slice(10, 30)
       .map((t, i): [string, string, string] => [t, 'ai.temperature', String(0.2 + (i % 5) / 10)]),
   ];
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`CREATE TABLE tenant_configs (
-      id serial PRIMARY KEY,
-      tenant_id uuid NOT NULL,
-      key varchar NOT NULL,
-      value varchar NOT NULL,
-      CONSTRAINT uq_tenant_config UNIQUE (tenant_id, key))`);
-    for (const row of rows)
-      await client.query('INSERT INTO tenant_configs (tenant_id, key, value) VALUES ($1, $2, $3)', row);
-  } finally {
-    await client.end();
-  }
+  await writeTenantConfigs(url.toString(), rows);
   return {
     url: url.toString(),
     fernetKey,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeTenantConfigs } from '../../examples/shelfwise/legacy.js';
 import { repoRoot, startStack, type Json, type Stack } from './stack-fixture.js';
 
 /**
@@ -49,25 +50,10 @@ const legacyDatabase = async (rows: Dataset['rows']): Promise<string> => {
   databases.push(name);
   const url = new URL(stack.databaseUrl);
   url.pathname = `/${name}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(`CREATE TABLE tenant_configs (
-      id serial PRIMARY KEY,
-      tenant_id uuid NOT NULL,
-      key varchar NOT NULL,
-      value varchar NOT NULL,
-      CONSTRAINT uq_tenant_config UNIQUE (tenant_id, key))`);
-    await client.query('CREATE INDEX ix_tenant_configs_tenant_id ON tenant_configs (tenant_id)');
-    for (const r of rows)
-      await client.query('INSERT INTO tenant_configs (tenant_id, key, value) VALUES ($1, $2, $3)', [
-        r.tenant_id,
-        r.key,
-        r.value,
-      ]);
-  } finally {
-    await client.end();
-  }
+  await writeTenantConfigs(
+    url.toString(),
+    rows.map((r) => [r.tenant_id, r.key, r.value] as const),
+  );
   return url.toString();
 };
 

@@ -12,3 +12,4 @@ export * from './secret.js';
 export * from './secret-rotation.js';
 export * from './time-travel.js';
 export * from './commands.js';
+export * from './connection-errors.js';

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { causeChain, isConnectionLost } from '@strata/core';
 
 /**
  * SQLSTATEs that say "the database cannot serve you right now", not "your statement is wrong":
@@ -7,17 +8,6 @@ import pg from 'pg';
  * `statement_timeout` (57014).
  */
 const unavailableStates = new Set(['57P01', '57P02', '57P03', '53300', '57014']);
-/** Socket errors of a lost or refused connection. */
-const socketCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
 /** What node-postgres and pg-pool throw, without a code, when a connection dies or cannot be had in time. */
 const connectionMessages = [
   'Connection terminated',
@@ -31,11 +21,11 @@ const connectionMessages = [
  * retried later, so services answer 503 with Retry-After, never 500.
  */
 export const isPostgresUnavailable = (error: unknown): boolean => {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causeChain(error)) {
     const code = (e as { code?: unknown }).code;
     if (e instanceof pg.DatabaseError && typeof code === 'string')
       return code.startsWith('08') || unavailableStates.has(code);
-    if (typeof code === 'string' && socketCodes.has(code)) return true;
+    if (isConnectionLost(e)) return true;
     if (connectionMessages.some((m) => e.message.startsWith(m))) return true;
     if (e instanceof AggregateError && e.errors.some((inner) => isPostgresUnavailable(inner))) return true;
   }

@@ -1,14 +1,5 @@
-/** Socket errors of a lost or refused connection. */
-const socketCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-]);
+import { causeChain, isConnectionLost } from '@strata/core';
+
 /** What ioredis rejects commands with while it has no usable connection. */
 const connectionMessages = [
   'Connection is closed',
@@ -24,9 +15,8 @@ const connectionMessages = [
  * timeout exhausted): readers fall back to the log or answer 503, never 500.
  */
 export const isRedisUnavailable = (error: unknown): boolean => {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && socketCodes.has(code)) return true;
+  for (const e of causeChain(error)) {
+    if (isConnectionLost(e)) return true;
     if (e.name === 'MaxRetriesPerRequestError') return true;
     if (connectionMessages.some((m) => e.message.startsWith(m))) return true;
   }

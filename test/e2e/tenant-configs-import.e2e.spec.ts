@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fernetEncrypt, parseFernetKey } from '@strata/cli';
 import { writeTenantConfigs } from '../../examples/shelfwise/legacy.js';
 import { repoRoot, startStack, type Json, type Stack } from './stack-fixture.js';
 
@@ -203,6 +204,28 @@ describe('strata import tenant-configs', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ appended: 0 });
     expect(await head()).toBe(report.position);
 
+    // A secret rotated in Strata since: importing a legacy key for it writes the next version (not
+    // version 1, which the secret already has).
+    const owner = Object.keys(expected.secrets).find((t) => expected.secrets[t]!.erp !== null)!;
+    const secretPath = `/v1/namespaces/shelfwise/envs/prod/tenants/${owner}/secrets/erp.api_key`;
+    const rotated = await stack.call('PUT', secretPath, { value: 'rotated-in-strata', reason: 'rotation' });
+    expect(rotated.status, rotated.text).toBe(200);
+    // The legacy table copied again with a new ERP key for that tenant (as the demo's fresh legacy
+    // database holds): a real decision on the rotated secret, which must take the next version.
+    const fernet = parseFernetKey(data.fernet_key);
+    const reencrypted = await legacyDatabase(
+      data.rows.map((r) =>
+        r.tenant_id === owner && r.key === 'secret.erp.api_key'
+          ? { ...r, value: fernetEncrypt(fernet, 'erp-key-from-the-new-copy') }
+          : r,
+      ),
+    );
+    const reimport = await strata([...args.slice(0, 3), reencrypted, ...args.slice(4), '--json']);
+    expect(reimport.code, reimport.stderr).toBe(0);
+    expect(JSON.parse(reimport.stdout)).toMatchObject({ appended: 1, changed: { secret: 1 } });
+    const restored = await stack.call('GET', `${secretPath}?minPosition=${await head()}`);
+    expect(restored.body).toMatchObject({ value: 'erp-key-from-the-new-copy', version: 3 });
+
     // The same rows changed in Strata since, and the legacy table edited: only the edits land.
     const edited = {
       ...data,
@@ -212,7 +235,8 @@ describe('strata import tenant-configs', () => {
     const burst = data.rows.filter((r) => r.key === 'rate_limit.burst_size' && r.value !== '77').length;
     const rerun = await strata([...args.slice(0, 3), editedSource, ...args.slice(4), '--json']);
     expect(rerun.code, rerun.stderr).toBe(0);
-    expect(JSON.parse(rerun.stdout)).toMatchObject({ appended: burst, changed: { value: burst } });
+    // (plus the ERP key, which the legacy table still holds in its first form)
+    expect(JSON.parse(rerun.stdout)).toMatchObject({ appended: burst + 1, changed: { value: burst, secret: 1 } });
   });
 
   it('documents its endpoint in the OpenAPI document', async () => {

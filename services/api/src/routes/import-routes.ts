@@ -167,9 +167,11 @@ export const importRoutes = (fastify: FastifyInstance, context: ApiContext) => {
             continue;
           }
           // Decided now on a placeholder envelope for secrets: names and scopes are checked before
-          // anything is encrypted, and a refused import never seals anything.
+          // anything is encrypted, and a refused import never seals anything. A secret that already
+          // has versions (rotated since an earlier import) gets the next one, as the write will.
+          const version = change.kind === 'secret' ? latestSecretVersionNumber(state, tenant, change.name) + 1 : 1;
           try {
-            decide(commandOf(ns, env, change, metadata, placeholderEnvelope, 1), state);
+            decide(commandOf(ns, env, change, metadata, placeholderEnvelope, version), state);
           } catch (error) {
             if (!isStrataError(error)) throw error;
             problems.push({ index, code: error.code, detail: error.message });

@@ -15,6 +15,16 @@ if [[ "${CI:-}" == "true" || ! -f $console/dist/index.html || -n "$(find $consol
   echo "strata: building the console (vite)…" >&2
   npm run build --silent -w @strata/console >/dev/null
 fi
+# The console's browser e2e drives Debian's Chromium (playwright's own download cannot work offline).
+if [[ -z "${STRATA_CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
+  if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "strata: installing Chromium for the browser tests (apt-get install chromium)…" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+  else
+    echo "strata: no chromium on PATH; install it (Debian: apt-get install chromium) or set STRATA_CHROMIUM" >&2
+  fi
+fi
 node_version=$(node_modules/.bin/node --version)
 [[ "$node_version" == v24.* ]] || { echo "strata: expected Node 24 in node_modules/.bin/node, found $node_version" >&2; exit 1; }
 # The packages a user installs (core, contracts, redis-views, sdk, cli) run from their build:

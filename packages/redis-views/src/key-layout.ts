@@ -19,6 +19,8 @@ export const globalKeys = (prefix: string) => ({
   rebuildLock: `${prefix}rebuild:lock`,
   /** Global change channel. */
   changes: `${prefix}changes`,
+  /** Hash: Kafka partition → the projector lag last reported by the member owning it (partition-lag.ts). */
+  partitionLag: `${prefix}projector:lag`,
 });
 
 export const generationKeys = (prefix: string, generation: number | string) => ({

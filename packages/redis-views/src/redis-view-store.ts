@@ -4,6 +4,15 @@ import type { Redis } from 'ioredis';
 import { StrataError, type EventLog, type RecordedEvent } from '@strata/core';
 import { defaultPrefix, generationKeys, globalKeys } from './key-layout.js';
 import { applyScript, switchScript } from './lua-scripts.js';
+import {
+  parseLagReply,
+  publishLagArgs,
+  publishLagScript,
+  readLagScript,
+  type LagReporter,
+  type PartitionLagReport,
+  type PartitionOffsets,
+} from './partition-lag.js';
 import { viewOpOf, type ViewChange } from './view-ops.js';
 
 export interface ApplyResult {
@@ -58,6 +67,8 @@ interface ScriptCommands {
   strataApply(...args: string[]): Promise<number>;
   strataSwitch(...args: string[]): Promise<number>;
   strataRelease(key: string, token: string, ttl: string): Promise<number>;
+  strataPublishLag(key: string, ...args: string[]): Promise<number>;
+  strataReadLag(key: string): Promise<unknown>;
 }
 
 /** Compare-and-expire (ttl > 0) or compare-and-delete (ttl = 0) of the rebuild lease. */
@@ -87,6 +98,8 @@ export class RedisViewStore {
       redis.defineCommand('strataApply', { numberOfKeys: 2, lua: applyScript });
       redis.defineCommand('strataSwitch', { numberOfKeys: 2, lua: switchScript });
       redis.defineCommand('strataRelease', { numberOfKeys: 1, lua: leaseScript });
+      redis.defineCommand('strataPublishLag', { numberOfKeys: 1, lua: publishLagScript });
+      redis.defineCommand('strataReadLag', { numberOfKeys: 1, lua: readLagScript });
     }
     this.redis = redis as Redis & ScriptCommands;
   }
@@ -193,6 +206,17 @@ export class RedisViewStore {
       await this.dropGeneration(previous);
     }
     return { generation, previous, position: cursor, events, eventsPerSecond: rate(), rebuilt: true };
+  }
+
+  /** Records the lag of the partitions `reporter` owns, stamped with Redis's clock (partition-lag.ts). */
+  async publishPartitionLag(reporter: LagReporter, partitions: readonly PartitionOffsets[]): Promise<void> {
+    if (partitions.length === 0) return;
+    await this.redis.strataPublishLag(globalKeys(this.prefix).partitionLag, ...publishLagArgs(reporter, partitions));
+  }
+
+  /** Every partition's last lag report with its age, by partition; empty before any projector reported. */
+  async partitionLag(): Promise<PartitionLagReport[]> {
+    return parseLagReply(await this.redis.strataReadLag(globalKeys(this.prefix).partitionLag));
   }
 
   /** Deletes every key of a generation, in SCAN batches with UNLINK so Redis never blocks long. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fold, initialState, type RecordedEvent } from '@strata/core';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { createTestDatabase, testRedis } from '@strata/testing';
-import { RedisViewReader, RedisViewStore, globalKeys, type ViewChange } from './index.js';
+import { RedisViewReader, RedisViewStore, globalKeys, staleAfterMs, type ViewChange } from './index.js';
 import {
   appendSampleEvents,
   comparableState,
@@ -315,5 +315,46 @@ describe('RedisViewStore and RedisViewReader', () => {
       client.disconnect();
       await pool.end();
     }
+  });
+});
+
+describe('RedisViewStore partition lag', () => {
+  it('keeps the last report per partition with its reporter, stamped and aged by Redis, and marks silent ones stale', async () => {
+    await using redis = await testRedis();
+    const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+    expect(await store.partitionLag()).toEqual([]);
+    await store.publishPartitionLag({ instance: 'host-a:1', everyMs: 100 }, [
+      { partition: 1, committed: 40, highWatermark: 42 },
+      { partition: 0, committed: 7, highWatermark: 7 },
+    ]);
+    // Another member took partition 1 over: its report replaces the old owner's, partition 0 stays.
+    await store.publishPartitionLag({ instance: 'host-b:2', everyMs: 100 }, [
+      { partition: 1, committed: 42, highWatermark: 45 },
+    ]);
+    await store.publishPartitionLag({ instance: 'host-b:2', everyMs: 100 }, []);
+    const [p0, p1, ...rest] = await store.partitionLag();
+    expect(rest).toEqual([]);
+    expect(p0).toMatchObject({ partition: 0, committed: 7, highWatermark: 7, lag: 0, instance: 'host-a:1', stale: false });
+    expect(p1).toMatchObject({ partition: 1, committed: 42, highWatermark: 45, lag: 3, instance: 'host-b:2', stale: false });
+    const time = await redis.client.time();
+    const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
+    expect(Math.abs(Date.parse(p1!.updatedAt) - redisNow)).toBeLessThan(1_000);
+    expect(p1!.ageMs).toBeGreaterThanOrEqual(0);
+    expect(p1!.ageMs).toBeLessThan(1_000);
+    expect(JSON.parse((await redis.client.hget(globalKeys(redis.prefix).partitionLag, '1'))!)).toMatchObject({
+      partition: 1,
+      lag: 3,
+      instance: 'host-b:2',
+      everyMs: 100,
+    });
+
+    // Nobody reports any more: the entries keep their last numbers but say they are stale.
+    await new Promise((resolve) => setTimeout(resolve, staleAfterMs(100) + 200));
+    const silent = await store.partitionLag();
+    expect(silent.map((p) => [p.partition, p.lag, p.stale])).toEqual([
+      [0, 0, true],
+      [1, 3, true],
+    ]);
+    expect(silent[0]!.ageMs).toBeGreaterThan(staleAfterMs(100));
   });
 });

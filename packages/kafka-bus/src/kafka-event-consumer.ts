@@ -31,6 +31,11 @@ export interface ConsumeOptions {
    * second, for as long as it keeps failing), so handlers must be idempotent.
    */
   handleBatch(events: RecordedEvent[], partition: number): Promise<void>;
+  /**
+   * Called after each batch's offsets are committed, with that partition's lag as the batch saw it
+   * (its high watermark at fetch time): a report that costs no request. `lag()` asks the broker.
+   */
+  onCommitted?(lag: PartitionLag): void;
 }
 
 export interface PartitionLag {
@@ -97,7 +102,7 @@ export class KafkaEventConsumer {
         await consumer.run({
           autoCommit: false,
           eachBatchAutoResolve: false,
-          eachBatch: (payload) => this.#eachBatch(payload, options.handleBatch),
+          eachBatch: (payload) => this.#eachBatch(payload, options),
         });
         return;
       } catch (error) {
@@ -187,7 +192,7 @@ export class KafkaEventConsumer {
 
   async #eachBatch(
     { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload,
-    handleBatch: ConsumeOptions['handleBatch'],
+    { handleBatch, onCommitted }: Pick<ConsumeOptions, 'handleBatch' | 'onCommitted'>,
   ): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const events = batch.messages.map(fromKafkaMessage);
@@ -224,10 +229,16 @@ export class KafkaEventConsumer {
     const lastOffset = batch.lastOffset();
     resolveOffset(lastOffset);
     // An explicit commit of exactly this batch: the committed offset is the next one to read.
+    const committed = Number(lastOffset) + 1;
     await commitOffsetsIfNecessary({
-      topics: [
-        { topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(Number(lastOffset) + 1) }] },
-      ],
+      topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: String(committed) }] }],
+    });
+    const highWatermark = Number(batch.highWatermark);
+    onCommitted?.({
+      partition: batch.partition,
+      highWatermark,
+      committed,
+      lag: Math.max(0, highWatermark - committed),
     });
     await heartbeat();
   }

@@ -334,8 +334,22 @@ describe('RedisViewStore partition lag', () => {
     await store.publishPartitionLag({ instance: 'host-b:2', everyMs: 100 }, []);
     const [p0, p1, ...rest] = await store.partitionLag();
     expect(rest).toEqual([]);
-    expect(p0).toMatchObject({ partition: 0, committed: 7, highWatermark: 7, lag: 0, instance: 'host-a:1', stale: false });
-    expect(p1).toMatchObject({ partition: 1, committed: 42, highWatermark: 45, lag: 3, instance: 'host-b:2', stale: false });
+    expect(p0).toMatchObject({
+      partition: 0,
+      committed: 7,
+      highWatermark: 7,
+      lag: 0,
+      instance: 'host-a:1',
+      stale: false,
+    });
+    expect(p1).toMatchObject({
+      partition: 1,
+      committed: 42,
+      highWatermark: 45,
+      lag: 3,
+      instance: 'host-b:2',
+      stale: false,
+    });
     const time = await redis.client.time();
     const redisNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
     expect(Math.abs(Date.parse(p1!.updatedAt) - redisNow)).toBeLessThan(1_000);

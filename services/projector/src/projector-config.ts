@@ -11,7 +11,10 @@ export interface ProjectorConfig {
   groupId: string;
   /** Serve Prometheus text on `/metrics` here; 0 picks a free port; undefined serves nothing. */
   metricsPort: number | undefined;
-  /** How often the generation marker is checked, so lost Redis data triggers a rebuild. */
+  /**
+   * How often the generation marker is checked, so lost Redis data triggers a rebuild, and the
+   * broker's view of this member's partition lag is published (see partition-lag-publisher.ts).
+   */
   watchIntervalMs: number;
   /** Kafka group session timeout: how long a dead member keeps its partitions. */
   sessionTimeoutMs: number;

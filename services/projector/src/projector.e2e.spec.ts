@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
-import { RedisViewReader, type ViewChange } from '@strata/redis-views';
+import { RedisViewReader, RedisViewStore, type ViewChange } from '@strata/redis-views';
 import { Relay } from '@strata/relay';
 import { createJsonLogger } from '@strata/service-runtime';
 import { createTestDatabase, testRedis, testTopic } from '@strata/testing';
@@ -39,6 +39,7 @@ describe('Projector (in-process, with the real relay)', () => {
       sessionTimeoutMs: 6_000,
       heartbeatIntervalMs: 500,
       logger: quiet,
+      instance: 'projector-e2e',
     });
     const subscriber = new Redis(redis.url);
     const changes: ViewChange[] = [];
@@ -88,6 +89,20 @@ describe('Projector (in-process, with the real relay)', () => {
       expect(metrics).toMatch(/strata_projector_partition_lag\{group="[^"]+",partition="\d"\} 0/);
       expect(metrics).toMatch(/strata_projector_generation\{group="[^"]+"\} 1/);
       expect(latencyMs).toBeLessThan(30_000);
+      // Both partitions' lag reaches Redis, from this member, caught up and fresh.
+      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+      await expect
+        .poll(
+          async () =>
+            (await store.partitionLag()).map(({ partition, lag, instance, stale }) => ({
+              partition,
+              lag,
+              instance,
+              stale,
+            })),
+          { timeout: 15_000 },
+        )
+        .toEqual([0, 1].map((partition) => ({ partition, lag: 0, instance: 'projector-e2e', stale: false })));
     } finally {
       subscriber.disconnect();
       await projector.stop();

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { RecordedEvent } from '@strata/core';
@@ -7,10 +8,13 @@ import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewStore, type RebuildResult } from '@strata/redis-views';
 import { createJsonLogger, serveMetrics, type JsonLogger } from '@strata/service-runtime';
 import type { ProjectorConfig } from './projector-config.js';
+import { PartitionLagPublisher } from './partition-lag-publisher.js';
 import { ProjectorMetrics, renderProjectorMetrics } from './projector-metrics.js';
 
 export interface ProjectorOptions extends ProjectorConfig {
   logger?: JsonLogger;
+  /** Names this member in its partition-lag reports; default `<host>:<pid>`. */
+  instance?: string;
 }
 
 /**
@@ -30,6 +34,8 @@ export class Projector {
   #consumer: KafkaEventConsumer | undefined;
   #server: Server | undefined;
   #watch: NodeJS.Timeout | undefined;
+  #lag: PartitionLagPublisher | undefined;
+  #askingLag = false;
   #rebuilding: Promise<RebuildResult | null> | null = null;
   #abort = new AbortController();
   #metricsPort: number | undefined;
@@ -57,6 +63,12 @@ export class Projector {
     });
     this.#log = new PostgresEventLog(this.#pool);
     this.#store = new RedisViewStore({ redis: this.#redis, prefix: o.prefix });
+    const lag = new PartitionLagPublisher(
+      this.#store,
+      { instance: o.instance ?? `${hostname()}:${process.pid}`, everyMs: o.watchIntervalMs },
+      this.#logger,
+    );
+    this.#lag = lag;
     if (o.metricsPort !== undefined) {
       const served = await serveMetrics(o.metricsPort, () => this.renderMetrics());
       this.#server = served.server;
@@ -74,8 +86,13 @@ export class Projector {
       groupId: o.groupId,
       topic: o.topic,
       handleBatch: (events, partition) => this.#handle(events, partition),
+      onCommitted: (committed) => lag.report([committed]),
     });
-    this.#watch = setInterval(() => void this.#checkViews(), o.watchIntervalMs);
+    this.#watch = setInterval(() => {
+      void this.#checkViews();
+      void this.#reportLag();
+    }, o.watchIntervalMs);
+    void this.#reportLag();
     this.#logger.log('info', 'projector started', {
       topic: o.topic,
       group: o.groupId,
@@ -159,6 +176,7 @@ export class Projector {
     await this.#consumer?.stop();
     this.#abort.abort();
     await this.#rebuilding;
+    await this.#lag?.idle();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
     await this.#pool?.end();
     await this.#redis?.quit().catch(() => undefined);
@@ -173,6 +191,25 @@ export class Projector {
       // before it has read the log past them.
       this.#logger.log('warn', 'views lost; events kept for the rebuild', { partition, events: events.length });
       void this.rebuild('view generation lost');
+    }
+  }
+
+  /**
+   * The broker's committed offsets and high watermarks of the partitions this member owns, every
+   * interval: that is what moves a partition back to 0 once the last batch is in, and what shows a
+   * partition whose batches keep failing falling behind. One question at a time.
+   */
+  async #reportLag(): Promise<void> {
+    if (this.#askingLag || !this.#consumer) return;
+    this.#askingLag = true;
+    try {
+      this.#lag?.report(await this.#consumer.lag());
+    } catch (error) {
+      this.#logger.log('debug', 'partition lag unknown: Kafka did not answer', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    } finally {
+      this.#askingLag = false;
     }
   }
 

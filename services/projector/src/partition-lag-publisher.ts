@@ -1,0 +1,71 @@
+import type { PartitionLag } from '@strata/kafka-bus';
+import type { LagReporter, PartitionOffsets } from '@strata/redis-views';
+import type { JsonLogger } from '@strata/service-runtime';
+
+/** Where the reports go: RedisViewStore's `publishPartitionLag`. */
+export interface LagSink {
+  publishPartitionLag(reporter: LagReporter, partitions: readonly PartitionOffsets[]): Promise<void>;
+}
+
+/**
+ * Publishes this member's lag per owned partition into Redis for the API's status (and the
+ * console's System view). Reports are coalesced: at most one write is in flight, and whatever
+ * arrives meanwhile (a report after every committed batch, the broker's answer every interval) is
+ * merged by partition and written next, so a busy projector costs Redis one small write per round
+ * trip, not one per batch. A failing write is logged once per run of failures; the next report
+ * tries again, and until then readers see the entries age into `stale`.
+ */
+export class PartitionLagPublisher {
+  readonly #sink: LagSink;
+  readonly #reporter: LagReporter;
+  readonly #logger: JsonLogger;
+  readonly #pending = new Map<number, PartitionOffsets>();
+  #writing: Promise<void> | null = null;
+  #failing = false;
+
+  constructor(sink: LagSink, reporter: LagReporter, logger: JsonLogger) {
+    this.#sink = sink;
+    this.#reporter = reporter;
+    this.#logger = logger;
+  }
+
+  /** Queues reports (newest per partition wins) and writes them soon. */
+  report(lags: readonly PartitionLag[]): void {
+    for (const { partition, committed, highWatermark } of lags)
+      this.#pending.set(partition, { partition, committed, highWatermark });
+    this.#kick();
+  }
+
+  /** Resolves once nothing is being written (for a clean stop). */
+  async idle(): Promise<void> {
+    await this.#writing;
+  }
+
+  #kick(): void {
+    if (this.#writing) return;
+    this.#writing = this.#drain().finally(() => {
+      this.#writing = null;
+      // Reports that came in as the last write finished; after a failure, the next report retries.
+      if (this.#pending.size > 0 && !this.#failing) this.#kick();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.size > 0) {
+      const batch = [...this.#pending.values()];
+      this.#pending.clear();
+      try {
+        await this.#sink.publishPartitionLag(this.#reporter, batch);
+        if (this.#failing) this.#logger.log('info', 'partition lag published again');
+        this.#failing = false;
+      } catch (error) {
+        if (!this.#failing)
+          this.#logger.log('warn', 'publishing partition lag failed; it shows as stale until a report gets through', {
+            error: error instanceof Error ? error.message : String(error),
+          });
+        this.#failing = true;
+        return;
+      }
+    }
+  }
+}

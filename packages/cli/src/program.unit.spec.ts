@@ -334,6 +334,7 @@ describe('rebuild', () => {
       progress: null,
       last,
       checkpoints: [],
+      partitions: [],
     });
     const running = (position: number) => ({
       startedAt: 'x',

@@ -259,6 +259,26 @@ export const ProjectionStatus = z.object({
   checkpoints: z.array(
     z.object({ name: z.string(), position: Position, lag: z.number().int(), updatedAt: z.string() }),
   ),
+  /**
+   * The projectors' lag per Kafka partition, as last reported by the member owning it (empty until
+   * one reported). `stale`: that member has not reported for a while (stopped, hung or cut off from
+   * Kafka), so `lag` is only the last known value.
+   */
+  partitions: z.array(
+    z.object({
+      partition: z.number().int(),
+      /** Next offset the projector group will read. */
+      committed: z.number().int(),
+      /** End offset: the next one the broker will write. */
+      highWatermark: z.number().int(),
+      lag: z.number().int(),
+      /** The reporting member (`host:pid` by default). */
+      instance: z.string(),
+      updatedAt: z.string(),
+      ageMs: z.number().int(),
+      stale: z.boolean(),
+    }),
+  ),
 });
 
 export const KeyStatus = z.object({

@@ -46,7 +46,7 @@ export type ViewReader = Pick<
   'resolvedConfig' | 'flag' | 'resolveFlag' | 'viewPositions' | 'waitForPositions'
 >;
 /** Rebuild and status of the views (RedisViewStore). */
-export type ProjectionStore = Pick<RedisViewStore, 'rebuild' | 'generation' | 'needsRebuild'>;
+export type ProjectionStore = Pick<RedisViewStore, 'rebuild' | 'generation' | 'needsRebuild' | 'partitionLag'>;
 
 /** Encrypts secret versions before they reach the log and opens them for secret readers (SecretCipher). */
 export interface SecretSealer {

@@ -129,13 +129,13 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
       config: { access: { permission: 'projections', target: () => ({}) } },
       schema: {
         tags: ['ops'],
-        summary: 'Live generation, rebuild progress and lag',
+        summary: 'Live generation, rebuild progress, checkpoints and projector lag per partition',
         response: { 200: ProjectionStatus },
       },
     },
     async () => {
       const store = projections();
-      const [generation, needsRebuild, head, checkpoints] = await Promise.all([
+      const [generation, needsRebuild, head, checkpoints, partitions] = await Promise.all([
         store.generation(),
         store.needsRebuild(),
         deps.log.headPosition(),
@@ -143,6 +143,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
         deps.pool.query<{ name: string; position: string; updated_at: Date }>(
           'SELECT name, position, updated_at FROM strata.checkpoints ORDER BY name',
         ),
+        store.partitionLag(),
       ]);
       const progress = running?.progress ?? null;
       return {
@@ -160,6 +161,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
           lag: Math.max(0, head - Number(row.position)),
           updatedAt: row.updated_at.toISOString(),
         })),
+        partitions: partitions.map(({ everyMs: _everyMs, ...report }) => report),
       };
     },
   );

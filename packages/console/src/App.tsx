@@ -9,7 +9,7 @@ import {
   type Session,
 } from './model.js';
 import { errorText } from './format.js';
-import { ErrorBox, Field } from './ui.js';
+import { ErrorBox, Field, SecretInput } from './ui.js';
 import { ConfigView } from './views/config.js';
 import { FlagsView } from './views/flags.js';
 import { HistoryView } from './views/history.js';
@@ -106,16 +106,7 @@ const SignIn = ({ onSignIn }: { onSignIn: (token: string) => Promise<void> }) =>
           hint="Kept in this tab's session storage only; the console shows what the token's role may do."
           error={error}
         >
-          {(props) => (
-            <input
-              {...props}
-              type="password"
-              autoComplete="off"
-              required
-              name="token"
-              onInput={(e) => setFilled(e.currentTarget.value.trim() !== '')}
-            />
-          )}
+          {(props) => <SecretInput {...props} name="token" onText={(text) => setFilled(text.trim() !== '')} />}
         </Field>
         <button type="submit" disabled={busy || !filled}>
           {busy ? 'Signing in…' : 'Sign in'}
@@ -197,57 +188,32 @@ const Shell = ({ session }: { session: Session }) => {
           </button>
         </header>
         <form className="scope" aria-label="Scope" onSubmit={(e) => e.preventDefault()}>
-          <Field label="Namespace">
-            {(props) => (
-              <input
-                {...props}
-                list="namespaces"
-                value={scope.namespace}
-                disabled={fixed.namespace}
-                onChange={(e) =>
-                  setScope({ namespace: e.target.value, env: '', tenant: fixed.tenant ? scope.tenant : '' })
-                }
-              />
-            )}
-          </Field>
-          <datalist id="namespaces">
-            {namespaces.map((n) => (
-              <option key={n} value={n} />
-            ))}
-          </datalist>
-          <Field label="Environment">
-            {(props) => (
-              <input
-                {...props}
-                list="environments"
-                value={scope.env}
-                disabled={fixed.env}
-                onChange={(e) => setScope({ ...scope, env: e.target.value })}
-              />
-            )}
-          </Field>
-          <datalist id="environments">
-            {model.environments.map((n) => (
-              <option key={n} value={n} />
-            ))}
-          </datalist>
-          <Field label="Tenant" hint="Empty: the environment layer">
-            {(props) => (
-              <input
-                {...props}
-                list="tenants"
-                value={scope.tenant}
-                disabled={fixed.tenant}
-                spellCheck={false}
-                onChange={(e) => setScope({ ...scope, tenant: e.target.value.trim() })}
-              />
-            )}
-          </Field>
-          <datalist id="tenants">
-            {model.tenants.map((t) => (
-              <option key={t} value={t} />
-            ))}
-          </datalist>
+          <SuggestField
+            label="Namespace"
+            listId="namespaces"
+            options={namespaces}
+            value={scope.namespace}
+            disabled={fixed.namespace}
+            onChange={(namespace) => setScope({ namespace, env: '', tenant: fixed.tenant ? scope.tenant : '' })}
+          />
+          <SuggestField
+            label="Environment"
+            listId="environments"
+            options={model.environments}
+            value={scope.env}
+            disabled={fixed.env}
+            onChange={(env) => setScope({ ...scope, env })}
+          />
+          <SuggestField
+            label="Tenant"
+            hint="Empty: the environment layer"
+            listId="tenants"
+            options={model.tenants}
+            value={scope.tenant}
+            disabled={fixed.tenant}
+            spellCheck={false}
+            onChange={(tenant) => setScope({ ...scope, tenant: tenant.trim() })}
+          />
           <p className="live" data-testid="live">
             {model.live === 'stream'
               ? '● Live: change stream'
@@ -299,6 +265,47 @@ const Shell = ({ session }: { session: Session }) => {
     </ModelContext.Provider>
   );
 };
+
+/** A scope input with suggestions; the datalist's id is also what other sections' inputs suggest from. */
+const SuggestField = ({
+  label,
+  hint,
+  listId,
+  options,
+  value,
+  disabled,
+  spellCheck,
+  onChange,
+}: {
+  label: string;
+  hint?: string;
+  listId: string;
+  options: readonly string[];
+  value: string;
+  disabled: boolean;
+  spellCheck?: boolean;
+  onChange: (value: string) => void;
+}) => (
+  <>
+    <Field label={label} {...(hint ? { hint } : {})}>
+      {(props) => (
+        <input
+          {...props}
+          list={listId}
+          value={value}
+          disabled={disabled}
+          spellCheck={spellCheck}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
+    <datalist id={listId}>
+      {options.map((o) => (
+        <option key={o} value={o} />
+      ))}
+    </datalist>
+  </>
+);
 
 const PageFrame = ({ title, children }: { title: string; children: React.ReactNode }) => {
   useMemo(() => (document.title = `${title} · Strata console`), [title]);

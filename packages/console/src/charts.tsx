@@ -4,6 +4,9 @@
  * chart also carries a text table of its data for screen readers and for reading exact values.
  */
 
+import type { ReactNode } from 'react';
+import { DataTable, type DataTableProps } from './ui.js';
+
 export interface Point {
   /** Milliseconds since the epoch. */
   t: number;
@@ -14,6 +17,32 @@ export interface Point {
 const W = 640;
 const H = 180;
 const PAD = { left: 40, right: 12, top: 12, bottom: 28 };
+
+/** The frame both charts share: the SVG with its first and last x label, a caption, the data as a table. */
+const Figure = <Row,>({
+  title,
+  from,
+  to,
+  children,
+  ...table
+}: { title: string; from: string; to: string; children: ReactNode } & DataTableProps<Row>) => (
+  <figure className="chart">
+    <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
+      {children}
+      <text className="axis" x={PAD.left} y={H - 8}>
+        {from}
+      </text>
+      <text className="axis" x={W - PAD.right} y={H - 8} textAnchor="end">
+        {to}
+      </text>
+    </svg>
+    <figcaption>{title}</figcaption>
+    <details>
+      <summary>Data</summary>
+      <DataTable className="" {...table} />
+    </details>
+  </figure>
+);
 
 const timeLabel = (t: number) => new Date(t).toISOString().slice(5, 16).replace('T', ' ');
 
@@ -38,56 +67,31 @@ export const StepChart = ({
   for (let i = 1; i < points.length; i++) d += ` H ${x(points[i]!.t)} V ${y(points[i]!.y)}`;
   d += ` H ${x(t1)}`;
   return (
-    <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
-        {[0, 0.5, 1].map((f) => (
-          <g key={f}>
-            <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={y(f * yMax)} y2={y(f * yMax)} />
-            <text className="axis" x={PAD.left - 6} y={y(f * yMax) + 4} textAnchor="end">
-              {Math.round(f * yMax)}
-              {unit}
-            </text>
-          </g>
-        ))}
-        <path className="line" d={d} fill="none" />
-        {points.map((p) => (
-          <circle key={`${p.t}-${p.label}`} className="dot" cx={x(p.t)} cy={y(p.y)} r={4}>
-            <title>{`${p.label}: ${p.y}${unit}`}</title>
-          </circle>
-        ))}
-        <text className="axis" x={PAD.left} y={H - 8}>
-          {timeLabel(t0)}
-        </text>
-        <text className="axis" x={W - PAD.right} y={H - 8} textAnchor="end">
-          {timeLabel(t1)}
-        </text>
-      </svg>
-      <figcaption>{title}</figcaption>
-      <details>
-        <summary>Data</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Value</th>
-              <th scope="col">Event</th>
-            </tr>
-          </thead>
-          <tbody>
-            {points.map((p) => (
-              <tr key={`${p.t}-${p.label}`}>
-                <td>{new Date(p.t).toISOString()}</td>
-                <td>
-                  {p.y}
-                  {unit}
-                </td>
-                <td>{p.label}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
-    </figure>
+    <Figure
+      title={title}
+      from={timeLabel(t0)}
+      to={timeLabel(t1)}
+      columns={['When', 'Value', 'Event']}
+      rows={points}
+      rowKey={(p) => `${p.t}-${p.label}`}
+      cells={(p) => [new Date(p.t).toISOString(), `${p.y}${unit}`, p.label]}
+    >
+      {[0, 0.5, 1].map((f) => (
+        <g key={f}>
+          <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={y(f * yMax)} y2={y(f * yMax)} />
+          <text className="axis" x={PAD.left - 6} y={y(f * yMax) + 4} textAnchor="end">
+            {Math.round(f * yMax)}
+            {unit}
+          </text>
+        </g>
+      ))}
+      <path className="line" d={d} fill="none" />
+      {points.map((p) => (
+        <circle key={`${p.t}-${p.label}`} className="dot" cx={x(p.t)} cy={y(p.y)} r={4}>
+          <title>{`${p.label}: ${p.y}${unit}`}</title>
+        </circle>
+      ))}
+    </Figure>
   );
 };
 
@@ -98,54 +102,34 @@ export const BarChart = ({ title, bars }: { title: string; bars: { label: string
   const slot = Math.min(48, (W - PAD.left - PAD.right) / bars.length);
   const y = (v: number) => H - PAD.bottom - (v / max) * (H - PAD.top - PAD.bottom);
   return (
-    <figure className="chart">
-      <svg viewBox={`0 0 ${W} ${H}`} role="img" aria-label={title}>
-        <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={y(max)} y2={y(max)} />
-        <text className="axis" x={PAD.left - 6} y={y(max) + 4} textAnchor="end">
-          {max}
-        </text>
-        <text className="axis" x={PAD.left - 6} y={y(0) + 4} textAnchor="end">
-          0
-        </text>
-        {bars.map((b, i) => (
-          <rect
-            key={b.label}
-            className="bar"
-            x={PAD.left + i * slot + slot * 0.1}
-            width={slot * 0.8}
-            y={y(b.value)}
-            height={Math.max(0, y(0) - y(b.value))}
-          >
-            <title>{`${b.label}: ${b.value}`}</title>
-          </rect>
-        ))}
-        <text className="axis" x={PAD.left} y={H - 8}>
-          {bars[0]!.label}
-        </text>
-        <text className="axis" x={W - PAD.right} y={H - 8} textAnchor="end">
-          {bars.at(-1)!.label}
-        </text>
-      </svg>
-      <figcaption>{title}</figcaption>
-      <details>
-        <summary>Data</summary>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Hour (UTC)</th>
-              <th scope="col">Changes</th>
-            </tr>
-          </thead>
-          <tbody>
-            {bars.map((b) => (
-              <tr key={b.label}>
-                <td>{b.label}</td>
-                <td>{b.value}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </details>
-    </figure>
+    <Figure
+      title={title}
+      from={bars[0]!.label}
+      to={bars.at(-1)!.label}
+      columns={['Hour (UTC)', 'Changes']}
+      rows={bars}
+      rowKey={(b) => b.label}
+      cells={(b) => [b.label, b.value]}
+    >
+      <line className="grid" x1={PAD.left} x2={W - PAD.right} y1={y(max)} y2={y(max)} />
+      <text className="axis" x={PAD.left - 6} y={y(max) + 4} textAnchor="end">
+        {max}
+      </text>
+      <text className="axis" x={PAD.left - 6} y={y(0) + 4} textAnchor="end">
+        0
+      </text>
+      {bars.map((b, i) => (
+        <rect
+          key={b.label}
+          className="bar"
+          x={PAD.left + i * slot + slot * 0.1}
+          width={slot * 0.8}
+          y={y(b.value)}
+          height={Math.max(0, y(0) - y(b.value))}
+        >
+          <title>{`${b.label}: ${b.value}`}</title>
+        </rect>
+      ))}
+    </Figure>
   );
 };

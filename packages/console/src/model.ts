@@ -1,7 +1,7 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { fold, initialState, type NamespaceEnvState, type RecordedEvent } from '@strata/core';
 import type { z } from 'zod';
-import type { EventsQuery, HistoryEvent, StrataApi, TokenSelf } from '@strata/contracts';
+import type { EventsQuery, HistoryEvent, Scope, StrataApi, TokenSelf } from '@strata/contracts';
 
 /**
  * The console's picture of one namespace: its whole history (for callers who may read it), folded
@@ -30,6 +30,13 @@ export interface ScopeChoice {
   /** '' = environment layer. */
   tenant: string;
 }
+
+/** The chosen scope as the API takes it: no tenant means the environment layer. */
+export const apiScope = ({ namespace, env, tenant }: ScopeChoice): Scope => ({
+  namespace,
+  env,
+  tenant: tenant || null,
+});
 
 export type LiveMode = 'stream' | 'polling' | 'off';
 

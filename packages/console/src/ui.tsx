@@ -1,7 +1,7 @@
-import { useId, type ReactNode } from 'react';
+import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
 import { errorText } from './format.js';
 
-/** Small shared pieces: labelled fields, problem messages, status lines. */
+/** Small shared pieces: labelled fields, tables, problem messages, status lines. */
 
 export const Field = ({
   label,
@@ -53,4 +53,91 @@ export const StatusLine = ({ children }: { children: ReactNode }) => (
   <p className="status" role="status" aria-live="polite">
     {children}
   </p>
+);
+
+/** A write-only input (a token, a secret value): masked, never autofilled, required. */
+export const SecretInput = ({
+  onText,
+  ...props
+}: Omit<InputHTMLAttributes<HTMLInputElement>, 'type'> & { name: string; onText: (text: string) => void }) => (
+  <input {...props} type="password" autoComplete="off" required onInput={(e) => onText(e.currentTarget.value)} />
+);
+
+/** A labelled select of plain string options, with an optional first option that means "none". */
+export const SelectField = ({
+  label,
+  value,
+  options,
+  none,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  options: readonly string[];
+  /** Text of an extra first option with the value ''. */
+  none?: string;
+  onChange: (value: string) => void;
+}) => (
+  <Field label={label}>
+    {(props) => (
+      <select {...props} value={value} onChange={(e) => onChange(e.target.value)}>
+        {none !== undefined && <option value="">{none}</option>}
+        {options.map((o) => (
+          <option key={o} value={o}>
+            {o}
+          </option>
+        ))}
+      </select>
+    )}
+  </Field>
+);
+
+/**
+ * A table with one header row (`<th scope="col">`) and a row per item; `empty` fills a single row
+ * when there are none. `label` names it for screen readers (and for tests, by role).
+ */
+export interface DataTableProps<Row> {
+  label?: string;
+  className?: string;
+  columns: readonly string[];
+  rows: readonly Row[];
+  rowKey: (row: Row) => string | number;
+  cells: (row: Row) => ReactNode[];
+  empty?: string;
+}
+
+export const DataTable = <Row,>({
+  label,
+  className = 'data',
+  columns,
+  rows,
+  rowKey,
+  cells,
+  empty,
+}: DataTableProps<Row>) => (
+  <table className={className || undefined} aria-label={label}>
+    <thead>
+      <tr>
+        {columns.map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+      </tr>
+    </thead>
+    <tbody>
+      {rows.length === 0 && empty !== undefined && (
+        <tr>
+          <td colSpan={columns.length}>{empty}</td>
+        </tr>
+      )}
+      {rows.map((row) => (
+        <tr key={rowKey(row)}>
+          {cells(row).map((cell, i) => (
+            <td key={columns[i] ?? i}>{cell}</td>
+          ))}
+        </tr>
+      ))}
+    </tbody>
+  </table>
 );

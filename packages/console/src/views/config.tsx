@@ -1,7 +1,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { keySchema, validateValue } from '@strata/core';
 import type { ResolvedAnswer, Scope } from '@strata/contracts';
-import { useModel, useSession } from '../model.js';
+import { apiScope, useModel, useSession } from '../model.js';
 import { ageOf, errorText, formatValue, shortTenant } from '../format.js';
 import { ErrorBox, Field, StatusLine } from '../ui.js';
 
@@ -10,7 +10,7 @@ export const ConfigView = () => {
   const { client, can } = useSession();
   const model = useModel();
   const { namespace, env, tenant } = model.scope;
-  const scope: Scope = { namespace, env, tenant: tenant || null };
+  const scope = apiScope(model.scope);
   const [config, setConfig] = useState<ResolvedAnswer | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<string | null>(null);

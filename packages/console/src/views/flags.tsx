@@ -4,7 +4,7 @@ import type { PreviewAnswer } from '@strata/contracts';
 import { StepChart } from '../charts.js';
 import { useModel, useSession } from '../model.js';
 import { errorText, shortTenant } from '../format.js';
-import { ErrorBox, Field, StatusLine } from '../ui.js';
+import { DataTable, ErrorBox, Field, SelectField, StatusLine } from '../ui.js';
 
 const parseTenants = (text: string): string[] => [
   ...new Set(
@@ -39,17 +39,7 @@ export const FlagsView = () => {
   if (flags.length === 0) return <p className="hint">No flags in this namespace yet.</p>;
   return (
     <>
-      <Field label="Flag">
-        {(props) => (
-          <select {...props} value={flag} onChange={(e) => setChosen(e.target.value)}>
-            {flags.map((f) => (
-              <option key={f} value={f}>
-                {f}
-              </option>
-            ))}
-          </select>
-        )}
-      </Field>
+      <SelectField label="Flag" value={flag} options={flags} onChange={setChosen} />
       <FlagDetail key={flag} flag={flag} />
     </>
   );
@@ -100,35 +90,18 @@ const FlagDetail = ({ flag }: { flag: string }) => {
       <StepChart title={`Rollout of ${flag} over time (%)`} points={points} yMax={100} unit="%" />
       {editable && <RolloutEditor flag={flag} />}
       <h3>Per-tenant overrides</h3>
-      <table className="data" aria-label={`Overrides of ${flag}`}>
-        <thead>
-          <tr>
-            <th scope="col">Tenant</th>
-            <th scope="col">Override</th>
-            <th scope="col">Position</th>
-          </tr>
-        </thead>
-        <tbody>
-          {overrides.length === 0 && (
-            <tr>
-              <td colSpan={3}>None.</td>
-            </tr>
-          )}
-          {overrides.map((o) => (
-            <tr key={o.tenant}>
-              <td>
-                <code>{o.tenant}</code>
-              </td>
-              <td>
-                <span className={`badge ${o.override}`}>
-                  {o.override === 'enabled' ? '✓ forced on' : '✗ forced off'}
-                </span>
-              </td>
-              <td>{o.position}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        label={`Overrides of ${flag}`}
+        columns={['Tenant', 'Override', 'Position']}
+        rows={overrides}
+        rowKey={(o) => o.tenant}
+        empty="None."
+        cells={(o) => [
+          <code>{o.tenant}</code>,
+          <span className={`badge ${o.override}`}>{o.override === 'enabled' ? '✓ forced on' : '✗ forced off'}</span>,
+          o.position,
+        ]}
+      />
       {editable && <OverrideEditor flag={flag} />}
       {/* A new rule from anywhere reloads the editor with it. */}
       {editable && <DefinitionEditor key={entry?.position ?? 0} flag={flag} />}

@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { eventTypes } from '@strata/core';
 import type { z } from 'zod';
 import type { EventsQuery, HistoryEvent } from '@strata/contracts';
@@ -6,7 +6,7 @@ import { BarChart } from '../charts.js';
 import { useModel, useNav, useSession } from '../model.js';
 import { describeEvents } from '../describe.js';
 import { localInputToIso } from '../format.js';
-import { ErrorBox, Field, StatusLine } from '../ui.js';
+import { ErrorBox, Field, SelectField, StatusLine } from '../ui.js';
 
 export interface Filters {
   key: string;
@@ -59,7 +59,6 @@ const hourOf = (ms: number) => new Date(ms).toISOString().slice(0, 13);
 export const HistoryView = () => {
   const { client, can } = useSession();
   const model = useModel();
-  const nav = useNav();
   const [draft, setDraft] = useState<Filters>(noFilters);
   const [filters, setFilters] = useState<Filters>(noFilters);
   const [shown, setShown] = useState(100);
@@ -123,18 +122,13 @@ export const HistoryView = () => {
           {(props) => <input {...props} list="tenants" value={draft.tenant} onChange={set('tenant')} />}
         </Field>
         <Field label="Actor">{(props) => <input {...props} value={draft.actor} onChange={set('actor')} />}</Field>
-        <Field label="Event type">
-          {(props) => (
-            <select {...props} value={draft.type} onChange={set('type')}>
-              <option value="">any</option>
-              {eventTypes.map((t) => (
-                <option key={t} value={t}>
-                  {t}
-                </option>
-              ))}
-            </select>
-          )}
-        </Field>
+        <SelectField
+          label="Event type"
+          value={draft.type}
+          options={eventTypes}
+          none="any"
+          onChange={(type) => setDraft({ ...draft, type })}
+        />
         <Field label="From (local time)">
           {(props) => <input {...props} type="datetime-local" step={1} value={draft.from} onChange={set('from')} />}
         </Field>
@@ -180,27 +174,13 @@ export const HistoryView = () => {
               {e.metadata.reason ? <> — “{e.metadata.reason}”</> : <> — no reason given</>}
             </p>
             <div className="buttons">
-              <button
-                type="button"
-                onClick={() => {
-                  nav.pick(e.position - 1);
-                  nav.go('time-travel');
-                }}
-                aria-label={`Travel to just before #${e.position}`}
-              >
+              <JumpButton to="time-travel" before={e.position} label="Travel to just before">
                 Travel to before
-              </button>
+              </JumpButton>
               {can('revert') && (
-                <button
-                  type="button"
-                  onClick={() => {
-                    nav.pick(e.position - 1);
-                    nav.go('revert');
-                  }}
-                  aria-label={`Revert to just before #${e.position}`}
-                >
+                <JumpButton to="revert" before={e.position} label="Revert to just before">
                   Revert to before
-                </button>
+                </JumpButton>
               )}
             </div>
           </li>
@@ -212,5 +192,32 @@ export const HistoryView = () => {
         </button>
       )}
     </>
+  );
+};
+
+/** Opens another section at the moment just before an event (History → Time travel / Revert). */
+const JumpButton = ({
+  to,
+  before,
+  label,
+  children,
+}: {
+  to: string;
+  before: number;
+  label: string;
+  children: ReactNode;
+}) => {
+  const nav = useNav();
+  return (
+    <button
+      type="button"
+      onClick={() => {
+        nav.pick(before - 1);
+        nav.go(to);
+      }}
+      aria-label={`${label} #${before}`}
+    >
+      {children}
+    </button>
   );
 };

@@ -1,9 +1,9 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { addIsoDuration } from '@strata/core';
 import type { Scope, SecretListAnswer } from '@strata/contracts';
-import { useModel, useSession } from '../model.js';
+import { apiScope, useModel, useSession } from '../model.js';
 import { ageOf, errorText } from '../format.js';
-import { ErrorBox, Field, StatusLine } from '../ui.js';
+import { ErrorBox, Field, SecretInput, StatusLine } from '../ui.js';
 
 /**
  * Secret names, versions and ages — never values. Plaintext is fetched only when a secret reader
@@ -13,7 +13,7 @@ export const SecretsView = () => {
   const { client, can } = useSession();
   const model = useModel();
   const { namespace, env, tenant } = model.scope;
-  const scope: Scope = { namespace, env, tenant: tenant || null };
+  const scope = apiScope(model.scope);
   const [list, setList] = useState<SecretListAnswer | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [refresh, setRefresh] = useState(0);
@@ -176,16 +176,7 @@ const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: (
   return (
     <form className="inline-form" onSubmit={submit} aria-label={`Rotate ${name}`}>
       <Field label="New value">
-        {(props) => (
-          <input
-            {...props}
-            type="password"
-            autoComplete="off"
-            required
-            name="value"
-            onInput={(e) => setFilled(e.currentTarget.value !== '')}
-          />
-        )}
+        {(props) => <SecretInput {...props} name="value" onText={(text) => setFilled(text !== '')} />}
       </Field>
       <Field label="Reason">
         {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}

@@ -1,4 +1,4 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { Fragment, useEffect, useState, type FormEvent } from 'react';
 import type { DiffAnswer, FlagAnswer, ReadOptions, ResolvedAnswer } from '@strata/contracts';
 import { useModel, useNav, useSession } from '../model.js';
 import { describeChange } from '../describe.js';
@@ -17,6 +17,11 @@ const readAtOf = (m: MomentInput): ReadOptions | null => {
   return at ? { at } : null;
 };
 
+const modes = [
+  { mode: 'position', text: 'By position' },
+  { mode: 'time', text: 'By time' },
+] as const;
+
 const MomentPicker = ({
   label,
   value,
@@ -25,54 +30,38 @@ const MomentPicker = ({
   label: string;
   value: MomentInput;
   onChange: (m: MomentInput) => void;
-}) => (
-  <fieldset className="moment">
-    <legend>{label}</legend>
-    <div className="field checkbox">
-      <input
-        type="radio"
-        id={`${label}-by-position`}
-        name={`${label}-mode`}
-        checked={value.mode === 'position'}
-        onChange={() => onChange({ ...value, mode: 'position' })}
-      />
-      <label htmlFor={`${label}-by-position`}>By position</label>
-      <input
-        type="radio"
-        id={`${label}-by-time`}
-        name={`${label}-mode`}
-        checked={value.mode === 'time'}
-        onChange={() => onChange({ ...value, mode: 'time' })}
-      />
-      <label htmlFor={`${label}-by-time`}>By time</label>
-    </div>
-    {value.mode === 'position' ? (
-      <Field label={`${label}: log position`}>
+}) => {
+  const byPosition = value.mode === 'position';
+  return (
+    <fieldset className="moment">
+      <legend>{label}</legend>
+      <div className="field checkbox">
+        {modes.map(({ mode, text }) => (
+          <Fragment key={mode}>
+            <input
+              type="radio"
+              id={`${label}-by-${mode}`}
+              name={`${label}-mode`}
+              checked={value.mode === mode}
+              onChange={() => onChange({ ...value, mode })}
+            />
+            <label htmlFor={`${label}-by-${mode}`}>{text}</label>
+          </Fragment>
+        ))}
+      </div>
+      <Field label={`${label}: ${byPosition ? 'log position' : 'time (local)'}`}>
         {(props) => (
           <input
             {...props}
-            type="number"
-            min={0}
-            value={value.position}
-            onChange={(e) => onChange({ ...value, position: e.target.value })}
+            {...(byPosition ? { type: 'number', min: 0 } : { type: 'datetime-local', step: 1 })}
+            value={byPosition ? value.position : value.time}
+            onChange={(e) => onChange({ ...value, [value.mode]: e.target.value })}
           />
         )}
       </Field>
-    ) : (
-      <Field label={`${label}: time (local)`}>
-        {(props) => (
-          <input
-            {...props}
-            type="datetime-local"
-            step={1}
-            value={value.time}
-            onChange={(e) => onChange({ ...value, time: e.target.value })}
-          />
-        )}
-      </Field>
-    )}
-  </fieldset>
-);
+    </fieldset>
+  );
+};
 
 interface Snapshot {
   config: ResolvedAnswer;

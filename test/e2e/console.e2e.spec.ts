@@ -242,8 +242,21 @@ test('an operator walks the ShelfWise story through the console; readers see onl
     await poll(() => text('event-count')).toBe('3');
     await filters.getByRole('button', { name: 'Clear' }).click();
 
-    // 7. Verify the chain, and rebuild the views with live progress.
+    // 7. Projector lag per partition (the stack's topic has 3), verify the chain, and rebuild the
+    //    views with live progress.
     await section('System').click();
+    const lagTable = page.getByRole('table', { name: 'Projector lag per partition' });
+    await poll(() => lagTable.getByRole('row').count()).toBe(4);
+    const headers = await lagTable.getByRole('columnheader').allInnerTexts();
+    expect(headers).toEqual(['Partition', 'Committed offset', 'End offset', 'Lag', 'Reported by', 'Updated', 'State']);
+    for (const partition of [0, 1, 2])
+      await poll(() =>
+        lagTable
+          .getByRole('row')
+          .nth(partition + 1)
+          .innerText(),
+      ).toMatch(new RegExp(`^${partition}\\t(\\d+)\\t\\1\\t0\\t.+:\\d+\\t\\d+s ago\\t✓ caught up$`));
+    await poll(() => text('partition-lag-summary')).toMatch(/^0 event\(s\) behind in total across 3 partition\(s\)$/);
     await page.getByRole('button', { name: 'Verify the hash chain' }).click();
     await poll(() => text('chain-result')).toMatch(/✓ Intact: \d+ events checked/);
     await page.getByLabel('Reason').fill('console e2e');

@@ -1,7 +1,7 @@
 import { expect, test } from 'vitest';
 import type { HistoryEvent } from '@strata/contracts';
 import { describeChange, describeEvents, describePlanned } from './describe.js';
-import { ageOf, formatValue, localInputToIso, shortTenant } from './format.js';
+import { ageOf, durationText, formatValue, localInputToIso, shortTenant } from './format.js';
 
 const event = (position: number, type: string, data: Record<string, unknown>, extra: Partial<HistoryEvent> = {}) =>
   ({
@@ -70,6 +70,7 @@ test('ages and local times', () => {
   expect(ageOf('2026-12-01T11:59:30Z', now)).toBe('30s ago');
   expect(ageOf('2026-12-01T09:00:00Z', now)).toBe('3h ago');
   expect(ageOf(undefined, now)).toBe('—');
+  expect([400, 59_400, 125_000, 2 * 86_400_000].map(durationText)).toEqual(['0s', '59s', '2m', '2d']);
   expect(localInputToIso('')).toBeNull();
   expect(localInputToIso('not a time')).toBeNull();
 });

@@ -5,13 +5,16 @@ export const errorText = (error: unknown): string => (error instanceof Error ? e
 export const formatValue = (value: unknown): string =>
   value === undefined ? '—' : typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value);
 
-export const ageOf = (iso: string | undefined, now = Date.now()): string => {
-  if (!iso) return '—';
-  const seconds = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (seconds < 60) return `${seconds}s ago`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
-  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
-  return `${Math.floor(seconds / 86_400)}d ago`;
+export const ageOf = (iso: string | undefined, now = Date.now()): string =>
+  iso ? `${durationText(now - Date.parse(iso))} ago` : '—';
+
+/** A duration in milliseconds, coarsely: `12s`, `5m`, `3h`, `2d`. */
+export const durationText = (ms: number): string => {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
 };
 
 export const shortTenant = (tenant: string | null | undefined): string =>

@@ -1,10 +1,61 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ChainVerification, ProjectionStatus } from '@strata/contracts';
 import { useModel, useSession } from '../model.js';
-import { ageOf, errorText } from '../format.js';
-import { ErrorBox, Field, StatusLine } from '../ui.js';
+import { ageOf, durationText, errorText } from '../format.js';
+import { DataTable, ErrorBox, Field, StatusLine } from '../ui.js';
 
-/** Relay checkpoint against the log head, the projection's generation and rebuild, and the hash chain. */
+type PartitionLag = ProjectionStatus['partitions'][number];
+
+/** In words and an icon, never by colour alone: stale beats behind, since a stale lag is only the last one known. */
+const lagBadge = (p: PartitionLag) =>
+  p.stale ? (
+    <span className="badge warn">⚠ stale: no report for {durationText(p.ageMs)}</span>
+  ) : p.lag > 0 ? (
+    <span className="badge warn">⚠ behind by {p.lag}</span>
+  ) : (
+    <span className="badge">✓ caught up</span>
+  );
+
+/** The projector group's lag per Kafka partition, as each partition's owner last reported it. */
+const PartitionLagTable = ({ partitions }: { partitions: PartitionLag[] }) => {
+  const total = partitions.reduce((sum, p) => sum + p.lag, 0);
+  const stale = partitions.filter((p) => p.stale).length;
+  return (
+    <div className="panel">
+      <h3>Projector lag per partition</h3>
+      <p className="hint" data-testid="partition-lag-summary">
+        {partitions.length === 0
+          ? 'No projector has reported its lag yet.'
+          : `${total} event(s) behind in total across ${partitions.length} partition(s)` +
+            (stale > 0 ? `; ${stale} not reported recently (projector stopped, hung or cut off from Kafka)` : '')}
+      </p>
+      {partitions.length > 0 && (
+        <DataTable
+          label="Projector lag per partition"
+          columns={['Partition', 'Committed offset', 'End offset', 'Lag', 'Reported by', 'Updated', 'State']}
+          rows={partitions}
+          rowKey={(p) => p.partition}
+          cells={(p) => [
+            p.partition,
+            p.committed,
+            p.highWatermark,
+            p.lag,
+            <code>{p.instance}</code>,
+            <time dateTime={p.updatedAt} title={p.updatedAt}>
+              {durationText(p.ageMs)} ago
+            </time>,
+            lagBadge(p),
+          ]}
+        />
+      )}
+    </div>
+  );
+};
+
+/**
+ * Relay checkpoint against the log head, projector lag per partition, the projection's generation
+ * and rebuild, and the hash chain.
+ */
 export const SystemView = () => {
   const { client, can } = useSession();
   const model = useModel();
@@ -82,6 +133,7 @@ export const SystemView = () => {
                 : 'none since the API started'}
             </dd>
           </dl>
+          <PartitionLagTable partitions={status.partitions} />
           <div className="panel">
             <h3>Rebuild the views</h3>
             <p className="hint">

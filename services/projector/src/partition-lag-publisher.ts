@@ -20,8 +20,10 @@ export class PartitionLagPublisher {
   readonly #reporter: LagReporter;
   readonly #logger: JsonLogger;
   readonly #pending = new Map<number, PartitionOffsets>();
+  readonly #seen = new Map<number, PartitionOffsets>();
   #writing: Promise<void> | null = null;
   #failing = false;
+  #closed = false;
 
   constructor(sink: LagSink, reporter: LagReporter, logger: JsonLogger) {
     this.#sink = sink;
@@ -29,15 +31,30 @@ export class PartitionLagPublisher {
     this.#logger = logger;
   }
 
-  /** Queues reports (newest per partition wins) and writes them soon. */
+  /**
+   * Queues reports and writes them soon. Both offsets only grow while this process runs (a group's
+   * offsets can be reset only while all its members are stopped), so each is merged by maximum: a
+   * broker answer that was asked before a batch committed, but arrives after that batch's own report,
+   * cannot make the partition look behind again.
+   */
   report(lags: readonly PartitionLag[]): void {
-    for (const { partition, committed, highWatermark } of lags)
-      this.#pending.set(partition, { partition, committed, highWatermark });
+    if (this.#closed) return;
+    for (const { partition, committed, highWatermark } of lags) {
+      const seen = this.#seen.get(partition);
+      const merged = {
+        partition,
+        committed: Math.max(committed, seen?.committed ?? 0),
+        highWatermark: Math.max(highWatermark, seen?.highWatermark ?? 0),
+      };
+      this.#seen.set(partition, merged);
+      this.#pending.set(partition, merged);
+    }
     this.#kick();
   }
 
-  /** Resolves once nothing is being written (for a clean stop). */
-  async idle(): Promise<void> {
+  /** Takes no more reports and resolves once the queued ones are written (call it before Redis closes). */
+  async close(): Promise<void> {
+    this.#closed = true;
     await this.#writing;
   }
 

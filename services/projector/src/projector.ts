@@ -176,7 +176,7 @@ export class Projector {
     await this.#consumer?.stop();
     this.#abort.abort();
     await this.#rebuilding;
-    await this.#lag?.idle();
+    await this.#lag?.close();
     await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
     await this.#pool?.end();
     await this.#redis?.quit().catch(() => undefined);

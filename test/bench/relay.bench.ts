@@ -20,7 +20,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopic, KafkaEventConsumer, toKafkaMessage } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewStore } from '@strata/redis-views';
-import { createJsonLogger } from '@strata/service-runtime';
+import { createLogger } from '@strata/service-runtime';
 import { Projector } from '../../services/projector/src/projector.js';
 import { Relay } from '../../services/relay/src/relay.js';
 import { filledScratchLog } from './lib/filled-log.js';
@@ -32,7 +32,7 @@ const backlog = Number(process.env.BENCH_RELAY_EVENTS ?? 1_000_000);
 const steadySeconds = Number(process.env.BENCH_RELAY_STEADY_S ?? 10);
 const partitions = 6;
 const brokers = kafkaBrokers.split(',');
-const quiet = createJsonLogger({ service: 'bench', level: 'error' });
+const quiet = createLogger({ service: 'bench', level: 'error' });
 
 /** The broker's jars: KAFKA_LIBS, else infra/kafka/.local of this checkout or of the main one. */
 const kafkaLibs = (): string => {

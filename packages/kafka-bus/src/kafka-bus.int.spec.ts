@@ -1,5 +1,5 @@
 import { partitionKey, type NewEvent, type RecordedEvent } from '@strata/core';
-import { createJsonLogger } from '@strata/service-runtime';
+import { createLogger } from '@strata/service-runtime';
 import { testTopic } from '@strata/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ const recorded = (position: number, scope: string): RecordedEvent => {
   };
 };
 
-const quiet = createJsonLogger({ service: 'kafka-bus-test', level: 'error' });
+const quiet = createLogger({ service: 'kafka-bus-test', level: 'error' });
 
 const waitFor = async (done: () => boolean, timeoutMs: number, what: string) => {
   const deadline = Date.now() + timeoutMs;

@@ -1,4 +1,4 @@
-import { ConnectionState, createJsonLogger, type JsonLogger } from '@strata/service-runtime';
+import { ConnectionState, createLogger, type Logger } from '@strata/service-runtime';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaLogCreator } from './kafka-log-creator.js';
 
@@ -6,8 +6,8 @@ export interface KafkaClientOptions {
   /** `host:port` of one or more brokers. */
   brokers: string[];
   clientId?: string;
-  /** Where kafkajs's WARN and ERROR lines go; default a JSON logger on stderr. */
-  logger?: JsonLogger;
+  /** Where kafkajs's WARN and ERROR lines go; default a pino logger on stderr. */
+  logger?: Logger;
   /**
    * Whether Kafka answers, shared by every client of one service so an outage is one warning and
    * one info line per service, and one `connected` gauge. Default: one of this client's own.
@@ -22,22 +22,19 @@ export interface KafkaClientOptions {
  */
 export const kafkaRetry = { initialRetryTime: 100, maxRetryTime: 1_000, multiplier: 2, retries: 5 } as const;
 
-/** A kafkajs client that logs at WARN through our JSON logger. Every adapter here builds on it. */
+/** A kafkajs client that logs at WARN through the service's logger. Every adapter here builds on it. */
 export const createKafkaClient = ({ brokers, clientId = 'strata', logger, connection }: KafkaClientOptions): Kafka =>
   new Kafka({
     clientId,
     brokers,
     logLevel: logLevel.WARN,
     retry: kafkaRetry,
-    logCreator: kafkaLogCreator(logger ?? createJsonLogger({ service: clientId }), connection),
+    logCreator: kafkaLogCreator(logger ?? createLogger({ service: clientId }), connection),
   });
 
 /** The client's connection state, or a fresh one logging to the client's logger. */
 export const connectionFor = ({ connection, logger, clientId = 'strata' }: KafkaClientOptions): ConnectionState =>
-  connection ?? new ConnectionState(logger ?? createJsonLogger({ service: clientId }), 'kafka');
-
-/** `host:port` from a broker as operators write it, with or without a `kafka://`-style scheme. */
-export const brokerAddress = (broker: string): string => broker.replace(/^[a-z]+:\/\//i, '');
+  connection ?? new ConnectionState(logger ?? createLogger({ service: clientId }), 'kafka');
 
 /** kafkajs error names that mean "the cluster is not reachable or not ready yet", whatever the cause field. */
 const transientNames = new Set([

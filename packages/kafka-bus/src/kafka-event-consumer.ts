@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '@strata/core';
-import { backoffMs, createJsonLogger, type ConnectionState, type JsonLogger } from '@strata/service-runtime';
+import { backoffMs, createLogger, type ConnectionState, type Logger } from '@strata/service-runtime';
 import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { fromKafkaMessage } from './event-message.js';
 import {
@@ -60,7 +60,7 @@ export class KafkaEventConsumer {
   /** Whether the group's broker answers (see KafkaClientOptions.connection). */
   readonly connection: ConnectionState;
   readonly #kafka: Kafka;
-  readonly #logger: JsonLogger;
+  readonly #logger: Logger;
   readonly #sessionTimeoutMs: number;
   readonly #heartbeatIntervalMs: number;
   #consumer: Consumer | undefined;
@@ -72,7 +72,7 @@ export class KafkaEventConsumer {
   #handlerFailing = false;
 
   constructor({ sessionTimeoutMs = 30_000, heartbeatIntervalMs = 3_000, ...client }: KafkaEventConsumerOptions) {
-    this.#logger = client.logger ?? createJsonLogger({ service: client.clientId ?? 'strata-consumer' });
+    this.#logger = client.logger ?? createLogger({ service: client.clientId ?? 'strata-consumer' });
     this.connection = connectionFor({ ...client, logger: this.#logger });
     this.#kafka = createKafkaClient({
       clientId: 'strata-consumer',

@@ -1,4 +1,4 @@
-import type { ConnectionState, JsonLogger, LogLevel } from '@strata/service-runtime';
+import type { ConnectionState, Logger, LogLevel } from '@strata/service-runtime';
 import { logLevel, type logCreator } from 'kafkajs';
 
 /** kafkajs entry fields that may carry payloads (message values, whole requests): never logged. */
@@ -32,14 +32,14 @@ const noise = /^Limiting retries for the idempotent producer/;
 const repeatWindowMs = 60_000;
 
 /**
- * Routes kafkajs's own logs into a JsonLogger. kafkajs is chatty at INFO (every join, every
- * commit), so the client is created at WARN; payload-carrying fields are dropped so a message value
+ * Bridges kafkajs's own logs (its `logCreator`) into the service's pino logger. kafkajs is chatty
+ * at INFO (every join, every commit), so the client is created at WARN; payload-carrying fields are dropped so a message value
  * (which may hold a secret envelope) can never reach a log line. Unavailability lines go to
  * `connection` (one warning per outage, see ConnectionState) instead of one line per retry; any
  * other line is written once per minute at most.
  */
 export const kafkaLogCreator =
-  (logger: JsonLogger, connection?: ConnectionState): logCreator =>
+  (logger: Logger, connection?: ConnectionState): logCreator =>
   () => {
     const lastWritten = new Map<string, number>();
     return ({ namespace, level, log }) => {

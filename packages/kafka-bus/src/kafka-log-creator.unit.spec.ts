@@ -1,4 +1,4 @@
-import { ConnectionState, createJsonLogger } from '@strata/service-runtime';
+import { ConnectionState, createLogger } from '@strata/service-runtime';
 import {
   KafkaJSAggregateError,
   KafkaJSConnectionError,
@@ -13,7 +13,7 @@ import { kafkaLogCreator } from './kafka-log-creator.js';
 
 const setup = () => {
   const lines: Record<string, unknown>[] = [];
-  const logger = createJsonLogger({ service: 't', write: (line) => lines.push(JSON.parse(line)) });
+  const logger = createLogger({ service: 't', destination: { write: (line) => lines.push(JSON.parse(line)) } });
   const connection = new ConnectionState(logger, 'kafka');
   const log = kafkaLogCreator(logger, connection)(logLevel.WARN);
   const entry = (level: logLevel, message: string, extra: Record<string, unknown> = {}) =>

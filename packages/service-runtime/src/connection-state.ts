@@ -1,4 +1,4 @@
-import type { JsonLogger } from './json-logger.js';
+import type { Logger } from './logger.js';
 
 /** Why a dependency failed, as one short string (never a payload: callers pass errors, not data). */
 const reasonOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -23,7 +23,7 @@ export class ConnectionState {
 
   /** `what` names the dependency in the two lines, e.g. `kafka`. */
   constructor(
-    private readonly logger: JsonLogger,
+    private readonly logger: Logger,
     private readonly what: string,
   ) {}
 

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffMs, ConnectionState } from './connection-state.js';
-import { createJsonLogger } from './json-logger.js';
+import { createLogger } from './logger.js';
 
 const recorder = () => {
   const lines: { level: string; msg: string }[] = [];
-  const logger = createJsonLogger({ service: 't', write: (line) => lines.push(JSON.parse(line)) });
+  const logger = createLogger({ service: 't', destination: { write: (line) => lines.push(JSON.parse(line)) } });
   return { lines, state: new ConnectionState(logger, 'kafka') };
 };
 

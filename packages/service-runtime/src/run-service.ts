@@ -1,20 +1,37 @@
-import { createJsonLogger, type JsonLogger } from './json-logger.js';
+import { parseEnv, sharedEnv } from './env-schema.js';
+import { createLogger, type Logger } from './logger.js';
 
-export interface RunServiceOptions<Service> {
+/** A long-running worker (relay, projector): started once, stopped once on a signal. */
+export interface Service {
+  start(): Promise<unknown>;
+  /** Finishes the work in flight; resolving exits 0, a throw exits 1. */
+  stop(): Promise<void>;
+}
+
+export interface RunServiceOptions {
   /** Written as `service` on every log line and in the start / stop messages. */
   name: string;
-  /** Reads the configuration and starts; a throw exits 1 with the reason logged. */
-  start: (logger: JsonLogger) => Promise<Service>;
-  /** Finishes the work in flight; resolving exits 0, a throw exits 1. */
-  stop: (service: Service) => Promise<void>;
+  /**
+   * Reads the configuration and builds the service on the process's logger; a throw (a variable
+   * that does not parse, see parseEnv) exits 1 with the reason on one line, as does a failed start.
+   */
+  create: (logger: Logger) => Service;
 }
 
 /**
- * The lifecycle of a service process: JSON log lines on stderr (process warnings included), start,
- * then on the first SIGTERM / SIGINT stop and exit 0 — any failure logs one line and exits 1.
+ * The lifecycle of a service process: JSON log lines on stderr at LOG_LEVEL (process warnings
+ * included), create and start, then on the first SIGTERM / SIGINT stop and exit 0 — any failure
+ * logs one line and exits 1.
  */
-export const runService = async <Service>({ name, start, stop }: RunServiceOptions<Service>): Promise<void> => {
-  const logger = createJsonLogger({ service: name });
+export const runService = async ({ name, create }: RunServiceOptions): Promise<void> => {
+  let level = 'info';
+  let badLevel: unknown;
+  try {
+    level = parseEnv({ LOG_LEVEL: sharedEnv.LOG_LEVEL }).LOG_LEVEL;
+  } catch (error) {
+    badLevel = error;
+  }
+  const logger = createLogger({ service: name, level });
 
   // Process warnings become JSON lines too. kafkajs 2.2.4 schedules a timer with a negative delay on
   // Node ≥ 24 (kafkajs #1751, harmless: Node uses 1 ms), which would print on every start.
@@ -30,7 +47,9 @@ export const runService = async <Service>({ name, start, stop }: RunServiceOptio
 
   let service: Service;
   try {
-    service = await start(logger);
+    if (badLevel) throw badLevel;
+    service = create(logger);
+    await service.start();
   } catch (error) {
     fail(`${name} failed to start`, error);
   }
@@ -40,7 +59,7 @@ export const runService = async <Service>({ name, start, stop }: RunServiceOptio
     if (stopping) return;
     stopping = true;
     logger.log('info', `${name} stopping`, { signal });
-    stop(service).then(
+    service.stop().then(
       () => process.exit(0),
       (error: unknown) => fail(`${name} failed to stop cleanly`, error),
     );

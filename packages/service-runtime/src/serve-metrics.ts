@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { prometheusContentType } from './metrics-registry.js';
 
 /** Serves `GET /metrics`; resolves with the server once it listens (port 0 picks one). */
 export const serveMetrics = async (
@@ -12,7 +13,7 @@ export const serveMetrics = async (
       return;
     }
     render().then(
-      (body) => response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body),
+      (body) => response.writeHead(200, { 'content-type': prometheusContentType }).end(body),
       () => response.writeHead(503, { 'content-type': 'text/plain' }).end('# metrics unavailable\n'),
     );
   });

@@ -1,9 +1,4 @@
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyRequest,
-  type FastifyServerOptions,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -12,6 +7,7 @@ import { StrataError, type ChangeFeed, type EventLog, type Secret, type SecretEn
 import type { KeyStore, Keyring, SecretAad } from '@strata/crypto';
 import type { ChainVerification } from '@strata/postgres-log';
 import type { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { createPinoLogger, type LoggerOptions } from '@strata/service-runtime';
 import { authorize, type Permission, type Principal, type Target } from './access-policy.js';
 import { AuthBackoff } from './auth-backoff.js';
 import { CommandRunner } from './command-runner.js';
@@ -117,8 +113,11 @@ export interface ApiDeps {
   keys?: { store: KeyStore; keyring: Keyring };
   /** Named readiness probes for /readyz (PostgreSQL, Redis, Kafka, migrations …); each throws when not ready. */
   readiness?: Record<string, () => Promise<unknown>>;
-  /** A pino logger, or Fastify logger options; default: JSON logs at info. */
-  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  /**
+   * The process's pino logger (createPinoLogger), or its level and destination (default: info on
+   * stderr); false logs nothing (benchmarks).
+   */
+  logger?: FastifyBaseLogger | false | { level?: string; stream?: NonNullable<LoggerOptions['destination']> };
   limits?: Partial<Omit<ApiLimits, 'changes'>> & { changes?: Partial<ChangeStreamLimits> };
   /** Built console files served under /console (default: @strata/console's dist); null serves none. */
   consoleDir?: string | null;
@@ -182,15 +181,18 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     ...deps.limits,
     changes: { ...defaultLimits.changes, ...deps.limits?.changes },
   };
-  const loggerIsInstance = typeof deps.logger === 'object' && deps.logger !== null && 'child' in deps.logger;
+  const given = deps.logger;
   const app = Fastify({
-    ...(loggerIsInstance
-      ? { loggerInstance: deps.logger as FastifyBaseLogger }
+    ...(given === false
+      ? { logger: false }
       : {
-          logger: (deps.logger as FastifyServerOptions['logger']) ?? {
-            level: 'info',
-            redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-          },
+          loggerInstance: (given && 'child' in given
+            ? given
+            : createPinoLogger({
+                service: 'api',
+                ...(given?.level ? { level: given.level } : {}),
+                ...(given?.stream ? { destination: given.stream } : {}),
+              })) as FastifyBaseLogger,
         }),
     bodyLimit: limits.bodyLimit,
     requestTimeout: limits.requestTimeoutMs,

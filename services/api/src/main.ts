@@ -1,3 +1,4 @@
+import { createPinoLogger } from '@strata/service-runtime';
 import { loadConfig } from './config.js';
 import { startApi } from './start-api.js';
 
@@ -21,7 +22,11 @@ const main = async () => {
   process.once('SIGINT', () => stop('SIGINT'));
 };
 
+// The same line as the workers' (runService): a bad variable names itself, and the exit code is 1.
 main().catch((error: unknown) => {
-  process.stderr.write(`strata api: ${error instanceof Error ? error.message : String(error)}\n`);
+  createPinoLogger({ service: 'api' }).error(
+    { error: error instanceof Error ? error.message : String(error) },
+    'api failed to start',
+  );
   process.exit(1);
 });

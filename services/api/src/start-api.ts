@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import { ChangeNotifications, createPool, migrate, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { createPinoLogger } from '@strata/service-runtime';
 import { buildApi, type ApiDeps } from './app.js';
 import type { ApiConfig } from './config.js';
 import { RedisViewVersions } from './view-versions.js';
@@ -46,13 +47,11 @@ export const startApi = async (
   // Locally the API migrates its own database; in production migrations run once as the schema
   // owner (`npm run migrate`) and the API connects as strata_app, which may not run DDL.
   if (config.migrate) await migrate(config.databaseUrl);
+  const logger = createPinoLogger({ service: 'api', level: config.logLevel });
   // Idle connections die when PostgreSQL restarts; the pool replaces them. One warning each, no stack.
-  let warn = (message: string, error: Error): void => {
-    process.stderr.write(`strata api: ${message}: ${error.message}\n`);
-  };
   const pool = createPool(config.databaseUrl, {
     max: 20,
-    onError: (error) => warn('idle database connection failed', error),
+    onError: (error) => logger.warn({ err: { message: error.message } }, 'idle database connection failed'),
   });
   // Bounded: a Redis that is down or stuck fails a command within seconds; resolved reads then
   // come from the log (PresentReads) and everything else answers 503.
@@ -64,7 +63,6 @@ export const startApi = async (
   });
   const log = new PostgresEventLog(pool);
   // Revocations and shreds in any API process reach this one's caches through NOTIFY.
-  let logger: { warn(message: string): void; info(message: string): void } = console;
   const changes = new ChangeNotifications(pool, {
     onLost: (error) => logger.warn(`change notifications lost (caching tokens and keys paused): ${String(error)}`),
     onBack: () => logger.info('change notifications back'),
@@ -91,10 +89,7 @@ export const startApi = async (
       redis: () => redis.ping(),
       kafka: () => tcpReachable(config.kafkaBrokers[0] ?? '127.0.0.1:9092'),
     },
-    logger: {
-      level: config.logLevel,
-      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], censor: '[redacted]' },
-    },
+    logger,
     ...(options.limits ? { limits: options.limits } : {}),
   });
   let redisDown = false;
@@ -108,10 +103,6 @@ export const startApi = async (
     if (redisDown) app.log.info('redis is back; resolved reads come from the views');
     redisDown = false;
   });
-  warn = (message, error) => {
-    app.log.warn({ err: { message: error.message } }, message);
-  };
-  logger = { warn: (message) => app.log.warn(message), info: (message) => app.log.info(message) };
   await changes.start();
   for (const warning of config.warnings) app.log.warn(`!!! ${warning} !!!`);
   const url = await app.listen({ port: config.port, host: config.host });

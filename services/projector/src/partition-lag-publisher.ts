@@ -1,6 +1,6 @@
 import type { PartitionLag } from '@strata/kafka-bus';
 import type { LagReporter, PartitionOffsets } from '@strata/redis-views';
-import type { JsonLogger } from '@strata/service-runtime';
+import type { Logger } from '@strata/service-runtime';
 
 /** Where the reports go: RedisViewStore's `publishPartitionLag`. */
 export interface LagSink {
@@ -18,14 +18,14 @@ export interface LagSink {
 export class PartitionLagPublisher {
   readonly #sink: LagSink;
   readonly #reporter: LagReporter;
-  readonly #logger: JsonLogger;
+  readonly #logger: Logger;
   readonly #pending = new Map<number, PartitionOffsets>();
   readonly #seen = new Map<number, PartitionOffsets>();
   #writing: Promise<void> | null = null;
   #failing = false;
   #closed = false;
 
-  constructor(sink: LagSink, reporter: LagReporter, logger: JsonLogger) {
+  constructor(sink: LagSink, reporter: LagReporter, logger: Logger) {
     this.#sink = sink;
     this.#reporter = reporter;
     this.#logger = logger;

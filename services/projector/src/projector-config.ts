@@ -1,5 +1,4 @@
-import { brokerAddress } from '@strata/kafka-bus';
-import { envInt, envList } from '@strata/service-runtime';
+import { envInt, envOptionalInt, envText, parseEnv, sharedEnv } from '@strata/service-runtime';
 
 export interface ProjectorConfig {
   databaseUrl: string;
@@ -21,16 +20,32 @@ export interface ProjectorConfig {
   heartbeatIntervalMs: number;
 }
 
+const projectorEnv = {
+  DATABASE_URL: sharedEnv.DATABASE_URL,
+  REDIS_URL: sharedEnv.REDIS_URL,
+  KAFKA_BROKERS: sharedEnv.KAFKA_BROKERS,
+  STRATA_TOPIC: sharedEnv.STRATA_TOPIC,
+  STRATA_REDIS_PREFIX: sharedEnv.STRATA_REDIS_PREFIX,
+  PROJECTOR_GROUP: envText('strata-projector'),
+  PROJECTOR_METRICS_PORT: envOptionalInt(0),
+  PROJECTOR_WATCH_INTERVAL_MS: envInt(1_000, 10),
+  PROJECTOR_SESSION_TIMEOUT_MS: envInt(30_000, 1_000),
+  PROJECTOR_HEARTBEAT_INTERVAL_MS: envInt(3_000, 100),
+};
+
 /** Reads the projector's environment; throws a StrataError naming the variable that is wrong. */
-export const projectorConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): ProjectorConfig => ({
-  databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/strata',
-  redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
-  brokers: envList(env, 'KAFKA_BROKERS', '127.0.0.1:9092', brokerAddress),
-  topic: env.STRATA_TOPIC || 'strata.events',
-  prefix: env.STRATA_REDIS_PREFIX || 'strata:',
-  groupId: env.PROJECTOR_GROUP || 'strata-projector',
-  metricsPort: envInt(env, 'PROJECTOR_METRICS_PORT', undefined, 0),
-  watchIntervalMs: envInt(env, 'PROJECTOR_WATCH_INTERVAL_MS', 1_000, 10),
-  sessionTimeoutMs: envInt(env, 'PROJECTOR_SESSION_TIMEOUT_MS', 30_000, 1_000),
-  heartbeatIntervalMs: envInt(env, 'PROJECTOR_HEARTBEAT_INTERVAL_MS', 3_000, 100),
-});
+export const projectorConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): ProjectorConfig => {
+  const e = parseEnv(projectorEnv, env);
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    brokers: e.KAFKA_BROKERS,
+    topic: e.STRATA_TOPIC,
+    prefix: e.STRATA_REDIS_PREFIX,
+    groupId: e.PROJECTOR_GROUP,
+    metricsPort: e.PROJECTOR_METRICS_PORT,
+    watchIntervalMs: e.PROJECTOR_WATCH_INTERVAL_MS,
+    sessionTimeoutMs: e.PROJECTOR_SESSION_TIMEOUT_MS,
+    heartbeatIntervalMs: e.PROJECTOR_HEARTBEAT_INTERVAL_MS,
+  };
+};

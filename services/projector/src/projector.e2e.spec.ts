@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore, type ViewChange } from '@strata/redis-views';
 import { Relay } from '@strata/relay';
-import { createJsonLogger } from '@strata/service-runtime';
+import { createLogger } from '@strata/service-runtime';
 import { createTestDatabase, testRedis, testTopic } from '@strata/testing';
 import { Projector } from './projector.js';
 
-const quiet = createJsonLogger({ service: 'projector-test', level: 'error' });
+const quiet = createLogger({ service: 'projector-test', level: 'error' });
 
 describe('Projector (in-process, with the real relay)', () => {
   it('an appended event reaches the view through Kafka, with a change notification', async () => {

@@ -6,13 +6,13 @@ import type { RecordedEvent } from '@strata/core';
 import { KafkaEventConsumer } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewStore, type RebuildResult } from '@strata/redis-views';
-import { createJsonLogger, serveMetrics, type JsonLogger } from '@strata/service-runtime';
+import { createLogger, serveMetrics, type Logger } from '@strata/service-runtime';
 import type { ProjectorConfig } from './projector-config.js';
 import { PartitionLagPublisher } from './partition-lag-publisher.js';
-import { ProjectorMetrics, renderProjectorMetrics } from './projector-metrics.js';
+import { ProjectorMetrics } from './projector-metrics.js';
 
 export interface ProjectorOptions extends ProjectorConfig {
-  logger?: JsonLogger;
+  logger?: Logger;
   /** Names this member in its partition-lag reports; default `<host>:<pid>`. */
   instance?: string;
 }
@@ -24,9 +24,9 @@ export interface ProjectorOptions extends ProjectorConfig {
  * missing (first start, Redis flushed or restarted) or on request.
  */
 export class Projector {
-  readonly metrics = new ProjectorMetrics();
+  readonly metrics: ProjectorMetrics;
   readonly #options: ProjectorOptions;
-  readonly #logger: JsonLogger;
+  readonly #logger: Logger;
   #redis: Redis | undefined;
   #pool: pg.Pool | undefined;
   #store: RedisViewStore | undefined;
@@ -42,7 +42,8 @@ export class Projector {
 
   constructor(options: ProjectorOptions) {
     this.#options = options;
-    this.#logger = options.logger ?? createJsonLogger({ service: 'projector' });
+    this.#logger = options.logger ?? createLogger({ service: 'projector' });
+    this.metrics = new ProjectorMetrics(options.groupId);
   }
 
   /** The port `/metrics` listens on, once started with `metricsPort` set. */
@@ -121,7 +122,7 @@ export class Projector {
       })
       .then(
         (result) => {
-          this.metrics.rebuildsTotal += result.rebuilt ? 1 : 0;
+          if (result.rebuilt) this.metrics.recordRebuild();
           this.#logger.log('info', result.rebuilt ? 'rebuild finished' : 'rebuild finished by another projector', {
             ...result,
           });
@@ -149,20 +150,12 @@ export class Projector {
       this.#consumer?.lag().catch(() => []) ?? [],
       this.#store?.generation().catch(() => null) ?? null,
     ]);
-    return renderProjectorMetrics(
-      {
-        lag: lag.map(({ partition, lag: behind }) => ({ partition, lag: behind })),
-        assignedPartitions: this.#consumer?.assignedPartitions().length ?? 0,
-        appliedTotal: this.metrics.appliedTotal,
-        duplicatesTotal: this.metrics.duplicatesTotal,
-        applyRate: this.metrics.applyRate(),
-        generation,
-        rebuildsTotal: this.metrics.rebuildsTotal,
-        rebuild: this.metrics.rebuild,
-        kafkaConnected: this.#consumer?.connection.connected ?? false,
-      },
-      this.#options.groupId,
-    );
+    return this.metrics.render({
+      lag: lag.map(({ partition, lag: behind }) => ({ partition, lag: behind })),
+      assignedPartitions: this.#consumer?.assignedPartitions().length ?? 0,
+      generation,
+      kafkaConnected: this.#consumer?.connection.connected ?? false,
+    });
   }
 
   /** Partitions this process owns right now. */

@@ -4,16 +4,8 @@ import { relayConfigFromEnv } from './relay-config.js';
 
 /**
  * The relay process: `npx tsx services/relay/src/main.ts`. Environment: DATABASE_URL,
- * KAFKA_BROKERS, STRATA_TOPIC, STRATA_TOPIC_PARTITIONS, RELAY_METRICS_PORT, RELAY_KAFKA_PROBE_MS
- * (see relay-config.ts).
- * SIGTERM / SIGINT finish the batch in flight, save its checkpoint and exit 0.
+ * KAFKA_BROKERS, STRATA_TOPIC, STRATA_TOPIC_PARTITIONS, RELAY_METRICS_PORT, RELAY_KAFKA_PROBE_MS,
+ * LOG_LEVEL (see relay-config.ts). SIGTERM / SIGINT finish the batch in flight, save its checkpoint
+ * and exit 0.
  */
-await runService({
-  name: 'relay',
-  start: async (logger) => {
-    const relay = new Relay({ ...relayConfigFromEnv(), logger });
-    await relay.start();
-    return relay;
-  },
-  stop: (relay) => relay.stop(),
-});
+await runService({ name: 'relay', create: (logger) => new Relay({ ...relayConfigFromEnv(), logger }) });

@@ -1,5 +1,4 @@
-import { brokerAddress } from '@strata/kafka-bus';
-import { envInt, envList } from '@strata/service-runtime';
+import { envInt, envOptionalInt, parseEnv, sharedEnv } from '@strata/service-runtime';
 
 export interface RelayConfig {
   databaseUrl: string;
@@ -19,15 +18,30 @@ export interface RelayConfig {
   kafkaProbeMs?: number;
 }
 
+const relayEnv = {
+  DATABASE_URL: sharedEnv.DATABASE_URL,
+  KAFKA_BROKERS: sharedEnv.KAFKA_BROKERS,
+  STRATA_TOPIC: sharedEnv.STRATA_TOPIC,
+  STRATA_TOPIC_PARTITIONS: envInt(6, 1),
+  RELAY_METRICS_PORT: envOptionalInt(0),
+  RELAY_BATCH_SIZE: envInt(1000, 1),
+  RELAY_LEADER_RETRY_MS: envInt(1000, 50),
+  RELAY_POLL_INTERVAL_MS: envInt(1000, 10),
+  RELAY_KAFKA_PROBE_MS: envInt(2000, 100),
+};
+
 /** Reads the relay's environment; throws a StrataError naming the variable that is wrong. */
-export const relayConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): RelayConfig => ({
-  databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/strata',
-  brokers: envList(env, 'KAFKA_BROKERS', '127.0.0.1:9092', brokerAddress),
-  topic: env.STRATA_TOPIC || 'strata.events',
-  partitions: envInt(env, 'STRATA_TOPIC_PARTITIONS', 6, 1),
-  metricsPort: envInt(env, 'RELAY_METRICS_PORT', undefined, 0),
-  batchSize: envInt(env, 'RELAY_BATCH_SIZE', 1000, 1),
-  leaderRetryMs: envInt(env, 'RELAY_LEADER_RETRY_MS', 1000, 50),
-  pollIntervalMs: envInt(env, 'RELAY_POLL_INTERVAL_MS', 1000, 10),
-  kafkaProbeMs: envInt(env, 'RELAY_KAFKA_PROBE_MS', 2000, 100),
-});
+export const relayConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): RelayConfig => {
+  const e = parseEnv(relayEnv, env);
+  return {
+    databaseUrl: e.DATABASE_URL,
+    brokers: e.KAFKA_BROKERS,
+    topic: e.STRATA_TOPIC,
+    partitions: e.STRATA_TOPIC_PARTITIONS,
+    metricsPort: e.RELAY_METRICS_PORT,
+    batchSize: e.RELAY_BATCH_SIZE,
+    leaderRetryMs: e.RELAY_LEADER_RETRY_MS,
+    pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
+    kafkaProbeMs: e.RELAY_KAFKA_PROBE_MS,
+  };
+};

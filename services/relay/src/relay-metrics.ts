@@ -1,4 +1,4 @@
-import { counter, gauge, RateWindow, renderPrometheusText } from '@strata/service-runtime';
+import { createMetricsRegistry, EventCount, snapshotGauges } from '@strata/service-runtime';
 
 export interface RelayMetricsSnapshot {
   /** Log head minus the relay's checkpoint: events written but not yet acknowledged by Kafka. */
@@ -14,44 +14,47 @@ export interface RelayMetricsSnapshot {
   kafkaConnected: boolean;
 }
 
-/** Counters kept by the relay; lag is read from PostgreSQL at scrape time so standbys report it too. */
+/**
+ * The relay process's metrics registry, every sample labelled with the topic: what it published
+ * is counted as it happens; lag is read from PostgreSQL at scrape time so standbys report it too.
+ */
 export class RelayMetrics {
-  publishedTotal = 0;
-  readonly #rate = new RateWindow();
+  readonly registry = createMetricsRegistry();
+  readonly published: EventCount;
+  readonly #set: (snapshot: RelayMetricsSnapshot) => void;
 
-  recordPublished(count: number, now = Date.now()): void {
-    this.publishedTotal += count;
-    this.#rate.record(count, now);
+  constructor(topic: string) {
+    const labels = { topic };
+    this.published = new EventCount(
+      this.registry,
+      labels,
+      { name: 'strata_relay_published_events_total', help: 'Events published to Kafka by this process.' },
+      { name: 'strata_relay_publish_rate', help: 'Events per second published over the last 10 s.' },
+    );
+    this.#set = snapshotGauges<RelayMetricsSnapshot>(this.registry, labels, {
+      strata_relay_lag_positions: {
+        help: 'Log head position minus the relay checkpoint.',
+        value: (s) => s.lagPositions,
+      },
+      strata_relay_head_position: { help: 'Highest committed log position.', value: (s) => s.headPosition },
+      strata_relay_checkpoint_position: {
+        help: 'Last position acknowledged by Kafka.',
+        value: (s) => s.checkpointPosition,
+      },
+      strata_relay_is_leader: {
+        help: '1 while this process holds the relay lock and publishes.',
+        value: (s) => (s.isLeader ? 1 : 0),
+      },
+      strata_relay_kafka_connected: {
+        help: '1 while Kafka answers this process (last request or probe), 0 during an outage.',
+        value: (s) => (s.kafkaConnected ? 1 : 0),
+      },
+    });
   }
 
-  publishRate(now = Date.now()): number {
-    return this.#rate.perSecond(now);
+  /** Prometheus text of the whole registry, the gauges set from `snapshot`. */
+  render(snapshot: RelayMetricsSnapshot): Promise<string> {
+    this.#set(snapshot);
+    return this.registry.metrics();
   }
 }
-
-/** Prometheus text, every sample labelled with the topic. */
-export const renderRelayMetrics = (snapshot: RelayMetricsSnapshot, topic: string): string =>
-  renderPrometheusText(
-    [
-      gauge('strata_relay_lag_positions', 'Log head position minus the relay checkpoint.', snapshot.lagPositions),
-      gauge('strata_relay_head_position', 'Highest committed log position.', snapshot.headPosition),
-      gauge('strata_relay_checkpoint_position', 'Last position acknowledged by Kafka.', snapshot.checkpointPosition),
-      counter(
-        'strata_relay_published_events_total',
-        'Events published to Kafka by this process.',
-        snapshot.publishedTotal,
-      ),
-      gauge('strata_relay_publish_rate', 'Events per second published over the last 10 s.', snapshot.publishRate),
-      gauge(
-        'strata_relay_is_leader',
-        '1 while this process holds the relay lock and publishes.',
-        snapshot.isLeader ? 1 : 0,
-      ),
-      gauge(
-        'strata_relay_kafka_connected',
-        '1 while Kafka answers this process (last request or probe), 0 during an outage.',
-        snapshot.kafkaConnected ? 1 : 0,
-      ),
-    ],
-    { topic },
-  );

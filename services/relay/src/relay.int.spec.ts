@@ -1,5 +1,5 @@
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
-import { createJsonLogger } from '@strata/service-runtime';
+import { createLogger } from '@strata/service-runtime';
 import { createTestDatabase, testTopic } from '@strata/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
@@ -16,9 +16,9 @@ const relayOptions = (url: string, brokers: string[], topic: string, lines: Reco
   batchSize: 1000,
   leaderRetryMs: 200,
   pollIntervalMs: 1000,
-  logger: createJsonLogger({
+  logger: createLogger({
     service: 'relay',
-    write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+    destination: { write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) },
   }),
 });
 

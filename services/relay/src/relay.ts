@@ -2,14 +2,14 @@ import type { Server } from 'node:http';
 import { StrataError, type RecordedEvent } from '@strata/core';
 import { createKafkaClient, ensureTopic, isTransientKafkaError, KafkaPublisher } from '@strata/kafka-bus';
 import { createPool, PostgresEventLog, subscribe, type CheckpointStore, type Subscription } from '@strata/postgres-log';
-import { ConnectionState, createJsonLogger, serveMetrics, type JsonLogger } from '@strata/service-runtime';
+import { ConnectionState, createLogger, serveMetrics, type Logger } from '@strata/service-runtime';
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import type { RelayConfig } from './relay-config.js';
-import { RelayMetrics, renderRelayMetrics, type RelayMetricsSnapshot } from './relay-metrics.js';
+import { RelayMetrics, type RelayMetricsSnapshot } from './relay-metrics.js';
 
 export interface RelayOptions extends RelayConfig {
-  logger?: JsonLogger;
+  logger?: Logger;
 }
 
 const errorFields = (error: unknown) =>
@@ -32,8 +32,8 @@ const errorFields = (error: unknown) =>
  */
 export class Relay {
   readonly #config: RelayOptions;
-  readonly #logger: JsonLogger;
-  readonly #metrics = new RelayMetrics();
+  readonly #logger: Logger;
+  readonly #metrics: RelayMetrics;
   readonly #checkpointName: string;
   #pool: pg.Pool | undefined;
   #lockPool: pg.Pool | undefined;
@@ -53,7 +53,8 @@ export class Relay {
 
   constructor(options: RelayOptions) {
     this.#config = options;
-    this.#logger = options.logger ?? createJsonLogger({ service: 'relay' });
+    this.#logger = options.logger ?? createLogger({ service: 'relay' });
+    this.#metrics = new RelayMetrics(options.topic);
     this.#checkpointName = `relay:${options.topic}`;
     this.#kafka = new ConnectionState(this.#logger, 'kafka');
   }
@@ -128,7 +129,7 @@ export class Relay {
     await new Promise<void>((resolve) =>
       this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve(),
     );
-    this.#logger.log('info', 'relay stopped', { topic: this.#config.topic, published: this.#metrics.publishedTotal });
+    this.#logger.log('info', 'relay stopped', { topic: this.#config.topic, published: this.#metrics.published.total });
   }
 
   async metrics(): Promise<RelayMetricsSnapshot> {
@@ -144,15 +145,15 @@ export class Relay {
       lagPositions: Math.max(0, head - checkpointPosition),
       headPosition: head,
       checkpointPosition,
-      publishedTotal: this.#metrics.publishedTotal,
-      publishRate: this.#metrics.publishRate(),
+      publishedTotal: this.#metrics.published.total,
+      publishRate: this.#metrics.published.perSecond(),
       isLeader: this.isLeader,
       kafkaConnected: this.#kafka.connected,
     };
   }
 
   async metricsText(): Promise<string> {
-    return renderRelayMetrics(await this.metrics(), this.#config.topic);
+    return this.#metrics.render(await this.metrics());
   }
 
   /** Standby loop: try the lock every `leaderRetryMs`; lead while it is held; until stopped. */
@@ -255,7 +256,7 @@ export class Relay {
       throw new StrataError('UNAVAILABLE', 'relay is not the leader: not publishing');
     }
     await this.#require(this.#publisher).publish(events);
-    this.#metrics.recordPublished(events.length);
+    this.#metrics.published.record(events.length);
   }
 
   async #probe(): Promise<void> {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newEvent, partitionKey, streamIds, type EventLog, type RecordedEvent } from '@strata/core';
 import { KafkaEventConsumer } from '@strata/kafka-bus';
-import { createJsonLogger } from '@strata/service-runtime';
+import { createLogger } from '@strata/service-runtime';
 import pg from 'pg';
 
 /** Helpers shared by the relay's int and e2e specs (not exported from the package). */
@@ -118,7 +118,7 @@ export const readTopic = async (
   const delivered: Delivered[] = [];
   const consumer = new KafkaEventConsumer({
     brokers,
-    logger: createJsonLogger({ service: 'relay-test', level: 'error' }),
+    logger: createLogger({ service: 'relay-test', level: 'error' }),
   });
   await consumer.run({
     groupId: `${topic}.reader.${Math.random().toString(36).slice(2, 8)}`,

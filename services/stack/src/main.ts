@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@strata/postgres-log';
+import { envInt, envText, parseEnv, sharedEnv } from '@strata/service-runtime';
 import { Supervisor } from './supervisor.js';
 
 /**
@@ -10,9 +11,20 @@ import { Supervisor } from './supervisor.js';
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const demo = process.argv.includes('--demo');
-const port = process.env.PORT ?? '8080';
-const apiUrl = `http://127.0.0.1:${port}`;
-const adminToken = process.env.STRATA_ADMIN_TOKEN ?? 'dev-admin-token';
+const stackEnv = {
+  DATABASE_URL: sharedEnv.DATABASE_URL,
+  PORT: envInt(8080, 0, 65535, 'must be a TCP port (0-65535)'),
+  STRATA_ADMIN_TOKEN: envText('dev-admin-token'),
+};
+let env: ReturnType<typeof parseEnv<typeof stackEnv>>;
+try {
+  env = parseEnv(stackEnv);
+} catch (error) {
+  process.stderr.write(`strata: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+const apiUrl = `http://127.0.0.1:${env.PORT}`;
+const adminToken = env.STRATA_ADMIN_TOKEN;
 
 const supervisor = new Supervisor(root);
 let shuttingDown = false;
@@ -45,7 +57,7 @@ const waitForReady = async (timeoutMs: number): Promise<void> => {
 
 const main = async () => {
   // Migrate before any service starts: the relay and projector read tables the migrations create.
-  const { applied } = await migrate(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/strata');
+  const { applied } = await migrate(env.DATABASE_URL);
   if (applied.length > 0) process.stdout.write(`strata: applied migrations ${applied.join(', ')}\n`);
   // Per-request access logs would drown the story; warnings and errors still show.
   supervisor.start({

@@ -75,7 +75,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
       }
       return reply
         .type('text/plain; version=0.0.4; charset=utf-8')
-        .send(metrics.render({ strata_log_head_position: head, strata_secrets_overdue: overdue }));
+        .send(await metrics.render({ strata_log_head_position: head, strata_secrets_overdue: overdue }));
     },
   );
 

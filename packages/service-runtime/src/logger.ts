@@ -28,7 +28,7 @@ export const redactedCensor = '[redacted]';
  * values never reach a log line, whatever a caller passes by mistake (BRIEF: secrets never in logs).
  */
 const secretShaped =
-  /^(authorization|cookie|set-cookie|plaintext|secret.*|.*token|.*pass(word|phrase)|(master|private|fernet|api|data)[-_]?keys?)$/i;
+  /authorization|cookie|plaintext|secret|token$|pass(word|phrase)$|(master|private|fernet|api|data)[-_]?keys?$/i;
 
 /** Copies `value` with secret-shaped fields censored; values that are not plain objects or arrays pass as they are. */
 const censor = (value: unknown, depth: number): unknown => {
@@ -65,7 +65,6 @@ export const createPinoLogger = ({ service, level = 'info', destination }: Logge
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ level: label }),
-        bindings: (bindings) => censor(bindings, 0) as Record<string, unknown>,
         log: (fields) => censor(fields, 0) as Record<string, unknown>,
       },
       // Fastify's request serializer leaves headers out; these guard a request logged raw.
@@ -80,7 +79,8 @@ export const createPinoLogger = ({ service, level = 'info', destination }: Logge
 /** The Logger port on a pino logger. */
 export const loggerOn = (target: PinoLogger): Logger => ({
   log: (level, msg, fields) => (fields === undefined ? target[level](msg) : target[level](fields, msg)),
-  child: (fields) => loggerOn(target.child(fields)),
+  // pino runs the bindings formatter for the root's bindings only.
+  child: (fields) => loggerOn(target.child(censor(fields, 0) as Record<string, unknown>)),
 });
 
 /** A Logger on a fresh pino logger (see createPinoLogger). */

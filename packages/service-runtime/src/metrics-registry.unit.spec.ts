@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { Counter, createMetricsRegistry, EventCount, labelledCounter, snapshotGauges } from './metrics-registry.js';
+
+describe('createMetricsRegistry', () => {
+  it('renders Prometheus text with process metrics next to the service’s own', async () => {
+    const registry = createMetricsRegistry();
+    labelledCounter(registry, { topic: 't' }, 'strata_test_total', 'A counter.');
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE strata_test_total counter');
+    expect(text).toContain('strata_test_total{topic="t"} 0');
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+    expect(registry.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+  });
+
+  it('escapes label values, so a quote, backslash or newline cannot forge a sample', async () => {
+    const registry = createMetricsRegistry();
+    const counter = new Counter({ name: 'strata_x_total', help: 'x', labelNames: ['route'], registers: [registry] });
+    counter.inc({ route: '/a"b\\c\nstrata_forged 1' });
+    const text = await registry.metrics();
+    expect(text).toContain('strata_x_total{route="/a\\"b\\\\c\\nstrata_forged 1"} 1');
+    expect(text).not.toMatch(/^strata_forged/m);
+  });
+
+  it('snapshot gauges carry the shared labels first and take the snapshot at scrape time', async () => {
+    const registry = createMetricsRegistry();
+    const set = snapshotGauges<{ lag: number; up: boolean }>(
+      registry,
+      { group: 'g' },
+      {
+        strata_lag: { help: 'Lag.', value: (s) => s.lag },
+        strata_up: { help: 'Up.', value: (s) => (s.up ? 1 : 0) },
+      },
+    );
+    set({ lag: 7, up: true });
+    const text = await registry.metrics();
+    expect(text).toContain('strata_lag{group="g"} 7');
+    expect(text).toContain('strata_up{group="g"} 1');
+  });
+});
+
+describe('EventCount', () => {
+  it('counts events into a counter and reports their rate over the last 10 s', async () => {
+    const registry = createMetricsRegistry();
+    const count = new EventCount(
+      registry,
+      { topic: 't' },
+      { name: 'strata_done_total', help: 'Done.' },
+      { name: 'strata_done_rate', help: 'Done per second.' },
+    );
+    const now = Date.now();
+    count.record(30, now - 20_000);
+    count.record(50, now);
+    expect(count.total).toBe(80);
+    expect(count.perSecond(now)).toBe(5);
+    const text = await registry.metrics();
+    expect(text).toContain('strata_done_total{topic="t"} 80');
+    expect(text).toMatch(/^strata_done_rate\{topic="t"\} 5$/m);
+  });
+});

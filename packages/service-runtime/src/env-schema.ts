@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 /**
  * Environment variables as zod schemas: each one names its default (used when the variable is
- * unset or empty) and its rule, and `parseEnv` turns the first broken rule into one line naming the
+ * unset or empty) and its rule, and `readEnv` turns the first broken rule into one line naming the
  * variable. A service that cannot parse its environment exits 1 at start with that line (see
  * runService), instead of failing later on a typo.
  */
@@ -82,29 +82,40 @@ export const envLogLevel = (fallback: (typeof logLevels)[number] = 'info') =>
     );
 
 /** `host:port` from a broker as operators write it, with or without a `kafka://`-style scheme. */
-export const brokerAddress = (broker: string): string => broker.replace(/^[a-z]+:\/\//i, '');
+const brokerAddress = (broker: string): string => broker.replace(/^[a-z]+:\/\//i, '');
 
-/** The variables several services read, with the local defaults BRIEF.md and the README list. */
+/** One setting: the variable it is read from and the rule it is parsed by. */
+export type EnvSetting = readonly [variable: string, schema: z.ZodType<unknown, string | undefined>];
+
+/** The settings several services read, with the local defaults BRIEF.md and the README list. */
 export const sharedEnv = {
-  DATABASE_URL: envText('postgres://postgres@127.0.0.1:5432/strata'),
-  REDIS_URL: envText('redis://127.0.0.1:6379'),
-  KAFKA_BROKERS: envList('127.0.0.1:9092', brokerAddress),
-  STRATA_TOPIC: envText('strata.events'),
-  STRATA_REDIS_PREFIX: envText('strata:'),
-  LOG_LEVEL: envLogLevel('info'),
-};
+  databaseUrl: ['DATABASE_URL', envText('postgres://postgres@127.0.0.1:5432/strata')],
+  redisUrl: ['REDIS_URL', envText('redis://127.0.0.1:6379')],
+  kafkaBrokers: ['KAFKA_BROKERS', envList('127.0.0.1:9092', brokerAddress)],
+  topic: ['STRATA_TOPIC', envText('strata.events')],
+  redisPrefix: ['STRATA_REDIS_PREFIX', envText('strata:')],
+  logLevel: ['LOG_LEVEL', envLogLevel('info')],
+  /** The API's HTTP port (the stack reads it too, to reach the API). */
+  port: ['PORT', envInt(8080, 0, 65535, 'must be a TCP port (0-65535)')],
+} as const satisfies Record<string, EnvSetting>;
 
 /**
- * The environment parsed by `shape` (keys are the variable names). Throws a StrataError
- * (`BAD_REQUEST`, `details.variable`) whose message is one line: the variable, its rule, its value.
+ * A service's settings read from `env`: each field from its variable, by its rule. Throws a
+ * StrataError (`BAD_REQUEST`, `details.variable`) whose message is one line: the variable, its
+ * rule, its value.
  */
-export const parseEnv = <Shape extends z.ZodRawShape>(
-  shape: Shape,
+export const readEnv = <Settings extends Record<string, EnvSetting>>(
+  settings: Settings,
   env: NodeJS.ProcessEnv = process.env,
-): z.output<z.ZodObject<Shape>> => {
-  const result = z.object(shape).safeParse(env);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const variable = String(issue?.path[0] ?? 'environment');
-  throw new StrataError('BAD_REQUEST', `${variable} ${issue?.message ?? 'is invalid'}`, { variable });
+): { [Field in keyof Settings]: z.output<Settings[Field][1]> } => {
+  const values: Record<string, unknown> = {};
+  for (const [field, [variable, schema]] of Object.entries(settings)) {
+    const result = schema.safeParse(env[variable]);
+    if (!result.success)
+      throw new StrataError('BAD_REQUEST', `${variable} ${result.error.issues[0]?.message ?? 'is invalid'}`, {
+        variable,
+      });
+    values[field] = result.data;
+  }
+  return values as { [Field in keyof Settings]: z.output<Settings[Field][1]> };
 };

@@ -1,21 +1,28 @@
 import { StrataError } from '@strata/core';
 import { describe, expect, it } from 'vitest';
-import { envInt, envList, envLogLevel, envOptionalInt, envSwitch, envText, parseEnv, sharedEnv } from './env-schema.js';
+import { envInt, envList, envLogLevel, envOptionalInt, envSwitch, envText, readEnv, sharedEnv } from './env-schema.js';
 
 const shape = {
-  NAME: envText('fallback'),
-  COUNT: envInt(6, 1),
-  PORT: envInt(8080, 0, 65535, 'must be a TCP port (0-65535)'),
-  METRICS_PORT: envOptionalInt(0),
-  BROKERS: sharedEnv.KAFKA_BROKERS,
-  ITEMS: envList('a, b'),
-  MIGRATE: envSwitch(),
-  LOG_LEVEL: envLogLevel(),
-};
+  NAME: ['NAME', envText('fallback')],
+  COUNT: ['COUNT', envInt(6, 1)],
+  PORT: ['PORT', envInt(8080, 0, 65535, 'must be a TCP port (0-65535)')],
+  METRICS_PORT: ['METRICS_PORT', envOptionalInt(0)],
+  BROKERS: ['BROKERS', sharedEnv.kafkaBrokers[1]],
+  ITEMS: ['ITEMS', envList('a, b')],
+  MIGRATE: ['MIGRATE', envSwitch()],
+  LOG_LEVEL: ['LOG_LEVEL', envLogLevel()],
+} as const;
 
-describe('parseEnv', () => {
+describe('readEnv', () => {
+  it('reads each field from its variable', () => {
+    expect(readEnv({ databaseUrl: sharedEnv.databaseUrl, topic: sharedEnv.topic }, { STRATA_TOPIC: 't' })).toEqual({
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/strata',
+      topic: 't',
+    });
+  });
+
   it('applies defaults for unset and empty variables', () => {
-    expect(parseEnv(shape, { NAME: '', COUNT: '' })).toEqual({
+    expect(readEnv(shape, { NAME: '', COUNT: '' })).toEqual({
       NAME: 'fallback',
       COUNT: 6,
       PORT: 8080,
@@ -29,7 +36,7 @@ describe('parseEnv', () => {
 
   it('parses what is set: integers, lists (trimmed, scheme stripped, empties dropped), switches, levels', () => {
     expect(
-      parseEnv(shape, {
+      readEnv(shape, {
         NAME: 'n',
         COUNT: '3',
         PORT: '0',
@@ -51,7 +58,7 @@ describe('parseEnv', () => {
   it('a broken variable is one line naming it, its rule and its value, as a StrataError', () => {
     const failure = (env: NodeJS.ProcessEnv) => {
       try {
-        parseEnv(shape, env);
+        readEnv(shape, env);
       } catch (error) {
         return error as StrataError;
       }

@@ -1,4 +1,4 @@
-import { parseEnv, sharedEnv } from './env-schema.js';
+import { readEnv, sharedEnv } from './env-schema.js';
 import { createLogger, type Logger } from './logger.js';
 
 /** A long-running worker (relay, projector): started once, stopped once on a signal. */
@@ -13,7 +13,7 @@ export interface RunServiceOptions {
   name: string;
   /**
    * Reads the configuration and builds the service on the process's logger; a throw (a variable
-   * that does not parse, see parseEnv) exits 1 with the reason on one line, as does a failed start.
+   * that does not parse, see readEnv) exits 1 with the reason on one line, as does a failed start.
    */
   create: (logger: Logger) => Service;
 }
@@ -27,7 +27,7 @@ export const runService = async ({ name, create }: RunServiceOptions): Promise<v
   let level = 'info';
   let badLevel: unknown;
   try {
-    level = parseEnv({ LOG_LEVEL: sharedEnv.LOG_LEVEL }).LOG_LEVEL;
+    level = readEnv({ logLevel: sharedEnv.logLevel }).logLevel;
   } catch (error) {
     badLevel = error;
   }

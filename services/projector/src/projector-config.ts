@@ -1,4 +1,4 @@
-import { envInt, envOptionalInt, envText, parseEnv, sharedEnv } from '@strata/service-runtime';
+import { envInt, envOptionalInt, envText, readEnv, sharedEnv } from '@strata/service-runtime';
 
 export interface ProjectorConfig {
   databaseUrl: string;
@@ -20,32 +20,20 @@ export interface ProjectorConfig {
   heartbeatIntervalMs: number;
 }
 
-const projectorEnv = {
-  DATABASE_URL: sharedEnv.DATABASE_URL,
-  REDIS_URL: sharedEnv.REDIS_URL,
-  KAFKA_BROKERS: sharedEnv.KAFKA_BROKERS,
-  STRATA_TOPIC: sharedEnv.STRATA_TOPIC,
-  STRATA_REDIS_PREFIX: sharedEnv.STRATA_REDIS_PREFIX,
-  PROJECTOR_GROUP: envText('strata-projector'),
-  PROJECTOR_METRICS_PORT: envOptionalInt(0),
-  PROJECTOR_WATCH_INTERVAL_MS: envInt(1_000, 10),
-  PROJECTOR_SESSION_TIMEOUT_MS: envInt(30_000, 1_000),
-  PROJECTOR_HEARTBEAT_INTERVAL_MS: envInt(3_000, 100),
-};
-
 /** Reads the projector's environment; throws a StrataError naming the variable that is wrong. */
-export const projectorConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): ProjectorConfig => {
-  const e = parseEnv(projectorEnv, env);
-  return {
-    databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
-    brokers: e.KAFKA_BROKERS,
-    topic: e.STRATA_TOPIC,
-    prefix: e.STRATA_REDIS_PREFIX,
-    groupId: e.PROJECTOR_GROUP,
-    metricsPort: e.PROJECTOR_METRICS_PORT,
-    watchIntervalMs: e.PROJECTOR_WATCH_INTERVAL_MS,
-    sessionTimeoutMs: e.PROJECTOR_SESSION_TIMEOUT_MS,
-    heartbeatIntervalMs: e.PROJECTOR_HEARTBEAT_INTERVAL_MS,
-  };
-};
+export const projectorConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): ProjectorConfig =>
+  readEnv(
+    {
+      databaseUrl: sharedEnv.databaseUrl,
+      redisUrl: sharedEnv.redisUrl,
+      brokers: sharedEnv.kafkaBrokers,
+      topic: sharedEnv.topic,
+      prefix: sharedEnv.redisPrefix,
+      groupId: ['PROJECTOR_GROUP', envText('strata-projector')],
+      metricsPort: ['PROJECTOR_METRICS_PORT', envOptionalInt(0)],
+      watchIntervalMs: ['PROJECTOR_WATCH_INTERVAL_MS', envInt(1_000, 10)],
+      sessionTimeoutMs: ['PROJECTOR_SESSION_TIMEOUT_MS', envInt(30_000, 1_000)],
+      heartbeatIntervalMs: ['PROJECTOR_HEARTBEAT_INTERVAL_MS', envInt(3_000, 100)],
+    },
+    env,
+  );

@@ -1,4 +1,4 @@
-import { envInt, envOptionalInt, parseEnv, sharedEnv } from '@strata/service-runtime';
+import { envInt, envOptionalInt, readEnv, sharedEnv } from '@strata/service-runtime';
 
 export interface RelayConfig {
   databaseUrl: string;
@@ -18,30 +18,19 @@ export interface RelayConfig {
   kafkaProbeMs?: number;
 }
 
-const relayEnv = {
-  DATABASE_URL: sharedEnv.DATABASE_URL,
-  KAFKA_BROKERS: sharedEnv.KAFKA_BROKERS,
-  STRATA_TOPIC: sharedEnv.STRATA_TOPIC,
-  STRATA_TOPIC_PARTITIONS: envInt(6, 1),
-  RELAY_METRICS_PORT: envOptionalInt(0),
-  RELAY_BATCH_SIZE: envInt(1000, 1),
-  RELAY_LEADER_RETRY_MS: envInt(1000, 50),
-  RELAY_POLL_INTERVAL_MS: envInt(1000, 10),
-  RELAY_KAFKA_PROBE_MS: envInt(2000, 100),
-};
-
 /** Reads the relay's environment; throws a StrataError naming the variable that is wrong. */
-export const relayConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): RelayConfig => {
-  const e = parseEnv(relayEnv, env);
-  return {
-    databaseUrl: e.DATABASE_URL,
-    brokers: e.KAFKA_BROKERS,
-    topic: e.STRATA_TOPIC,
-    partitions: e.STRATA_TOPIC_PARTITIONS,
-    metricsPort: e.RELAY_METRICS_PORT,
-    batchSize: e.RELAY_BATCH_SIZE,
-    leaderRetryMs: e.RELAY_LEADER_RETRY_MS,
-    pollIntervalMs: e.RELAY_POLL_INTERVAL_MS,
-    kafkaProbeMs: e.RELAY_KAFKA_PROBE_MS,
-  };
-};
+export const relayConfigFromEnv = (env: NodeJS.ProcessEnv = process.env): RelayConfig =>
+  readEnv(
+    {
+      databaseUrl: sharedEnv.databaseUrl,
+      brokers: sharedEnv.kafkaBrokers,
+      topic: sharedEnv.topic,
+      partitions: ['STRATA_TOPIC_PARTITIONS', envInt(6, 1)],
+      metricsPort: ['RELAY_METRICS_PORT', envOptionalInt(0)],
+      batchSize: ['RELAY_BATCH_SIZE', envInt(1000, 1)],
+      leaderRetryMs: ['RELAY_LEADER_RETRY_MS', envInt(1000, 50)],
+      pollIntervalMs: ['RELAY_POLL_INTERVAL_MS', envInt(1000, 10)],
+      kafkaProbeMs: ['RELAY_KAFKA_PROBE_MS', envInt(2000, 100)],
+    },
+    env,
+  );

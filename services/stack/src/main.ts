@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@strata/postgres-log';
-import { envInt, envText, parseEnv, sharedEnv } from '@strata/service-runtime';
+import { envText, readEnv, sharedEnv } from '@strata/service-runtime';
 import { Supervisor } from './supervisor.js';
 
 /**
@@ -11,20 +11,19 @@ import { Supervisor } from './supervisor.js';
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const demo = process.argv.includes('--demo');
-const stackEnv = {
-  DATABASE_URL: sharedEnv.DATABASE_URL,
-  PORT: envInt(8080, 0, 65535, 'must be a TCP port (0-65535)'),
-  STRATA_ADMIN_TOKEN: envText('dev-admin-token'),
-};
-let env: ReturnType<typeof parseEnv<typeof stackEnv>>;
+let env: { databaseUrl: string; port: number; adminToken: string };
 try {
-  env = parseEnv(stackEnv);
+  env = readEnv({
+    databaseUrl: sharedEnv.databaseUrl,
+    port: sharedEnv.port,
+    adminToken: ['STRATA_ADMIN_TOKEN', envText('dev-admin-token')],
+  });
 } catch (error) {
   process.stderr.write(`strata: ${(error as Error).message}\n`);
   process.exit(1);
 }
-const apiUrl = `http://127.0.0.1:${env.PORT}`;
-const adminToken = env.STRATA_ADMIN_TOKEN;
+const apiUrl = `http://127.0.0.1:${env.port}`;
+const adminToken = env.adminToken;
 
 const supervisor = new Supervisor(root);
 let shuttingDown = false;
@@ -57,7 +56,7 @@ const waitForReady = async (timeoutMs: number): Promise<void> => {
 
 const main = async () => {
   // Migrate before any service starts: the relay and projector read tables the migrations create.
-  const { applied } = await migrate(env.DATABASE_URL);
+  const { applied } = await migrate(env.databaseUrl);
   if (applied.length > 0) process.stdout.write(`strata: applied migrations ${applied.join(', ')}\n`);
   // Per-request access logs would drown the story; warnings and errors still show.
   supervisor.start({

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Counter, createMetricsRegistry, EventCount, labelledCounter, snapshotGauges } from './metrics-registry.js';
+import {
+  Counter,
+  createMetricsRegistry,
+  EventCount,
+  hotMetric,
+  labelledCounter,
+  snapshotGauges,
+} from './metrics-registry.js';
 
 describe('createMetricsRegistry', () => {
   it('renders Prometheus text with process metrics next to the service’s own', async () => {
@@ -56,5 +63,36 @@ describe('EventCount', () => {
     const text = await registry.metrics();
     expect(text).toContain('strata_done_total{topic="t"} 80');
     expect(text).toMatch(/^strata_done_rate\{topic="t"\} 5$/m);
+  });
+});
+
+describe('hotMetric', () => {
+  it('renders a histogram like prom-client’s: cumulative buckets, +Inf, sum and count, escaped labels', async () => {
+    const registry = createMetricsRegistry();
+    const series = hotMetric(registry, { name: 'strata_hot_seconds', help: 'Latency.', buckets: [0.01, 0.1] });
+    const a = series({ route: '/a' });
+    for (const seconds of [0.005, 0.05, 0.05, 3]) a.record(seconds);
+    series({ route: 'q"\\\n' }).record(0.2);
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE strata_hot_seconds histogram');
+    expect(text).toContain('strata_hot_seconds_bucket{route="/a",le="0.01"} 1');
+    expect(text).toContain('strata_hot_seconds_bucket{route="/a",le="0.1"} 3');
+    expect(text).toContain('strata_hot_seconds_bucket{route="/a",le="+Inf"} 4');
+    expect(text).toContain('strata_hot_seconds_sum{route="/a"} 3.105');
+    expect(text).toContain('strata_hot_seconds_count{route="/a"} 4');
+    expect(text).toContain('strata_hot_seconds_bucket{route="q\\"\\\\\\n",le="+Inf"} 1');
+  });
+
+  it('renders a counter per label set', async () => {
+    const registry = createMetricsRegistry();
+    const series = hotMetric(registry, { name: 'strata_hot_total', help: 'Requests.' });
+    const ok = series({ status: 200 });
+    ok.record();
+    ok.record();
+    series({ status: 404 }).record();
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE strata_hot_total counter');
+    expect(text).toContain('strata_hot_total{status="200"} 2');
+    expect(text).toContain('strata_hot_total{status="404"} 1');
   });
 });

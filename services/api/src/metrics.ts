@@ -2,8 +2,9 @@ import {
   Counter,
   createMetricsRegistry,
   Gauge,
-  Histogram,
+  hotMetric,
   labelledCounter,
+  type HotSeries,
   type Registry,
 } from '@strata/service-runtime';
 
@@ -17,9 +18,6 @@ export interface ApiScrapeGauges {
   strata_secrets_overdue: number;
 }
 
-type Counted = ReturnType<Counter['labels']>;
-type Observed = ReturnType<Histogram['labels']>;
-
 /**
  * The API process's metrics registry (prom-client, with its process metrics). Labels are route
  * patterns (never raw URLs), so tenant ids, keys and anything a caller types never become label
@@ -27,18 +25,14 @@ type Observed = ReturnType<Histogram['labels']>;
  */
 export class ApiMetrics {
   readonly registry: Registry = createMetricsRegistry();
-  readonly #requests = new Counter({
+  readonly #requests = hotMetric(this.registry, {
     name: 'strata_api_requests_total',
     help: 'HTTP requests by route pattern and status.',
-    labelNames: ['method', 'route', 'status'],
-    registers: [this.registry],
   });
-  readonly #latency = new Histogram({
+  readonly #latency = hotMetric(this.registry, {
     name: 'strata_api_request_duration_seconds',
     help: 'HTTP request latency by route pattern.',
-    labelNames: ['method', 'route'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
   });
   readonly #secretReads = new Counter({
     name: 'strata_api_secret_reads_total',
@@ -70,8 +64,8 @@ export class ApiMetrics {
       registers: [this.registry],
     }),
   };
-  /** Hot path: the labelled children are looked up once per (method, route[, status]). */
-  readonly #children = new Map<string, { latency: Observed; byStatus: Map<number, Counted> }>();
+  /** Hot path: the series are looked up once per (method, route[, status]), without building a key. */
+  readonly #series = new Map<string, Map<string, { latency: HotSeries; byStatus: Map<number, HotSeries> }>>();
 
   constructor() {
     const started = Date.now();
@@ -88,14 +82,14 @@ export class ApiMetrics {
   }
 
   observe(method: string, route: string, status: number, seconds: number): void {
-    const key = `${method} ${route}`;
-    let children = this.#children.get(key);
-    if (!children)
-      this.#children.set(key, (children = { latency: this.#latency.labels({ method, route }), byStatus: new Map() }));
-    let requests = children.byStatus.get(status);
-    if (!requests) children.byStatus.set(status, (requests = this.#requests.labels({ method, route, status })));
-    requests.inc();
-    children.latency.observe(seconds);
+    let byRoute = this.#series.get(method);
+    if (!byRoute) this.#series.set(method, (byRoute = new Map()));
+    let series = byRoute.get(route);
+    if (!series) byRoute.set(route, (series = { latency: this.#latency({ method, route }), byStatus: new Map() }));
+    let requests = series.byStatus.get(status);
+    if (!requests) series.byStatus.set(status, (requests = this.#requests({ method, route, status })));
+    requests.record();
+    series.latency.record(seconds);
   }
 
   secretRead(outcome: 'ok' | 'denied'): void {

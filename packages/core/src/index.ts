@@ -13,3 +13,6 @@ export * from './secret-rotation.js';
 export * from './time-travel.js';
 export * from './commands.js';
 export * from './connection-errors.js';
+export * from './fence-checkpoints.js';
+export * from './in-memory-checkpoints.js';
+export * from './in-memory-leases.js';

@@ -127,3 +127,66 @@ export interface ChangeFeed {
   /** Calls `handler` whenever announcements may have been missed: drop everything cached. */
   onGap(handler: () => void): void;
 }
+
+/** One consumer's saved position, as `Checkpoints.list` reports it. */
+export interface CheckpointRecord {
+  name: string;
+  position: number;
+  /** When it was last saved (ISO 8601). */
+  updatedAt: string;
+}
+
+/**
+ * Where each named consumer of the log resumes: the last position it finished. A consumer saves only
+ * after it handled everything up to the position, so a crash re-delivers instead of skipping.
+ */
+export interface Checkpoints {
+  /** The saved position of `name`; 0 until its first save. */
+  load(name: string): Promise<number>;
+  /** Makes `position` the checkpoint of `name`. The last save wins, even a lower one: a consumer that rewinds says so. */
+  save(name: string, position: number): Promise<void>;
+  /** Every saved checkpoint, ordered by name: how far each consumer has come. */
+  list(): Promise<CheckpointRecord[]>;
+}
+
+/** Why a lease ended without being released. */
+export interface LeaseLoss {
+  reason: string;
+  cause?: unknown;
+}
+
+/**
+ * Elects one holder per name among competing processes: exactly one relay publishes a topic. One
+ * instance is one candidate and holds at most one lease at a time.
+ */
+export interface LeaderLease {
+  /**
+   * One attempt: the lease on `name` when nobody holds it, `undefined` while another candidate does.
+   * Rejects when the backend cannot be reached; the next attempt reconnects.
+   */
+  tryAcquire(name: string): Promise<Lease | undefined>;
+  /** Gives up what is kept for the next attempt. Release a held lease first. */
+  close(): Promise<void>;
+}
+
+/** A held leadership. It is lost when its backend session is (a dropped connection, a killed session). */
+export interface Lease {
+  readonly name: string;
+  /** True until the lease is released or lost; false synchronously the moment a loss is noticed. */
+  readonly held: boolean;
+  /** Resolves when the lease is lost — never when it is released. */
+  readonly lost: Promise<LeaseLoss>;
+  /**
+   * Checks with the backend that the lease is still held (the adapter also does so by itself at its
+   * own interval). False, with `lost` resolved, when it is not.
+   */
+  renew(): Promise<boolean>;
+  /**
+   * Checkpoints written under the lease: a save fails once the lease is gone, in the backend itself
+   * even before this process noticed. So a holder that lost its lease can never move a checkpoint
+   * that its successor already resumed from.
+   */
+  readonly checkpoints: Checkpoints;
+  /** Gives the lease up, so another candidate can take it at once. */
+  release(): Promise<void>;
+}

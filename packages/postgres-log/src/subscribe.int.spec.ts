@@ -1,10 +1,11 @@
-import type { RecordedEvent } from '@strata/core';
+import { InMemoryCheckpoints, type RecordedEvent } from '@strata/core';
 import { createTestDatabase } from '@strata/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from './hash-chain.js';
 import { PostgresEventLog } from './postgres-event-log.js';
-import { postgresCheckpointStore, subscribe } from './subscribe.js';
+import { PostgresCheckpoints } from './postgres-checkpoints.js';
+import { subscribe } from './subscribe.js';
 import { configValueSet } from './test-events.js';
 
 const waitFor = async (condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) => {
@@ -34,7 +35,7 @@ describe('subscribe', () => {
     const delivered: number[] = [];
     const subscription = await subscribe({
       pool,
-      checkpoint: { name: 'concurrency' },
+      consumer: 'concurrency',
       batchSize: 50,
       // Slow polling: delivery has to come from the notifications.
       pollIntervalMs: 5_000,
@@ -64,7 +65,7 @@ describe('subscribe', () => {
 
     expect(delivered).toEqual(Array.from({ length: head }, (_, i) => i + 1));
     expect(subscription.position()).toBe(head);
-    expect(await postgresCheckpointStore(pool, 'concurrency').load()).toBe(head);
+    expect(await new PostgresCheckpoints(pool).load('concurrency')).toBe(head);
     // The chain the database built under contention is the one the application recomputes.
     expect(await verifyChain(pool)).toEqual({ ok: true, checked: head, head });
   });
@@ -72,17 +73,15 @@ describe('subscribe', () => {
   it('resumes after its checkpoint and redelivers a batch whose handler failed', async () => {
     const log = new PostgresEventLog(pool);
     const start = await log.headPosition();
-    const checkpoint = {
-      saved: start,
-      load: async () => checkpoint.saved,
-      save: async (p: number) => void (checkpoint.saved = p),
-    };
+    const checkpoints = new InMemoryCheckpoints({ now: () => new Date() });
+    await checkpoints.save('resume', start);
     const delivered: RecordedEvent[] = [];
     const errors: unknown[] = [];
     let failOnce = true;
     const subscription = await subscribe({
       pool,
-      checkpoint,
+      consumer: 'resume',
+      checkpoints,
       pollIntervalMs: 20,
       onError: (error) => errors.push(error),
       handler: async (events) => {
@@ -99,14 +98,15 @@ describe('subscribe', () => {
 
     expect(errors).toHaveLength(1);
     expect(delivered.map((e) => e.position)).toEqual([start + 1, start + 2]);
-    expect(checkpoint.saved).toBe(start + 2);
+    expect(await checkpoints.load('resume')).toBe(start + 2);
 
     // A new subscription with the same checkpoint sees only what came after it.
     await log.append('env:shop/prod', [configValueSet('x.w', 3)]);
     const later: number[] = [];
     const resumed = await subscribe({
       pool,
-      checkpoint,
+      consumer: 'resume',
+      checkpoints,
       handler: async (events) => void later.push(...events.map((e) => e.position)),
     });
     await waitFor(() => later.length >= 1);
@@ -120,22 +120,20 @@ describe('subscribe', () => {
       'env:ahead/prod',
       Array.from({ length: 10 }, (_, i) => configValueSet(`k.v${i}`, i, { namespace: 'ahead' })),
     );
-    const checkpoint = {
-      saved: start,
-      load: async () => checkpoint.saved,
-      save: async (p: number) => void (checkpoint.saved = p),
-    };
+    const checkpoints = new InMemoryCheckpoints({ now: () => new Date() });
+    await checkpoints.save('ahead', start);
     const pages: number[][] = [];
     const checkpointsSeen: number[] = [];
     let failures = 0;
     const subscription = await subscribe({
       pool,
-      checkpoint,
+      consumer: 'ahead',
+      checkpoints,
       batchSize: 3,
       pollIntervalMs: 20,
       onError: () => undefined,
       handler: async (events) => {
-        checkpointsSeen.push(checkpoint.saved);
+        checkpointsSeen.push(await checkpoints.load('ahead'));
         // The second page fails twice while the third is already being read.
         if (events[0]!.position === start + 4 && failures < 2) {
           failures += 1;
@@ -151,6 +149,6 @@ describe('subscribe', () => {
     expect(pages.map((page) => page.length)).toEqual([3, 3, 3, 1]);
     // Each page starts where the checkpoint stands: nothing after a failed page was handled first.
     expect(checkpointsSeen).toEqual([start, start + 3, start + 3, start + 3, start + 6, start + 9]);
-    expect(checkpoint.saved).toBe(start + 10);
+    expect(await checkpoints.load('ahead')).toBe(start + 10);
   });
 });

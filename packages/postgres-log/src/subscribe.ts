@@ -1,35 +1,15 @@
-import type { EventHandler, RecordedEvent } from '@strata/core';
+import type { Checkpoints, EventHandler, RecordedEvent } from '@strata/core';
 import type pg from 'pg';
+import { PostgresCheckpoints } from './postgres-checkpoints.js';
 import { PostgresEventLog, eventsChannel } from './postgres-event-log.js';
 import type { Upcasters } from './upcasters.js';
 
-/** Where a consumer resumes: the last position its handler finished. */
-export interface CheckpointStore {
-  load(): Promise<number>;
-  save(position: number): Promise<void>;
-}
-
-/** A named checkpoint in `strata.checkpoints`; 0 until the first save. */
-export const postgresCheckpointStore = (pool: pg.Pool, name: string): CheckpointStore => ({
-  async load() {
-    const { rows } = await pool.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [
-      name,
-    ]);
-    return Number(rows[0]?.position ?? 0);
-  },
-  async save(position) {
-    await pool.query(
-      `INSERT INTO strata.checkpoints (name, position, updated_at) VALUES ($1, $2, now())
-       ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
-      [name, position],
-    );
-  },
-});
-
 export interface SubscribeOptions {
   pool: pg.Pool;
-  /** A store of your own, or `{ name }` for a row in `strata.checkpoints`. */
-  checkpoint: CheckpointStore | { name: string };
+  /** The consumer's checkpoint name. */
+  consumer: string;
+  /** Where the checkpoint lives: `strata.checkpoints` through `pool` unless given (a lease's fenced ones). */
+  checkpoints?: Checkpoints;
   handler: EventHandler;
   batchSize?: number;
   /** How often to look for events when no notification arrives (a lost NOTIFY costs at most this). */
@@ -56,13 +36,12 @@ export interface Subscription {
  * LISTEN while running.
  */
 export const subscribe = async (options: SubscribeOptions): Promise<Subscription> => {
-  const { pool, handler, batchSize = 500, pollIntervalMs = 1_000 } = options;
+  const { pool, consumer, handler, batchSize = 500, pollIntervalMs = 1_000 } = options;
   const onError = options.onError ?? ((error: unknown) => console.error('strata subscription error', error));
-  const checkpoint =
-    'name' in options.checkpoint ? postgresCheckpointStore(pool, options.checkpoint.name) : options.checkpoint;
+  const checkpoints = options.checkpoints ?? new PostgresCheckpoints(pool);
   const log = new PostgresEventLog(pool, { upcasters: options.upcasters ?? {} });
 
-  let position = await checkpoint.load();
+  let position = await checkpoints.load(consumer);
   let stopped = false;
   let notifiedHead = 0;
   let wake: (() => void) | undefined;
@@ -110,7 +89,7 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
         if (last) {
           if (events.length === batchSize) readAhead = readAfter(last.position);
           await handler(events);
-          await checkpoint.save(last.position);
+          await checkpoints.save(consumer, last.position);
           position = last.position;
           continue;
         }

@@ -1,35 +1,35 @@
-import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { createLogger } from '@strata/service-runtime';
-import { createTestDatabase, testTopic } from '@strata/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { Relay } from './relay.js';
-import { appendEvents, checkPerKeyOrder, readCheckpoint, readTopic, waitFor } from './test-support.js';
+import { appendEvents, checkPerKeyOrder, readTopic, relayFixture, waitFor, type RelayFixture } from './test-support.js';
 
-const relayOptions = (url: string, brokers: string[], topic: string, lines: Record<string, unknown>[]) => ({
-  databaseUrl: url,
-  brokers,
-  topic,
-  partitions: 3,
-  metricsPort: undefined,
-  batchSize: 1000,
-  leaderRetryMs: 200,
-  pollIntervalMs: 1000,
-  logger: createLogger({
-    service: 'relay',
-    destination: { write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) },
-  }),
-});
+/** A relay in this process on the fixture's database and topic, and every line it logs. */
+const inProcessRelay = ({ db, kafka }: RelayFixture, { leaderRetryMs = 200 } = {}) => {
+  const lines: Record<string, unknown>[] = [];
+  const relay = new Relay({
+    databaseUrl: db.appUrl,
+    brokers: kafka.brokers,
+    topic: kafka.topic,
+    partitions: 3,
+    metricsPort: undefined,
+    batchSize: 1000,
+    leaderRetryMs,
+    pollIntervalMs: 1000,
+    logger: createLogger({
+      service: 'relay',
+      destination: { write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    }),
+  });
+  return { relay, lines };
+};
 
 describe('Relay in-process', () => {
   it('copies the log to the topic in order per key, with headers, and checkpoints only what Kafka acknowledged', async () => {
-    await using db = await createTestDatabase();
-    await using kafka = await testTopic({ partitions: 3 });
-    const pool = createPool(db.url);
-    const log = new PostgresEventLog(pool);
-    const lines: Record<string, unknown>[] = [];
-    const relay = new Relay(relayOptions(db.appUrl, kafka.brokers, kafka.topic, lines));
+    await using fixture = await relayFixture({ partitions: 3 });
+    const { log, kafka } = fixture;
+    const { relay, lines } = inProcessRelay(fixture);
     try {
       await appendEvents(log, { count: 1500 }); // before start: catch-up
       await relay.start();
@@ -77,9 +77,8 @@ describe('Relay in-process', () => {
       expect(headers!.type).toBe('ConfigValueSet');
     } finally {
       await relay.stop();
-      await pool.end();
     }
-    expect(await readCheckpoint(db.url, `relay:${kafka.topic}`)).toBe(3000);
+    expect(await fixture.checkpoint()).toBe(3000);
     expect(lines.map((l) => l.msg)).toEqual([
       'relay started',
       'leadership acquired',
@@ -91,13 +90,10 @@ describe('Relay in-process', () => {
   });
 
   it('stops publishing the moment its lock connection dies, then competes again and resumes', async () => {
-    await using db = await createTestDatabase();
-    await using kafka = await testTopic({ partitions: 3 });
-    const pool = createPool(db.url);
-    const log = new PostgresEventLog(pool);
-    const lines: Record<string, unknown>[] = [];
+    await using fixture = await relayFixture({ partitions: 3 });
+    const { db, log, kafka } = fixture;
     // A slow standby retry leaves a window in which the relay must publish nothing at all.
-    const relay = new Relay({ ...relayOptions(db.appUrl, kafka.brokers, kafka.topic, lines), leaderRetryMs: 2500 });
+    const { relay, lines } = inProcessRelay(fixture, { leaderRetryMs: 2500 });
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     try {
@@ -139,7 +135,6 @@ describe('Relay in-process', () => {
     } finally {
       await admin.end();
       await relay.stop();
-      await pool.end();
     }
   });
 });

@@ -1,7 +1,14 @@
 import type { Server } from 'node:http';
-import { StrataError, type RecordedEvent } from '@strata/core';
+import { StrataError, type Checkpoints, type LeaderLease, type Lease, type RecordedEvent } from '@strata/core';
 import { createKafkaClient, ensureTopic, isTransientKafkaError, KafkaPublisher } from '@strata/kafka-bus';
-import { createPool, PostgresEventLog, subscribe, type CheckpointStore, type Subscription } from '@strata/postgres-log';
+import {
+  createPool,
+  PostgresCheckpoints,
+  PostgresEventLog,
+  PostgresLeaderLease,
+  subscribe,
+  type Subscription,
+} from '@strata/postgres-log';
 import { ConnectionState, createLogger, serveMetrics, type Logger } from '@strata/service-runtime';
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
@@ -22,13 +29,12 @@ const errorFields = (error: unknown) =>
  * (`strata.checkpoints`, name `relay:<topic>`) moves only after Kafka acknowledged every event up
  * to it, so a crash re-publishes (consumers are idempotent, invariant 4) and never skips.
  *
- * Exactly one relay per topic publishes: leadership is a session-level advisory lock held on a
- * dedicated connection. When that connection dies the lock is released by PostgreSQL, so a standby
- * (retrying every `leaderRetryMs`) takes over; the old leader notices the same failure and stops
- * publishing before its next batch. The checkpoint is written through the lock connection itself,
- * so a relay that lost the lock can never move the checkpoint: its write would fail. A new leader
- * therefore always resumes from a checkpoint no later than anything a previous leader had in flight,
- * which keeps the first occurrence of every event in per-key order on the topic.
+ * Exactly one relay per topic publishes: the one holding the leader lease `strata:relay:<topic>`. A
+ * standby tries to take it every `leaderRetryMs`. The leader stops publishing the moment its lease
+ * is lost, and saves its checkpoint only through the lease's fenced checkpoints, so a relay that lost
+ * the lease can never move the checkpoint. A new leader therefore always resumes from a checkpoint no
+ * later than anything a previous leader had in flight, which keeps the first occurrence of every
+ * event in per-key order on the topic.
  */
 export class Relay {
   readonly #config: RelayOptions;
@@ -36,8 +42,9 @@ export class Relay {
   readonly #metrics: RelayMetrics;
   readonly #checkpointName: string;
   #pool: pg.Pool | undefined;
-  #lockPool: pg.Pool | undefined;
   #log: PostgresEventLog | undefined;
+  #checkpoints: Checkpoints | undefined;
+  #leases: LeaderLease | undefined;
   #publisher: KafkaPublisher | undefined;
   #metricsServer: Server | undefined;
   #metricsPort: number | undefined;
@@ -48,8 +55,8 @@ export class Relay {
   #running: Promise<void> | undefined;
   #stopping = false;
   #wakeStop: (() => void) | undefined;
-  /** The connection that holds the lock while leading; undefined the instant it is lost. */
-  #lockClient: pg.PoolClient | undefined;
+  /** The lease while leading. */
+  #lease: Lease | undefined;
 
   constructor(options: RelayOptions) {
     this.#config = options;
@@ -65,7 +72,7 @@ export class Relay {
   }
 
   get isLeader(): boolean {
-    return this.#lockClient !== undefined;
+    return this.#lease?.held ?? false;
   }
 
   /** Ensures the topic, connects, serves metrics and starts competing for leadership. */
@@ -76,16 +83,13 @@ export class Relay {
     const onPoolError = (error: Error) =>
       this.#logger.log('warn', 'idle database connection failed', errorFields(error));
     this.#pool = createPool(databaseUrl, { max: 4, application_name: 'strata-relay', onError: onPoolError });
-    // One connection, kept for the lock: its session is the leadership. query_timeout turns a
-    // half-open connection into an error within seconds instead of a leader that never notices.
-    this.#lockPool = createPool(databaseUrl, {
-      max: 1,
-      keepAlive: true,
-      query_timeout: 5_000,
-      application_name: 'strata-relay-lock',
-      onError: onPoolError,
-    });
     this.#log = new PostgresEventLog(this.#pool);
+    this.#checkpoints = new PostgresCheckpoints(this.#pool);
+    this.#leases = new PostgresLeaderLease(databaseUrl, {
+      applicationName: 'strata-relay-lock',
+      renewEveryMs: this.#config.leaderRetryMs,
+      onError: (error) => this.#logger.log('warn', 'lock connection failed', errorFields(error)),
+    });
     // Metrics first: while the broker is not reachable yet, the connected gauge says so.
     if (metricsPort !== undefined) {
       const { server, port } = await serveMetrics(metricsPort, () => this.metricsText());
@@ -124,7 +128,7 @@ export class Relay {
     await this.#running;
     await this.#probeAdmin?.disconnect().catch(() => undefined);
     await this.#publisher?.disconnect();
-    await this.#lockPool?.end();
+    await this.#leases?.close();
     await this.#pool?.end();
     await new Promise<void>((resolve) =>
       this.#metricsServer ? this.#metricsServer.close(() => resolve()) : resolve(),
@@ -133,14 +137,10 @@ export class Relay {
   }
 
   async metrics(): Promise<RelayMetricsSnapshot> {
-    const pool = this.#require(this.#pool);
-    const [head, checkpoint] = await Promise.all([
+    const [head, checkpointPosition] = await Promise.all([
       this.#require(this.#log).headPosition(),
-      pool.query<{ position: string }>('SELECT position FROM strata.checkpoints WHERE name = $1', [
-        this.#checkpointName,
-      ]),
+      this.#require(this.#checkpoints).load(this.#checkpointName),
     ]);
-    const checkpointPosition = Number(checkpoint.rows[0]?.position ?? 0);
     return {
       lagPositions: Math.max(0, head - checkpointPosition),
       headPosition: head,
@@ -156,68 +156,43 @@ export class Relay {
     return this.#metrics.render(await this.metrics());
   }
 
-  /** Standby loop: try the lock every `leaderRetryMs`; lead while it is held; until stopped. */
+  /** Standby loop: try the lease every `leaderRetryMs`; lead while it is held; until stopped. */
   async #compete(): Promise<void> {
-    const lockKey = `strata:relay:${this.#config.topic}`;
-    let client: pg.PoolClient | undefined;
+    const leaseName = `strata:relay:${this.#config.topic}`;
     while (!this.#stopping) {
       try {
-        if (!client) {
-          client = await this.#require(this.#lockPool).connect();
-          // A checked-out pg client with no 'error' listener would crash the process on a dropped
-          // connection; the failed query that follows tells us to reconnect.
-          client.on('error', (error) => this.#logger.log('warn', 'lock connection failed', errorFields(error)));
-        }
-        const { rows } = await client.query<{ locked: boolean }>(
-          'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-          [lockKey],
-        );
-        if (rows[0]?.locked) {
-          const held = client;
-          client = undefined;
-          // After leading (lost lock or failure) wait like a standby before competing again.
-          await this.#lead(held, lockKey);
-        }
+        const lease = await this.#require(this.#leases).tryAcquire(leaseName);
+        // After leading (lost lease or failure) wait like a standby before competing again.
+        if (lease) await this.#lead(lease);
       } catch (error) {
         this.#logger.log('warn', 'leadership attempt failed', errorFields(error));
-        client?.release(true);
-        client = undefined;
       }
       await this.#sleepUnlessStopping(this.#config.leaderRetryMs);
     }
-    client?.release();
   }
 
-  /** Publishes while `client` holds the lock; returns when it is lost or the relay stops. */
-  async #lead(client: pg.PoolClient, lockKey: string): Promise<void> {
-    const { topic, batchSize, pollIntervalMs, leaderRetryMs } = this.#config;
-    let lost!: () => void;
-    const lostSignal = new Promise<void>((resolve) => (lost = resolve));
-    const loseLock = (reason: string, error?: unknown) => {
-      if (this.#lockClient !== client) return;
-      // Synchronously, before anything else runs: the publish handler checks this first.
-      this.#lockClient = undefined;
-      this.#logger.log('error', 'leadership lost', { topic, reason, ...(error ? errorFields(error) : {}) });
-      lost();
-    };
-    const onClientError = (error: Error) => loseLock('lock connection failed', error);
-    client.on('error', onClientError);
-    this.#lockClient = client;
-
+  /** Publishes while `lease` is held; returns when it is lost or the relay stops. */
+  async #lead(lease: Lease): Promise<void> {
+    const { topic, batchSize, pollIntervalMs } = this.#config;
+    const loss = (reason: string, cause?: unknown) =>
+      this.#logger.log('error', 'leadership lost', { topic, reason, ...(cause ? errorFields(cause) : {}) });
+    void lease.lost.then(({ reason, cause }) => loss(reason, cause));
+    this.#lease = lease;
+    let failed = false;
     let subscription: Subscription | undefined;
-    let healthy = true;
-    const liveness = setInterval(() => {
-      client.query('SELECT 1').catch((error: unknown) => loseLock('lock connection check failed', error));
-    }, leaderRetryMs);
     try {
-      const checkpoint = this.#fencedCheckpoint(client);
-      this.#logger.log('info', 'leadership acquired', { topic, from: await checkpoint.load(), pid: process.pid });
+      this.#logger.log('info', 'leadership acquired', {
+        topic,
+        from: await lease.checkpoints.load(this.#checkpointName),
+        pid: process.pid,
+      });
       subscription = await subscribe({
         pool: this.#require(this.#pool),
-        checkpoint,
+        consumer: this.#checkpointName,
+        checkpoints: lease.checkpoints,
         batchSize,
         pollIntervalMs,
-        handler: (events) => this.#publish(client, events),
+        handler: (events) => this.#publish(lease, events),
         // A broker outage fails every round until it ends: that is one warning (the connection
         // state), not one error line per round.
         onError: (error) =>
@@ -226,33 +201,22 @@ export class Relay {
             : this.#logger.log('error', 'relay round failed', { topic, ...errorFields(error) }),
       });
       const stopSignal = new Promise<void>((resolve) => (this.#wakeStop = resolve));
-      if (!this.#stopping) await Promise.race([lostSignal, stopSignal]);
+      if (!this.#stopping) await Promise.race([lease.lost, stopSignal]);
     } catch (error) {
-      loseLock('leading failed', error);
+      failed = true;
+      if (lease.held) loss('leading failed', error);
     } finally {
-      clearInterval(liveness);
-      // Lets the batch in flight finish; its checkpoint save succeeds only if the lock is still ours.
+      // Lets the batch in flight finish; its checkpoint save succeeds only if the lease is still ours.
       await subscription?.stop();
-      healthy = this.#lockClient === client;
-      this.#lockClient = undefined;
-      client.removeListener('error', onClientError);
-      if (healthy) {
-        try {
-          await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
-          client.release();
-        } catch {
-          client.release(true);
-        }
-        this.#logger.log('info', 'leadership released', { topic });
-      } else {
-        // Destroy the connection: if the session still exists somewhere, ending it frees the lock.
-        client.release(true);
-      }
+      const healthy = lease.held && !failed;
+      this.#lease = undefined;
+      await lease.release();
+      if (healthy) this.#logger.log('info', 'leadership released', { topic });
     }
   }
 
-  async #publish(client: pg.PoolClient, events: RecordedEvent[]): Promise<void> {
-    if (this.#lockClient !== client) {
+  async #publish(lease: Lease, events: RecordedEvent[]): Promise<void> {
+    if (!lease.held || this.#lease !== lease) {
       throw new StrataError('UNAVAILABLE', 'relay is not the leader: not publishing');
     }
     await this.#require(this.#publisher).publish(events);
@@ -269,29 +233,6 @@ export class Relay {
     } catch (error) {
       this.#kafka.lost(error, { topic: this.#config.topic });
     }
-  }
-
-  /** The checkpoint, read and written on the lock connection: only the lock holder can move it. */
-  #fencedCheckpoint(client: pg.PoolClient): CheckpointStore {
-    const name = this.#checkpointName;
-    return {
-      load: async () => {
-        const { rows } = await client.query<{ position: string }>(
-          'SELECT position FROM strata.checkpoints WHERE name = $1',
-          [name],
-        );
-        return Number(rows[0]?.position ?? 0);
-      },
-      save: async (position) => {
-        if (this.#lockClient !== client)
-          throw new StrataError('UNAVAILABLE', 'relay lost leadership: checkpoint not saved');
-        await client.query(
-          `INSERT INTO strata.checkpoints (name, position, updated_at) VALUES ($1, $2, now())
-           ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
-          [name, position],
-        );
-      },
-    };
   }
 
   async #sleepUnlessStopping(ms: number): Promise<void> {

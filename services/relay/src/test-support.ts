@@ -3,16 +3,54 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newEvent, partitionKey, streamIds, type EventLog, type RecordedEvent } from '@strata/core';
 import { KafkaEventConsumer } from '@strata/kafka-bus';
+import { createPool, PostgresCheckpoints, PostgresEventLog } from '@strata/postgres-log';
 import { createLogger } from '@strata/service-runtime';
-import pg from 'pg';
+import { createTestDatabase, freePort, testTopic, waitFor, type TestDatabase, type TestTopic } from '@strata/testing';
 
 /** Helpers shared by the relay's int and e2e specs (not exported from the package). */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-import { freePort, waitFor } from '@strata/testing';
-
 export { freePort, waitFor };
+
+export interface RelayFixture extends AsyncDisposable {
+  db: TestDatabase;
+  kafka: TestTopic;
+  /** The log of `db`, for appending and reading the head. */
+  log: EventLog;
+  /** The relay's saved position (`relay:<topic>`), 0 before its first save. */
+  checkpoint(): Promise<number>;
+  /** What a relay process needs to serve this database and topic. */
+  env: Record<string, string>;
+}
+
+/** What every relay spec starts from: its own database and topic, the log on it, the checkpoint. */
+export const relayFixture = async ({ partitions }: { partitions: number }): Promise<RelayFixture> => {
+  const db = await createTestDatabase();
+  const kafka = await testTopic({ partitions }).catch(async (error: unknown) => {
+    await db[Symbol.asyncDispose]();
+    throw error;
+  });
+  const pool = createPool(db.url);
+  const checkpoints = new PostgresCheckpoints(pool);
+  return {
+    db,
+    kafka,
+    log: new PostgresEventLog(pool),
+    checkpoint: () => checkpoints.load(`relay:${kafka.topic}`),
+    env: {
+      DATABASE_URL: db.appUrl,
+      KAFKA_BROKERS: kafka.brokers.join(','),
+      STRATA_TOPIC: kafka.topic,
+      STRATA_TOPIC_PARTITIONS: String(partitions),
+    },
+    async [Symbol.asyncDispose]() {
+      await pool.end();
+      await kafka[Symbol.asyncDispose]();
+      await db[Symbol.asyncDispose]();
+    },
+  };
+};
 
 export interface RelayProcess extends AsyncDisposable {
   child: ChildProcess;
@@ -88,20 +126,6 @@ export const spawnRelay = (env: Record<string, string>): RelayProcess => {
       await exited;
     },
   };
-};
-
-export const readCheckpoint = async (url: string, name: string): Promise<number> => {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ position: string }>(
-      'SELECT position FROM strata.checkpoints WHERE name = $1',
-      [name],
-    );
-    return Number(rows[0]?.position ?? 0);
-  } finally {
-    await client.end();
-  }
 };
 
 export interface Delivered {

@@ -1,23 +1,19 @@
-import { createTestDatabase, type TestDatabase } from '@strata/testing';
+import { createTestDatabase } from '@strata/testing';
 import pg from 'pg';
-import { afterAll, beforeAll, describe } from 'vitest';
+import { describe, onTestFinished } from 'vitest';
 import { checkpointsContract } from './checkpoints-contract.js';
 import { PostgresCheckpoints } from './postgres-checkpoints.js';
 
 describe('PostgresCheckpoints', () => {
-  let db: TestDatabase;
-  /** As the application role, so the migration's grants on strata.checkpoints are tested too. */
-  let pool: pg.Pool;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.appUrl, max: 8 });
+  // A database per test, as the application role: the migration's grants on strata.checkpoints are
+  // tested too.
+  checkpointsContract(async () => {
+    const db = await createTestDatabase();
+    const pool = new pg.Pool({ connectionString: db.appUrl, max: 8 });
+    onTestFinished(async () => {
+      await pool.end();
+      await db[Symbol.asyncDispose]();
+    });
+    return new PostgresCheckpoints(pool);
   });
-
-  afterAll(async () => {
-    await pool.end();
-    await db[Symbol.asyncDispose]();
-  });
-
-  checkpointsContract(() => new PostgresCheckpoints(pool));
 });

@@ -15,6 +15,8 @@ export class InMemoryCheckpoints implements Checkpoints {
   }
 
   async list(): Promise<CheckpointRecord[]> {
-    return [...this.#saved.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((r) => ({ ...r }));
+    return [...this.#saved.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((r) => ({ ...r }));
   }
 }

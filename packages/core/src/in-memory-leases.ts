@@ -27,7 +27,8 @@ export class InMemoryLeaderLease implements LeaderLease {
   ) {}
 
   async tryAcquire(name: string): Promise<Lease | undefined> {
-    if (this.#lease?.held) throw new StrataError('BAD_REQUEST', `this candidate already holds lease ${this.#lease.name}`);
+    if (this.#lease?.held)
+      throw new StrataError('BAD_REQUEST', `this candidate already holds lease ${this.#lease.name}`);
     if (this.holders.get(name)?.held) return undefined;
     const lease = new InMemoryLease(name, this.checkpoints);
     this.holders.set(name, lease);

@@ -63,7 +63,8 @@ export const checkpointsContract = (create: () => Promise<Checkpoints> | Checkpo
     const { prefix, name } = names();
     await Promise.all(
       Array.from({ length: 8 }, async (_, consumer) => {
-        for (let position = 1; position <= 20; position += 1) await store.save(name(`c${consumer}`), position * consumer);
+        for (let position = 1; position <= 20; position += 1)
+          await store.save(name(`c${consumer}`), position * consumer);
       }),
     );
     expect((await listed(store, prefix)).map((record) => record.position)).toEqual(

@@ -21,7 +21,9 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> =>
  * Behaviour every `LeaderLease` must have, run against each implementation (in-memory in a unit
  * spec, PostgreSQL advisory locks in an int spec). Each test gets a fresh backend from `create`.
  */
-export const leaderLeaseContract = <Candidate extends LeaderLease>(create: () => Promise<LeaderLeaseBackend<Candidate>>) => {
+export const leaderLeaseContract = <Candidate extends LeaderLease>(
+  create: () => Promise<LeaderLeaseBackend<Candidate>>,
+) => {
   it('gives a name to one candidate at a time; after a release the other takes it at once', async () => {
     await using backend = await create();
     const [a, b] = [backend.candidate(), backend.candidate()];

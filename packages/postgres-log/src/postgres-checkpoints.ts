@@ -28,6 +28,10 @@ export class PostgresCheckpoints implements Checkpoints {
     const { rows } = await this.db.query<{ name: string; position: string; updated_at: Date }>(
       'SELECT name, position, updated_at FROM strata.checkpoints ORDER BY name COLLATE "C"',
     );
-    return rows.map((row) => ({ name: row.name, position: Number(row.position), updatedAt: row.updated_at.toISOString() }));
+    return rows.map((row) => ({
+      name: row.name,
+      position: Number(row.position),
+      updatedAt: row.updated_at.toISOString(),
+    }));
   }
 }

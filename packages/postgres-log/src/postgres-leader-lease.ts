@@ -1,4 +1,11 @@
-import { fenceCheckpoints, StrataError, type Checkpoints, type LeaderLease, type Lease, type LeaseLoss } from '@strata/core';
+import {
+  fenceCheckpoints,
+  StrataError,
+  type Checkpoints,
+  type LeaderLease,
+  type Lease,
+  type LeaseLoss,
+} from '@strata/core';
 import type pg from 'pg';
 import { createPool } from './create-pool.js';
 import { PostgresCheckpoints } from './postgres-checkpoints.js';

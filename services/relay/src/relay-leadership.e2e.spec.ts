@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { appendEvents, checkPerKeyOrder, freePort, readTopic, relayFixture, spawnRelay, waitFor } from './test-support.js';
+import {
+  appendEvents,
+  checkPerKeyOrder,
+  freePort,
+  readTopic,
+  relayFixture,
+  spawnRelay,
+  waitFor,
+} from './test-support.js';
 
 describe('two relays', () => {
   it('only one publishes; when the leader is killed the standby takes over within seconds', async () => {

@@ -1,6 +1,6 @@
 import { ConnectionState, createLogger, type Logger } from '@strata/service-runtime';
 import { Kafka, logLevel } from 'kafkajs';
-import { kafkaLogCreator } from './kafka-log-creator.js';
+import { isKafkaSettling, kafkaLogCreator } from './kafka-log-creator.js';
 
 export interface KafkaClientOptions {
   /** `host:port` of one or more brokers. */
@@ -32,9 +32,13 @@ export const createKafkaClient = ({ brokers, clientId = 'strata', logger, connec
     logCreator: kafkaLogCreator(logger ?? createLogger({ service: clientId }), connection),
   });
 
+/** Kafka's connection state: one line per outage, and "not ready yet" while a fresh broker settles. */
+export const kafkaConnectionState = (logger: Logger): ConnectionState =>
+  new ConnectionState(logger, 'kafka', isKafkaSettling);
+
 /** The client's connection state, or a fresh one logging to the client's logger. */
 export const connectionFor = ({ connection, logger, clientId = 'strata' }: KafkaClientOptions): ConnectionState =>
-  connection ?? new ConnectionState(logger ?? createLogger({ service: clientId }), 'kafka');
+  connection ?? kafkaConnectionState(logger ?? createLogger({ service: clientId }));
 
 /** kafkajs error names that mean "the cluster is not reachable or not ready yet", whatever the cause field. */
 const transientNames = new Set([

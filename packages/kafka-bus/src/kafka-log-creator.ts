@@ -21,6 +21,13 @@ const toLevel = (level: logLevel): LogLevel =>
 const unavailable =
   /connect|ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|closed|timed? ?out|broker|coordinator|leader|does not host this topic-partition|not available|loading|NumberOfRetriesExceeded|Restarting the consumer|^Crash: /i;
 
+/** The broker answered, but is not ready to serve this request yet (a fresh broker settling). */
+const settling =
+  /coordinator is loading|coordinator is not available|leader not available|LEADER_NOT_AVAILABLE|does not host this topic-partition|without a leader yet/i;
+
+/** For ConnectionState: a Kafka failure that means "settling", not "connection lost". */
+export const isKafkaSettling = (reason: string): boolean => settling.test(reason);
+
 /**
  * Lines kafkajs writes that say nothing actionable here. The publisher bounds its idempotent
  * producer's retries on purpose and replaces the producer after any failed send, so no sequence

@@ -1,4 +1,4 @@
-import { ConnectionState, createLogger } from '@strata/service-runtime';
+import { createLogger } from '@strata/service-runtime';
 import {
   KafkaJSAggregateError,
   KafkaJSConnectionError,
@@ -8,13 +8,13 @@ import {
   logLevel,
 } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { isTransientKafkaError } from './kafka-client.js';
+import { isTransientKafkaError, kafkaConnectionState } from './kafka-client.js';
 import { kafkaLogCreator } from './kafka-log-creator.js';
 
 const setup = () => {
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger({ service: 't', destination: { write: (line) => lines.push(JSON.parse(line)) } });
-  const connection = new ConnectionState(logger, 'kafka');
+  const connection = kafkaConnectionState(logger);
   const log = kafkaLogCreator(logger, connection)(logLevel.WARN);
   const entry = (level: logLevel, message: string, extra: Record<string, unknown> = {}) =>
     log({ namespace: 'Connection', level, label: 'ERROR', log: { timestamp: 'now', message, ...extra } });
@@ -45,6 +45,17 @@ describe('kafkaLogCreator', () => {
         error: 'Connection error: connect ECONNREFUSED 127.0.0.1:9092',
       }),
     ]);
+  });
+
+  it('a fresh broker still settling reads as "not ready yet", not as a lost connection', () => {
+    const { lines, connection, entry } = setup();
+    connection.restored();
+    for (let i = 0; i < 5; i++)
+      entry(logLevel.ERROR, 'Response InitProducerId(key: 22, version: 1)', {
+        error: "The coordinator is loading and hence can't process requests",
+      });
+    connection.restored();
+    expect(lines.map((l) => l.msg)).toEqual(['kafka answers but is not ready yet; retrying', 'kafka ready']);
   });
 
   it('writes any other line once per minute at most, without payload fields or stacks', () => {

@@ -20,11 +20,18 @@ export class ConnectionState {
   #suppressed = 0;
   /** Down again right after an announced recovery: still the same outage, so neither line repeats. */
   #relapse = false;
+  /** The outage began with the dependency answering "not ready yet", so its end reads "ready". */
+  #settling = false;
 
-  /** `what` names the dependency in the two lines, e.g. `kafka`. */
+  /**
+   * `what` names the dependency in the two lines, e.g. `kafka`. `isSettling` tells a failure of a
+   * dependency that answered but is not ready to serve yet (a fresh broker's group coordinator
+   * still loading), which the line then says instead of claiming a lost connection.
+   */
   constructor(
     private readonly logger: Logger,
     private readonly what: string,
+    private readonly isSettling: (reason: string) => boolean = () => false,
   ) {}
 
   get connected(): boolean {
@@ -46,7 +53,12 @@ export class ConnectionState {
     if (this.#relapse) return;
     this.#lostAt = Date.now();
     this.#suppressed = 0;
-    const msg = was === 'up' ? `${this.what} connection lost; retrying` : `${this.what} not reachable yet; retrying`;
+    this.#settling = this.isSettling(reasonOf(error));
+    const msg = this.#settling
+      ? `${this.what} answers but is not ready yet; retrying`
+      : was === 'up'
+        ? `${this.what} connection lost; retrying`
+        : `${this.what} not reachable yet; retrying`;
     this.logger.log('warn', msg, { ...fields, error: reasonOf(error) });
   }
 
@@ -58,7 +70,7 @@ export class ConnectionState {
     this.#relapse = false;
     if (was !== 'down' || relapse) return;
     this.#restoredAt = Date.now();
-    this.logger.log('info', `${this.what} connection restored`, {
+    this.logger.log('info', this.#settling ? `${this.what} ready` : `${this.what} connection restored`, {
       ...fields,
       downMs: Date.now() - this.#lostAt,
       suppressedFailures: this.#suppressed,

@@ -34,6 +34,25 @@ describe('ConnectionState', () => {
     expect(lines.map((l) => l.msg)).toEqual(['kafka not reachable yet; retrying', 'kafka connection restored']);
   });
 
+  it('a dependency that answers but is still settling says so, not "connection lost"', () => {
+    vi.useFakeTimers();
+    const lines: { msg: string }[] = [];
+    const logger = createLogger({ service: 't', destination: { write: (line) => lines.push(JSON.parse(line)) } });
+    const state = new ConnectionState(logger, 'kafka', (reason) => reason.includes('loading'));
+    state.restored();
+    state.lost(new Error("The coordinator is loading and hence can't process requests"));
+    state.restored();
+    vi.advanceTimersByTime(60_000);
+    state.lost(new Error('connect ECONNREFUSED'));
+    state.restored();
+    expect(lines.map((l) => l.msg)).toEqual([
+      'kafka answers but is not ready yet; retrying',
+      'kafka ready',
+      'kafka connection lost; retrying',
+      'kafka connection restored',
+    ]);
+  });
+
   it('a relapse right after the recovery is the same outage; one that lasts past the window is a new one', () => {
     vi.useFakeTimers();
     const { lines, state } = recorder();

@@ -1,6 +1,12 @@
 import type { Server } from 'node:http';
 import { StrataError, type Checkpoints, type LeaderLease, type Lease, type RecordedEvent } from '@strata/core';
-import { createKafkaClient, ensureTopic, isTransientKafkaError, KafkaPublisher } from '@strata/kafka-bus';
+import {
+  createKafkaClient,
+  ensureTopic,
+  isTransientKafkaError,
+  kafkaConnectionState,
+  KafkaPublisher,
+} from '@strata/kafka-bus';
 import {
   createPool,
   PostgresCheckpoints,
@@ -9,7 +15,8 @@ import {
   subscribe,
   type Subscription,
 } from '@strata/postgres-log';
-import { ConnectionState, createLogger, serveMetrics, type Logger } from '@strata/service-runtime';
+import type { ConnectionState } from '@strata/service-runtime';
+import { createLogger, serveMetrics, type Logger } from '@strata/service-runtime';
 import type { Admin } from 'kafkajs';
 import type pg from 'pg';
 import type { RelayConfig } from './relay-config.js';
@@ -63,7 +70,7 @@ export class Relay {
     this.#logger = options.logger ?? createLogger({ service: 'relay' });
     this.#metrics = new RelayMetrics(options.topic);
     this.#checkpointName = `relay:${options.topic}`;
-    this.#kafka = new ConnectionState(this.#logger, 'kafka');
+    this.#kafka = kafkaConnectionState(this.#logger);
   }
 
   /** The port `/metrics` listens on, when configured. */

@@ -171,25 +171,43 @@ return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('HGET', view 
 `;
 
 /**
- * A whole view as one consistent snapshot, for the SDK's in-memory cache. KEYS: gen. ARGV: prefix,
- * view tag, namespace tag. Returns false without a live generation, else
- * [generation, viewPos, namespacePos, manifest JSON|false, env, flags, secrets,
- *  [[tenant, config hash, overrides hash], …], shredded hash, segments hash].
+ * A view, whole or in part, as one consistent snapshot (the SDK's in-memory cache, loadView).
+ * KEYS: gen. ARGV: prefix, view tag, namespace tag, part, then '*' for every tenant of the view or
+ * '-' followed by the tenants wanted. Parts: 'head' (positions and event count only), 'tenants'
+ * (plus the tenants' layers), 'env' (plus manifest, environment layer, flags and segments), 'all'
+ * (plus secret envelopes and shreddings). Returns false without a live generation, else
+ * [generation, viewPos, namespacePos, event count, manifest JSON|false, env|false, flags|false,
+ *  [[tenant, config hash, overrides hash], …], segments|false, secrets|false, shredded|false].
  */
-export const loadViewScript = `
+export const readViewScript = `
 local gen = redis.call('GET', KEYS[1])
 if not gen then return false end
 local base = ARGV[1] .. 'g' .. gen .. ':'
 local view = base .. ARGV[2]
 local ns = base .. ARGV[3]
-local tenants = {}
-for _, t in ipairs(redis.call('SMEMBERS', view .. ':tenants')) do
-  tenants[#tenants + 1] = { t, redis.call('HGETALL', view .. ':tenant:' .. t), redis.call('HGETALL', view .. ':overrides:' .. t) }
+local part = ARGV[4]
+local reply = { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0',
+  redis.call('GET', view .. ':n') or '0', false, false, false, {}, false, false, false }
+if part == 'head' then return reply end
+if part == 'env' or part == 'all' then
+  reply[5] = redis.call('GET', ns .. ':manifest')
+  reply[6] = redis.call('HGETALL', view .. ':env')
+  reply[7] = redis.call('HGETALL', view .. ':flags')
+  reply[9] = redis.call('HGETALL', view .. ':segments')
 end
-return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0',
-  redis.call('GET', ns .. ':manifest'), redis.call('HGETALL', view .. ':env'), redis.call('HGETALL', view .. ':flags'),
-  redis.call('HGETALL', view .. ':secrets'), tenants, redis.call('HGETALL', ns .. ':shredded'),
-  redis.call('HGETALL', view .. ':segments') }
+if part == 'all' then
+  reply[10] = redis.call('HGETALL', view .. ':secrets')
+  reply[11] = redis.call('HGETALL', ns .. ':shredded')
+end
+local tenants = {}
+if ARGV[5] == '*' then tenants = redis.call('SMEMBERS', view .. ':tenants')
+else for i = 6, #ARGV do tenants[#tenants + 1] = ARGV[i] end end
+local list = {}
+for _, t in ipairs(tenants) do
+  list[#list + 1] = { t, redis.call('HGETALL', view .. ':tenant:' .. t), redis.call('HGETALL', view .. ':overrides:' .. t) }
+end
+reply[8] = list
+return reply
 `;
 
 /**

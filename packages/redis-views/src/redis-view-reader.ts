@@ -12,7 +12,7 @@ import {
   type ResolvedConfig,
 } from '@strata/core';
 import { defaultPrefix, globalKeys, secretField, viewTag } from './key-layout.js';
-import { loadViewScript, readConfigScript, readFlagScript, readSecretScript } from './lua-scripts.js';
+import { readConfigScript, readFlagScript, readSecretScript, readViewScript } from './lua-scripts.js';
 import {
   toScopeState,
   type StoredFlag,
@@ -20,6 +20,7 @@ import {
   type StoredManifest,
   type StoredOverride,
   type StoredSecret,
+  type StoredValue,
 } from './view-state.js';
 
 /** One environment's whole view as core's state, read as one consistent snapshot. */
@@ -44,6 +45,34 @@ export interface SecretMeta {
   versions: { version: number; position: number; addedAt: string; kek: string; previousReadableUntil: string | null }[];
 }
 
+/**
+ * How much of a view `readViewParts` reads: `head` its positions and event count; `tenants` also
+ * the named tenants' layers; `env` also the manifest, the environment layer, flags and segments.
+ */
+export type ViewPart = 'head' | 'tenants' | 'env';
+
+/** Part of one environment view, parsed (what is not read is null, or no tenants). */
+export interface ViewParts {
+  generation: number;
+  /** The environment view's position. */
+  viewPosition: number;
+  /** The namespace view's position (manifest, shreddings). */
+  namespacePosition: number;
+  /** Events applied to the environment view: equal positions with another count mean a missed change. */
+  count: number;
+  manifest: StoredManifest | null;
+  env: Map<string, StoredValue> | null;
+  flags: Map<string, StoredFlag> | null;
+  segments: Map<string, StoredSegment> | null;
+  tenants: ViewTenant[];
+}
+
+export interface ViewTenant {
+  tenant: string;
+  config: Map<string, StoredValue>;
+  overrides: Map<string, StoredOverride>;
+}
+
 export interface RedisViewReaderOptions {
   redis: Redis;
   prefix?: string;
@@ -52,7 +81,7 @@ export interface RedisViewReaderOptions {
 interface ReadCommands {
   strataReadConfig(...args: string[]): Promise<unknown>;
   strataReadFlag(...args: string[]): Promise<unknown>;
-  strataLoadView(...args: string[]): Promise<unknown>;
+  strataReadView(...args: string[]): Promise<unknown>;
   strataReadSecret(...args: string[]): Promise<unknown>;
   strataPosition(...args: string[]): Promise<unknown>;
 }
@@ -72,9 +101,11 @@ const hash = (flat: unknown): Map<string, string> => {
   return out;
 };
 const json = <T>(value: unknown): T | null => (typeof value === 'string' ? (JSON.parse(value) as T) : null);
-const parsedSegments = (flat: unknown): Map<string, StoredSegment> => {
-  const out = new Map<string, StoredSegment>();
-  for (const [name, raw] of hash(flat)) out.set(name, JSON.parse(raw) as StoredSegment);
+/** HGETALL's flat reply of JSON values, parsed. */
+const parsedHash = <T>(flat: unknown): Map<string, T> => {
+  const list = flat as string[];
+  const out = new Map<string, T>();
+  for (let i = 0; i + 1 < list.length; i += 2) out.set(list[i]!, JSON.parse(list[i + 1]!) as T);
   return out;
 };
 const str = (value: unknown): string | null => (typeof value === 'string' ? value : null);
@@ -94,7 +125,7 @@ export class RedisViewReader {
     if (!('strataReadConfig' in redis)) {
       redis.defineCommand('strataReadConfig', { numberOfKeys: 1, lua: readConfigScript });
       redis.defineCommand('strataReadFlag', { numberOfKeys: 1, lua: readFlagScript });
-      redis.defineCommand('strataLoadView', { numberOfKeys: 1, lua: loadViewScript });
+      redis.defineCommand('strataReadView', { numberOfKeys: 1, lua: readViewScript });
       redis.defineCommand('strataReadSecret', { numberOfKeys: 1, lua: readSecretScript });
       redis.defineCommand('strataPosition', { numberOfKeys: 1, lua: positionScript });
     }
@@ -146,7 +177,7 @@ export class RedisViewReader {
         position: manifest?.position ?? 0,
       },
       undefined,
-      parsedSegments(segments),
+      parsedHash<StoredSegment>(segments),
     );
   }
 
@@ -176,7 +207,7 @@ export class RedisViewReader {
     const own = json<StoredOverride>(override);
     const scope = {
       flags: new Map(entry ? [[flag, entry]] : []),
-      segments: parsedSegments(segments),
+      segments: parsedHash<StoredSegment>(segments),
       overrides: new Map(own && tenant !== undefined ? [[tenant, new Map([[flag, own]])]] : []),
     };
     return {
@@ -274,14 +305,9 @@ export class RedisViewReader {
 
   /** The whole environment view (every tenant's config and overrides, flags, secret envelopes, manifest). */
   async loadView(namespace: string, environment: string): Promise<ViewSnapshot> {
-    const reply = await this.redis.strataLoadView(
-      this.gen,
-      this.prefix,
-      viewTag(namespace, environment),
-      viewTag(namespace, null),
+    const [generation, viewPos, nsPos, , manifest, env, flags, tenantList, segments, secrets, shredded] = this.live(
+      await this.#readView(namespace, environment, 'all', '*'),
     );
-    const [generation, viewPos, nsPos, manifest, env, flags, secrets, tenantList, shredded, segments] =
-      this.live(reply);
     const tenants = new Map<string, { config: Map<string, string>; overrides: Map<string, string> }>();
     for (const [tenant, config, overrides] of tenantList as [string, string[], string[]][]) {
       tenants.set(tenant, { config: hash(config), overrides: hash(overrides) });
@@ -303,6 +329,64 @@ export class RedisViewReader {
         tenants,
       }),
     };
+  }
+
+  /**
+   * Part of an environment view (see `ViewPart`) with the event count, for a client that keeps
+   * the view in memory and refetches only the scope a change names; never secrets. Null while
+   * no generation is live (a rebuild is switching): the caller retries, it is not an error.
+   */
+  async readViewParts(
+    namespace: string,
+    environment: string,
+    part: ViewPart,
+    tenants: '*' | readonly string[],
+  ): Promise<ViewParts | null> {
+    const reply = await this.#readView(namespace, environment, part, tenants);
+    if (!Array.isArray(reply)) return null;
+    const [generation, viewPos, nsPos, count, manifest, env, flags, tenantList, segments] = reply as [
+      string,
+      string,
+      string,
+      string,
+      unknown,
+      unknown,
+      unknown,
+      [string, unknown, unknown][],
+      unknown,
+    ];
+    const withEnv = part === 'env';
+    return {
+      generation: Number(generation),
+      viewPosition: Number(viewPos),
+      namespacePosition: Number(nsPos),
+      count: Number(count),
+      manifest: json<StoredManifest>(manifest),
+      env: withEnv ? parsedHash<StoredValue>(env) : null,
+      flags: withEnv ? parsedHash<StoredFlag>(flags) : null,
+      segments: withEnv ? parsedHash<StoredSegment>(segments) : null,
+      tenants: tenantList.map(([tenant, config, overrides]) => ({
+        tenant,
+        config: parsedHash<StoredValue>(config),
+        overrides: parsedHash<StoredOverride>(overrides),
+      })),
+    };
+  }
+
+  #readView(
+    namespace: string,
+    environment: string,
+    part: ViewPart | 'all',
+    tenants: '*' | readonly string[],
+  ): Promise<unknown> {
+    return this.redis.strataReadView(
+      this.gen,
+      this.prefix,
+      viewTag(namespace, environment),
+      viewTag(namespace, null),
+      part,
+      ...(tenants === '*' ? ['*'] : ['-', ...tenants]),
+    );
   }
 
   /** A secret's record (ciphertext envelopes only), the tenant's own or else the environment's; null if none. */

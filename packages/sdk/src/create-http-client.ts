@@ -1,13 +1,8 @@
 import { StrataApi, type Change, type ChangeFollower, type FlagAnswer, type ResolvedAnswer } from '@strata/contracts';
 import { jsonEqual, type DefinedManifest } from '@strata/core';
 import type { ModelConfig, ModelFlag, ReadModel } from './read-model.js';
-import {
-  StrataClient,
-  type ChangeEvent,
-  type ClientBaseOptions,
-  type ClientDriver,
-  type ClientSink,
-} from './strata-client.js';
+import type { ChangeEvent, ClientDriver, ClientSink } from './client-driver.js';
+import { StrataClient, type ClientBaseOptions } from './strata-client.js';
 
 export interface CreateHttpClientOptions<M extends DefinedManifest> extends ClientBaseOptions<M> {
   apiUrl: string;

@@ -1,6 +1,7 @@
 import { fold, initialState, type DefinedManifest, type NamespaceEnvState, type RecordedEvent } from '@strata/core';
 import { StateModel } from './state-model.js';
-import { StrataClient, type ClientBaseOptions, type ClientSink } from './strata-client.js';
+import type { ClientSink } from './client-driver.js';
+import { StrataClient, type ClientBaseOptions } from './strata-client.js';
 
 export interface InMemoryClient<M extends DefinedManifest> extends StrataClient<M> {
   /** Folds more events in and notifies like a live client would (listeners get no per-key events). */

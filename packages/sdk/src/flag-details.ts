@@ -1,5 +1,5 @@
 import type { FlagMetadata, FlagResolution, ResolutionErrorCode, ResolutionReason } from '@strata/core';
-import type { FlagResult } from './strata-client.js';
+import type { FlagResult } from './read-memos.js';
 
 /**
  * Typed flag answers in OpenFeature's vocabulary (reasons, error codes, metadata), shared by the

@@ -1,102 +1,34 @@
 import type { z } from 'zod';
-import { StrataApi } from '@strata/contracts';
 import {
-  isStrataError,
-  Secret,
   StrataError,
-  keySchema,
   toManifestDocument,
-  validateAgainstSchema,
   type DefinedManifest,
-  type EnvVarError,
   type EvaluationContext,
-  type FlagDefinition,
-  type FlagReason,
-  type ManifestDocument,
   type ManifestFlag,
   type ManifestKey,
+  type ManifestDocument,
   type ManifestValues,
-  type ValueSource,
+  type Secret,
 } from '@strata/core';
+import type { ChangeEvent, ClientDriver, ClientSink } from './client-driver.js';
 import { notReady, shorthandDetails, typedDetails, type FlagDetails, type FlagType } from './flag-details.js';
-import type { ModelFlag, ReadModel } from './read-model.js';
+import { PositionWaiters } from './position-waiters.js';
+import type { ReadModel } from './read-model.js';
+import { ReadMemos, type FlagResult, type Resolution } from './read-memos.js';
+import { ScopeApi } from './scope-api.js';
+
+export type * from './client-driver.js';
+export type { FlagResult, ReadReason, Resolution } from './read-memos.js';
 
 /**
  * The read side every Strata client shares, whatever feeds it (Redis views or the HTTP API).
- * Reads are synchronous map lookups into per-tenant memos that are built on first use and dropped
- * when a change touches them, so the hot path allocates nothing. Reads never throw: anything that
- * cannot be resolved answers the manifest default with a `reason`.
+ * Reads are synchronous map lookups into per-tenant memos (`ReadMemos`) that are built on first
+ * use and dropped when a change touches them, so the hot path allocates nothing. Reads never
+ * throw: anything that cannot be resolved answers the manifest default with a `reason`.
  */
 
-/** Why a read did not come from the store. */
-export type ReadReason =
-  /** The client has not loaded its view yet. */
-  | 'not_ready'
-  /** Lazy tenants: this tenant's layers are being loaded; the environment's values answer meanwhile. */
-  | 'tenant_loading'
-  /** Neither the store's manifest nor the local one declares the key. */
-  | 'unknown_key'
-  /** The stored value does not parse with the local (zod) manifest. */
-  | 'invalid'
-  /** Declared, but no layer has a value and there is no default. */
-  | 'missing';
-
-export interface Resolution<T = unknown> {
-  readonly value: T;
-  /** `none`: nothing resolved, `value` is undefined. */
-  readonly source: ValueSource | 'none';
-  /** Log position of the event that set the value (0 for local defaults and env vars). */
-  readonly position: number;
-  /** True while the client cannot confirm it is current (Redis unreachable, tenant loading, not ready). */
-  readonly stale: boolean;
-  readonly reason?: ReadReason;
-  /** For `invalid`: what the local manifest rejected (never a secret value). */
-  readonly error?: string;
-}
-
-export interface FlagResult {
-  readonly flag: string;
-  readonly tenant: string | null;
-  readonly enabled: boolean;
-  /** Strata's own reason (core `evaluateFlag`). */
-  readonly reason: FlagReason;
-  /** The variant value when the flag has variants and the tenant is enabled. */
-  readonly variant: unknown;
-  readonly position: number;
-  readonly stale: boolean;
-  /** The store holds a rule or an override for the flag. */
-  readonly known: boolean;
-  /** The flag's declaration in the store's manifest, else the local one. */
-  readonly declared: FlagDefinition | undefined;
-  /** The result depends on the tenant's bucket (partial rollout or several weighted variants). */
-  readonly split: boolean;
-  /** The rule needs a tenant bucket and no tenant was given: `enabled` is false. */
-  readonly tenantMissing: boolean;
-  readonly notReady: boolean;
-}
-
-/**
- * One change, fired after the in-memory state holds it. Keys: `value`/`previous` are the resolved
- * values at that scope. Flags: for a tenant (override changed) the tenant's `enabled`; for the
- * environment (`tenant: null`) the rule `{ enabled, rollout, variants, definition }`, undefined
- * when removed. A changed segment fires one environment event per flag whose targeting references
- * it (directly or through another segment); its `value` and `previous` are then the same rule,
- * because what changed is the segment the rule uses.
- */
 /** An evaluation context: `targetingKey` (the tenant unless said otherwise) and attributes. */
 export type FlagContext = EvaluationContext | undefined;
-
-export interface ChangeEvent {
-  kind: 'key' | 'flag';
-  key: string;
-  /** null: the environment layer, i.e. every tenant without its own value. */
-  tenant: string | null;
-  value: unknown;
-  previous: unknown;
-  position: number;
-  /** Time from the log recording the change to this process applying it (clocks of two hosts). */
-  latencyMs?: number;
-}
 
 export type ChangeListener = (event: ChangeEvent) => void;
 
@@ -135,29 +67,6 @@ export interface ReadOptions {
   tenant?: string;
 }
 
-/** Feeds a client: loads, keeps the model current and reports through the sink. */
-export interface ClientDriver {
-  readonly model: ReadModel;
-  /** Resolves once the first state is loaded; keeps retrying in the background after a failure. */
-  start(sink: ClientSink): Promise<void>;
-  /** Check now whether the local state is behind (used by `waitFor`). */
-  poke(): void;
-  close(): Promise<void>;
-  /** Invalid environment variables, reported by `ready()`. */
-  envVarErrors(): readonly EnvVarError[];
-}
-
-export interface ClientSink {
-  /** Drop memos: one tenant's, the environment's and every tenant's for `undefined`. */
-  invalidate(tenant?: string): void;
-  /** The model moved to `position` (events may be empty); fires listeners, waiters and hooks. */
-  changed(events: readonly ChangeEvent[], position: number, ms: number): void;
-  /** The state was confirmed current without a change. */
-  confirmed(position: number): void;
-  setStale(since: Date | null): void;
-  error(error: unknown): void;
-}
-
 export interface ClientBaseOptions<M extends DefinedManifest> {
   namespace: string;
   environment: string;
@@ -179,33 +88,16 @@ type Value<M extends DefinedManifest, K extends string> = K extends keyof Manife
   ? ManifestValues<M>[K]
   : unknown;
 
-interface FlagCounter {
-  evaluations: number;
-  enabled: number;
-}
-
-class TenantMemo {
-  readonly values = new Map<string, Resolution>();
-  readonly flags = new Map<string, FlagResult & { readonly counter: FlagCounter }>();
-  all: Readonly<Record<string, unknown>> | undefined;
-  constructor(readonly tenant: string | null) {}
-}
-
 export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   readonly namespace: string;
   readonly environment: string;
   private readonly model: ReadModel;
-  /** The HTTP client for `getSecret` and `waitFor`, made on first use. */
-  private api: StrataApi | undefined;
-  private readonly local: Readonly<Record<string, z.ZodType>>;
-  private readonly localDoc: ManifestDocument | null;
+  private readonly api: ScopeApi;
   private readonly hooks: ClientHooks;
-  private readonly memos = new Map<string, TenantMemo>();
-  private envMemo: TenantMemo | undefined;
-  private readonly counters = new Map<string, FlagCounter>();
+  private readonly memos: ReadMemos;
+  private readonly waiters: PositionWaiters;
   private readonly listeners = new Set<{ prefix: string; listener: ChangeListener }>();
   private readonly statusListeners = new Set<(status: ClientStatus) => void>();
-  private waiters: { position: number; resolve: () => void }[] = [];
   private loaded = false;
   private staleSince: Date | null = null;
   private position = 0;
@@ -223,12 +115,21 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     this.namespace = options.namespace;
     this.environment = options.environment;
     this.model = driver.model;
-    this.local = (options.manifest?.keys ?? {}) as Record<string, z.ZodType>;
-    this.localDoc = localDocument(options.manifest);
+    this.api = new ScopeApi(options);
     this.hooks = options.hooks ?? {};
+    this.memos = new ReadMemos(
+      this.model,
+      (options.manifest?.keys ?? {}) as Record<string, z.ZodType>,
+      localDocument(options.manifest),
+      () => ({ loaded: this.loaded, stale: this.staleSince !== null }),
+    );
+    this.waiters = new PositionWaiters(
+      () => this.position,
+      () => driver.poke(),
+    );
     this.started = driver.start(this.sink).then(() => {
       this.loaded = true;
-      this.invalidate();
+      this.memos.invalidate();
       this.statusChanged();
     });
     // ready() reports the failure; an unobserved start must not crash the process.
@@ -240,37 +141,18 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
 
   /** The resolved value of a key for a tenant (the environment's without one). Never throws. */
   get<K extends ManifestKey<M>>(key: K, options?: ReadOptions): Value<M, K> {
-    const tenant = options?.tenant;
-    const memo =
-      tenant === undefined
-        ? (this.envMemo ?? this.buildMemo(null))
-        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
-    return (memo.values.get(key) ?? this.unknownKey(memo, key)).value as Value<M, K>;
+    return this.memos.value(this.memos.memo(options?.tenant), key).value as Value<M, K>;
   }
 
   /** The value with where it came from, its position and whether it may be stale. Never throws. */
   resolve<K extends ManifestKey<M>>(key: K, options?: ReadOptions): Resolution<Value<M, K>> {
-    const tenant = options?.tenant;
-    const memo =
-      tenant === undefined
-        ? (this.envMemo ?? this.buildMemo(null))
-        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
-    return (memo.values.get(key) ?? this.unknownKey(memo, key)) as Resolution<Value<M, K>>;
+    return this.memos.value(this.memos.memo(options?.tenant), key) as Resolution<Value<M, K>>;
   }
 
   /** Every resolved value of a tenant, as one frozen object (the same object until a change). */
   getAll(options?: ReadOptions): Readonly<Partial<ManifestValues<M>>> & Readonly<Record<string, unknown>> {
-    const tenant = options?.tenant;
-    const memo =
-      tenant === undefined
-        ? (this.envMemo ?? this.buildMemo(null))
-        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
-    if (memo.all === undefined) {
-      const all: Record<string, unknown> = {};
-      for (const [key, r] of memo.values) if (r.reason !== 'unknown_key') all[key] = r.value;
-      memo.all = Object.freeze(all);
-    }
-    return memo.all as Readonly<Partial<ManifestValues<M>>> & Readonly<Record<string, unknown>>;
+    return this.memos.all(this.memos.memo(options?.tenant)) as Readonly<Partial<ManifestValues<M>>> &
+      Readonly<Record<string, unknown>>;
   }
 
   /** Whether a flag is on for a tenant: override → kill switch → bucket < rollout. Never throws. */
@@ -374,12 +256,7 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
 
   /** The whole flag decision (what the OpenFeature provider maps to its reasons). Never throws. */
   evaluate(flag: string, options?: ReadOptions): FlagResult {
-    const tenant = options?.tenant;
-    const memo =
-      tenant === undefined
-        ? (this.envMemo ?? this.buildMemo(null))
-        : (this.memos.get(tenant) ?? this.buildMemo(tenant));
-    const result = memo.flags.get(flag) ?? this.buildFlag(memo, flag);
+    const result = this.memos.flag(this.memos.memo(options?.tenant), flag);
     result.counter.evaluations++;
     if (result.enabled) result.counter.enabled++;
     this.evaluations++;
@@ -420,7 +297,7 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     } finally {
       clearTimeout(timer);
     }
-    const problems = this.requiredProblems();
+    const problems = this.memos.requiredProblems(this.driver.envVarErrors());
     if (problems.length > 0) {
       // `fatal`: environment variables the manifest rejects are fixed for the process's lifetime,
       // so this client can never start without a restart (OpenFeature's FATAL).
@@ -459,49 +336,7 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
    */
   waitFor(position: number, timeoutMs = 5_000): Promise<void> {
     if (this.position >= position) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter = { position, resolve: () => (clearTimeout(timer), clearTimeout(poke), resolve()) };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        clearTimeout(poke);
-        reject(
-          new StrataError(
-            'TIMEOUT',
-            `strata: at position ${this.position}, not yet at ${waiter.position} after ${timeoutMs} ms`,
-            { position: waiter.position, current: this.position },
-          ),
-        );
-      }, timeoutMs);
-      // A notification may have been lost: look at the view's position instead of waiting for the safety check.
-      const poke = setTimeout(() => this.driver.poke(), Math.min(50, timeoutMs / 2));
-      this.waiters.push(waiter);
-      void this.scopePosition(position, timeoutMs).then((target) => {
-        if (target >= waiter.position || !this.waiters.includes(waiter)) return;
-        waiter.position = target;
-        this.flushWaiters();
-      });
-    });
-  }
-
-  /**
-   * The position this scope's views must reach to reflect every event up to `position`: the
-   * API's view position once it answered `?minPosition=position` (never above `position`), or
-   * `position` when no API is configured or it cannot say.
-   */
-  private async scopePosition(position: number, timeoutMs: number): Promise<number> {
-    const { apiUrl, token } = this.options;
-    if (!apiUrl || !token) return position;
-    this.api ??= new StrataApi({ url: apiUrl, token });
-    try {
-      const answer = await this.api.resolvedConfig(
-        { namespace: this.namespace, env: this.environment },
-        { minPosition: position, signal: AbortSignal.timeout(timeoutMs) },
-      );
-      return Math.min(position, answer.position);
-    } catch {
-      // The API is optional for reads: without its answer, wait for the position itself.
-      return position;
-    }
+    return this.waiters.wait(position, timeoutMs, this.api.scopePosition(position, timeoutMs));
   }
 
   status(): ClientStatus {
@@ -517,14 +352,14 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
 
   stats(): ClientStats {
     const flags: ClientStats['flags'] = {};
-    for (const [flag, c] of this.counters) flags[flag] = { evaluations: c.evaluations, enabled: c.enabled };
+    for (const [flag, c] of this.memos.counters) flags[flag] = { evaluations: c.evaluations, enabled: c.enabled };
     return {
       ...this.status(),
       evaluations: this.evaluations,
       flags,
       cacheAgeMs: this.confirmedAt ? Date.now() - this.confirmedAt.getTime() : null,
       refreshes: this.refreshes,
-      memoizedTenants: this.memos.size,
+      memoizedTenants: this.memos.tenantCount,
     };
   }
 
@@ -532,28 +367,8 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
    * A secret's plaintext through the HTTP API (needs `apiUrl` and a token with secret-read
    * permission; the API records the read). Rejects with a StrataError; never caches plaintext.
    */
-  async getSecret(name: string, options?: ReadOptions): Promise<Secret> {
-    const { apiUrl, token } = this.options;
-    if (!apiUrl || !token) throw new StrataError('BAD_REQUEST', 'strata: getSecret needs apiUrl and token');
-    this.api ??= new StrataApi({ url: apiUrl, token });
-    try {
-      const answer = await this.api.getSecret(
-        { namespace: this.namespace, env: this.environment, tenant: options?.tenant },
-        name,
-      );
-      return new Secret(answer.value);
-    } catch (error) {
-      if (!isStrataError(error)) throw error;
-      // The server's code (401 stays UNAUTHENTICATED, 403 FORBIDDEN …), with the secret's name.
-      throw new StrataError(
-        error.code,
-        `strata: secret ${name}: ${error.message}`,
-        { ...error.details, name },
-        {
-          cause: error,
-        },
-      );
-    }
+  getSecret(name: string, options?: ReadOptions): Promise<Secret> {
+    return this.api.getSecret(name, options?.tenant);
   }
 
   async close(): Promise<void> {
@@ -567,126 +382,8 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     await this.close();
   }
 
-  // ------------------------------------------------------------------------------------------
-  // Memo building (off the hot path)
-
-  private buildMemo(tenant: string | null): TenantMemo {
-    const memo = new TenantMemo(tenant);
-    const config = this.loaded ? this.model.resolveAll(tenant) : undefined;
-    // A lazy tenant that is still loading reads the environment's values meanwhile.
-    const fallback = config ?? (this.loaded ? this.model.resolveAll(null) : undefined);
-    const stale = this.staleSince !== null || config === undefined;
-    const pendingReason: ReadReason | undefined = !this.loaded
-      ? 'not_ready'
-      : config === undefined
-        ? 'tenant_loading'
-        : undefined;
-    const values = fallback?.values ?? new Map();
-    for (const [key, entry] of values) {
-      const schema = this.local[key];
-      if (schema) {
-        const parsed = schema.safeParse(entry.value);
-        if (!parsed.success) {
-          memo.values.set(
-            key,
-            this.fallback(key, 'invalid', stale, parsed.error.issues.map((i) => i.message).join('; ')),
-          );
-          continue;
-        }
-        memo.values.set(
-          key,
-          freeze({ value: parsed.data, source: entry.source, position: entry.position, stale, reason: pendingReason }),
-        );
-      } else
-        memo.values.set(
-          key,
-          freeze({ value: entry.value, source: entry.source, position: entry.position, stale, reason: pendingReason }),
-        );
-    }
-    for (const key of Object.keys(this.local))
-      if (!memo.values.has(key)) memo.values.set(key, this.fallback(key, pendingReason ?? 'missing', stale));
-    if (tenant === null) this.envMemo = memo;
-    else this.memos.set(tenant, memo);
-    return memo;
-  }
-
-  private fallback(key: string, reason: ReadReason, stale: boolean, error?: string): Resolution {
-    const schema = this.local[key];
-    const parsed = schema?.safeParse(undefined);
-    const resolution: Resolution =
-      parsed?.success && parsed.data !== undefined
-        ? { value: parsed.data, source: 'default', position: 0, stale, reason }
-        : { value: undefined, source: 'none', position: 0, stale, reason };
-    return freeze(error === undefined ? resolution : { ...resolution, error });
-  }
-
-  private unknownKey(memo: TenantMemo, key: string): Resolution {
-    const resolution = this.fallback(
-      key,
-      this.loaded ? 'unknown_key' : 'not_ready',
-      this.staleSince !== null || !this.loaded,
-    );
-    memo.values.set(key, resolution);
-    return resolution;
-  }
-
-  private buildFlag(memo: TenantMemo, flag: string): FlagResult & { readonly counter: FlagCounter } {
-    let counter = this.counters.get(flag);
-    if (!counter) this.counters.set(flag, (counter = { evaluations: 0, enabled: 0 }));
-    const declared = declaredFlag(this.model.manifest, flag) ?? declaredFlag(this.localDoc, flag);
-    const raw: ModelFlag | undefined = this.loaded ? this.model.evaluate(flag, memo.tenant) : undefined;
-    const result = freeze({
-      flag,
-      tenant: memo.tenant,
-      enabled: raw ? raw.enabled : declared?.default === true,
-      reason: raw ? raw.reason : 'default',
-      variant: raw?.variant,
-      position: raw?.position ?? 0,
-      stale: this.staleSince !== null || raw === undefined,
-      known: raw?.known ?? false,
-      declared,
-      split:
-        raw !== undefined &&
-        raw.reason === 'rollout' &&
-        ((raw.rollout !== undefined && raw.rollout > 0 && raw.rollout < 100) || raw.splitVariants === true),
-      tenantMissing: raw?.tenantMissing ?? false,
-      notReady: !this.loaded,
-      counter,
-    });
-    memo.flags.set(flag, result);
-    return result;
-  }
-
-  private requiredProblems(): string[] {
-    const problems = this.driver.envVarErrors().map((e) => e.error.message);
-    const stored = this.model.manifest;
-    const required = new Set<string>();
-    for (const doc of [stored, this.localDoc]) {
-      for (const [key, schema] of Object.entries(doc?.keys ?? {})) if (schema['required'] === true) required.add(key);
-    }
-    const env = this.buildMemo(null);
-    for (const key of [...required].sort()) {
-      const r = env.values.get(key) ?? this.fallback(key, 'missing', false);
-      if (r.reason === 'invalid') problems.push(`${key}: invalid: ${r.error ?? 'rejected by the local manifest'}`);
-      else if (r.source === 'none') problems.push(`${key}: missing (no value in any layer and no default)`);
-      else {
-        const schema = keySchema(stored, key);
-        const valid = schema ? validateAgainstSchema(key, schema, r.value) : { ok: true as const };
-        if (!valid.ok) problems.push(`${key}: invalid: ${valid.error.message}`);
-      }
-    }
-    return problems;
-  }
-
-  private invalidate(tenant?: string): void {
-    if (tenant === undefined) {
-      this.memos.clear();
-      this.envMemo = undefined;
-    } else this.memos.delete(tenant);
-  }
-
   private readonly sink: ClientSink = {
-    invalidate: (tenant) => this.invalidate(tenant),
+    invalidate: (tenant) => this.memos.invalidate(tenant),
     changed: (events, position, ms) => {
       this.position = Math.max(this.position, position);
       this.confirmedAt = new Date();
@@ -703,17 +400,17 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
         }
       }
       this.hooks.onRefresh?.(this.position, ms);
-      this.flushWaiters();
+      this.waiters.flush();
     },
     confirmed: (position) => {
       this.position = Math.max(this.position, position);
       this.confirmedAt = new Date();
-      this.flushWaiters();
+      this.waiters.flush();
     },
     setStale: (since) => {
       if ((since === null) === (this.staleSince === null)) return;
       this.staleSince = since;
-      this.invalidate();
+      this.memos.invalidate();
       if (since) this.hooks.onStale?.(since);
       this.statusChanged();
     },
@@ -734,24 +431,7 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
     }
   }
 
-  private flushWaiters(): void {
-    if (this.waiters.length === 0) return;
-    const due = this.waiters.filter((w) => w.position <= this.position);
-    if (due.length === 0) return;
-    this.waiters = this.waiters.filter((w) => w.position > this.position);
-    for (const w of due) w.resolve();
-  }
 }
-
-const freeze = <T extends object>(value: T): T => {
-  // Leave out `reason: undefined` so results compare and print cleanly.
-  for (const k of Object.keys(value) as (keyof T)[])
-    if (value[k] === undefined && k !== 'value' && k !== 'variant' && k !== 'declared') delete value[k];
-  return Object.freeze(value);
-};
-
-const declaredFlag = (manifest: ManifestDocument | null, flag: string): FlagDefinition | undefined =>
-  manifest && Object.hasOwn(manifest.flags, flag) ? (manifest.flags[flag] as FlagDefinition) : undefined;
 
 /** The local manifest as JSON (for `required` and env var coercion); null when it has none or cannot be represented. */
 export const localDocument = (manifest: DefinedManifest | undefined): ManifestDocument | null => {

@@ -12,7 +12,8 @@ import {
   type ResolutionDetails,
 } from '@openfeature/server-sdk';
 import { shorthandDetails, type FlagType } from './flag-details.js';
-import type { FlagResult, StrataClient } from './strata-client.js';
+import type { FlagResult } from './read-memos.js';
+import type { StrataClient } from './strata-client.js';
 
 export interface StrataProviderOptions {
   /** Close the client when OpenFeature closes the provider (default true). */

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect, test } from 'vitest';
+import { globalKeys, viewKeys, viewTag } from '@strata/redis-views';
 import { readWholeTopic, sleep, startStack, waitFor, type ServiceName } from './stack-fixture.js';
 
 /**
@@ -110,21 +111,21 @@ test('kill -9 of relay and projector mid-stream: views equal the log fold, nothi
     }
 
     // Exactly once: each view counts the events it applied; the log says how many it has.
-    const { rows } = await db.query<{ tag: string; n: string; last: string }>(
-      `SELECT CASE WHEN environment IS NULL THEN namespace ELSE namespace || '/' || environment END AS tag,
-              count(*) AS n, max(position) AS last
-         FROM strata.events WHERE namespace = $1 GROUP BY 1 ORDER BY 1`,
+    const { rows } = await db.query<{ environment: string | null; n: string; last: string }>(
+      `SELECT environment, count(*) AS n, max(position) AS last
+         FROM strata.events WHERE namespace = $1 GROUP BY 1 ORDER BY 1 NULLS FIRST`,
       [ns],
     );
-    expect(rows.map((r) => r.tag)).toEqual([ns, `${ns}/prod`]);
+    expect(rows.map((r) => r.environment)).toEqual([null, 'prod']);
     const redis = new Redis(stack.redisUrl);
     try {
-      const gen = await redis.get(`${stack.prefix}gen`);
+      const gen = await redis.get(globalKeys(stack.prefix).generation);
       expect(gen).not.toBeNull();
       for (const row of rows) {
-        const base = `${stack.prefix}g${gen}:{${row.tag}}`;
-        expect(Number(await redis.get(`${base}:pos`)), `${row.tag} :pos`).toBe(Number(row.last));
-        expect(Number(await redis.get(`${base}:n`)), `${row.tag} :n`).toBe(Number(row.n));
+        const tag = viewTag(ns, row.environment);
+        const keys = viewKeys(stack.prefix, gen!, tag);
+        expect(Number(await redis.get(keys.pos)), `${tag} :pos`).toBe(Number(row.last));
+        expect(Number(await redis.get(keys.count)), `${tag} :n`).toBe(Number(row.n));
       }
     } finally {
       redis.disconnect();

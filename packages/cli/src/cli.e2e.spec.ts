@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, freePort, testRedis, type TestDatabase, type TestRedis } from '@strata/testing';
-import { bucketOf } from './who-flips.js';
+import { bucket as bucketOf } from '@strata/core';
 
 /**
  * The real `strata` binary against the real API process (PostgreSQL, Redis), as a user runs it.

@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { HistoryEvent } from '@strata/contracts';
-import {
-  exportDocument,
-  formatPlan,
-  parseDocumentText,
-  planChanges,
-  plaintextProblems,
-  unappliable,
-  validateDocument,
-} from './config-document.js';
+import { exportDocument, parseDocumentText } from './config-document.js';
 import { foldEvents } from './environment-state.js';
+import { formatPlan, planChanges, unappliable } from './plan-changes.js';
+import { plaintextProblems, validateDocument } from './validate-document.js';
 import { colorsFor } from './output.js';
 
 let position = 0;

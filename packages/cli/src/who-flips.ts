@@ -1,29 +1,15 @@
-import { createHash } from 'node:crypto';
+import { bucket, initialState, whoFlips, type NamespaceEnvState, type OverrideEntry } from '@strata/core';
 
 /**
- * Who a rollout change turns on or off, computed locally with the bucket rule of BRIEF.md (the
- * Python system's, bit for bit): `int(sha256("<tenant>:<flag>").hexdigest()[:8], 16) % 100`, in
- * the rollout when `bucket < rollout`. Tenants with an explicit override never flip.
+ * `flags who-flips`: core's `whoFlips` (the bucket rule of BRIEF.md, the Python system's bit for
+ * bit: `int(sha256("<tenant>:<flag>").hexdigest()[:8], 16) % 100 < rollout`), told as the CLI
+ * prints it: who turns on, who off (with their buckets), how many stay, how many an override pins.
  */
-
-export const bucketOf = (tenant: string, flag: string): number =>
-  createHash('sha256').update(`${tenant}:${flag}`, 'utf8').digest().readUInt32BE(0) % 100;
 
 export interface FlagRule {
   rollout: number;
   enabled: boolean;
 }
-
-export const enabledFor = (
-  tenant: string,
-  flag: string,
-  rule: FlagRule,
-  override?: 'enabled' | 'disabled' | null,
-): boolean => {
-  if (override === 'enabled') return true;
-  if (override === 'disabled') return false;
-  return rule.enabled && bucketOf(tenant, flag) < rule.rollout;
-};
 
 export interface Flip {
   tenant: string;
@@ -38,24 +24,30 @@ export interface WhoFlips {
   overridden: number;
 }
 
-export const whoFlips = (
+export const whoFlipsReport = (
+  state: NamespaceEnvState,
   flag: string,
   tenants: readonly string[],
-  from: FlagRule,
   to: FlagRule,
-  overrides: ReadonlyMap<string, 'enabled' | 'disabled'> = new Map(),
 ): WhoFlips => {
-  const result: WhoFlips = { on: [], off: [], unchanged: 0, overridden: 0 };
-  for (const tenant of tenants) {
-    const override = overrides.get(tenant);
-    if (override) {
-      result.overridden++;
-      continue;
-    }
-    const before = enabledFor(tenant, flag, from);
-    const after = enabledFor(tenant, flag, to);
-    if (before === after) result.unchanged++;
-    else (after ? result.on : result.off).push({ tenant, bucket: bucketOf(tenant, flag) });
-  }
-  return result;
+  const flips = whoFlips(state, flag, tenants, to.rollout, to.enabled);
+  const side = (after: boolean) =>
+    flips.filter((f) => f.after === after).map(({ tenant }) => ({ tenant, bucket: bucket(tenant, flag) }));
+  const overridden = tenants.filter((t) => state.overrides.get(t)?.has(flag)).length;
+  return { on: side(true), off: side(false), unchanged: tenants.length - overridden - flips.length, overridden };
+};
+
+/** A state holding only one flag's rule and overrides: `--from` asks the server nothing. */
+export const ruleState = (
+  namespace: string,
+  env: string,
+  flag: string,
+  rule: FlagRule,
+  overrides: ReadonlyMap<string, 'enabled' | 'disabled'> = new Map(),
+): NamespaceEnvState => {
+  const entry = { ...rule, variants: undefined, position: 0, changedAt: '' };
+  const pinned = new Map<string, ReadonlyMap<string, OverrideEntry>>();
+  for (const [tenant, override] of overrides)
+    pinned.set(tenant, new Map([[flag, { override, position: 0, changedAt: '' }]]));
+  return { ...initialState(namespace, env), flags: new Map([[flag, entry]]), overrides: pinned };
 };

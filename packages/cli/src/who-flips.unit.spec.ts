@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, whoFlips } from './who-flips.js';
+import { bucket as bucketOf } from '@strata/core';
+import { ruleState, whoFlipsReport, type FlagRule } from './who-flips.js';
 
-describe('bucketOf', () => {
+const whoFlips = (
+  flag: string,
+  tenants: readonly string[],
+  from: FlagRule,
+  to: FlagRule,
+  overrides?: ReadonlyMap<string, 'enabled' | 'disabled'>,
+) => whoFlipsReport(ruleState('shop', 'prod', flag, from, overrides), flag, tenants, to);
+
+describe('bucket (core)', () => {
   it("matches Python's int(sha256('<tenant>:<flag>').hexdigest()[:8], 16) % 100", () => {
     // Computed with python3 hashlib.
     expect(bucketOf('tenant-001', 'new_checkout')).toBe(70);

@@ -16,13 +16,21 @@ export class ScopeApi {
     const api = this.client();
     if (!api) throw new StrataError('BAD_REQUEST', 'strata: getSecret needs apiUrl and token');
     try {
-      const answer = await api.getSecret({ namespace: this.options.namespace, env: this.options.environment, tenant }, name);
+      const answer = await api.getSecret(
+        { namespace: this.options.namespace, env: this.options.environment, tenant },
+        name,
+      );
       return new Secret(answer.value);
     } catch (error) {
       if (!isStrataError(error)) throw error;
-      throw new StrataError(error.code, `strata: secret ${name}: ${error.message}`, { ...error.details, name }, {
-        cause: error,
-      });
+      throw new StrataError(
+        error.code,
+        `strata: secret ${name}: ${error.message}`,
+        { ...error.details, name },
+        {
+          cause: error,
+        },
+      );
     }
   }
 

@@ -430,7 +430,6 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
       }
     }
   }
-
 }
 
 /** The local manifest as JSON (for `required` and env var coercion); null when it has none or cannot be represented. */

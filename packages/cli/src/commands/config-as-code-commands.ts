@@ -4,21 +4,17 @@ import type { StrataApi } from '@strata/contracts';
 import { cliErrorOf, exitCodeOf } from '../api-client.js';
 import { CliError, exitCodes } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
+import { documentToYaml, exportDocument, parseDocumentText, type ConfigDocument } from '../config-document.js';
+import { loadEnvironmentState, loadManifest } from '../environment-state.js';
 import {
   describeChange,
-  documentToYaml,
-  exportDocument,
   formatPlan,
-  parseDocumentText,
   planChanges,
-  plaintextProblems,
   unappliable,
-  validateDocument,
-  type ConfigDocument,
   type Plan,
   type PlannedChange,
-} from '../config-document.js';
-import { loadEnvironmentState, loadManifest } from '../environment-state.js';
+} from '../plan-changes.js';
+import { plaintextProblems, validateDocument } from '../validate-document.js';
 import { readStdin } from '../read-stdin.js';
 
 const readDocument = async (ctx: CommandContext, path: string): Promise<unknown> => {

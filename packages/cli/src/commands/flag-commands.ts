@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
+import { bucket as bucketOf, type NamespaceEnvState } from '@strata/core';
 import { parseRollout, parseTenantList } from '../arguments.js';
 import { CliError, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { loadEnvironmentState } from '../environment-state.js';
 import { formatScope } from '../output.js';
 import { readStdin } from '../read-stdin.js';
-import { bucketOf, whoFlips, type FlagRule } from '../who-flips.js';
+import { ruleState, whoFlipsReport, type FlagRule } from '../who-flips.js';
 
 /** Feature flags: rollout and kill switch per environment, overrides per tenant, evaluation. */
 export const registerFlagCommands = (program: Command, ctx: CommandContext): void => {
@@ -132,20 +133,16 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
       } catch (error) {
         throw new CliError(`${opts.tenantsFrom}: ${(error as Error).message}`);
       }
-      let from: FlagRule;
-      const overrides = new Map<string, 'enabled' | 'disabled'>();
-      if (opts.from !== undefined) from = { rollout: opts.from, enabled: true };
-      else {
-        const state = await loadEnvironmentState(await ctx.api(), ctx.namespace, ctx.env);
-        const current = state.flags.get(flag);
-        from = current ? { rollout: current.rollout, enabled: current.enabled } : { rollout: 0, enabled: true };
-        for (const [tenant, t] of state.tenants) {
-          const o = t.flags.get(flag);
-          if (o) overrides.set(tenant, o.override);
-        }
-      }
+      let state: NamespaceEnvState;
+      if (opts.from !== undefined)
+        state = ruleState(ctx.namespace, ctx.env, flag, { rollout: opts.from, enabled: true });
+      else state = await loadEnvironmentState(await ctx.api(), ctx.namespace, ctx.env);
+      const current = state.flags.get(flag);
+      const from: FlagRule = current
+        ? { rollout: current.rollout, enabled: current.enabled }
+        : { rollout: 0, enabled: true };
       const to: FlagRule = { rollout: opts.rollout, enabled: from.enabled };
-      const result = whoFlips(flag, tenants, from, to, overrides);
+      const result = whoFlipsReport(state, flag, tenants, to);
       if (ctx.json) return ctx.printJson({ flag, from, to, ...result });
       for (const f of result.on)
         ctx.out(`${ctx.colors.green('+')} ${f.tenant}  ${ctx.colors.dim(`bucket ${f.bucket}`)}`);

@@ -24,7 +24,9 @@ import {
   type FlagValueType,
   type Segments,
 } from './flag-definition.js';
-import { checkManifestChange, jsonEqual, keySchema, parseManifest, validateValue } from './manifest.js';
+import { jsonEqual } from './json-value.js';
+import { checkManifestChange } from './manifest-change.js';
+import { keySchema, parseManifest, validateValue } from './manifest.js';
 import { definitionOf } from './flags.js';
 import {
   currentSecretVersion,

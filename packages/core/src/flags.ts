@@ -8,7 +8,7 @@ import {
   type Segments,
 } from './flag-definition.js';
 import type { FlagEntry, NamespaceEnvState, OverrideEntry, SegmentEntry } from './scope-state.js';
-import { jsonEqual } from './manifest.js';
+import { jsonEqual } from './json-value.js';
 import { sha256FirstWord } from './sha256.js';
 
 /**

@@ -2,16 +2,9 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { ev, manifest } from './fixtures.js';
 import { foldNew } from './given.js';
-import {
-  checkManifestChange,
-  defineManifest,
-  key,
-  manifestProblems,
-  parseManifest,
-  toManifestDocument,
-  validateValue,
-  type ManifestValues,
-} from './manifest.js';
+import { defineManifest, key, toManifestDocument, type ManifestValues } from './define-manifest.js';
+import { checkManifestChange } from './manifest-change.js';
+import { manifestProblems, parseManifest, validateValue } from './manifest.js';
 
 const failure = (result: ReturnType<typeof validateValue>) => {
   if (result.ok) throw new Error('expected a failure');

@@ -1,6 +1,7 @@
 import { StrataError } from './errors.js';
 import type { ManifestDocument } from './events.js';
-import { compileManifest, keySchema, validateAgainstSchema, type KeySchema } from './manifest.js';
+import { validateAgainstSchema, type KeySchema } from './key-schema.js';
+import { compileManifest, keySchema } from './manifest.js';
 import type { NamespaceEnvState } from './scope-state.js';
 
 /**

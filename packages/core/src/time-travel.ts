@@ -8,7 +8,8 @@ import {
   type RecordedEvent,
   type SecretEnvelope,
 } from './events.js';
-import { jsonEqual, keySchema, validateValue } from './manifest.js';
+import { jsonEqual } from './json-value.js';
+import { keySchema, validateValue } from './manifest.js';
 import {
   currentSecretVersion,
   fold,

@@ -20,6 +20,13 @@ const until = async (check: () => boolean, timeoutMs = 5_000, what = 'condition'
   }
 };
 
+/** A client of `namespace`/prod on the test Redis, with the spec's options. */
+const prodClient = (
+  redis: { url: string; prefix: string },
+  namespace: string,
+  options: Partial<Parameters<typeof createClient>[0]>,
+) => createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, ...options });
+
 const seeded = async (redis: Redis, prefix: string, namespace = `ns${Math.random().toString(36).slice(2, 8)}`) => {
   const store = await liveViewStore(redis, prefix);
   const f = new EventFactory(namespace, 'prod');
@@ -118,11 +125,7 @@ describe('createClient (Redis views)', () => {
   it('given lost notifications, when the safety check runs, then the client converges to the views', async () => {
     await using redis = await testRedis();
     const { f, namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({
-      namespace,
-      environment: 'prod',
-      redis: redis.url,
-      prefix: redis.prefix,
+    await using client = prodClient(redis, namespace, {
       safetyCheckIntervalMs: 200,
     });
     await client.ready();
@@ -137,11 +140,7 @@ describe('createClient (Redis views)', () => {
   it('given a lost notification, when the next one arrives, then the count gap triggers a reload at once', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({
-      namespace,
-      environment: 'prod',
-      redis: redis.url,
-      prefix: redis.prefix,
+    await using client = prodClient(redis, namespace, {
       safetyCheckIntervalMs: 60_000,
     });
     await client.ready();
@@ -188,11 +187,7 @@ describe('createClient (Redis views)', () => {
   it('given lazy tenants, when a tenant is first read, then it answers environment values until its layers load', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({
-      namespace,
-      environment: 'prod',
-      redis: redis.url,
-      prefix: redis.prefix,
+    await using client = prodClient(redis, namespace, {
       lazyTenants: true,
     });
     await client.ready();
@@ -211,11 +206,7 @@ describe('createClient (Redis views)', () => {
     await using redis = await testRedis();
     const { namespace } = await seeded(redis.client, redis.prefix);
     const env = { APP_RATE_LIMIT__REQUESTS_PER_MINUTE: '250', APP_SEARCH__PAGE_SIZE: 'ten' };
-    await using client = createClient({
-      namespace,
-      environment: 'prod',
-      redis: redis.url,
-      prefix: redis.prefix,
+    await using client = prodClient(redis, namespace, {
       envVars: { prefix: 'APP_', env },
     });
     await expect(client.ready()).rejects.toThrow(/APP_SEARCH__PAGE_SIZE/);

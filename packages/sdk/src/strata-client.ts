@@ -84,6 +84,14 @@ export interface ClientBaseOptions<M extends DefinedManifest> {
   readyTimeoutMs?: number;
 }
 
+/** The arguments of the typed flag reads: flag, evaluation context, the caller's default, the tenant. */
+type TypedRead<M extends DefinedManifest, T> = [
+  flag: ManifestFlag<M> | (string & {}),
+  context: FlagContext,
+  defaultValue: T,
+  options?: ReadOptions,
+];
+
 type Value<M extends DefinedManifest, K extends string> = K extends keyof ManifestValues<M>
   ? ManifestValues<M>[K]
   : unknown;
@@ -166,69 +174,29 @@ export class StrataClient<M extends DefinedManifest = DefinedManifest> {
   }
 
   /** A boolean flag for a context (`targetingKey` + attributes; the tenant unless `options.tenant`). Never throws. */
-  getBoolean(
-    flag: ManifestFlag<M> | (string & {}),
-    context: FlagContext,
-    defaultValue: boolean,
-    options?: ReadOptions,
-  ): boolean {
-    return this.details(flag, 'boolean', context, defaultValue, options).value;
+  getBoolean(...[flag, context, fallback, options]: TypedRead<M, boolean>): boolean {
+    return this.details(flag, 'boolean', context, fallback, options).value;
   }
-  getString(
-    flag: ManifestFlag<M> | (string & {}),
-    context: FlagContext,
-    defaultValue: string,
-    options?: ReadOptions,
-  ): string {
-    return this.details(flag, 'string', context, defaultValue, options).value;
+  getString(...[flag, context, fallback, options]: TypedRead<M, string>): string {
+    return this.details(flag, 'string', context, fallback, options).value;
   }
-  getNumber(
-    flag: ManifestFlag<M> | (string & {}),
-    context: FlagContext,
-    defaultValue: number,
-    options?: ReadOptions,
-  ): number {
-    return this.details(flag, 'number', context, defaultValue, options).value;
+  getNumber(...[flag, context, fallback, options]: TypedRead<M, number>): number {
+    return this.details(flag, 'number', context, fallback, options).value;
   }
-  getObject<T extends object>(
-    flag: ManifestFlag<M> | (string & {}),
-    context: FlagContext,
-    defaultValue: T,
-    options?: ReadOptions,
-  ): T {
-    return this.details(flag, 'object', context, defaultValue, options).value;
+  getObject<T extends object>(...[flag, context, fallback, options]: TypedRead<M, T>): T {
+    return this.details(flag, 'object', context, fallback, options).value;
   }
-  getBooleanDetails(
-    flag: string,
-    context: FlagContext,
-    defaultValue: boolean,
-    options?: ReadOptions,
-  ): FlagDetails<boolean> {
-    return this.details(flag, 'boolean', context, defaultValue, options);
+  getBooleanDetails(...[flag, context, fallback, options]: TypedRead<M, boolean>): FlagDetails<boolean> {
+    return this.details(flag, 'boolean', context, fallback, options);
   }
-  getStringDetails(
-    flag: string,
-    context: FlagContext,
-    defaultValue: string,
-    options?: ReadOptions,
-  ): FlagDetails<string> {
-    return this.details(flag, 'string', context, defaultValue, options);
+  getStringDetails(...[flag, context, fallback, options]: TypedRead<M, string>): FlagDetails<string> {
+    return this.details(flag, 'string', context, fallback, options);
   }
-  getNumberDetails(
-    flag: string,
-    context: FlagContext,
-    defaultValue: number,
-    options?: ReadOptions,
-  ): FlagDetails<number> {
-    return this.details(flag, 'number', context, defaultValue, options);
+  getNumberDetails(...[flag, context, fallback, options]: TypedRead<M, number>): FlagDetails<number> {
+    return this.details(flag, 'number', context, fallback, options);
   }
-  getObjectDetails<T extends object>(
-    flag: string,
-    context: FlagContext,
-    defaultValue: T,
-    options?: ReadOptions,
-  ): FlagDetails<T> {
-    return this.details(flag, 'object', context, defaultValue, options);
+  getObjectDetails<T extends object>(...[flag, context, fallback, options]: TypedRead<M, T>): FlagDetails<T> {
+    return this.details(flag, 'object', context, fallback, options);
   }
 
   /**

@@ -96,29 +96,9 @@ export class StrataProvider implements Provider {
     if (this.options.closeClient !== false) await this.client.close();
   }
 
-  resolveBooleanEvaluation(
-    flagKey: string,
-    defaultValue: boolean,
-    context: EvaluationContext,
-  ): Promise<ResolutionDetails<boolean>> {
-    return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'boolean'));
-  }
-
-  resolveStringEvaluation(
-    flagKey: string,
-    defaultValue: string,
-    context: EvaluationContext,
-  ): Promise<ResolutionDetails<string>> {
-    return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'string'));
-  }
-
-  resolveNumberEvaluation(
-    flagKey: string,
-    defaultValue: number,
-    context: EvaluationContext,
-  ): Promise<ResolutionDetails<number>> {
-    return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'number'));
-  }
+  readonly resolveBooleanEvaluation = this.resolver<boolean>('boolean');
+  readonly resolveStringEvaluation = this.resolver<string>('string');
+  readonly resolveNumberEvaluation = this.resolver<number>('number');
 
   resolveObjectEvaluation<T extends JsonValue>(
     flagKey: string,
@@ -126,6 +106,12 @@ export class StrataProvider implements Provider {
     context: EvaluationContext,
   ): Promise<ResolutionDetails<T>> {
     return Promise.resolve(this.resolveSync(flagKey, defaultValue, context, 'object'));
+  }
+
+  /** OpenFeature's async resolve method for one type, over `resolveSync`. */
+  private resolver<T>(type: FlagType) {
+    return (flagKey: string, defaultValue: T, context: EvaluationContext): Promise<ResolutionDetails<T>> =>
+      Promise.resolve(this.resolveSync(flagKey, defaultValue, context, type));
   }
 
   /**

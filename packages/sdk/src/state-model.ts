@@ -12,6 +12,7 @@ import {
   type ManifestDocument,
   type NamespaceEnvState,
 } from '@strata/core';
+import { LRUCache } from 'lru-cache';
 import type { ModelConfig, ModelFlag, ReadModel } from './read-model.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -22,7 +23,8 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
  * driver feeds it from the views; `createInMemoryClient` from events, for tests and fixtures.
  */
 export class StateModel implements ReadModel {
-  private readonly buckets = new Map<string, number>();
+  /** Bounded: a process may see far more tenants than it reads often (lazy tenants). */
+  private readonly buckets = new LRUCache<string, number>({ max: 100_000 });
   private readonly compiledFlags = new Map<
     string,
     { definition: FlagdDefinition; segments: Segments; fn: CompiledFlag }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { ViewReader } from './app.js';
 import type { ViewVersions } from './view-versions.js';
 
@@ -32,13 +33,15 @@ export const answerBody = (
  * never come back, so an entry matching the current version shows exactly the current view.
  */
 export class ResolvedConfigCache {
-  readonly #entries = new Map<string, Entry>();
+  readonly #entries: LRUCache<string, Entry>;
 
   constructor(
     private readonly views: ViewReader,
     private readonly versions: ViewVersions,
-    private readonly maxEntries = 50_000,
-  ) {}
+    maxEntries = 50_000,
+  ) {
+    this.#entries = new LRUCache({ max: maxEntries });
+  }
 
   async read(namespace: string, environment: string, tenant: string | null): Promise<ResolvedBody> {
     const version = await this.versions.version(namespace, environment);
@@ -48,12 +51,6 @@ export class ResolvedConfigCache {
     if (hit && hit.version === version) return hit;
     const resolved = await this.views.resolvedConfig(namespace, environment, tenant);
     const entry: Entry = { version, position: resolved.position, body: answerBody(resolved.position, resolved.values) };
-    if (hit) this.#entries.delete(key);
-    else if (this.#entries.size >= this.maxEntries) {
-      // Insertion order: drop the oldest entry.
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
     this.#entries.set(key, entry);
     return entry;
   }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   fold,
   initialState,
@@ -33,19 +34,22 @@ interface StreamCache {
  * or below the state's position.
  */
 export class ScopeStateCache {
-  readonly #streams = new Map<string, StreamCache>();
-  readonly #states = new Map<string, { state: NamespaceEnvState; versions: Map<string, number> }>();
+  // Bounded by least recent use; a forgotten stream or state is refilled from the log on its next read.
+  readonly #streams: LRUCache<string, StreamCache>;
+  readonly #states: LRUCache<string, { state: NamespaceEnvState; versions: Map<string, number> }>;
 
   constructor(
     private readonly log: EventLog,
-    private readonly maxStreams = 10_000,
-  ) {}
+    maxStreams = 10_000,
+  ) {
+    this.#streams = new LRUCache({ max: maxStreams });
+    this.#states = new LRUCache({ max: maxStreams });
+  }
 
   /** Catches the stream up with the log; returns its cached events, oldest first. */
   async stream(streamId: string): Promise<StreamCache> {
     let cache = this.#streams.get(streamId);
     if (!cache) {
-      if (this.#streams.size >= this.maxStreams) this.#evict();
       cache = { events: [], version: 0 };
       this.#streams.set(streamId, cache);
     }
@@ -112,12 +116,6 @@ export class ScopeStateCache {
       if (e.type === 'ManifestPublished') return e.data.manifest;
     }
     return null;
-  }
-
-  #evict(): void {
-    // Crude but bounded: forget everything; the next reads refill from the log.
-    this.#streams.clear();
-    this.#states.clear();
   }
 }
 

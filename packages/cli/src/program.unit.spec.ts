@@ -167,6 +167,42 @@ describe('values', () => {
   });
 });
 
+describe('flags stale', () => {
+  it("lists core's staleFlags of the folded environment: 0% or 100%, unchanged for longer than --days", async () => {
+    const old = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    const recent = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const e = (position: number, flag: string, rollout: number, recordedAt: string) => ({
+      position,
+      eventId: `ev${position}`,
+      type: 'FlagRolloutChanged',
+      streamId: 'env:shop/prod',
+      streamVersion: position,
+      recordedAt,
+      actor: 'admin',
+      data: { namespace: 'shop', environment: 'prod', flag, rollout, enabled: true },
+      metadata: { actor: 'admin' },
+    });
+    const { fetch } = fakeApi({
+      'GET /v1/events': () => ({
+        body: {
+          events: [e(1, 'done', 100, old), e(2, 'ramping', 25, old), e(3, 'fresh', 100, recent)],
+          next: null,
+        },
+      }),
+    });
+    const result = await run(['--json', 'flags', 'stale'], fetch);
+    expect(result.code).toBe(0);
+    const answer = JSON.parse(result.stdout) as { days: number; flags: Array<{ flag: string; rollout: number }> };
+    expect(answer.days).toBe(30);
+    expect(answer.flags.map((f) => [f.flag, f.rollout])).toEqual([['done', 100]]);
+    const longer = await run(['--json', 'flags', 'stale', '--days', '1'], fetch);
+    expect((JSON.parse(longer.stdout) as typeof answer).flags.map((f) => f.flag)).toEqual(['done', 'fresh']);
+    const text = await run(['flags', 'stale'], fetch);
+    expect(text.stdout).toContain('done  on 100%');
+    expect(text.stderr).toContain('shop/prod: 1 flag(s) at 0% or 100% unchanged for more than 30 days');
+  });
+});
+
 describe('history', () => {
   it('shows the newest first with before → after, scope and reason', async () => {
     const e = (position: number, type: string, data: object, reason: string | null, extra: object = {}) => ({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { bucket as bucketOf, type NamespaceEnvState } from '@strata/core';
-import { parseRollout, parseTenantList } from '../arguments.js';
+import { bucket as bucketOf, staleFlags, type NamespaceEnvState } from '@strata/core';
+import { parsePositiveInt, parseRollout, parseTenantList } from '../arguments.js';
 import { CliError, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
 import { loadEnvironmentState } from '../environment-state.js';
@@ -155,6 +155,24 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
     });
 
   flags
+    .command('stale')
+    .summary('flags fully rolled out or off (0% or 100%) and unchanged for a while: candidates to remove from code')
+    .option('--days <n>', 'unchanged for longer than this many days (default 30)', parsePositiveInt)
+    .action(async (opts: { days?: number }) => {
+      const days = opts.days ?? 30;
+      const state = await loadEnvironmentState(await ctx.api(), ctx.namespace, ctx.env);
+      const stale = staleFlags(state, new Date().toISOString(), days * dayMs);
+      if (ctx.json) return ctx.printJson({ days, flags: stale });
+      for (const f of stale)
+        ctx.out(
+          `${f.flag}  ${f.enabled ? ctx.colors.green('on') : ctx.colors.red('off')} ${f.rollout}%  ${ctx.colors.dim(`unchanged for ${Math.floor(f.ageMs / dayMs)} days, since ${f.changedAt}`)}`,
+        );
+      ctx.note(
+        `${formatScope(ctx.namespace, ctx.env)}: ${stale.length} flag(s) at 0% or 100% unchanged for more than ${days} days`,
+      );
+    });
+
+  flags
     .command('import')
     .summary('import a flagd file ({"$evaluators", "flags"}): one atomic write, missing flags declared')
     .argument('<file>', "the flagd file; '-' reads stdin")
@@ -214,6 +232,8 @@ export const registerFlagCommands = (program: Command, ctx: CommandContext): voi
       },
     );
 };
+
+const dayMs = 86_400_000;
 
 /** JSON from a file or, for '-', stdin; a one-line error otherwise. */
 const readJson = async (ctx: CommandContext, path: string): Promise<unknown> => {

@@ -412,17 +412,10 @@ describe('strata against the running API', () => {
     expect(await ok(['history', '--limit', '50', '--json'])).not.toContain('hunter');
   });
 
+  const writerToken = ['tokens', 'create', '--role', 'writer', '--scope', 'shop/prod'];
+
   it('tokens: create, list, use, revoke', async () => {
-    const created = await json<{ id: string; token: string }>([
-      'tokens',
-      'create',
-      '--role',
-      'writer',
-      '--scope',
-      'shop/prod',
-      '-d',
-      'e2e writer',
-    ]);
+    const created = await json<{ id: string; token: string }>([...writerToken, '-d', 'e2e writer']);
     expect(await ok(['tokens', 'list'])).toMatch(new RegExp(`${created.id}\\s+writer\\s+shop/prod\\s+e2e writer`));
     await ok(['set', 'ui.theme', 'light'], { token: created.token });
     expect(await strata(['-n', 'other', 'set', 'ui.theme', 'light'], { token: created.token })).toMatchObject({
@@ -436,16 +429,7 @@ describe('strata against the running API', () => {
     // Each CLI run may take seconds on a loaded machine: assert on the answers' times, and on
     // refusals after them, never on something still working a few seconds later.
     const before = Date.now();
-    const short = await json<{ id: string; token: string; expiresAt: string }>([
-      'tokens',
-      'create',
-      '--role',
-      'writer',
-      '--scope',
-      'shop/prod',
-      '--expires-in',
-      '3s',
-    ]);
+    const short = await json<{ id: string; token: string; expiresAt: string }>([...writerToken, '--expires-in', '3s']);
     expect(Date.parse(short.expiresAt)).toBeGreaterThanOrEqual(before + 3_000);
     expect(Date.parse(short.expiresAt)).toBeLessThanOrEqual(Date.now() + 3_000);
     await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(short.expiresAt) - Date.now()) + 100));

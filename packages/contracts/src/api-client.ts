@@ -145,6 +145,9 @@ const enc = encodeURIComponent;
 export const scopePath = ({ namespace, env, tenant }: Scope): string =>
   `/v1/namespaces/${enc(namespace)}/envs/${enc(env)}${tenant ? `/tenants/${enc(tenant)}` : ''}`;
 
+/** The environment's own path, whatever tenant the scope names (flags and segments are per environment). */
+const envPath = (scope: Scope): string => scopePath({ ...scope, tenant: null });
+
 const idempotentMethods = new Set(['GET', 'HEAD']);
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -354,54 +357,39 @@ export class StrataApi {
   }
 
   unsetValue(scope: Scope, key: string, reason?: string, options?: WriteOptions) {
-    return this.#write(
-      'DELETE',
-      `${scopePath(scope)}/config/${enc(key)}`,
-      WriteAnswer,
-      reason ? { reason } : undefined,
-      options,
-    );
+    return this.#delete(`${scopePath(scope)}/config/${enc(key)}`, reason, options);
   }
 
   setFlag(scope: Scope, flag: string, body: z.input<typeof FlagBody>, options?: WriteOptions) {
-    return this.#write(
-      'PUT',
-      `${scopePath({ ...scope, tenant: null })}/flags/${enc(flag)}`,
-      WriteAnswer,
-      body,
-      options,
-    );
+    return this.#putFlag(scope, flag, body, options);
   }
 
   /** A full flagd definition (the API checks it and names the path of every problem). */
   setFlagDefinition(scope: Scope, flag: string, definition: unknown, reason?: string, options?: WriteOptions) {
-    return this.#write(
-      'PUT',
-      `${scopePath({ ...scope, tenant: null })}/flags/${enc(flag)}`,
-      WriteAnswer,
+    return this.#putFlag(
+      scope,
+      flag,
       { ...(definition as Record<string, unknown>), ...(reason ? { reason } : {}) },
       options,
     );
   }
 
+  /** A DELETE write: the reason, when given, is its whole body. */
+  #delete(path: string, reason: string | undefined, options: WriteOptions | undefined) {
+    return this.#write('DELETE', path, WriteAnswer, reason ? { reason } : undefined, options);
+  }
+
+  /** One route takes both shapes of a flag: the rollout shorthand and a flagd definition. */
+  #putFlag(scope: Scope, flag: string, body: unknown, options: WriteOptions | undefined) {
+    return this.#write('PUT', `${envPath(scope)}/flags/${enc(flag)}`, WriteAnswer, body, options);
+  }
+
   setSegment(scope: Scope, name: string, body: z.input<typeof SegmentBody>, options?: WriteOptions) {
-    return this.#write(
-      'PUT',
-      `${scopePath({ ...scope, tenant: null })}/segments/${enc(name)}`,
-      WriteAnswer,
-      body,
-      options,
-    );
+    return this.#write('PUT', `${envPath(scope)}/segments/${enc(name)}`, WriteAnswer, body, options);
   }
 
   deleteSegment(scope: Scope, name: string, reason?: string, options?: WriteOptions) {
-    return this.#write(
-      'DELETE',
-      `${scopePath({ ...scope, tenant: null })}/segments/${enc(name)}`,
-      WriteAnswer,
-      reason ? { reason } : undefined,
-      options,
-    );
+    return this.#delete(`${envPath(scope)}/segments/${enc(name)}`, reason, options);
   }
 
   /** A flagd file (as read, checked by the API): segments, definitions, missing flags declared — one atomic append. */
@@ -410,27 +398,17 @@ export class StrataApi {
       ...(file as z.input<typeof FlagdFileBody>),
       ...(reason ? { reason } : {}),
     };
-    return this.#write(
-      'POST',
-      `${scopePath({ ...scope, tenant: null })}/flags/import`,
-      FlagdImportAnswer,
-      body,
-      options,
-    );
+    return this.#write('POST', `${envPath(scope)}/flags/import`, FlagdImportAnswer, body, options);
   }
 
   exportFlags(scope: Scope, options: ReadOptions = {}) {
-    return this.#get(
-      `${scopePath({ ...scope, tenant: null })}/flags/export`,
-      FlagdFileAnswer,
-      this.#readQuery(options),
-    );
+    return this.#get(`${envPath(scope)}/flags/export`, FlagdFileAnswer, this.#readQuery(options));
   }
 
   /** Who flips under a proposed definition (nothing is written). */
   async previewFlag(scope: Scope, flag: string, body: z.input<typeof PreviewBody>) {
     return (
-      await this.call('POST', `${scopePath({ ...scope, tenant: null })}/flags/${enc(flag)}/preview`, PreviewAnswer, {
+      await this.call('POST', `${envPath(scope)}/flags/${enc(flag)}/preview`, PreviewAnswer, {
         body,
         idempotent: true,
       })
@@ -462,13 +440,7 @@ export class StrataApi {
   }
 
   deleteSecret(scope: Scope, name: string, reason?: string, options?: WriteOptions) {
-    return this.#write(
-      'DELETE',
-      `${scopePath(scope)}/secrets/${enc(name)}`,
-      WriteAnswer,
-      reason ? { reason } : undefined,
-      options,
-    );
+    return this.#delete(`${scopePath(scope)}/secrets/${enc(name)}`, reason, options);
   }
 
   getSecret(scope: Scope, name: string, options: { version?: number | undefined; minPosition?: number } = {}) {
@@ -511,11 +483,11 @@ export class StrataApi {
   }
 
   diff(scope: Scope, query: { from: string | number; to?: string | number | undefined; tenants?: string | undefined }) {
-    return this.#get(`${scopePath({ ...scope, tenant: null })}/diff`, DiffAnswer, query) as Promise<DiffAnswerBody>;
+    return this.#get(`${envPath(scope)}/diff`, DiffAnswer, query) as Promise<DiffAnswerBody>;
   }
 
   revert(scope: Scope, body: z.input<typeof RevertBody>, options?: WriteOptions) {
-    return this.#write('POST', `${scopePath({ ...scope, tenant: null })}/revert`, RevertAnswer, body, options);
+    return this.#write('POST', `${envPath(scope)}/revert`, RevertAnswer, body, options);
   }
 
   // --- tokens, projections, keys -----------------------------------------------------------------
@@ -601,7 +573,7 @@ export class StrataApi {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (options.after !== undefined) headers['last-event-id'] = String(options.after);
     if (this.#token) headers['authorization'] = `Bearer ${this.#token}`;
-    const url = new URL(`${this.url}${scopePath({ ...scope, tenant: null })}/changes`);
+    const url = new URL(`${this.url}${envPath(scope)}/changes`);
     if (options.tenant) url.searchParams.set('tenant', options.tenant);
     // Only the connect is bounded by the timeout: the stream itself stays open.
     const connect = new AbortController();

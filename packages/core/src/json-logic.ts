@@ -315,6 +315,19 @@ const overItems = (c: OpContext, apply: (items: unknown[], fn: (item: unknown) =
 const lt = (a: unknown, b: unknown) => (a as number) < (b as number);
 const le = (a: unknown, b: unknown) => (a as number) <= (b as number);
 
+/** flagd's `starts_with` / `ends_with`: two strings compared, false when either is not a string. */
+const stringTest =
+  (test: (s: string, p: string) => boolean) =>
+  (c: OpContext): LogicFn => {
+    arity(c, 2);
+    const [a = constant(null), b = constant(null)] = all(c);
+    return (d, e) => {
+      const s = a(d, e);
+      const p = b(d, e);
+      return typeof s === 'string' && typeof p === 'string' && test(s, p);
+    };
+  };
+
 const operators: Record<string, (c: OpContext) => LogicFn> = {
   var: (c) => {
     arity(c, 0, 2);
@@ -482,24 +495,8 @@ const operators: Record<string, (c: OpContext) => LogicFn> = {
     };
   },
 
-  starts_with: (c) => {
-    arity(c, 2);
-    const [a = constant(null), b = constant(null)] = all(c);
-    return (d, e) => {
-      const s = a(d, e);
-      const p = b(d, e);
-      return typeof s === 'string' && typeof p === 'string' && s.startsWith(p);
-    };
-  },
-  ends_with: (c) => {
-    arity(c, 2);
-    const [a = constant(null), b = constant(null)] = all(c);
-    return (d, e) => {
-      const s = a(d, e);
-      const p = b(d, e);
-      return typeof s === 'string' && typeof p === 'string' && s.endsWith(p);
-    };
-  },
+  starts_with: stringTest((s, p) => s.startsWith(p)),
+  ends_with: stringTest((s, p) => s.endsWith(p)),
   sem_ver: (c) => {
     arity(c, 3);
     const [a = constant(null), op = constant(null), b = constant(null)] = all(c);

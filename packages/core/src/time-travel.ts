@@ -138,6 +138,21 @@ const secretView = (state: NamespaceEnvState, tenant: string | null, name: strin
 };
 
 /**
+ * Before and after of an entry whose content (`view` without its position) differs, or
+ * undefined when both hold the same content.
+ */
+const contentChange = <E, V extends { position: number }>(
+  before: E | undefined,
+  after: E | undefined,
+  view: (entry: E) => V,
+): { before: V | null; after: V | null } | undefined => {
+  const va = before === undefined ? null : view(before);
+  const vb = after === undefined ? null : view(after);
+  if (va && vb && jsonEqual({ ...va, position: 0 }, { ...vb, position: 0 })) return undefined;
+  return { before: va, after: vb };
+};
+
+/**
  * What differs from `a` to `b`. Compared by content, not position: a value set back to what it
  * was is no change. Secrets compare by ciphertext and deletion; the diff shows versions only.
  */
@@ -155,16 +170,8 @@ export const diffStates = (a: NamespaceEnvState, b: NamespaceEnvState): StateCha
     const la = layerOf(a, tenant);
     const lb = layerOf(b, tenant);
     for (const key of sorted(union(la.keys(), lb.keys()))) {
-      const va = la.get(key);
-      const vb = lb.get(key);
-      if (va && vb && jsonEqual(va.value, vb.value)) continue;
-      changes.push({
-        kind: 'config',
-        tenant,
-        key,
-        before: va ? { value: va.value, position: va.position } : null,
-        after: vb ? { value: vb.value, position: vb.position } : null,
-      });
+      const change = contentChange(la.get(key), lb.get(key), (v) => ({ value: v.value, position: v.position }));
+      if (change) changes.push({ kind: 'config', tenant, key, ...change });
     }
   }
   for (const flag of sorted(union(a.flags.keys(), b.flags.keys()))) {
@@ -173,15 +180,11 @@ export const diffStates = (a: NamespaceEnvState, b: NamespaceEnvState): StateCha
     if (!sameFlag(fa, fb)) changes.push({ kind: 'flag', flag, before: flagView(fa), after: flagView(fb) });
   }
   for (const segment of sorted(union(a.segments.keys(), b.segments.keys()))) {
-    const sa = a.segments.get(segment);
-    const sb = b.segments.get(segment);
-    if (sa && sb && jsonEqual(sa.logic, sb.logic)) continue;
-    changes.push({
-      kind: 'segment',
-      segment,
-      before: sa ? { logic: sa.logic, position: sa.position } : null,
-      after: sb ? { logic: sb.logic, position: sb.position } : null,
-    });
+    const change = contentChange(a.segments.get(segment), b.segments.get(segment), (s) => ({
+      logic: s.logic,
+      position: s.position,
+    }));
+    if (change) changes.push({ kind: 'segment', segment, ...change });
   }
   for (const tenant of sorted(union(a.overrides.keys(), b.overrides.keys()))) {
     const oa = a.overrides.get(tenant);

@@ -73,11 +73,12 @@ export const measureAppends = async (options: {
  */
 export const runAppendBenchmark = async (
   pool: pg.Pool,
-  options: { writers: number; batchSize?: number; durationMs?: number; sharedLog?: boolean },
+  options: { writers: number; batchSize?: number; durationMs?: number; sharedLog?: boolean; commitsInFlight?: number },
 ): Promise<AppendMeasurement> => {
   const { writers, batchSize = 1, durationMs = 5_000, sharedLog = true } = options;
-  const shared = new PostgresEventLog(pool);
-  const logs = Array.from({ length: writers }, () => (sharedLog ? shared : new PostgresEventLog(pool)));
+  const logOptions = options.commitsInFlight === undefined ? {} : { commitsInFlight: options.commitsInFlight };
+  const shared = new PostgresEventLog(pool, logOptions);
+  const logs = Array.from({ length: writers }, () => (sharedLog ? shared : new PostgresEventLog(pool, logOptions)));
   const run = randomBytes(3).toString('hex');
   const versions = new Array<number>(writers).fill(0);
   return measureAppends({

@@ -152,6 +152,29 @@ describe('PostgresEventLog', () => {
     expect(await log.headPosition()).toBe(head);
   });
 
+  it('keeps the issued order of appends to one stream while two group commits are in flight', async () => {
+    // 20 × 50 events issued in one tick: enough for the queue to be split over both lanes.
+    const shared = new PostgresEventLog(pool, { clock });
+    const headBefore = await shared.headPosition();
+    const events = (i: number) =>
+      Array.from({ length: 50 }, (_, j) => configValueSet(`k.${j}`, i, { namespace: 'lanes' }));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        i % 2 === 0
+          ? shared.append('env:lanes/one', events(i), { expectedVersion: (i / 2) * 50 })
+          : shared.append(`env:lanes/other-${i}`, events(i), { expectedVersion: 'no_stream' }),
+      ),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const one = await shared.readStream('env:lanes/one');
+    expect(one.map((e) => e.streamVersion)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    expect(one.map((e) => e.data)).toEqual(
+      Array.from({ length: 10 }, (_, i) => events(i * 2).map((e) => e.data)).flat(),
+    );
+    expect(await shared.headPosition()).toBe(headBefore + 1000);
+    expect(await verifyChain(pool)).toMatchObject({ ok: true });
+  });
+
   it('fails only the append the database rejects when appends share a transaction', async () => {
     const [existing] = await log.readStream('env:shop/prod');
     let calls = 0;
@@ -204,6 +227,13 @@ describe('PostgresEventLog', () => {
     expect(await keys({ namespace: 'audit', type: ['FlagRolloutChanged'] })).toEqual(['new.checkout']);
     expect(await keys({ namespace: 'audit', from: '2025-03-03T00:00:00Z' })).toEqual(['new.checkout']);
     expect(await keys({ namespace: 'audit', to: '2025-03-03T00:00:00Z', limit: 1 })).toEqual(['limits.max']);
+    // Bounds on the exact recorded time: `from` includes it, `to` excludes it.
+    expect(await keys({ namespace: 'audit', from: '2025-03-03T10:00:00.000Z' })).toEqual(['new.checkout']);
+    expect(await keys({ namespace: 'audit', to: '2025-03-03T10:00:00.000Z' })).toEqual(['limits.max', 'limits.min']);
+    expect(await keys({ namespace: 'audit', from: '2025-03-02T10:00:00Z', to: '2025-03-02T10:00:00.001Z' })).toEqual([
+      'limits.max',
+      'limits.min',
+    ]);
     expect(
       await keys({ namespace: 'audit', after: flagged.positions[0]! - 2, upTo: flagged.positions[0]! - 1 }),
     ).toEqual(['limits.min']);
@@ -211,6 +241,8 @@ describe('PostgresEventLog', () => {
     expect(await log.positionAt('2025-03-02T12:00:00Z')).toBe(flagged.positions[0]! - 1);
     expect(await log.positionAt('2025-03-04T00:00:00Z')).toBe(flagged.positions[0]);
     expect(await log.positionAt('2020-01-01T00:00:00Z')).toBe(0);
+    expect(await log.positionAt('2025-03-02T10:00:00.000Z')).toBe(flagged.positions[0]! - 1);
+    expect(await log.positionAt('2025-03-03T10:00:00.000Z')).toBe(flagged.positions[0]);
     await expect(log.positionAt('yesterday')).rejects.toMatchObject({ code: 'BAD_REQUEST' });
   });
 

@@ -34,6 +34,11 @@ export interface PostgresEventLogOptions {
   upcasters?: Upcasters;
   /** Upper bound on events committed in one transaction when concurrent appends are combined. */
   maxEventsPerCommit?: number;
+  /**
+   * Group commits on their way at once (default 2, see #drain): the second is encoded, sent and
+   * parsed while the first holds the head lock. 1 serialises them in this process too.
+   */
+  commitsInFlight?: number;
 }
 
 interface PendingAppend {
@@ -65,6 +70,8 @@ const pooledRandom = (): number => {
   return randomPool[randomAt++]! / 256;
 };
 const ulidIds: IdGenerator = { next: () => ulid(undefined, pooledRandom) };
+/** Below this many queued events one commit takes them all: splitting costs a commit and saves little. */
+const splitFrom = 200;
 const defaultHistoryLimit = 1_000;
 const maxHistoryLimit = 10_000;
 
@@ -76,7 +83,8 @@ const maxHistoryLimit = 10_000;
  * round trip), never across application round trips. To keep throughput while serialised,
  * concurrent `append` calls on one instance are combined into one transaction (group commit):
  * each keeps its own all-or-nothing outcome, because the function decides conflicts and replays
- * per append, under the lock, before writing that append's rows.
+ * per append, under the lock, before writing that append's rows. Two such transactions may be on
+ * their way at once (see #drain); appends to one stream keep the order they were issued in.
  */
 export class PostgresEventLog implements EventLog {
   readonly #pool: pg.Pool;
@@ -84,8 +92,12 @@ export class PostgresEventLog implements EventLog {
   readonly #ids: IdGenerator;
   readonly #upcasters: Upcasters;
   readonly #maxEventsPerCommit: number;
+  readonly #commitsInFlight: number;
   #queue: PendingAppend[] = [];
-  #draining = false;
+  #lanesBusy = 0;
+  #drainScheduled = false;
+  /** Streams of the batches in flight, with how many batches hold each. */
+  readonly #streamsInFlight = new Map<string, number>();
 
   constructor(pool: pg.Pool, options: PostgresEventLogOptions = {}) {
     this.#pool = pool;
@@ -93,6 +105,7 @@ export class PostgresEventLog implements EventLog {
     this.#ids = options.ids ?? ulidIds;
     this.#upcasters = options.upcasters ?? {};
     this.#maxEventsPerCommit = options.maxEventsPerCommit ?? 5_000;
+    this.#commitsInFlight = Math.max(1, options.commitsInFlight ?? 2);
   }
 
   append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -111,7 +124,7 @@ export class PostgresEventLog implements EventLog {
         resolve,
         reject,
       });
-      if (!this.#draining) void this.#drain();
+      this.#scheduleDrain();
     });
   }
 
@@ -170,9 +183,9 @@ export class PostgresEventLog implements EventLog {
   }
 
   async positionAt(time: string): Promise<number> {
-    // recorded_at never decreases along positions, so the last row at or before `time` is the answer.
+    // recorded_at never decreases along positions: a binary search over them (migrations/0006).
     const { rows } = await this.#pool.query<{ position: string }>(
-      'SELECT position FROM strata.events WHERE recorded_at <= $1 ORDER BY recorded_at DESC, position DESC LIMIT 1',
+      'SELECT strata.last_position_recorded($1, true) AS position',
       [parseTime(time, 'time')],
     );
     return Number(rows[0]?.position ?? 0);
@@ -183,40 +196,79 @@ export class PostgresEventLog implements EventLog {
     return Number(rows[0]?.position ?? 0);
   }
 
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    // Let every append issued in this tick join the first batch.
-    await Promise.resolve();
-    try {
-      while (this.#queue.length > 0) {
-        let take = 0;
-        let events = 0;
-        for (const pending of this.#queue) {
-          if (take > 0 && events + pending.events.length > this.#maxEventsPerCommit) break;
-          take += 1;
-          events += pending.events.length;
+  /**
+   * Starts commits while a lane is free. With two lanes the next batch is encoded, sent and
+   * parsed by its backend while the one before it holds the head lock, so the lock is held only
+   * for the function body and its commit, never while Node.js prepares rows or PostgreSQL parses
+   * them. An append stays queued behind an in-flight batch holding its stream: appends to one
+   * stream are committed in the order they were issued (their expected versions depend on it).
+   */
+  #drain(): void {
+    while (this.#queue.length > 0 && this.#lanesBusy < this.#commitsInFlight) {
+      const batch = this.#nextBatch();
+      if (batch.length === 0) return;
+      this.#lanesBusy += 1;
+      const streams = new Set(batch.map((pending) => pending.streamId));
+      for (const stream of streams) this.#streamsInFlight.set(stream, (this.#streamsInFlight.get(stream) ?? 0) + 1);
+      void this.#settle(batch).finally(() => {
+        this.#lanesBusy -= 1;
+        for (const stream of streams) {
+          const left = this.#streamsInFlight.get(stream)! - 1;
+          if (left === 0) this.#streamsInFlight.delete(stream);
+          else this.#streamsInFlight.set(stream, left);
         }
-        const batch = this.#queue.splice(0, take);
-        try {
-          const results = await this.#commit(batch);
-          batch.forEach((pending, index) => pending.resolve(results[index]!));
-        } catch (error) {
-          if (batch.length > 1 && rolledBack(error)) {
-            // One bad append must not fail the others it happened to share a transaction with.
-            for (const pending of batch) {
-              try {
-                pending.resolve((await this.#commit([pending]))[0]!);
-              } catch (alone) {
-                pending.reject(appendFailure(alone));
-              }
-            }
-          } else {
-            for (const pending of batch) pending.reject(appendFailure(error));
+        this.#scheduleDrain();
+      });
+    }
+  }
+
+  /** Lets every append issued in this tick join the next batch. */
+  #scheduleDrain(): void {
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    queueMicrotask(() => {
+      this.#drainScheduled = false;
+      this.#drain();
+    });
+  }
+
+  /**
+   * The longest prefix of the queue that fits one commit and touches no stream in flight. With
+   * both lanes idle and enough queued to be worth two commits, half of it, so the other half can
+   * follow at once on the second lane.
+   */
+  #nextBatch(): PendingAppend[] {
+    const queued = this.#queue.reduce((sum, pending) => sum + pending.events.length, 0);
+    const split = this.#lanesBusy === 0 && this.#commitsInFlight > 1 && queued >= splitFrom;
+    const share = split ? Math.ceil(queued / 2) : queued;
+    let take = 0;
+    let events = 0;
+    for (const pending of this.#queue) {
+      if (this.#streamsInFlight.has(pending.streamId)) break;
+      if (take > 0 && (events + pending.events.length > this.#maxEventsPerCommit || events >= share)) break;
+      take += 1;
+      events += pending.events.length;
+    }
+    return this.#queue.splice(0, take);
+  }
+
+  async #settle(batch: PendingAppend[]): Promise<void> {
+    try {
+      const results = await this.#commit(batch);
+      batch.forEach((pending, index) => pending.resolve(results[index]!));
+    } catch (error) {
+      if (batch.length > 1 && rolledBack(error)) {
+        // One bad append must not fail the others it happened to share a transaction with.
+        for (const pending of batch) {
+          try {
+            pending.resolve((await this.#commit([pending]))[0]!);
+          } catch (alone) {
+            pending.reject(appendFailure(alone));
           }
         }
+      } else {
+        for (const pending of batch) pending.reject(appendFailure(error));
       }
-    } finally {
-      this.#draining = false;
     }
   }
 
@@ -430,8 +482,10 @@ const conditionsOf = (filter: HistoryFilter, values: unknown[]): string[] => {
   if (filter.key !== undefined) where('key = ?', filter.key);
   if (filter.actor !== undefined) where('actor = ?', filter.actor);
   if (filter.type !== undefined) where('type = ANY(?)', typeof filter.type === 'string' ? [filter.type] : filter.type);
-  if (filter.from !== undefined) where('recorded_at >= ?', parseTime(filter.from, 'from'));
-  if (filter.to !== undefined) where('recorded_at < ?', parseTime(filter.to, 'to'));
+  // Times as position bounds (recorded_at never decreases along positions), so the position walk stays an index walk.
+  if (filter.from !== undefined)
+    where('position > strata.last_position_recorded(?, false)', parseTime(filter.from, 'from'));
+  if (filter.to !== undefined) where('position <= strata.last_position_recorded(?, false)', parseTime(filter.to, 'to'));
   if (filter.after !== undefined) where('position > ?', filter.after);
   if (filter.upTo !== undefined) where('position <= ?', filter.upTo);
   return conditions;

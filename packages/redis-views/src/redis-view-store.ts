@@ -71,6 +71,42 @@ interface ScriptCommands {
   strataReadLag(key: string): Promise<unknown>;
 }
 
+/** Pages read ahead of the one being applied: reading and applying take about as long each. */
+const pagesAhead = 2;
+
+/**
+ * The rebuild's reads, several pages ahead on separate connections. Positions are gap-free (one
+ * per event, assigned under the head lock), so the page after a full page ending at p starts at
+ * p and the one after that at p + pageSize; a read made on that guess is used only when the page
+ * before it really ended there, and otherwise dropped and read again from the true cursor.
+ */
+class PageReader {
+  #ahead: { after: number; page: Promise<RecordedEvent[]> }[] = [];
+
+  constructor(
+    private readonly log: Pick<EventLog, 'readAll'>,
+    private readonly pageSize: number,
+  ) {}
+
+  read(after: number): Promise<RecordedEvent[]> {
+    const first = this.#ahead.shift();
+    if (first?.after === after) return first.page;
+    this.#ahead = [];
+    return this.log.readAll(after, this.pageSize);
+  }
+
+  readAhead(cursor: number): void {
+    if (this.#ahead[0] && this.#ahead[0].after !== cursor) this.#ahead = [];
+    while (this.#ahead.length < pagesAhead) {
+      const after = this.#ahead.length === 0 ? cursor : this.#ahead.at(-1)!.after + this.pageSize;
+      const page = this.log.readAll(after, this.pageSize);
+      // Awaited (and its error thrown) when its turn comes; a dropped guess must not crash the process.
+      page.catch(() => undefined);
+      this.#ahead.push({ after, page });
+    }
+  }
+}
+
 /** Compare-and-expire (ttl > 0) or compare-and-delete (ttl = 0) of the rebuild lease. */
 const leaseScript = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -149,14 +185,14 @@ export class RedisViewStore {
       // A leftover of an interrupted rebuild of the same generation is a valid prefix of the fold
       // (each view holds exactly the log's events up to its position), so it is kept and resumed.
       await this.redis.set(generationKeys(this.prefix, generation).marker, 'building');
-      let next = options.eventLog.readAll(cursor, pageSize);
+      const pages = new PageReader(options.eventLog, pageSize);
       for (;;) {
         options.signal?.throwIfAborted();
-        const page = await next;
+        const page = await pages.read(cursor);
         const last = page.at(-1);
         if (last) cursor = last.position;
         const full = page.length === pageSize;
-        if (full) next = options.eventLog.readAll(cursor, pageSize); // read the next page while this one is applied
+        if (full) pages.readAhead(cursor); // the next pages are read while this one is applied
         if (page.length > 0) {
           const result = await this.apply(page, generation);
           if (result.lost)
@@ -196,7 +232,6 @@ export class RedisViewStore {
         }
         // Live writers are ahead for some view (or the log head moved): read on.
         await sleep(cursor >= head ? 5 : 0);
-        next = options.eventLog.readAll(cursor, pageSize);
       }
     } finally {
       await this.redis.strataRelease(keys.rebuildLock, token, '0');

@@ -195,6 +195,40 @@ describe('RedisViewStore and RedisViewReader', () => {
     }
   });
 
+  it('reads pages ahead and still misses nothing when positions have gaps', async () => {
+    await using redis = await testRedis();
+    await using db = await createTestDatabase();
+    const pool = createPool(db.url);
+    try {
+      const log = new PostgresEventLog(pool);
+      await appendAll(log, sampleEvents(1_500, 5));
+      // Every 7th position left out: a page guessed to start at the previous one plus the page size is wrong.
+      const gapped = (await log.readAll(0, 10_000)).map((e) => ({
+        ...e,
+        position: e.position + Math.floor(e.position / 7),
+      }));
+      const reads: number[] = [];
+      const eventLog = {
+        headPosition: async () => gapped.at(-1)!.position,
+        readAll: async (after: number, limit: number) => {
+          reads.push(after);
+          return gapped.filter((e) => e.position > after).slice(0, limit);
+        },
+      };
+      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+      const result = await store.rebuild({ eventLog, pageSize: 100, dropDelayMs: 0 });
+      expect(result).toMatchObject({ events: gapped.length, position: gapped.at(-1)!.position });
+      expect(reads.length).toBeGreaterThan(gapped.length / 100); // guesses were made and dropped
+      const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
+      for (const { namespace, environment } of sampleScopes) {
+        const view = await reader.loadView(namespace, environment);
+        expect(comparable(view.state)).toEqual(expectedState(gapped, namespace, environment));
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('loses nothing when rebuilding under continuous writes, and a polling reader never sees a partial view', async () => {
     await using redis = await testRedis();
     await using db = await createTestDatabase();

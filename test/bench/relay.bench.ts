@@ -17,7 +17,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { ensureTopic, KafkaEventConsumer, toKafkaMessage } from '@strata/kafka-bus';
+import { ensureTopic, KafkaEventConsumer, KafkaPublisher, toKafkaMessage } from '@strata/kafka-bus';
+import { PlatformaticPublisher } from '../../packages/kafka-bus/src/platformatic-publisher.js';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { RedisViewStore } from '@strata/redis-views';
 import { createLogger } from '@strata/service-runtime';
@@ -29,6 +30,8 @@ import { deleteRedisPrefix, kafkaBrokers, redisUrl, runId, scratchDatabase, slee
 import { formatRate } from './lib/stats.js';
 
 const backlog = Number(process.env.BENCH_RELAY_EVENTS ?? 1_000_000);
+/** Events each Kafka client publishes in the client comparison (BENCH_PUBLISHER_EVENTS, default 200,000). */
+const publisherEvents = Math.min(backlog, Number(process.env.BENCH_PUBLISHER_EVENTS ?? 200_000));
 const steadySeconds = Number(process.env.BENCH_RELAY_STEADY_S ?? 10);
 const partitions = 6;
 const brokers = kafkaBrokers.split(',');
@@ -90,6 +93,7 @@ export const relayBench = async (): Promise<void> => {
   const run = runId();
   const topic = `bench.relay.${run}`;
   const floorTopic = `bench.relay-floor.${run}`;
+  const clientTopic = `bench.relay-clients.${run}`;
   const prefix = `bench:projector:${run}:`;
   const admin = new Kafka({ clientId: 'bench-relay', brokers, logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
@@ -131,6 +135,46 @@ export const relayBench = async (): Promise<void> => {
       peerName: 'kafka-producer-perf-test',
       ratio: backlog / drainSeconds / floor.recordsPerSecond,
       target: '≥ 50 k/s',
+    });
+
+    // The two Kafka clients behind the publisher's contract, on the same pages of the same log
+    // (what the relay does per batch: read a page, publish it, wait for every ack), alternating.
+    const clients = {
+      kafkajs: () => new KafkaPublisher({ brokers, topic: clientTopic, logger: quiet }),
+      '@platformatic/kafka': () => new PlatformaticPublisher({ brokers, topic: clientTopic }),
+    };
+    const rates: Record<string, number[]> = { kafkajs: [], '@platformatic/kafka': [] };
+    await ensureTopic({ brokers, topic: clientTopic, partitions, clientId: 'bench-relay', logger: quiet });
+    for (let round = 0; round < 3; round++) {
+      for (const [name, create] of Object.entries(clients)) {
+        const publisher = create();
+        await publisher.connect();
+        try {
+          const c0 = performance.now();
+          for (let after = 0; after < publisherEvents;) {
+            const page = await log.readAll(after, Math.min(1000, publisherEvents - after));
+            await publisher.publish(page);
+            after = page.at(-1)!.position;
+          }
+          rates[name]!.push(publisherEvents / ((performance.now() - c0) / 1000));
+        } finally {
+          await publisher.disconnect();
+        }
+      }
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const ours = median(rates['kafkajs']!);
+    const other = median(rates['@platformatic/kafka']!);
+    console.log(
+      `  publisher rounds: kafkajs ${rates['kafkajs']!.map(formatRate).join(', ')}; @platformatic/kafka ${rates['@platformatic/kafka']!.map(formatRate).join(', ')}`,
+    );
+    record({
+      benchmark: 'relay',
+      metric: `publish ${publisherEvents.toLocaleString()} log events in 1,000-event pages, median of 3: kafkajs (the relay's client)`,
+      ours: formatRate(ours),
+      peer: formatRate(other),
+      peerName: '@platformatic/kafka, same pages',
+      ratio: ours / other,
     });
 
     // Steady load: 10 one-event appends every 10 ms from concurrent writers (the log group-commits).
@@ -259,7 +303,7 @@ export const relayBench = async (): Promise<void> => {
     await relay.stop().catch(() => undefined);
     await pool.end();
     await emptyPool.end();
-    await admin.deleteTopics({ topics: [topic, floorTopic], timeout: 10_000 }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [topic, floorTopic, clientTopic], timeout: 10_000 }).catch(() => undefined);
     await admin.disconnect();
     await deleteRedisPrefix(prefix);
   }

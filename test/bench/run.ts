@@ -3,7 +3,7 @@
  * with a peer measured in the same run, printed as it goes and written to results/latest.md.
  * Each benchmark creates its own scratch databases, Redis prefix, Kafka topic and processes, and
  * removes them when it ends (also when it fails). Knobs: BENCH_REBUILD_EVENTS (default 1,000,000),
- * BENCH_RELAY_EVENTS (default 1,000,000), BENCH_RELAY_STEADY_S, RELAY_BATCH_SIZE,
+ * BENCH_REBUILD_REPEAT, BENCH_RELAY_EVENTS (default 1,000,000), BENCH_RELAY_STEADY_S, RELAY_BATCH_SIZE, BENCH_PUBLISHER_EVENTS,
  * BENCH_APPEND_MS, BENCH_APPEND_REPEAT, BENCH_APPEND_SCENARIOS (e.g. 8x100), BENCH_HTTP_SECONDS, BENCH_SDK_MS, BENCH_CHANGES_WRITES, BENCH_SKIP_PEERS_INSTALL=1.
  */
 import { spawnSync } from 'node:child_process';

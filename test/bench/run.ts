@@ -1,9 +1,9 @@
 /**
- * `npm run bench [-- sdk flags append http propagation rebuild pit relay changes]`: every Strata target side by side
+ * `npm run bench [-- sdk flags append http propagation rebuild pit relay changes mixed]`: every Strata target side by side
  * with a peer measured in the same run, printed as it goes and written to results/latest.md.
  * Each benchmark creates its own scratch databases, Redis prefix, Kafka topic and processes, and
  * removes them when it ends (also when it fails). Knobs: BENCH_REBUILD_EVENTS (default 1,000,000),
- * BENCH_REBUILD_REPEAT, BENCH_RELAY_EVENTS (default 1,000,000), BENCH_RELAY_STEADY_S, RELAY_BATCH_SIZE, BENCH_PUBLISHER_EVENTS,
+ * BENCH_REBUILD_REPEAT, BENCH_RELAY_EVENTS (default 1,000,000), BENCH_RELAY_STEADY_S, RELAY_BATCH_SIZE, BENCH_PUBLISHER_EVENTS, BENCH_MIXED_SECONDS, BENCH_MIXED_WRITES, BENCH_MIXED_READS,
  * BENCH_APPEND_MS, BENCH_APPEND_REPEAT, BENCH_APPEND_SCENARIOS (e.g. 8x100), BENCH_HTTP_SECONDS, BENCH_SDK_MS, BENCH_CHANGES_WRITES, BENCH_SKIP_PEERS_INSTALL=1.
  */
 import { spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { appendBench } from './append.bench.js';
 import { changesBench } from './changes.bench.js';
 import { flagsBench } from './flags.bench.js';
 import { httpBench } from './http.bench.js';
+import { mixedBench } from './mixed.bench.js';
 import { pitBench } from './pit.bench.js';
 import { propagationBench } from './propagation.bench.js';
 import { rebuildBench } from './rebuild.bench.js';
@@ -36,6 +37,7 @@ const benches: Record<string, () => Promise<void>> = {
   pit: pitBench,
   relay: relayBench,
   changes: changesBench,
+  mixed: mixedBench,
 };
 
 const asked = process.argv.slice(2).filter((a) => a !== '--');

@@ -5,11 +5,10 @@
  * change notification arrives). Target: p99 ≤ 100 ms. Knob: BENCH_CHANGES_WRITES (default 200).
  */
 import { Redis } from 'ioredis';
-import { buildApi } from '@strata/api';
+import { apiAdapters, buildApi } from '@strata/api';
 import { StrataApi, type Change } from '@strata/contracts';
 import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
-import { ChangeNotifications, createPool, PostgresEventLog } from '@strata/postgres-log';
-import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { ChangeNotifications, createPool } from '@strata/postgres-log';
 import { record } from './lib/report.js';
 import { deleteRedisPrefix, redisUrl, runId, scratchDatabase } from './lib/scratch.js';
 import { formatNs, summarize } from './lib/stats.js';
@@ -23,13 +22,11 @@ export const changesBench = async (): Promise<void> => {
   const pool = createPool(db.url, { max: 10, onError: () => {} });
   const redis = new Redis(redisUrl);
   const subscriber = new Redis(redisUrl);
-  const log = new PostgresEventLog(pool);
+  const adapters = apiAdapters({ pool, redis, prefix });
+  const { log, projections: store } = adapters;
   const notifications = new ChangeNotifications(pool);
-  const store = new RedisViewStore({ redis, prefix });
   const api = await buildApi({
-    log,
-    pool,
-    views: new RedisViewReader({ redis, prefix }),
+    ...adapters,
     cipher: new SecretCipher(
       new PostgresKeyStore(pool, Keyring.parse(`bench:${Buffer.alloc(32, 7).toString('base64')}`)),
     ),

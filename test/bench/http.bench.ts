@@ -8,10 +8,9 @@
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { buildApi, RedisViewVersions } from '@strata/api';
+import { apiAdapters, buildApi } from '@strata/api';
 import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
-import { createPool, PostgresEventLog } from '@strata/postgres-log';
-import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { createPool } from '@strata/postgres-log';
 import { EventFactory, shopManifest } from '../../packages/sdk/test/recorded-events.js';
 import { liveViewStore } from '../../packages/sdk/test/view-fixture.js';
 import { record } from './lib/report.js';
@@ -44,11 +43,7 @@ export const httpBench = async (): Promise<void> => {
   const redis = new Redis(redisUrl);
   const keyring = Keyring.parse(`bench:${Buffer.alloc(32, 7).toString('base64')}`);
   const api = await buildApi({
-    log: new PostgresEventLog(pool),
-    pool,
-    views: new RedisViewReader({ redis, prefix }),
-    viewVersions: new RedisViewVersions({ redis, prefix }), // as startApi wires it
-    projections: new RedisViewStore({ redis, prefix }),
+    ...apiAdapters({ pool, redis, prefix }), // as startApi wires them
     cipher: new SecretCipher(new PostgresKeyStore(pool, keyring)),
     adminToken,
     logger: false,

@@ -7,11 +7,10 @@
  * for the pool and the database), and in steady state, once the saves are done.
  */
 import { Redis } from 'ioredis';
-import { buildApi } from '@strata/api';
+import { apiAdapters, buildApi } from '@strata/api';
 import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import pg from 'pg';
-import { createPool, PostgresEventLog } from '@strata/postgres-log';
-import { RedisViewReader } from '@strata/redis-views';
+import { createPool } from '@strata/postgres-log';
 import { rebuildEvents, sharedFilledLog } from './lib/filled-log.js';
 import { record } from './lib/report.js';
 import { redisUrl, runId, sleep } from './lib/scratch.js';
@@ -43,9 +42,8 @@ export const pitBench = async (): Promise<void> => {
   const redis = new Redis(redisUrl, { lazyConnect: true });
   const adminToken = `bench-${runId()}-admin-token-long-enough`;
   const api = await buildApi({
-    log: new PostgresEventLog(pool),
-    pool,
-    views: new RedisViewReader({ redis, prefix: `bench:pit:${runId()}:` }), // unused: past reads come from the log
+    // The views are unused: past reads come from the log.
+    ...apiAdapters({ pool, redis, prefix: `bench:pit:${runId()}:` }),
     cipher: new SecretCipher(
       new PostgresKeyStore(pool, Keyring.parse(`bench:${Buffer.alloc(32, 7).toString('base64')}`)),
     ),

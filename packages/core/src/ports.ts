@@ -1,4 +1,7 @@
 import type { EventType, NewEvent, RecordedEvent } from './events.js';
+import type { EvaluationContext, FlagResolution } from './flag-definition.js';
+import type { FlagEvaluation } from './flags.js';
+import type { ResolvedConfig } from './resolve.js';
 
 /**
  * Ports: what the core needs from the outside world. Each adapter package implements one and runs
@@ -69,6 +72,14 @@ export interface HistoryFilter {
   limit?: number;
 }
 
+/** What an idempotency key's append answered the first time. */
+export interface IdempotentResult {
+  /** Positions of the events that append wrote, in order (of the last stream's append for `appendAll`). */
+  positions: number[];
+  /** The stream's version after that append. */
+  streamVersion: number;
+}
+
 export interface EventLog {
   /** Appends all events to one stream in one transaction, or none of them. */
   append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
@@ -98,6 +109,12 @@ export interface EventLog {
    * reader can tell a view that is behind from one that has nothing newer to show.
    */
   lastPositions(upTo: number, filters: readonly HistoryFilter[]): Promise<{ head: number; last: number[] }>;
+  /**
+   * What the append that first used `idempotencyKey` answered, or null when the key is unseen. A
+   * writer checks it before deciding, so a retried command returns the original result without
+   * deciding again on state the first attempt already changed.
+   */
+  idempotentResult(idempotencyKey: string): Promise<IdempotentResult | null>;
 }
 
 /** Delivers events to a consumer strictly in position order, after its checkpoint. */
@@ -190,3 +207,242 @@ export interface Lease {
   /** Gives the lease up, so another candidate can take it at once. */
   release(): Promise<void>;
 }
+
+/** A bearer token as stored: never the token itself, never its hash. */
+export interface TokenRecord {
+  id: string;
+  role: string;
+  /** How far the token reaches; null at a level means all of it. */
+  namespace: string | null;
+  environment: string | null;
+  tenant: string | null;
+  description: string | null;
+  createdBy: string;
+  createdAt: string;
+  revokedAt: string | null;
+  /** After this instant the token is refused; null: until revoked. */
+  expiresAt: string | null;
+  /** The successor a rotation issued; this token stays valid until its (shortened) `expiresAt`. */
+  rotatedTo: string | null;
+}
+
+/** A token to store: its id, the sha256 of the token, and who it is for. */
+export type NewTokenRecord = Omit<TokenRecord, 'createdAt' | 'revokedAt' | 'rotatedTo'> & { tokenHash: Uint8Array };
+
+/** Which tokens `TokenStore.list` answers. */
+export interface TokenFilter {
+  id?: string;
+  namespace?: string | null;
+  /** Without `id`, only live tokens (neither revoked nor expired) unless this is set. */
+  includeRevoked?: boolean;
+}
+
+/** API bearer tokens, stored by hash. Tokens are minted and hashed by the caller. */
+export interface TokenStore {
+  /** The unrevoked token with this sha256 hash, expired or not (the caller says why it refuses); null when none. */
+  findByHash(tokenHash: Uint8Array): Promise<TokenRecord | null>;
+  /** Stores a new token; its id and hash are unique. */
+  insert(token: NewTokenRecord): Promise<TokenRecord>;
+  /**
+   * Atomically stores `successor` with the role, scope and description of live token `id`, marks
+   * `id` rotated to it and shortens its expiry to `previousValidUntil` (never lengthens it). Throws
+   * NOT_FOUND when no live token has this id, VERSION_CONFLICT when it was already rotated.
+   */
+  rotate(
+    id: string,
+    successor: Pick<NewTokenRecord, 'id' | 'tokenHash' | 'createdBy' | 'expiresAt'>,
+    previousValidUntil: string,
+  ): Promise<{ previous: TokenRecord; record: TokenRecord }>;
+  /** Revokes token `id` on behalf of `by`; NOT_FOUND when no unrevoked token has this id. */
+  revoke(id: string, by: string): Promise<void>;
+  /** Tokens matching `filter`, oldest first (at most 1000). */
+  list(filter: TokenFilter): Promise<TokenRecord[]>;
+}
+
+/** One plaintext read of a secret, as the secret access log keeps it. */
+export interface SecretAccess {
+  actor: string;
+  tokenId: string | null;
+  namespace: string;
+  environment: string;
+  tenant: string | null;
+  name: string;
+  version: number;
+  ip: string | null;
+  userAgent: string | null;
+  requestId: string;
+}
+
+/** Append-only record of every plaintext secret read (invariant 7's audit trail). */
+export interface SecretAccessLog {
+  /**
+   * Records one read BEFORE the secret is decrypted; rejects with UNAVAILABLE when it cannot, and
+   * the caller then must not reveal the secret (fail closed: no plaintext leaves without a trace).
+   */
+  record(access: SecretAccess): Promise<void>;
+}
+
+/** A folded state of one scope as of a log position, serialized to JSON text. */
+export interface SerializedSnapshot {
+  scope: string;
+  position: number;
+  /** JSON text: serialized early, a string costs the GC nothing to trace. */
+  json: string;
+}
+
+/** A stored snapshot, its state parsed. What the state means is the caller's business. */
+export interface Snapshot<State = unknown> {
+  scope: string;
+  position: number;
+  state: State;
+}
+
+/** Derived states of the log, so a read of the past folds only the events after the nearest one. */
+export interface SnapshotStore {
+  /** The position of the latest snapshot of `scope` at or before `position`, null when none; reads no state. */
+  positionAtOrBefore(scope: string, position: number): Promise<number | null>;
+  /** The latest snapshot of `scope` at or before `position`, null when none: fold the log from there. */
+  loadAtOrBefore<State = unknown>(scope: string, position: number): Promise<Snapshot<State> | null>;
+  /** Stores (or replaces) many snapshots at once; of duplicates the last wins. Snapshots are derived and may be dropped. */
+  saveAll(snapshots: readonly SerializedSnapshot[]): Promise<void>;
+}
+
+/** A consumer's saved log position (the relay's `relay:<topic>`, …). */
+export interface Checkpoint {
+  name: string;
+  position: number;
+  updatedAt: string;
+}
+
+/** Saved consumer positions, read to show how far each consumer is behind the log head. */
+export interface CheckpointList {
+  /** Every saved checkpoint, by name. */
+  list(): Promise<Checkpoint[]>;
+}
+
+/** The version of one environment view, as a read cache keys it. */
+export interface ViewVersions {
+  /**
+   * An opaque token that changes whenever the view's content may have changed: the live
+   * generation and the positions of the environment view and of its namespace's (manifest) view.
+   * Both positions, not their maximum: the two views are fed from different Kafka keys, so a
+   * manifest event may land after a later environment event and leave the maximum unchanged.
+   * Fresh: it reflects every change applied before the call. Throws `UNAVAILABLE` while no
+   * generation is live, like the view reader.
+   */
+  version(namespace: string, environment: string): Promise<string>;
+}
+
+/** Positions of an environment view and of its namespace's (manifest) view. */
+export interface ViewPositions {
+  environment: number;
+  namespace: number;
+}
+
+/** Resolved reads of the present from the projected views. Each throws UNAVAILABLE while no view generation is live. */
+export interface ViewReader {
+  /** A tenant's resolved config (tenant → environment → manifest default); `tenant: null` for the environment's. */
+  resolvedConfig(
+    namespace: string,
+    environment: string,
+    tenant: string | null,
+  ): Promise<ResolvedConfig & { generation: number }>;
+  /** A flag evaluated for a tenant (the percentage rollout shorthand and overrides). */
+  flag(namespace: string, environment: string, flag: string, tenant: string): Promise<FlagEvaluation>;
+  /** A flag resolved flagd-style against an evaluation context, and whether it is defined and declared. */
+  resolveFlag(
+    namespace: string,
+    environment: string,
+    flag: string,
+    context: EvaluationContext,
+    tenant: string | undefined,
+  ): Promise<{ resolution: FlagResolution; definition: boolean; declared: boolean; position: number }>;
+  /** The positions the environment view and its namespace view have applied through. */
+  viewPositions(namespace: string, environment: string): Promise<ViewPositions>;
+  /**
+   * Read-your-writes: resolves once the environment view reached `targets.environment` and the
+   * namespace view `targets.namespace`; throws TIMEOUT after `timeoutMs`.
+   */
+  waitForPositions(
+    namespace: string,
+    environment: string,
+    targets: ViewPositions,
+    timeoutMs: number,
+  ): Promise<ViewPositions>;
+}
+
+/** How far a rebuild of the views has come. */
+export interface RebuildProgress {
+  generation: number;
+  /** Log position the rebuild has applied through. */
+  position: number;
+  /** Log head when last asked. */
+  head: number;
+  events: number;
+  eventsPerSecond: number;
+}
+
+export interface RebuildOptions {
+  /** Only `readAll` and `headPosition` are used: rebuilds read the log, never the bus. */
+  eventLog: Pick<EventLog, 'readAll' | 'headPosition'>;
+  onProgress?: (progress: RebuildProgress) => void;
+  pageSize?: number;
+  /** How long readers that resolved the old generation may keep using it before it is dropped. */
+  dropDelayMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RebuildResult {
+  generation: number;
+  previous: number | null;
+  position: number;
+  events: number;
+  eventsPerSecond: number;
+  /** False when another process held the rebuild lease; its result is then live. */
+  rebuilt: boolean;
+}
+
+/** What a projector knows about one partition it owns. */
+export interface PartitionOffsets {
+  partition: number;
+  /** Next offset the group will read. */
+  committed: number;
+  /** Offset of the next message the broker will write. */
+  highWatermark: number;
+}
+
+/** Who reported, and how often it reports (which decides when its entries count as stale). */
+export interface LagReporter {
+  /** The reporting member, e.g. `host:pid`. */
+  instance: string;
+  /** The member's reporting interval. */
+  everyMs: number;
+}
+
+/** One partition's last lag report, as read back. */
+export interface PartitionLagReport extends PartitionOffsets, LagReporter {
+  /** highWatermark − committed, never negative. */
+  lag: number;
+  /** When it was reported (the store's clock), RFC 3339. */
+  updatedAt: string;
+  /** How long ago, by the store's clock. */
+  ageMs: number;
+  /** No report for longer than the reporter's staleness bound: the owner is gone, hung or cut off from the bus. */
+  stale: boolean;
+}
+
+/** Rebuild and status of the projected views (operators' projection controls). */
+export interface ProjectionControl {
+  /** Builds a new generation of the views from the log and switches to it atomically once complete. */
+  rebuild(options: RebuildOptions): Promise<RebuildResult>;
+  /** The live generation, null when none is live. */
+  generation(): Promise<number | null>;
+  /** True when the views must be rebuilt: no live generation, or its data is gone. */
+  needsRebuild(): Promise<boolean>;
+  /** Every partition's last projector lag report with its age, by partition; empty before any projector reported. */
+  partitionLag(): Promise<PartitionLagReport[]>;
+}
+
+/** What a hash-chain verification of the log found: every event intact, or the first position that is not. */
+export type ChainVerification =
+  { ok: true; checked: number; head: number } | { ok: false; firstBadPosition: number; checked: number };

@@ -28,3 +28,8 @@ export const createPool = (url: string, options: CreatePoolOptions = {}): pg.Poo
   pool.on('error', onError ?? ((error) => console.error('strata postgres pool error', error)));
   return pool;
 };
+
+/** A readiness probe: throws unless PostgreSQL answers a query through `pool`. */
+export const pingPostgres = async (pool: pg.Pool): Promise<void> => {
+  await pool.query('SELECT 1');
+};

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { eventColumns, type EventRow } from './event-row.js';
+import type { ChainVerification } from '@strata/core';
 
 /** The hash before the first event: the chain starts from 64 zeros. */
 export const genesisHash = '0'.repeat(64);
@@ -95,8 +96,7 @@ export const canonicalPieces = (
   after: `,"type":${JSON.stringify(event.type)}}`,
 });
 
-export type ChainVerification =
-  { ok: true; checked: number; head: number } | { ok: false; firstBadPosition: number; checked: number };
+export type { ChainVerification } from '@strata/core';
 
 const pageSize = 5_000;
 

@@ -93,3 +93,9 @@ export const migrate = async (
     await client.end();
   }
 };
+
+/** A readiness probe: throws unless PostgreSQL answers and migration `name` is recorded as applied. */
+export const assertMigrated = async (pool: pg.Pool, name: string): Promise<void> => {
+  const { rows } = await pool.query('SELECT 1 FROM strata.schema_migrations WHERE name = $1', [name]);
+  if (rows.length === 0) throw new Error('migrations not applied');
+};

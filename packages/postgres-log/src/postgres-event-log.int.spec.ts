@@ -4,7 +4,6 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from './hash-chain.js';
 import { PostgresEventLog } from './postgres-event-log.js';
-import { loadSnapshotAtOrBefore, saveSnapshot } from './snapshots.js';
 import { configValueSet } from './test-events.js';
 
 describe('PostgresEventLog', () => {
@@ -85,6 +84,11 @@ describe('PostgresEventLog', () => {
     expect(first).toMatchObject({ ok: true, replayed: false });
     expect(retried).toEqual({ ...first, replayed: true });
     expect(await log.headPosition()).toBe(head);
+    // The lookup a writer makes before deciding answers the same, and nothing for an unseen key.
+    expect(await log.idempotentResult('cmd-1')).toEqual(
+      first.ok ? { positions: first.positions, streamVersion: first.streamVersion } : null,
+    );
+    expect(await log.idempotentResult('cmd-never-used')).toBeNull();
     // Concurrent retries of one new key: one append, all see its positions.
     const racing = await Promise.all(
       Array.from({ length: 8 }, () =>
@@ -132,6 +136,8 @@ describe('PostgresEventLog', () => {
       { idempotencyKey: 'multi-1' },
     );
     expect(again).toEqual({ ok: true, positions: [head + 3], streamVersions: {}, replayed: true });
+    // A multi-stream key answers the last stream's append, as the replay does.
+    expect(await log.idempotentResult('multi-1')).toEqual({ positions: [head + 3], streamVersion: 1 });
     expect(await log.headPosition()).toBe(head + 3);
   });
 
@@ -288,22 +294,6 @@ describe('PostgresEventLog', () => {
       after = page.at(-1)!.position;
     }
     expect(seen).toEqual(Array.from({ length: head }, (_, i) => i + 1));
-  });
-
-  it('keeps snapshots per scope and finds the latest at or before a position', async () => {
-    await saveSnapshot(pool, 'tenant:shop/prod/acme', 10, { values: { a: 1 } });
-    await saveSnapshot(pool, 'tenant:shop/prod/acme', 20, { values: { a: 2 } });
-    await saveSnapshot(pool, 'tenant:shop/prod/acme', 20, { values: { a: 3 } });
-    expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 19)).toEqual({
-      scope: 'tenant:shop/prod/acme',
-      position: 10,
-      state: { values: { a: 1 } },
-    });
-    expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 25)).toMatchObject({
-      position: 20,
-      state: { values: { a: 3 } },
-    });
-    expect(await loadSnapshotAtOrBefore(pool, 'tenant:shop/prod/acme', 9)).toBeNull();
   });
 
   it('verifies the hash chain, and names the position an owner tampered with behind the trigger', async () => {

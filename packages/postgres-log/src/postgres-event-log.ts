@@ -12,6 +12,7 @@ import {
   type EventType,
   type ExpectedVersion,
   type HistoryFilter,
+  type IdempotentResult,
   type IdGenerator,
   type NewEvent,
   type RecordedEvent,
@@ -142,6 +143,16 @@ export class PostgresEventLog implements EventLog {
       [streamId],
     );
     return rows[0]?.stream_version ?? 0;
+  }
+
+  async idempotentResult(idempotencyKey: string): Promise<IdempotentResult | null> {
+    // Written by strata.append_batch in the append's own transaction (migration 0001 documents the table).
+    const { rows } = await this.#pool.query<{ positions: string[]; stream_version: number }>(
+      'SELECT positions, stream_version FROM strata.idempotency_keys WHERE key = $1',
+      [idempotencyKey],
+    );
+    const row = rows[0];
+    return row ? { positions: row.positions.map(Number), streamVersion: row.stream_version } : null;
   }
 
   async readAll(after: number, limit: number): Promise<RecordedEvent[]> {

@@ -223,3 +223,14 @@ local tenant = false
 if ARGV[3] ~= '' then tenant = redis.call('HGET', view .. ':secrets', ARGV[3]) end
 return { gen, redis.call('GET', view .. ':pos') or '0', tenant, redis.call('HGET', view .. ':secrets', ARGV[4]) }
 `;
+
+/**
+ * KEYS: gen. ARGV: prefix, environment view tag, namespace view tag. Returns `{ generation,
+ * environment position, namespace position }`, or false while no generation is live.
+ */
+export const positionScript = `
+local gen = redis.call('GET', KEYS[1])
+if not gen then return false end
+local base = ARGV[1] .. 'g' .. gen .. ':'
+return { gen, redis.call('GET', base .. ARGV[2] .. ':pos') or '0', redis.call('GET', base .. ARGV[3] .. ':pos') or '0' }
+`;

@@ -6,34 +6,9 @@
  * "0 behind" forever — and clock skew between hosts cannot fake either.
  */
 
-/** What a projector knows about one partition it owns. */
-export interface PartitionOffsets {
-  partition: number;
-  /** Next offset the group will read. */
-  committed: number;
-  /** Offset of the next message the broker will write. */
-  highWatermark: number;
-}
+import type { LagReporter, PartitionLagReport, PartitionOffsets } from '@strata/core';
 
-/** Who reported, and how often it reports (which decides when its entries count as stale). */
-export interface LagReporter {
-  /** The reporting member, e.g. `host:pid`. */
-  instance: string;
-  /** The member's reporting interval. */
-  everyMs: number;
-}
-
-/** One partition's last report, as read back. */
-export interface PartitionLagReport extends PartitionOffsets, LagReporter {
-  /** highWatermark − committed, never negative. */
-  lag: number;
-  /** When it was reported (Redis's clock), RFC 3339. */
-  updatedAt: string;
-  /** How long ago, by Redis's clock. */
-  ageMs: number;
-  /** No report for longer than `staleAfterMs(everyMs)`: the owner is gone, hung or cut off from Kafka. */
-  stale: boolean;
-}
+export type { LagReporter, PartitionLagReport, PartitionOffsets } from '@strata/core';
 
 /** A member that missed five reports in a row (and at least 3 s) no longer speaks for its partitions. */
 export const staleAfterMs = (everyMs: number): number => Math.max(5 * everyMs, 3_000);

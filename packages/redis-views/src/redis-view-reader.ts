@@ -10,9 +10,11 @@ import {
   type FlagResolution,
   type NamespaceEnvState,
   type ResolvedConfig,
+  type ViewPositions,
+  type ViewReader,
 } from '@strata/core';
 import { defaultPrefix, globalKeys, secretField, viewTag } from './key-layout.js';
-import { readConfigScript, readFlagScript, readSecretScript, readViewScript } from './lua-scripts.js';
+import { positionScript, readConfigScript, readFlagScript, readSecretScript, readViewScript } from './lua-scripts.js';
 import {
   toScopeState,
   type StoredFlag,
@@ -31,11 +33,7 @@ export interface ViewSnapshot {
   state: NamespaceEnvState;
 }
 
-/** Positions of an environment view and of its namespace's view. */
-export interface ViewPositions {
-  environment: number;
-  namespace: number;
-}
+export type { ViewPositions } from '@strata/core';
 
 /** A secret's versions without ciphertext: what exists, where it came from, since when. */
 export interface SecretMeta {
@@ -86,13 +84,6 @@ interface ReadCommands {
   strataPosition(...args: string[]): Promise<unknown>;
 }
 
-const positionScript = `
-local gen = redis.call('GET', KEYS[1])
-if not gen then return false end
-local base = ARGV[1] .. 'g' .. gen .. ':'
-return { gen, redis.call('GET', base .. ARGV[2] .. ':pos') or '0', redis.call('GET', base .. ARGV[3] .. ':pos') or '0' }
-`;
-
 /** HGETALL's flat reply as a Map (never a plain object: tenant ids and keys are user input). */
 const hash = (flat: unknown): Map<string, string> => {
   const list = flat as string[];
@@ -115,7 +106,7 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
  * it is one round trip and never mixes two generations or half of a write. Resolution and flag
  * evaluation are core's (`resolveConfig`, `evaluateFlagRule`).
  */
-export class RedisViewReader {
+export class RedisViewReader implements ViewReader {
   readonly prefix: string;
   private readonly redis: Redis & ReadCommands;
 

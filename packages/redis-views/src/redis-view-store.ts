@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { StrataError, type EventLog, type RecordedEvent } from '@strata/core';
+import {
+  StrataError,
+  type ProjectionControl,
+  type RebuildOptions,
+  type RebuildResult,
+  type RecordedEvent,
+} from '@strata/core';
 import { defaultPrefix, generationKeys, globalKeys } from './key-layout.js';
 import { applyScript, switchScript } from './lua-scripts.js';
 import {
@@ -26,35 +32,7 @@ export interface ApplyResult {
   lost: boolean;
 }
 
-export interface RebuildProgress {
-  generation: number;
-  /** Log position the rebuild has applied through. */
-  position: number;
-  /** Log head when last asked. */
-  head: number;
-  events: number;
-  eventsPerSecond: number;
-}
-
-export interface RebuildOptions {
-  /** Only `readAll` and `headPosition` are used: rebuilds read PostgreSQL, never Kafka. */
-  eventLog: Pick<EventLog, 'readAll' | 'headPosition'>;
-  onProgress?: (progress: RebuildProgress) => void;
-  pageSize?: number;
-  /** How long readers that resolved the old generation may keep using it before it is dropped. */
-  dropDelayMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface RebuildResult {
-  generation: number;
-  previous: number | null;
-  position: number;
-  events: number;
-  eventsPerSecond: number;
-  /** False when another process held the rebuild lease; its result is then live. */
-  rebuilt: boolean;
-}
+export type { RebuildOptions, RebuildProgress, RebuildResult } from '@strata/core';
 
 export interface RedisViewStoreOptions {
   redis: Redis;
@@ -121,7 +99,7 @@ const leaseTtlMs = 30_000;
  * and batch, skipping every event at or below the view's position), and rebuilds a complete new
  * generation from the log before switching readers to it in one step.
  */
-export class RedisViewStore {
+export class RedisViewStore implements ProjectionControl {
   readonly prefix: string;
   private readonly redis: Redis & ScriptCommands;
   private readonly chunkSize: number;

@@ -1,11 +1,11 @@
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { generateMasterKey, Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
-import { ChangeNotifications, createPool, PostgresEventLog } from '@strata/postgres-log';
-import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import { ChangeNotifications, createPool, pingPostgres, type PostgresEventLog } from '@strata/postgres-log';
 import { createTestDatabase, testRedis } from '@strata/testing';
-import { buildApi, type ApiDeps } from './app.js';
-import { RedisViewVersions } from './view-versions.js';
+import type { ApiDeps } from './api-context.js';
+import { buildApi } from './app.js';
+import { apiAdapters } from './start-api.js';
 
 export const adminToken = 'test-admin-token-0123456789abcdef';
 
@@ -40,8 +40,8 @@ export const testApi = async (
   const redis = await testRedis();
   const pool = createPool(db.appUrl, { max: 8 });
   const owner = new pg.Pool({ connectionString: db.url, max: 2 });
-  const log = new PostgresEventLog(pool);
-  const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+  const adapters = apiAdapters({ pool, redis: redis.client, prefix: redis.prefix });
+  const { log, projections: store } = adapters;
   const logLines: string[] = [];
   const feeds: ChangeNotifications[] = [];
   const build = async (ring: Keyring) => {
@@ -50,18 +50,14 @@ export const testApi = async (
     feeds.push(changes);
     const keyStore = new PostgresKeyStore(pool, ring, { changes });
     const built = await buildApi({
-      log,
-      pool,
-      views: new RedisViewReader({ redis: redis.client, prefix: redis.prefix }),
-      viewVersions: new RedisViewVersions({ redis: redis.client, prefix: redis.prefix }),
-      projections: store,
+      ...adapters,
       cipher: new SecretCipher(keyStore),
       changes,
       keys: { store: keyStore, keyring: ring },
       adminToken,
       logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } },
       limits: { ratePerSecond: 10_000, rateBurst: 10_000, readWaitMs: 1_000, ...limits },
-      readiness: { postgres: () => pool.query('SELECT 1'), redis: () => redis.client.ping() },
+      readiness: { postgres: () => pingPostgres(pool), redis: () => redis.client.ping() },
     });
     await built.ready();
     await changes.start();

@@ -2,13 +2,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type pg from 'pg';
-import { StrataError, type ChangeFeed, type EventLog, type Secret, type SecretEnvelope } from '@strata/core';
-import type { KeyStore, Keyring, SecretAad } from '@strata/crypto';
-import type { ChainVerification } from '@strata/postgres-log';
-import type { RedisViewReader, RedisViewStore } from '@strata/redis-views';
-import { createPinoLogger, type LoggerOptions } from '@strata/service-runtime';
-import { authorize, type Permission, type Principal, type Target } from './access-policy.js';
+import { StrataError } from '@strata/core';
+import { createPinoLogger } from '@strata/service-runtime';
+import { authorize, type Principal, type Target } from './access-policy.js';
+import { defaultLimits, type ApiContext, type ApiDeps } from './api-context.js';
+import { ApiTokens, type Authentication } from './api-tokens.js';
 import { AuthBackoff } from './auth-backoff.js';
 import { CommandRunner } from './command-runner.js';
 import { useBoundedJsonParser } from './json-body-parser.js';
@@ -20,11 +18,10 @@ import { RateLimiter } from './rate-limiter.js';
 import { ResolvedConfigCache } from './resolved-config-cache.js';
 import { ScopeStateCache } from './scope-state-cache.js';
 import { SecretRotationSchedule } from './secret-rotation-schedule.js';
-import { TokenStore, type Authentication } from './token-store.js';
-import type { ViewVersions } from './view-versions.js';
-import { flagRoutes } from './routes/flag-routes.js';
-import { changeRoutes, defaultChangeStreamLimits, type ChangeStreamLimits } from './routes/change-routes.js';
 import { LogTail } from './log-tail.js';
+import { changeRoutes } from './routes/change-routes.js';
+import { consoleRoutes } from './routes/console-routes.js';
+import { flagRoutes } from './routes/flag-routes.js';
 import { historyRoutes } from './routes/history-routes.js';
 import { importRoutes } from './routes/import-routes.js';
 import { keyRoutes } from './routes/key-routes.js';
@@ -32,131 +29,8 @@ import { ofrepRoutes } from './routes/ofrep-routes.js';
 import { opsRoutes } from './routes/ops-routes.js';
 import { readRoutes } from './routes/read-routes.js';
 import { secretRoutes } from './routes/secret-routes.js';
-import { consoleRoutes } from './routes/console-routes.js';
 import { tokenRoutes } from './routes/token-routes.js';
 import { writeRoutes } from './routes/write-routes.js';
-
-/** What the API reads resolved state from (RedisViewReader). */
-export type ViewReader = Pick<
-  RedisViewReader,
-  'resolvedConfig' | 'flag' | 'resolveFlag' | 'viewPositions' | 'waitForPositions'
->;
-/** Rebuild and status of the views (RedisViewStore). */
-export type ProjectionStore = Pick<RedisViewStore, 'rebuild' | 'generation' | 'needsRebuild' | 'partitionLag'>;
-
-/** Encrypts secret versions before they reach the log and opens them for secret readers (SecretCipher). */
-export interface SecretSealer {
-  seal(input: SecretAad & { plaintext: string }): Promise<SecretEnvelope>;
-  /** A redacting Secret: only `reveal()` yields plaintext. */
-  open(envelope: SecretEnvelope, aad: SecretAad): Promise<Secret>;
-}
-
-export interface ApiLimits {
-  /** Largest accepted request body in bytes (413 beyond). */
-  bodyLimit: number;
-  /** Requests per second per credential (token bucket refill), and burst. */
-  ratePerSecond: number;
-  rateBurst: number;
-  /** Longest wait for `minPosition` before 504. */
-  readWaitMs: number;
-  /** Whole-request timeout of the HTTP server. */
-  requestTimeoutMs: number;
-  /** Failed authentications a client (remote address) may make before it backs off (429). */
-  authFailureAllowance: number;
-  /** Longest backoff after repeated failed authentications; it doubles from 1 s up to this. */
-  authBackoffMaxSeconds: number;
-  /** Change stream heartbeat, replay and buffer bounds. */
-  changes: ChangeStreamLimits;
-}
-
-export const defaultLimits: ApiLimits = {
-  bodyLimit: 64 * 1024,
-  ratePerSecond: 1000,
-  rateBurst: 2000,
-  readWaitMs: 5_000,
-  requestTimeoutMs: 30_000,
-  authFailureAllowance: 10,
-  authBackoffMaxSeconds: 60,
-  changes: defaultChangeStreamLimits,
-};
-
-export interface ApiDeps {
-  /** The event log (PostgresEventLog): every write and every read of the past. */
-  log: EventLog;
-  /** Pool of the application role: tokens, the secret access log, snapshots, chain verification. */
-  pool: pg.Pool;
-  views: ViewReader;
-  /**
-   * Versions of the views (RedisViewVersions). When given, resolved config answers are cached in
-   * the process per view version; each read still checks the version, so none is stale.
-   */
-  viewVersions?: ViewVersions;
-  /**
-   * False while the views' Redis connection is down (e.g. ioredis `status !== 'ready'`): resolved
-   * reads then go to the log at once instead of waiting for Redis retries. Default: always try.
-   */
-  viewsAvailable?: () => boolean;
-  cipher: SecretSealer;
-  /**
-   * The database's change notifications (ChangeNotifications, started by the caller): token
-   * revocations, expiry changes and rotations in any process reach this one's token cache at
-   * once. Without it, a change made through another process takes effect after the cache TTL.
-   */
-  changes?: ChangeFeed;
-  /** Bootstrap admin credential; null disables it. */
-  adminToken: string | null;
-  /** Views rebuild/status; without it the projection endpoints answer 503. */
-  projections?: ProjectionStore;
-  /** Runs the hash-chain verification (default: postgres-log's verifyChain on `pool`). */
-  verifyChain?: () => Promise<ChainVerification>;
-  /** Key management (status, master-key rotation, tenant shredding); absent: those routes answer 503. */
-  keys?: { store: KeyStore; keyring: Keyring };
-  /** Named readiness probes for /readyz (PostgreSQL, Redis, Kafka, migrations …); each throws when not ready. */
-  readiness?: Record<string, () => Promise<unknown>>;
-  /**
-   * The process's pino logger (createPinoLogger), or its level and destination (default: info on
-   * stderr); false logs nothing (benchmarks).
-   */
-  logger?: FastifyBaseLogger | false | { level?: string; stream?: NonNullable<LoggerOptions['destination']> };
-  limits?: Partial<Omit<ApiLimits, 'changes'>> & { changes?: Partial<ChangeStreamLimits> };
-  /** Built console files served under /console (default: @strata/console's dist); null serves none. */
-  consoleDir?: string | null;
-}
-
-/** Per-route access declaration. Routes without one are refused: deny by default. */
-export interface RouteAccess {
-  /** Anyone may call it (health, metrics, OpenAPI). */
-  public?: boolean;
-  /** Any valid token, whatever its role (the caller asking about itself). */
-  authenticated?: boolean;
-  permission?: Permission;
-  /** What the request touches; default: `ns`/`env`/`tenant` path parameters. */
-  target?: (request: FastifyRequest) => Target;
-}
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    principal: Principal | null;
-  }
-  interface FastifyContextConfig {
-    access?: RouteAccess;
-  }
-}
-
-/** Services the route modules share; built once per API instance. */
-export interface ApiContext {
-  deps: ApiDeps;
-  limits: ApiLimits;
-  tokens: TokenStore;
-  cache: ScopeStateCache;
-  commands: CommandRunner;
-  pointInTime: PointInTime;
-  metrics: ApiMetrics;
-  /** Which secret versions are due for rotation (`GET /v1/secrets/due`, the overdue gauge). */
-  rotation: SecretRotationSchedule;
-  /** Resolved reads of the present: the views, current for `minPosition`, or the log while they are unavailable. */
-  reads: PresentReads;
-}
 
 const bearer = (request: FastifyRequest): string | null => {
   const header = request.headers.authorization;
@@ -222,13 +96,16 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   );
 
   const cache = new ScopeStateCache(deps.log);
-  const pointInTime = new PointInTime(deps.log, deps.pool);
+  // Snapshots are derived: a failed save costs only speed, but is never silent.
+  const pointInTime = new PointInTime(deps.log, deps.snapshots, (error, what) =>
+    app.log.warn({ err: { message: (error as Error).message } }, `point-in-time: ${what}`),
+  );
   const context: ApiContext = {
     deps,
     limits,
-    tokens: new TokenStore(deps.pool, deps.adminToken, deps.changes ?? null),
+    tokens: new ApiTokens(deps.tokenStore, deps.adminToken, deps.changes ?? null),
     cache,
-    commands: new CommandRunner(deps.log, cache, deps.pool, (ns, env) => pointInTime.keepUp(ns, env)),
+    commands: new CommandRunner(deps.log, cache, (ns, env) => pointInTime.keepUp(ns, env)),
     pointInTime,
     metrics: new ApiMetrics(),
     rotation: new SecretRotationSchedule(deps.log),

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { StrataError, type EventLog, type NewEvent } from '@strata/core';
 import type { DecisionState, ScopeStateCache } from './scope-state-cache.js';
 
@@ -32,7 +31,6 @@ export class CommandRunner {
   constructor(
     private readonly log: EventLog,
     private readonly cache: ScopeStateCache,
-    private readonly pool: pg.Pool,
     /** Told after every append, with the scope decided on (the API keeps its snapshots up). */
     readonly appended: (namespace: string, environment: string) => void = () => undefined,
   ) {}
@@ -98,19 +96,12 @@ export class CommandRunner {
     }
   }
 
-  /**
-   * The original result of an idempotency key. The EventLog port has no lookup, so this reads
-   * postgres-log's `strata.idempotency_keys` directly (documented in migration 0001).
-   */
+  /** The original result of an idempotency key, null when it is unseen. */
   async replay(key: string): Promise<WriteResult | null> {
-    const { rows } = await this.pool.query<{ positions: string[]; stream_version: number }>(
-      'SELECT positions, stream_version FROM strata.idempotency_keys WHERE key = $1',
-      [key],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    const positions = row.positions.map(Number);
-    return { position: positions[positions.length - 1] ?? 0, version: row.stream_version, appended: 0, replayed: true };
+    const original = await this.log.idempotentResult(key);
+    if (!original) return null;
+    const { positions, streamVersion } = original;
+    return { position: positions[positions.length - 1] ?? 0, version: streamVersion, appended: 0, replayed: true };
   }
 
   get stateCache(): ScopeStateCache {

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import {
   fold,
   initialState,
@@ -12,13 +11,9 @@ import {
   type NamespaceEnvState,
   type NamespaceEnvStateJson,
   type RecordedEvent,
-} from '@strata/core';
-import {
-  loadSnapshotAtOrBefore,
-  saveSnapshots,
-  snapshotPositionAtOrBefore,
   type SerializedSnapshot,
-} from '@strata/postgres-log';
+  type SnapshotStore,
+} from '@strata/core';
 
 const pageSize = 5_000;
 /**
@@ -99,7 +94,9 @@ export class PointInTime {
 
   constructor(
     private readonly log: EventLog,
-    private readonly pool: pg.Pool,
+    private readonly snapshots: SnapshotStore,
+    /** Told of background work that failed (snapshots are derived: a failure costs only speed, but is never silent). */
+    private readonly onError: (error: unknown, what: string) => void,
   ) {}
 
   /** A position or an RFC 3339 time → the log position it denotes (never beyond the head). */
@@ -136,7 +133,7 @@ export class PointInTime {
   /**
    * Called after the API appended to `namespace/environment`: shortly after, folds the scope from
    * its latest snapshot to the head in the background, which saves the snapshots the new events
-   * call for. One pending run per scope; derived work, so failures are dropped.
+   * call for. One pending run per scope; derived work, so a failure is reported, not retried.
    */
   keepUp(namespace: string, environment: string): void {
     const scope = scopeOf(namespace, environment);
@@ -145,7 +142,7 @@ export class PointInTime {
       this.#keepUp.set(scope, null);
       const run = this.#headPosition()
         .then((head) => this.stateAt(namespace, environment, head))
-        .catch(() => undefined)
+        .catch((error: unknown) => this.onError(error, `snapshots of ${scope} not kept up`))
         .finally(() => {
           this.#keepUp.delete(scope);
           this.#running.delete(run);
@@ -207,7 +204,7 @@ export class PointInTime {
 
   /** The nearest snapshot at or before `position` (from memory when held), else the empty state. */
   async #nearest(scope: string, namespace: string, environment: string, position: number): Promise<NamespaceEnvState> {
-    let at = await snapshotPositionAtOrBefore(this.pool, scope, position);
+    let at = await this.snapshots.positionAtOrBefore(scope, position);
     // A snapshot whose save is still in flight is already in memory.
     for (const key of this.#states.keys()) {
       if (!key.startsWith(`${scope}@`)) continue;
@@ -235,7 +232,7 @@ export class PointInTime {
       this.#remember(key, state);
       return state;
     }
-    const snapshot = await loadSnapshotAtOrBefore<NamespaceEnvStateJson>(this.pool, scope, at);
+    const snapshot = await this.snapshots.loadAtOrBefore<NamespaceEnvStateJson>(scope, at);
     if (!snapshot) return initialState(namespace, environment);
     const state = stateFromJson(snapshot.state);
     this.#remember(`${scope}@${snapshot.position}`, state);
@@ -261,8 +258,10 @@ export class PointInTime {
         while (take < this.#queue.length && take < saveBatch && (take === 0 || chars < saveBatchChars))
           chars += this.#queue[take++]!.json.length;
         this.#inFlight = this.#queue.splice(0, take);
-        // Best effort: a snapshot is derived data, a failed save costs only speed.
-        await saveSnapshots(this.pool, this.#inFlight).catch(() => undefined);
+        // Best effort: a snapshot is derived data, a failed save costs only speed; it is reported, not retried.
+        await this.snapshots.saveAll(this.#inFlight).catch((error: unknown) => {
+          this.onError(error, `${this.#inFlight.length} snapshots not saved`);
+        });
         this.#inFlight = [];
       }
     })().finally(() => {

@@ -10,9 +10,9 @@ import {
   type EventLog,
   type FlagEvaluation,
   type NamespaceEnvState,
+  type ViewReader,
 } from '@strata/core';
 import { isRedisUnavailable } from '@strata/redis-views';
-import type { ViewReader } from './app.js';
 import type { PointInTime } from './point-in-time.js';
 import { answerBody, type ResolvedBody, type ResolvedConfigCache } from './resolved-config-cache.js';
 

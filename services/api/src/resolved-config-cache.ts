@@ -1,6 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { ViewReader } from './app.js';
-import type { ViewVersions } from './view-versions.js';
+import type { ViewReader, ViewVersions } from '@strata/core';
 
 /** A resolved read as the API answers it: the JSON body, serialized once, and its position (ETag). */
 export interface ResolvedBody {

@@ -1,13 +1,26 @@
 import net from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
+import type pg from 'pg';
 import { PostgresKeyStore, SecretCipher } from '@strata/crypto';
-import { ChangeNotifications, createPool, migrate, PostgresEventLog } from '@strata/postgres-log';
-import { RedisViewReader, RedisViewStore } from '@strata/redis-views';
+import {
+  assertMigrated,
+  ChangeNotifications,
+  createPool,
+  migrate,
+  pingPostgres,
+  PostgresCheckpointList,
+  PostgresEventLog,
+  PostgresSecretAccessLog,
+  PostgresSnapshotStore,
+  PostgresTokenStore,
+  verifyChain,
+} from '@strata/postgres-log';
+import { RedisViewReader, RedisViewStore, RedisViewVersions } from '@strata/redis-views';
 import { createPinoLogger } from '@strata/service-runtime';
-import { buildApi, type ApiDeps } from './app.js';
+import type { ApiDeps } from './api-context.js';
+import { buildApi } from './app.js';
 import type { ApiConfig } from './config.js';
-import { RedisViewVersions } from './view-versions.js';
 
 export interface RunningApi {
   app: FastifyInstance;
@@ -36,6 +49,36 @@ const tcpReachable = (broker: string, timeoutMs = 1_500): Promise<void> =>
     });
   });
 
+/** The API's ports on PostgreSQL (the application role's pool) and Redis (the views under `prefix`). */
+export type ApiAdapters = Pick<
+  ApiDeps,
+  | 'log'
+  | 'tokenStore'
+  | 'secretAccessLog'
+  | 'snapshots'
+  | 'checkpoints'
+  | 'verifyChain'
+  | 'views'
+  | 'viewVersions'
+  | 'projections'
+> & { log: PostgresEventLog; projections: RedisViewStore };
+
+/** Builds the real adapters of the API's ports: what `startApi` wires, and what in-process tests and benchmarks use. */
+export const apiAdapters = ({ pool, redis, prefix }: { pool: pg.Pool; redis: Redis; prefix?: string }): ApiAdapters => {
+  const views = prefix === undefined ? { redis } : { redis, prefix };
+  return {
+    log: new PostgresEventLog(pool),
+    tokenStore: new PostgresTokenStore(pool),
+    secretAccessLog: new PostgresSecretAccessLog(pool),
+    snapshots: new PostgresSnapshotStore(pool),
+    checkpoints: new PostgresCheckpointList(pool),
+    verifyChain: () => verifyChain(pool),
+    views: new RedisViewReader(views),
+    viewVersions: new RedisViewVersions(views),
+    projections: new RedisViewStore(views),
+  };
+};
+
 /**
  * Wires the real adapters (migrates first), builds the API and listens. The stack runner and
  * `main.ts` use this; tests use `buildApi` with their own fixtures.
@@ -61,7 +104,7 @@ export const startApi = async (
     connectTimeout: 2_000,
     commandTimeout: 5_000,
   });
-  const log = new PostgresEventLog(pool);
+  const adapters = apiAdapters({ pool, redis, prefix: config.redisPrefix });
   // Revocations and shreds in any API process reach this one's caches through NOTIFY.
   const changes = new ChangeNotifications(pool, {
     onLost: (error) => logger.warn(`change notifications lost (caching tokens and keys paused): ${String(error)}`),
@@ -70,22 +113,15 @@ export const startApi = async (
   const keyStore = new PostgresKeyStore(pool, config.keyring, { changes });
   const cipher = new SecretCipher(keyStore);
   const app = await buildApi({
-    log,
-    pool,
-    views: new RedisViewReader({ redis, prefix: config.redisPrefix }),
-    viewVersions: new RedisViewVersions({ redis, prefix: config.redisPrefix }),
+    ...adapters,
     viewsAvailable: () => redis.status === 'ready',
-    projections: new RedisViewStore({ redis, prefix: config.redisPrefix }),
     cipher,
     changes,
     keys: { store: keyStore, keyring: config.keyring },
     adminToken: config.adminToken,
     readiness: {
-      postgres: () => pool.query('SELECT 1'),
-      migrations: async () => {
-        const { rows } = await pool.query("SELECT 1 FROM strata.schema_migrations WHERE name = '0020_api.sql'");
-        if (rows.length === 0) throw new Error('migrations not applied');
-      },
+      postgres: () => pingPostgres(pool),
+      migrations: () => assertMigrated(pool, '0020_api.sql'),
       redis: () => redis.ping(),
       kafka: () => tcpReachable(config.kafkaBrokers[0] ?? '127.0.0.1:9092'),
     },

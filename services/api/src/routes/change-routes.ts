@@ -12,7 +12,7 @@ import {
   textBody,
 } from '@strata/contracts';
 import { StrataError, type RecordedEvent } from '@strata/core';
-import type { ApiContext } from '../app.js';
+import type { ApiContext, ChangeStreamLimits } from '../api-context.js';
 import { changeOf, type ChangeFilter, type LogTail } from '../log-tail.js';
 import { principalOf } from '../request-context.js';
 
@@ -31,21 +31,6 @@ const lastEventIdOf = (request: FastifyRequest): number | undefined => {
   if (value === undefined || !/^\d{1,15}$/.test(value.trim()))
     throw new StrataError('BAD_REQUEST', 'Last-Event-ID must be a log position');
   return Number(value.trim());
-};
-
-export interface ChangeStreamLimits {
-  /** A comment line this often keeps proxies from closing an idle stream. */
-  heartbeatMs: number;
-  /** A resume further behind than this many positions is told to resync instead of replayed. */
-  maxReplay: number;
-  /** Bytes a slow client may have unread before it is told to resync and dropped. */
-  maxBufferedBytes: number;
-}
-
-export const defaultChangeStreamLimits: ChangeStreamLimits = {
-  heartbeatMs: 15_000,
-  maxReplay: 10_000,
-  maxBufferedBytes: 1024 * 1024,
 };
 
 /**

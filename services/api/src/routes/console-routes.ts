@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { StrataError } from '@strata/core';
 import { consoleDistDir } from '@strata/console';
 import { permissionsOf } from '../access-policy.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../request-context.js';
 
 /**

@@ -13,7 +13,7 @@ import {
   type EvaluationContext,
   type FlagdFile,
 } from '@strata/core';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { answerWrite, metadataOf, writeOptionsOf } from '../request-context.js';
 import {
   EnvFlagParams,

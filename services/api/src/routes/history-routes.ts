@@ -14,9 +14,8 @@ import {
   type ResealRequest,
   type SecretEnvelope,
 } from '@strata/core';
-import { verifyChain } from '@strata/postgres-log';
 import type { Principal } from '../access-policy.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { idempotencyKeyOf, principalOf } from '../request-context.js';
 import {
   ChainVerification,
@@ -173,7 +172,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
         response: { 200: ChainVerification },
       },
     },
-    async () => (deps.verifyChain ? deps.verifyChain() : verifyChain(deps.pool)),
+    async () => deps.verifyChain(),
   );
 
   app.get(

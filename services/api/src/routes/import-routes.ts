@@ -14,7 +14,7 @@ import {
   type StreamAppend,
 } from '@strata/core';
 import { authorize } from '../access-policy.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import type { DecisionState } from '../scope-state-cache.js';
 import { answerWrite, idempotencyKeyOf, metadataOf, principalOf } from '../request-context.js';
 import { EnvParams, WriteAnswer } from '@strata/contracts';

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { KeyReasonBody, KeyRotation, KeyStatus, NsTenantParams, TenantShredded } from '@strata/contracts';
 import { StrataError, newEvent, streamIds } from '@strata/core';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { metadataOf } from '../request-context.js';
 
 /**

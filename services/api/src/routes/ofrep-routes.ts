@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { namePattern, StrataError, tenantPattern } from '@strata/core';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { newErrorId, problemContentType, statusOf } from '../problem.js';
 import { OfrepBody, OfrepBulkAnswer, OfrepEvaluation, OfrepFlagParams } from '@strata/contracts';
 import { minPositionOf } from '../request-context.js';

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { StrataError } from '@strata/core';
-import type { RebuildProgress, RebuildResult } from '@strata/redis-views';
-import type { ApiContext } from '../app.js';
+import { StrataError, type RebuildProgress, type RebuildResult } from '@strata/core';
+import type { ApiContext } from '../api-context.js';
 import {
   HealthAnswer,
   textBody,
@@ -140,9 +139,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
         store.needsRebuild(),
         deps.log.headPosition(),
         // The relay's (`relay:<topic>`) and any other consumer's saved position, against the head.
-        deps.pool.query<{ name: string; position: string; updated_at: Date }>(
-          'SELECT name, position, updated_at FROM strata.checkpoints ORDER BY name',
-        ),
+        deps.checkpoints.list(),
         store.partitionLag(),
       ]);
       const progress = running?.progress ?? null;
@@ -155,11 +152,11 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
         lag: progress ? Math.max(0, head - progress.position) : null,
         progress: progress && progress.head > 0 ? Math.min(1, progress.position / progress.head) : null,
         last,
-        checkpoints: checkpoints.rows.map((row) => ({
-          name: row.name,
-          position: Number(row.position),
-          lag: Math.max(0, head - Number(row.position)),
-          updatedAt: row.updated_at.toISOString(),
+        checkpoints: checkpoints.map(({ name, position, updatedAt }) => ({
+          name,
+          position,
+          lag: Math.max(0, head - position),
+          updatedAt,
         })),
         partitions: partitions.map(({ everyMs: _everyMs, ...report }) => report),
       };

@@ -12,7 +12,7 @@ import {
   TenantParams,
 } from '@strata/contracts';
 import { evaluateFlag, resolveConfig, StrataError, type FlagEvaluation } from '@strata/core';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { minPositionOf } from '../request-context.js';
 import { answerBody, type ResolvedBody } from '../resolved-config-cache.js';
 import { scopeOf, type Scope } from './scope.js';

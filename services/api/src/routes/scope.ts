@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { decide, streamIds, type Command, type NamespaceEnvState } from '@strata/core';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import type { WriteResult } from '../command-runner.js';
 import { writeOptionsOf } from '../request-context.js';
 

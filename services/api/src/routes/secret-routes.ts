@@ -9,9 +9,8 @@ import {
   type SecretVersionEntry,
 } from '@strata/core';
 import { withinScope } from '../access-policy.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { answerWrite, clientInfo, metadataOf, principalOf } from '../request-context.js';
-import { SecretAccessLog } from '../secret-access-log.js';
 import {
   EnvParams,
   EnvSecretParams,
@@ -66,7 +65,6 @@ const readableVersion = (
 export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
   const { deps, cache, metrics } = context;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const accessLog = new SecretAccessLog(deps.pool);
 
   for (const tenantScoped of [false, true]) {
     const base = tenantScoped
@@ -164,7 +162,7 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
           );
         }
         const { ip, userAgent } = clientInfo(request);
-        await accessLog.record({
+        await deps.secretAccessLog.record({
           actor: principal.subject,
           tokenId: principal.tokenId,
           namespace: ns,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { newEvent, StrataError, streamIds } from '@strata/core';
 import { withinScope, type Principal, type Target } from '../access-policy.js';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { metadataOf, principalOf } from '../request-context.js';
 import {
   IssuedToken,
@@ -13,7 +13,7 @@ import {
   TokenIdParams,
   TokenListAnswer,
 } from '@strata/contracts';
-import type { TokenRecord } from '../token-store.js';
+import type { TokenRecord } from '../api-tokens.js';
 
 /** A rotated token keeps working this long unless the request says otherwise. */
 const defaultGraceSeconds = 3600;

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { decide, initialState, streamIds } from '@strata/core';
-import type { ApiContext } from '../app.js';
+import type { ApiContext } from '../api-context.js';
 import { answerWrite, metadataOf, writeOptionsOf } from '../request-context.js';
 import {
   EnvKeyParams,

@@ -183,7 +183,7 @@ describe('integers beyond 2^53', () => {
   });
 });
 
-describe('found by the fuzz suite (openapi-fuzz.e2e.spec.ts)', () => {
+describe('found by the fuzz suite (openapi-fuzz.int.spec.ts)', () => {
   test('a path segment that is not valid percent-encoded UTF-8 → 400 problem', async () => {
     for (const url of ['/v1/tokens/%ED%A0%80', '/v1/namespaces/%zz/manifest', `${P}/config/%C0%AE`]) {
       const response = await api.call('DELETE', url);

@@ -1,25 +1,8 @@
 import type pg from 'pg';
-import { StrataError } from '@strata/core';
+import { StrataError, type SecretAccess, type SecretAccessLog } from '@strata/core';
 
-export interface SecretAccess {
-  actor: string;
-  tokenId: string | null;
-  namespace: string;
-  environment: string;
-  tenant: string | null;
-  name: string;
-  version: number;
-  ip: string | null;
-  userAgent: string | null;
-  requestId: string;
-}
-
-/**
- * `strata.secret_access_log` (migration 0020_api.sql): append-only record of every plaintext read.
- * `record` runs BEFORE a secret is decrypted; when it fails the read fails (fail closed), so no
- * plaintext ever leaves without its trace.
- */
-export class SecretAccessLog {
+/** `strata.secret_access_log` (migration 0020_api.sql): append-only, its triggers refuse UPDATE, DELETE and TRUNCATE. */
+export class PostgresSecretAccessLog implements SecretAccessLog {
   constructor(private readonly pool: pg.Pool) {}
 
   async record(access: SecretAccess): Promise<void> {

@@ -102,12 +102,12 @@ test(
   async () => {
     const spec = (await api.call('GET', '/openapi.json', { token: null })).json();
     // An accepted change stream never ends by itself (inject would wait for ever); its hostile
-    // inputs are covered in changes.e2e.spec.ts.
+    // inputs are covered in changes.int.spec.ts.
     const all = operationsOf(spec).filter((operation) => !operation.path.endsWith('/changes'));
     expect(all.length).toBeGreaterThan(30);
     const operations = all.filter((operation) => only.test(operation.id));
     console.log(
-      `fuzz seed ${seed} (replay: FUZZ_SEED=${seed} npx vitest run services/api/src/openapi-fuzz.e2e.spec.ts)`,
+      `fuzz seed ${seed} (replay: FUZZ_SEED=${seed} npx vitest run services/api/src/openapi-fuzz.int.spec.ts)`,
     );
 
     // Building an arbitrary is lazy and costs up to 100 ms the first time (fast-check compiles the

@@ -25,3 +25,4 @@ export * from './in-memory-secret-access-log.js';
 export * from './in-memory-snapshot-store.js';
 export * from './in-memory-token-store.js';
 export * from './in-memory-view-versions.js';
+export * from './write-behind-snapshot-store.js';

@@ -11,8 +11,8 @@ import {
   type NamespaceEnvState,
   type NamespaceEnvStateJson,
   type RecordedEvent,
-  type SerializedSnapshot,
   type SnapshotStore,
+  WriteBehindSnapshotStore,
 } from '@strata/core';
 
 const pageSize = 5_000;
@@ -27,9 +27,6 @@ const snapshotEvery = 250;
 const keepUpDelayMs = 1_000;
 /** Snapshot states kept parsed in memory (they never change: a snapshot is a pure function of the log). */
 const statesInMemory = 16;
-/** Snapshots saved per statement, and JSON text per statement (a cold fold of a long history queues hundreds). */
-const saveBatch = 200;
-const saveBatchChars = 8_000_000;
 /** Namespaces whose namespace-wide events are kept in memory, and at most this many events each. */
 const wideNamespaces = 64;
 const wideEventsCached = 256;
@@ -72,13 +69,10 @@ export class PointInTime {
   /** `scope@position` → state of a snapshot, most recently used last. */
   readonly #states = new Map<string, NamespaceEnvState>();
   /**
-   * Snapshots waiting to be saved (JSON text, serialized when taken: states are large, and text
-   * costs the GC nothing), and the batch being saved. Saves run one batch at a time in the
-   * background, so a cold read's hundreds of snapshots cost a few statements, not a pool's worth.
+   * Where snapshots go: saved in the background, a batch per call of the store underneath (JSON
+   * text, serialized when taken: states are large, and text costs the GC nothing).
    */
-  #queue: SerializedSnapshot[] = [];
-  #inFlight: readonly SerializedSnapshot[] = [];
-  #flushing: Promise<void> | null = null;
+  readonly #snapshots: WriteBehindSnapshotStore;
   /**
    * Namespace → its namespace-wide events (manifests, shreddings) up to `upTo`, most recently used
    * last. The log is append-only and its head is visible only once every event below it is, so
@@ -94,10 +88,14 @@ export class PointInTime {
 
   constructor(
     private readonly log: EventLog,
-    private readonly snapshots: SnapshotStore,
+    snapshots: SnapshotStore,
     /** Told of background work that failed (snapshots are derived: a failure costs only speed, but is never silent). */
     private readonly onError: (error: unknown, what: string) => void,
-  ) {}
+  ) {
+    this.#snapshots = new WriteBehindSnapshotStore(snapshots, (error, dropped) =>
+      onError(error, `${dropped} snapshots not saved`),
+    );
+  }
 
   /** A position or an RFC 3339 time → the log position it denotes (never beyond the head). */
   async resolve(at: number | string): Promise<number> {
@@ -158,7 +156,7 @@ export class PointInTime {
     this.#closed = true;
     for (const timer of this.#keepUp.values()) if (timer) clearTimeout(timer);
     await Promise.all(this.#running);
-    while (this.#flushing) await this.#flushing;
+    await this.#snapshots.drain();
   }
 
   /** The current state of a whole environment with its streams' versions, folded from the log (for reverts). */
@@ -204,21 +202,13 @@ export class PointInTime {
 
   /** The nearest snapshot at or before `position` (from memory when held), else the empty state. */
   async #nearest(scope: string, namespace: string, environment: string, position: number): Promise<NamespaceEnvState> {
-    let at = await this.snapshots.positionAtOrBefore(scope, position);
-    // A snapshot whose save is still in flight is already in memory.
+    let at = await this.#snapshots.positionAtOrBefore(scope, position);
+    // A state this process took is held parsed, even once its save has failed.
     for (const key of this.#states.keys()) {
       if (!key.startsWith(`${scope}@`)) continue;
       const p = Number(key.slice(scope.length + 1));
       if (p <= position && (at === null || p > at)) at = p;
     }
-    // …and so is one still queued (or being saved), though no longer parsed.
-    let unsaved: SerializedSnapshot | undefined;
-    for (const queued of [this.#inFlight, this.#queue])
-      for (const s of queued)
-        if (s.scope === scope && s.position <= position && (at === null || s.position > at)) {
-          at = s.position;
-          unsaved = s;
-        }
     if (at === null) return initialState(namespace, environment);
     const key = `${scope}@${at}`;
     const held = this.#states.get(key);
@@ -227,12 +217,7 @@ export class PointInTime {
       this.#states.set(key, held);
       return held;
     }
-    if (unsaved?.position === at) {
-      const state = stateFromJson(JSON.parse(unsaved.json) as NamespaceEnvStateJson);
-      this.#remember(key, state);
-      return state;
-    }
-    const snapshot = await this.snapshots.loadAtOrBefore<NamespaceEnvStateJson>(scope, at);
+    const snapshot = await this.#snapshots.loadAtOrBefore<NamespaceEnvStateJson>(scope, at);
     if (!snapshot) return initialState(namespace, environment);
     const state = stateFromJson(snapshot.state);
     this.#remember(`${scope}@${snapshot.position}`, state);
@@ -244,30 +229,7 @@ export class PointInTime {
     const key = `${scope}@${state.position}`;
     if (this.#states.has(key)) return;
     this.#remember(key, state);
-    this.#queue.push({ scope, position: state.position, json: JSON.stringify(stateToJson(state)) });
-    this.#flush();
-  }
-
-  /** Saves the queued snapshots, a batch per statement, until none is left. */
-  #flush(): void {
-    if (this.#flushing) return;
-    this.#flushing = (async () => {
-      while (this.#queue.length > 0) {
-        let take = 0;
-        let chars = 0;
-        while (take < this.#queue.length && take < saveBatch && (take === 0 || chars < saveBatchChars))
-          chars += this.#queue[take++]!.json.length;
-        this.#inFlight = this.#queue.splice(0, take);
-        // Best effort: a snapshot is derived data, a failed save costs only speed; it is reported, not retried.
-        await this.snapshots.saveAll(this.#inFlight).catch((error: unknown) => {
-          this.onError(error, `${this.#inFlight.length} snapshots not saved`);
-        });
-        this.#inFlight = [];
-      }
-    })().finally(() => {
-      this.#flushing = null;
-      if (this.#queue.length > 0) this.#flush();
-    });
+    void this.#snapshots.saveAll([{ scope, position: state.position, json: JSON.stringify(stateToJson(state)) }]);
   }
 
   async #headPosition(): Promise<number> {

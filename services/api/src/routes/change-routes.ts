@@ -15,6 +15,7 @@ import { StrataError, type RecordedEvent } from '@strata/core';
 import type { ApiContext, ChangeStreamLimits } from '../api-context.js';
 import { changeOf, type ChangeFilter, type LogTail } from '../log-tail.js';
 import { principalOf } from '../request-context.js';
+import { route } from './route-options.js';
 
 /** The tenant a stream is narrowed to: the token's own, else `?tenant=`. Read before validation. */
 const changesTarget = (request: FastifyRequest) => {
@@ -49,16 +50,16 @@ export const changeRoutes = (
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/changes',
-    {
-      config: { access: { permission: 'config:read', target: changesTarget } },
-      schema: {
+    route(
+      { permission: 'config:read', target: changesTarget },
+      {
         tags: ['reads'],
         summary: 'Change stream (text/event-stream; id = log position; resume with Last-Event-ID)',
         params: EnvParams,
         querystring: ChangesQuery,
         response: { 200: textBody('text/event-stream') },
       },
-    },
+    ),
     async (request, reply) => {
       const { ns, env } = request.params;
       const principal = principalOf(request);

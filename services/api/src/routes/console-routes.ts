@@ -8,6 +8,7 @@ import { consoleDistDir } from '@strata/console';
 import { permissionsOf } from '../access-policy.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../request-context.js';
+import { route } from './route-options.js';
 
 /**
  * What the operator console needs from the API, in one place: its built files under /console
@@ -18,14 +19,14 @@ import { principalOf } from '../request-context.js';
 export const consoleRoutes = async (fastify: FastifyInstance, { deps }: ApiContext) => {
   fastify.get(
     '/v1/tokens/self',
-    {
-      config: { access: { authenticated: true } },
-      schema: {
+    route(
+      { authenticated: true },
+      {
         tags: ['tokens'],
         summary: "The calling token's role, scope and permissions (never its value)",
         response: { 200: TokenSelf },
       },
-    },
+    ),
     async (request) => {
       const p = principalOf(request);
       return {

@@ -30,7 +30,8 @@ import {
   UnsetValueBody,
   WriteAnswer,
 } from '@strata/contracts';
-import { scopeOf, writeToScope } from './scope.js';
+import { answerScopeWrite } from './scope.js';
+import { route } from './route-options.js';
 
 /**
  * Flag definitions (flagd's format), segments, flagd file import / export and "who flips"
@@ -43,21 +44,18 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
   app.put(
     '/v1/namespaces/:ns/envs/:env/flags/:flag',
-    {
-      config: { access: { permission: 'config:write' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Set a flag: a flagd definition, or the {rollout, enabled} shorthand',
-        params: EnvFlagParams,
-        body: FlagBody,
-        response: writeResponse,
-      },
-    },
+    route('config:write', {
+      tags: ['writes'],
+      summary: 'Set a flag: a flagd definition, or the {rollout, enabled} shorthand',
+      params: EnvFlagParams,
+      body: FlagBody,
+      response: writeResponse,
+    }),
     async (request, reply) => {
       const { ns, env, flag } = request.params;
       const body = request.body;
       const metadata = metadataOf(request, body.reason);
-      const result = await writeToScope(context, request, scopeOf(request.params), () => {
+      return answerScopeWrite(context, request, reply, () => {
         if ('state' in body) {
           const { reason: _, ...definition } = body;
           return { type: 'SetFlagDefinition', namespace: ns, environment: env, flag, definition, metadata };
@@ -74,74 +72,58 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
           metadata,
         };
       });
-      return answerWrite(reply, result);
     },
   );
 
   app.put(
     '/v1/namespaces/:ns/envs/:env/segments/:name',
-    {
-      config: { access: { permission: 'config:write' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Set a segment (a shared JsonLogic rule, flagd $evaluators), used by {"$ref": name}',
-        params: EnvSegmentParams,
-        body: SegmentBody,
-        response: writeResponse,
-      },
-    },
-    async (request, reply) => {
-      const { ns, env, name } = request.params;
-      const result = await writeToScope(context, request, scopeOf(request.params), () => ({
+    route('config:write', {
+      tags: ['writes'],
+      summary: 'Set a segment (a shared JsonLogic rule, flagd $evaluators), used by {"$ref": name}',
+      params: EnvSegmentParams,
+      body: SegmentBody,
+      response: writeResponse,
+    }),
+    async (request, reply) =>
+      answerScopeWrite(context, request, reply, () => ({
         type: 'SetSegment',
-        namespace: ns,
-        environment: env,
-        segment: name,
+        namespace: request.params.ns,
+        environment: request.params.env,
+        segment: request.params.name,
         logic: request.body.logic,
         metadata: metadataOf(request, request.body.reason),
-      }));
-      return answerWrite(reply, result);
-    },
+      })),
   );
 
   app.delete(
     '/v1/namespaces/:ns/envs/:env/segments/:name',
-    {
-      config: { access: { permission: 'config:write' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Delete a segment no flag uses',
-        params: EnvSegmentParams,
-        body: UnsetValueBody,
-        response: writeResponse,
-      },
-    },
-    async (request, reply) => {
-      const { ns, env, name } = request.params;
-      const result = await writeToScope(context, request, scopeOf(request.params), () => ({
+    route('config:write', {
+      tags: ['writes'],
+      summary: 'Delete a segment no flag uses',
+      params: EnvSegmentParams,
+      body: UnsetValueBody,
+      response: writeResponse,
+    }),
+    async (request, reply) =>
+      answerScopeWrite(context, request, reply, () => ({
         type: 'DeleteSegment',
-        namespace: ns,
-        environment: env,
-        segment: name,
+        namespace: request.params.ns,
+        environment: request.params.env,
+        segment: request.params.name,
         metadata: metadataOf(request, request.body?.reason),
-      }));
-      return answerWrite(reply, result);
-    },
+      })),
   );
 
   app.post(
     '/v1/namespaces/:ns/envs/:env/flags/import',
-    {
-      // It may declare flags in the manifest.
-      config: { access: { permission: 'manifest:write' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Import a flagd file: segments, definitions, missing flags declared; one atomic append',
-        params: EnvParams,
-        body: FlagdFileBody,
-        response: { 200: FlagdImportAnswer },
-      },
-    },
+    // It may declare flags in the manifest.
+    route('manifest:write', {
+      tags: ['writes'],
+      summary: 'Import a flagd file: segments, definitions, missing flags declared; one atomic append',
+      params: EnvParams,
+      body: FlagdFileBody,
+      response: { 200: FlagdImportAnswer },
+    }),
     async (request, reply) => {
       const { ns, env } = request.params;
       const { reason, ...file } = request.body;
@@ -173,16 +155,13 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/flags/export',
-    {
-      config: { access: { permission: 'config:read' } },
-      schema: {
-        tags: ['reads'],
-        summary: 'Export the environment as a flagd file (flagd loads it as it is)',
-        params: EnvParams,
-        querystring: ReadQuery,
-        response: { 200: FlagdFileAnswer },
-      },
-    },
+    route('config:read', {
+      tags: ['reads'],
+      summary: 'Export the environment as a flagd file (flagd loads it as it is)',
+      params: EnvParams,
+      querystring: ReadQuery,
+      response: { 200: FlagdFileAnswer },
+    }),
     async (request) => {
       const { ns, env } = request.params;
       const { state } = await cache.load(ns, env, null);
@@ -199,16 +178,13 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
   app.post(
     '/v1/namespaces/:ns/envs/:env/flags/:flag/preview',
-    {
-      config: { access: { permission: 'config:read' } },
-      schema: {
-        tags: ['reads'],
-        summary: 'Who flips: the contexts that would change variant under a proposed definition',
-        params: EnvFlagParams,
-        body: PreviewBody,
-        response: { 200: PreviewAnswer },
-      },
-    },
+    route('config:read', {
+      tags: ['reads'],
+      summary: 'Who flips: the contexts that would change variant under a proposed definition',
+      params: EnvFlagParams,
+      body: PreviewBody,
+      response: { 200: PreviewAnswer },
+    }),
     async (request) => {
       const { ns, env, flag } = request.params;
       const { state } = await cache.load(ns, env, null);

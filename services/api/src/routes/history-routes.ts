@@ -30,6 +30,7 @@ import {
   textBody,
 } from '@strata/contracts';
 import type { RevertAnswer as RevertAnswerBody } from '@strata/contracts';
+import { everywhere, route } from './route-options.js';
 
 /**
  * Secret envelopes never leave the API: history shows which version and which key wrapped it.
@@ -112,15 +113,15 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.get(
     '/v1/events',
-    {
-      config: { access: { permission: 'history:read', target: historyTarget } },
-      schema: {
+    route(
+      { permission: 'history:read', target: historyTarget },
+      {
         tags: ['audit'],
         summary: 'History, oldest first; page with ?after=<next>',
         querystring: EventsQuery,
         response: { 200: EventsPage },
       },
-    },
+    ),
     async (request) => {
       const filter = scopedFilter(principalOf(request), request.query);
       const events = await deps.log.history({ ...filter, limit: request.query.limit });
@@ -134,15 +135,15 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.get(
     '/v1/events/export',
-    {
-      config: { access: { permission: 'history:read', target: historyTarget } },
-      schema: {
+    route(
+      { permission: 'history:read', target: historyTarget },
+      {
         tags: ['audit'],
         summary: 'The filtered history as NDJSON, one event per line',
         querystring: ExportQuery,
         response: { 200: textBody('application/x-ndjson') },
       },
-    },
+    ),
     async (request, reply) => {
       const filter = scopedFilter(principalOf(request), request.query);
       const max = request.query.limit ?? Number.MAX_SAFE_INTEGER;
@@ -164,29 +165,23 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.get(
     '/v1/verify',
-    {
-      config: { access: { permission: 'history:verify', target: () => ({}) } },
-      schema: {
-        tags: ['audit'],
-        summary: 'Verify the hash chain of the whole log',
-        response: { 200: ChainVerification },
-      },
-    },
+    route(everywhere('history:verify'), {
+      tags: ['audit'],
+      summary: 'Verify the hash chain of the whole log',
+      response: { 200: ChainVerification },
+    }),
     async () => deps.verifyChain(),
   );
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/diff',
-    {
-      config: { access: { permission: 'history:read' } },
-      schema: {
-        tags: ['audit'],
-        summary: 'What changed between two positions or times (to: default now)',
-        params: EnvParams,
-        querystring: DiffQuery,
-        response: { 200: DiffAnswer },
-      },
-    },
+    route('history:read', {
+      tags: ['audit'],
+      summary: 'What changed between two positions or times (to: default now)',
+      params: EnvParams,
+      querystring: DiffQuery,
+      response: { 200: DiffAnswer },
+    }),
     async (request) => {
       const { ns, env } = request.params;
       const from = await pointInTime.resolve(request.query.from);
@@ -198,16 +193,13 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.post(
     '/v1/namespaces/:ns/envs/:env/revert',
-    {
-      config: { access: { permission: 'revert' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Restore an earlier state by appending compensating events',
-        params: EnvParams,
-        body: RevertBody,
-        response: { 200: RevertAnswer },
-      },
-    },
+    route('revert', {
+      tags: ['writes'],
+      summary: 'Restore an earlier state by appending compensating events',
+      params: EnvParams,
+      body: RevertBody,
+      response: { 200: RevertAnswer },
+    }),
     async (request): Promise<RevertAnswerBody> => {
       const { ns, env } = request.params;
       const body = request.body;

@@ -18,6 +18,7 @@ import type { ApiContext } from '../api-context.js';
 import type { DecisionState } from '../scope-state-cache.js';
 import { answerWrite, idempotencyKeyOf, metadataOf, principalOf } from '../request-context.js';
 import { EnvParams, WriteAnswer } from '@strata/contracts';
+import { route } from './route-options.js';
 
 /**
  * `POST /v1/namespaces/{ns}/envs/{env}/import`: many changes across the environment and its
@@ -98,14 +99,13 @@ export const importRoutes = (fastify: FastifyInstance, context: ApiContext) => {
     {
       // An import carries thousands of rows: more than the default body limit, still bounded.
       bodyLimit: 16 * 1024 * 1024,
-      config: { access: { permission: 'config:write' } },
-      schema: {
+      ...route('config:write', {
         tags: ['writes'],
         summary: 'Import many changes atomically (values, rollouts, overrides, secrets)',
         params: EnvParams,
         body: ImportBody,
         response: { 200: ImportAnswer },
-      },
+      }),
     },
     async (request, reply) => {
       const { ns, env } = request.params;

@@ -4,6 +4,7 @@ import { KeyReasonBody, KeyRotation, KeyStatus, NsTenantParams, TenantShredded }
 import { StrataError, newEvent, streamIds } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
 import { metadataOf } from '../request-context.js';
+import { configured, everywhere, route } from './route-options.js';
 
 /**
  * Key management: which master key wraps what, master-key rotation and crypto-shredding of a
@@ -12,21 +13,15 @@ import { metadataOf } from '../request-context.js';
  */
 export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const keys = () => {
-    if (!deps.keys) throw new StrataError('UNAVAILABLE', 'key management is not configured on this API instance');
-    return deps.keys;
-  };
+  const keys = () => configured(deps.keys, 'key management is not configured on this API instance');
 
   app.get(
     '/v1/keys',
-    {
-      config: { access: { permission: 'keys', target: () => ({}) } },
-      schema: {
-        tags: ['keys'],
-        summary: 'Master key ids, the active one, and how many tenant keys each still wraps',
-        response: { 200: KeyStatus },
-      },
-    },
+    route(everywhere('keys'), {
+      tags: ['keys'],
+      summary: 'Master key ids, the active one, and how many tenant keys each still wraps',
+      response: { 200: KeyStatus },
+    }),
     async () => {
       const { store, keyring } = keys();
       const masterKeys = await Promise.all(
@@ -42,15 +37,12 @@ export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
 
   app.post(
     '/v1/keys/rotate',
-    {
-      config: { access: { permission: 'keys', target: () => ({}) } },
-      schema: {
-        tags: ['keys'],
-        summary: 'Re-wrap every tenant key still wrapped by an older master key under the active one',
-        body: KeyReasonBody,
-        response: { 200: KeyRotation },
-      },
-    },
+    route(everywhere('keys'), {
+      tags: ['keys'],
+      summary: 'Re-wrap every tenant key still wrapped by an older master key under the active one',
+      body: KeyReasonBody,
+      response: { 200: KeyRotation },
+    }),
     async (request) => {
       const { store, keyring } = keys();
       const rotations: { fromKeyId: string; toKeyId: string; rewrapped: number }[] = [];

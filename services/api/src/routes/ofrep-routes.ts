@@ -8,6 +8,7 @@ import { newErrorId, problemContentType, statusOf } from '../problem.js';
 import { OfrepBody, OfrepBulkAnswer, OfrepEvaluation, OfrepFlagParams } from '@strata/contracts';
 import { minPositionOf } from '../request-context.js';
 import { readSourceHeader } from './read-routes.js';
+import { route } from './route-options.js';
 
 /**
  * OpenFeature Remote Evaluation Protocol (OFREP v1): any OpenFeature SDK's OFREP provider can
@@ -161,16 +162,16 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
 
   app.post(
     '/ofrep/v1/evaluate/flags/:key',
-    {
-      config: { access: { permission: 'config:read', target: ofrepTarget } },
-      schema: {
+    route(
+      { permission: 'config:read', target: ofrepTarget },
+      {
         tags: ['ofrep'],
         summary: 'OFREP: evaluate one flag',
         params: OfrepFlagParams,
         body: OfrepBody,
         response: { 200: OfrepEvaluation },
       },
-    },
+    ),
     async (request, reply) => {
       const { key } = request.params;
       try {
@@ -190,15 +191,15 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
 
   app.post(
     '/ofrep/v1/evaluate/flags',
-    {
-      config: { access: { permission: 'config:read', target: ofrepTarget } },
-      schema: {
+    route(
+      { permission: 'config:read', target: ofrepTarget },
+      {
         tags: ['ofrep'],
         summary: 'OFREP: evaluate every flag (ETag / If-None-Match; eventStreams: the change stream)',
         body: OfrepBody,
         response: { 200: OfrepBulkAnswer },
       },
-    },
+    ),
     async (request, reply) => {
       try {
         const { namespace, environment, tenant } = checkContext(request, request.body.context);

@@ -10,6 +10,7 @@ import {
   RebuildBody,
   RebuildStarted,
 } from '@strata/contracts';
+import { configured, everywhere, route } from './route-options.js';
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -20,24 +21,21 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 /** Health, readiness, metrics and the projection controls. */
 export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const open = { config: { access: { public: true } } };
+  const open = { public: true };
 
   app.get(
     '/healthz',
-    { ...open, schema: { tags: ['ops'], summary: 'Liveness', response: { 200: HealthAnswer } } },
+    route(open, { tags: ['ops'], summary: 'Liveness', response: { 200: HealthAnswer } }),
     async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/readyz',
-    {
-      ...open,
-      schema: {
-        tags: ['ops'],
-        summary: 'Readiness of every dependency (503 when one fails)',
-        response: { 200: ReadinessAnswer, 503: ReadinessAnswer },
-      },
-    },
+    route(open, {
+      tags: ['ops'],
+      summary: 'Readiness of every dependency (503 when one fails)',
+      response: { 200: ReadinessAnswer, 503: ReadinessAnswer },
+    }),
     async (request, reply) => {
       const checks: Record<string, 'ok' | string> = {};
       await Promise.all(
@@ -59,10 +57,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
 
   app.get(
     '/metrics',
-    {
-      ...open,
-      schema: { tags: ['ops'], summary: 'Prometheus metrics (text)', response: { 200: textBody('text/plain') } },
-    },
+    route(open, { tags: ['ops'], summary: 'Prometheus metrics (text)', response: { 200: textBody('text/plain') } }),
     async (_request, reply) => {
       let head = -1;
       let overdue = -1;
@@ -81,23 +76,16 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
   let running: { progress: RebuildProgress | null; startedAt: string; actor: string } | null = null;
   let last: (RebuildResult & { finishedAt: string }) | { error: string; finishedAt: string } | null = null;
 
-  const projections = () => {
-    if (!deps.projections)
-      throw new StrataError('UNAVAILABLE', 'projection controls are not configured on this API instance');
-    return deps.projections;
-  };
+  const projections = () => configured(deps.projections, 'projection controls are not configured on this API instance');
 
   app.post(
     '/v1/projections/rebuild',
-    {
-      config: { access: { permission: 'projections', target: () => ({}) } },
-      schema: {
-        tags: ['ops'],
-        summary: 'Rebuild the Redis views from the log into a new generation (runs in the background)',
-        body: RebuildBody,
-        response: { 202: RebuildStarted },
-      },
-    },
+    route(everywhere('projections'), {
+      tags: ['ops'],
+      summary: 'Rebuild the Redis views from the log into a new generation (runs in the background)',
+      body: RebuildBody,
+      response: { 202: RebuildStarted },
+    }),
     async (request, reply) => {
       const store = projections();
       if (running) return reply.status(202).send({ started: false, running: true, progress: running.progress });
@@ -124,14 +112,11 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
 
   app.get(
     '/v1/projections/status',
-    {
-      config: { access: { permission: 'projections', target: () => ({}) } },
-      schema: {
-        tags: ['ops'],
-        summary: 'Live generation, rebuild progress, checkpoints and projector lag per partition',
-        response: { 200: ProjectionStatus },
-      },
-    },
+    route(everywhere('projections'), {
+      tags: ['ops'],
+      summary: 'Live generation, rebuild progress, checkpoints and projector lag per partition',
+      response: { 200: ProjectionStatus },
+    }),
     async () => {
       const store = projections();
       const [generation, needsRebuild, head, checkpoints, partitions] = await Promise.all([

@@ -16,6 +16,7 @@ import type { ApiContext } from '../api-context.js';
 import { minPositionOf } from '../request-context.js';
 import { answerBody, type ResolvedBody } from '../resolved-config-cache.js';
 import { scopeOf, type Scope } from './scope.js';
+import { route } from './route-options.js';
 
 const flagAnswer = (evaluation: FlagEvaluation) => ({
   enabled: evaluation.enabled,
@@ -71,18 +72,15 @@ export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads, cache
   for (const tenantScoped of [true, false]) {
     app.get(
       tenantScoped ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config' : '/v1/namespaces/:ns/envs/:env/config',
-      {
-        config: { access: { permission: 'config:read' } },
-        schema: {
-          tags: ['reads'],
-          summary: tenantScoped
-            ? "A tenant's resolved config (now, or ?at= / ?position= from the log)"
-            : "The environment's resolved config (no tenant layer)",
-          params: tenantScoped ? TenantParams : EnvParams,
-          querystring: ReadQuery,
-          response: { 200: ResolvedAnswer },
-        },
-      },
+      route('config:read', {
+        tags: ['reads'],
+        summary: tenantScoped
+          ? "A tenant's resolved config (now, or ?at= / ?position= from the log)"
+          : "The environment's resolved config (no tenant layer)",
+        params: tenantScoped ? TenantParams : EnvParams,
+        querystring: ReadQuery,
+        response: { 200: ResolvedAnswer },
+      }),
       async (request, reply) =>
         answerConfig(reply, scopeOf(request.params), request.query, minPositionOf(request, request.query)),
     );
@@ -90,16 +88,13 @@ export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads, cache
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',
-    {
-      config: { access: { permission: 'config:read' } },
-      schema: {
-        tags: ['reads'],
-        summary: 'Evaluate a flag for a tenant',
-        params: TenantFlagParams,
-        querystring: ReadQuery,
-        response: { 200: FlagAnswer },
-      },
-    },
+    route('config:read', {
+      tags: ['reads'],
+      summary: 'Evaluate a flag for a tenant',
+      params: TenantFlagParams,
+      querystring: ReadQuery,
+      response: { 200: FlagAnswer },
+    }),
     async (request, reply) => {
       const { ns, env, tenant, flag } = request.params;
       const past = await pastPosition(request.query);
@@ -117,16 +112,13 @@ export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads, cache
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags',
-    {
-      config: { access: { permission: 'config:read' } },
-      schema: {
-        tags: ['reads'],
-        summary: 'Every declared flag evaluated for a tenant (what a remote client caches per tenant)',
-        params: TenantParams,
-        querystring: MinPositionQuery,
-        response: { 200: TenantFlagsAnswer },
-      },
-    },
+    route('config:read', {
+      tags: ['reads'],
+      summary: 'Every declared flag evaluated for a tenant (what a remote client caches per tenant)',
+      params: TenantParams,
+      querystring: MinPositionQuery,
+      response: { 200: TenantFlagsAnswer },
+    }),
     async (request, reply) => {
       const { ns, env, tenant } = request.params;
       const keys = Object.keys((await cache.manifest(ns))?.flags ?? {}).sort();

@@ -1,8 +1,8 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { decide, streamIds, type Command, type NamespaceEnvState } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
 import type { WriteResult } from '../command-runner.js';
-import { writeOptionsOf } from '../request-context.js';
+import { answerWrite, writeOptionsOf } from '../request-context.js';
 
 /** One layer of an environment: the environment itself when `tenant` is null, else that tenant's. */
 export interface Scope {
@@ -34,3 +34,17 @@ export const writeToScope = (
     async ({ state }) => decide(await command(state), state),
     writeOptionsOf(request),
   );
+
+/**
+ * Answers a route that writes one command to the scope its path names: `command` states it from
+ * the scope and its current state (again on a fresh state when another writer got in between).
+ */
+export const answerScopeWrite = async (
+  context: Pick<ApiContext, 'commands' | 'cache'>,
+  request: FastifyRequest & { params: { ns: string; env: string; tenant?: string } },
+  reply: FastifyReply,
+  command: (scope: Scope, state: NamespaceEnvState) => Command | Promise<Command>,
+) => {
+  const scope = scopeOf(request.params);
+  return answerWrite(reply, await writeToScope(context, request, scope, (state) => command(scope, state)));
+};

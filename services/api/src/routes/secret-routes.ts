@@ -25,7 +25,8 @@ import {
   UnsetValueBody,
   WriteAnswer,
 } from '@strata/contracts';
-import { scopeOf, writeToScope } from './scope.js';
+import { answerScopeWrite, scopeOf, writeToScope } from './scope.js';
+import { route } from './route-options.js';
 
 /** The secret a tenant reads: its own, else the environment's. */
 const effectiveSecret = (state: NamespaceEnvState, tenant: string | null, name: string) => {
@@ -74,16 +75,13 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
     app.put(
       `${base}/:name`,
-      {
-        config: { access: { permission: 'secret:write' } },
-        schema: {
-          tags: ['secrets'],
-          summary: 'Add a secret version (encrypted before it is logged)',
-          params,
-          body: SecretBody,
-          response: { 200: WriteAnswer },
-        },
-      },
+      route('secret:write', {
+        tags: ['secrets'],
+        summary: 'Add a secret version (encrypted before it is logged)',
+        params,
+        body: SecretBody,
+        response: { 200: WriteAnswer },
+      }),
       async (request, reply) => {
         const scope = scopeOf(request.params);
         const { name } = request.params;
@@ -113,40 +111,31 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
     app.delete(
       `${base}/:name`,
-      {
-        config: { access: { permission: 'secret:write' } },
-        schema: {
-          tags: ['secrets'],
-          summary: 'Delete a secret (its versions stay in history)',
-          params,
-          body: UnsetValueBody,
-          response: { 200: WriteAnswer },
-        },
-      },
-      async (request, reply) => {
-        const scope = scopeOf(request.params);
-        const result = await writeToScope(context, request, scope, () => ({
+      route('secret:write', {
+        tags: ['secrets'],
+        summary: 'Delete a secret (its versions stay in history)',
+        params,
+        body: UnsetValueBody,
+        response: { 200: WriteAnswer },
+      }),
+      async (request, reply) =>
+        answerScopeWrite(context, request, reply, (scope) => ({
           type: 'DeleteSecret',
           ...scope,
           name: request.params.name,
           metadata: metadataOf(request, request.body?.reason),
-        }));
-        return answerWrite(reply, result);
-      },
+        })),
     );
 
     app.get(
       `${base}/:name`,
-      {
-        config: { access: { permission: 'secret:read' } },
-        schema: {
-          tags: ['secrets'],
-          summary: 'Read a secret value (recorded in the access log first)',
-          params,
-          querystring: SecretQuery,
-          response: { 200: SecretValueAnswer },
-        },
-      },
+      route('secret:read', {
+        tags: ['secrets'],
+        summary: 'Read a secret value (recorded in the access log first)',
+        params,
+        querystring: SecretQuery,
+        response: { 200: SecretValueAnswer },
+      }),
       async (request, reply) => {
         const { ns, env, name } = request.params;
         const { tenant } = scopeOf(request.params);
@@ -189,15 +178,12 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
     app.get(
       base,
-      {
-        config: { access: { permission: 'secret:list' } },
-        schema: {
-          tags: ['secrets'],
-          summary: 'Secret names and version metadata (never values)',
-          params: tenantScoped ? TenantParams : EnvParams,
-          response: { 200: SecretListAnswer },
-        },
-      },
+      route('secret:list', {
+        tags: ['secrets'],
+        summary: 'Secret names and version metadata (never values)',
+        params: tenantScoped ? TenantParams : EnvParams,
+        response: { 200: SecretListAnswer },
+      }),
       async (request) => {
         const { ns, env } = request.params;
         const { tenant } = scopeOf(request.params);

@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { newEvent, StrataError, streamIds } from '@strata/core';
+import { newEvent, StrataError, streamIds, type NewEvent } from '@strata/core';
 import { withinScope, type Principal, type Target } from '../access-policy.js';
 import type { ApiContext } from '../api-context.js';
 import { metadataOf, principalOf } from '../request-context.js';
@@ -14,6 +14,7 @@ import {
   TokenListAnswer,
 } from '@strata/contracts';
 import type { TokenRecord } from '../api-tokens.js';
+import { route } from './route-options.js';
 
 /** A rotated token keeps working this long unless the request says otherwise. */
 const defaultGraceSeconds = 3600;
@@ -50,6 +51,13 @@ const callerScope = ({ principal }: { principal: Principal | null }): Target => 
   tenant: principal?.tenant ?? null,
 });
 
+/** The scope a token is asked for. Runs before validation: reads the raw body defensively. */
+const requestedScope = (request: FastifyRequest): Target => {
+  const b = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  return { namespace: str(b['namespace']), environment: str(b['env']), tenant: str(b['tenant']) };
+};
+
 /**
  * Tokens: issuing and revoking are recorded as events (without token material); the token
  * itself is shown once, in the answer to POST.
@@ -57,31 +65,29 @@ const callerScope = ({ principal }: { principal: Principal | null }): Target => 
 export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
+  /**
+   * Appends a new token's audit event and answers its position. No token may work without its
+   * audit event: when the append fails, `issued` is revoked (a rotated predecessor keeps its
+   * shortened grace).
+   */
+  const recordIssued = async (issued: string, event: NewEvent): Promise<number> => {
+    try {
+      const result = await deps.log.append(streamIds.tokens(), [event], { expectedVersion: 'any' });
+      if (!result.ok) throw new StrataError('INTERNAL', 'token registry append conflicted');
+      return result.positions[0] ?? 0;
+    } catch (error) {
+      await tokens.revoke(issued, 'system').catch(() => undefined);
+      throw error;
+    }
+  };
+
   app.post(
     '/v1/tokens',
-    {
-      config: {
-        access: {
-          permission: 'tokens',
-          // A token never grants more scope than its issuer holds.
-          target: (request) => {
-            // Runs before validation: read the raw body defensively.
-            const b = (typeof request.body === 'object' && request.body !== null ? request.body : {}) as Record<
-              string,
-              unknown
-            >;
-            const str = (v: unknown) => (typeof v === 'string' ? v : null);
-            return { namespace: str(b['namespace']), environment: str(b['env']), tenant: str(b['tenant']) };
-          },
-        },
-      },
-      schema: {
-        tags: ['tokens'],
-        summary: 'Issue a token (shown once)',
-        body: IssueTokenBody,
-        response: { 201: IssuedToken },
-      },
-    },
+    route(
+      // A token never grants more scope than its issuer holds.
+      { permission: 'tokens', target: requestedScope },
+      { tags: ['tokens'], summary: 'Issue a token (shown once)', body: IssueTokenBody, response: { 201: IssuedToken } },
+    ),
     async (request, reply) => {
       const body = request.body;
       const scope = { namespace: body.namespace ?? null, environment: body.env ?? null, tenant: body.tenant ?? null };
@@ -109,32 +115,23 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         },
         metadataOf(request, body.description ?? null),
       );
-      let position: number;
-      try {
-        const result = await deps.log.append(streamIds.tokens(), [event], { expectedVersion: 'any' });
-        if (!result.ok) throw new StrataError('INTERNAL', 'token registry append conflicted');
-        position = result.positions[0] ?? 0;
-      } catch (error) {
-        // No token may work without its audit event.
-        await tokens.revoke(record.id, 'system').catch(() => undefined);
-        throw error;
-      }
+      const position = await recordIssued(record.id, event);
       return reply.status(201).send(tokenAnswer(record, token, position));
     },
   );
 
   app.post(
     '/v1/tokens/:id/rotate',
-    {
-      config: { access: { permission: 'tokens', target: callerScope } },
-      schema: {
+    route(
+      { permission: 'tokens', target: callerScope },
+      {
         tags: ['tokens'],
         summary: 'Issue a successor (shown once); the old token keeps working for a grace period',
         params: TokenIdParams,
         body: RotateTokenBody,
         response: { 201: RotatedToken },
       },
-    },
+    ),
     async (request, reply) => {
       const principal = principalOf(request);
       const record = await tokens.get(request.params.id);
@@ -172,16 +169,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
         },
         metadataOf(request, request.body?.reason ?? null),
       );
-      let position: number;
-      try {
-        const result = await deps.log.append(streamIds.tokens(), [event], { expectedVersion: 'any' });
-        if (!result.ok) throw new StrataError('INTERNAL', 'token registry append conflicted');
-        position = result.positions[0] ?? 0;
-      } catch (error) {
-        // No token may work without its audit event; the old one keeps its (shortened) grace.
-        await tokens.revoke(rotated.record.id, 'system').catch(() => undefined);
-        throw error;
-      }
+      const position = await recordIssued(rotated.record.id, event);
       return reply.status(201).send({
         ...tokenAnswer(rotated.record, rotated.token, position),
         previousId: record.id,
@@ -193,10 +181,10 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
 
   app.get(
     '/v1/tokens',
-    {
-      config: { access: { permission: 'tokens', target: callerScope } },
-      schema: { tags: ['tokens'], summary: 'Live tokens (never their values)', response: { 200: TokenListAnswer } },
-    },
+    route(
+      { permission: 'tokens', target: callerScope },
+      { tags: ['tokens'], summary: 'Live tokens (never their values)', response: { 200: TokenListAnswer } },
+    ),
     async (request) => {
       const principal = principalOf(request);
       const list = await tokens.list();
@@ -206,10 +194,10 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
 
   app.delete(
     '/v1/tokens/:id',
-    {
-      config: { access: { permission: 'tokens', target: callerScope } },
-      schema: { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams, response: { 200: RevokedToken } },
-    },
+    route(
+      { permission: 'tokens', target: callerScope },
+      { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams, response: { 200: RevokedToken } },
+    ),
     async (request) => {
       const principal = principalOf(request);
       const record = await tokens.get(request.params.id);

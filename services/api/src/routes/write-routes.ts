@@ -14,7 +14,8 @@ import {
   UnsetValueBody,
   WriteAnswer,
 } from '@strata/contracts';
-import { scopeOf, writeToScope } from './scope.js';
+import { answerScopeWrite } from './scope.js';
+import { route } from './route-options.js';
 
 /**
  * Commands: each handler states the command; CommandRunner loads the scope from the log,
@@ -27,16 +28,13 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
   app.put(
     '/v1/namespaces/:ns/manifest',
-    {
-      config: { access: { permission: 'manifest:write' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Publish a manifest',
-        params: NsParams,
-        body: ManifestBody,
-        response: writeResponse,
-      },
-    },
+    route('manifest:write', {
+      tags: ['writes'],
+      summary: 'Publish a manifest',
+      params: NsParams,
+      body: ManifestBody,
+      response: writeResponse,
+    }),
     async (request, reply) => {
       const { ns } = request.params;
       const { reason, ...manifest } = request.body;
@@ -77,65 +75,55 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
     app.put(
       base,
-      {
-        config: { access: { permission: 'config:write' } },
-        schema: { tags: ['writes'], summary: `Set a ${layer}`, params, body: SetValueBody, response: writeResponse },
-      },
-      async (request, reply) => {
-        const scope = scopeOf(request.params);
-        const { value, reason } = request.body;
-        const result = await writeToScope(context, request, scope, () => ({
+      route('config:write', {
+        tags: ['writes'],
+        summary: `Set a ${layer}`,
+        params,
+        body: SetValueBody,
+        response: writeResponse,
+      }),
+      async (request, reply) =>
+        answerScopeWrite(context, request, reply, (scope) => ({
           type: 'SetConfigValue',
           ...scope,
           key: request.params.key,
-          value,
-          metadata: metadataOf(request, reason),
-        }));
-        return answerWrite(reply, result);
-      },
+          value: request.body.value,
+          metadata: metadataOf(request, request.body.reason),
+        })),
     );
 
     app.delete(
       base,
-      {
-        config: { access: { permission: 'config:write' } },
-        schema: {
-          tags: ['writes'],
-          summary: `Unset a ${layer}`,
-          params,
-          body: UnsetValueBody,
-          response: writeResponse,
-        },
-      },
-      async (request, reply) => {
-        const scope = scopeOf(request.params);
-        const result = await writeToScope(context, request, scope, () => ({
+      route('config:write', {
+        tags: ['writes'],
+        summary: `Unset a ${layer}`,
+        params,
+        body: UnsetValueBody,
+        response: writeResponse,
+      }),
+      async (request, reply) =>
+        answerScopeWrite(context, request, reply, (scope) => ({
           type: 'UnsetConfigValue',
           ...scope,
           key: request.params.key,
           metadata: metadataOf(request, request.body?.reason),
-        }));
-        return answerWrite(reply, result);
-      },
+        })),
     );
   }
 
   app.put(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',
-    {
-      config: { access: { permission: 'config:write' } },
-      schema: {
-        tags: ['writes'],
-        summary: 'Force a flag on or off for one tenant (null clears), or pin one of its variants',
-        params: TenantFlagParams,
-        body: OverrideBody,
-        response: writeResponse,
-      },
-    },
+    route('config:write', {
+      tags: ['writes'],
+      summary: 'Force a flag on or off for one tenant (null clears), or pin one of its variants',
+      params: TenantFlagParams,
+      body: OverrideBody,
+      response: writeResponse,
+    }),
     async (request, reply) => {
       const { ns, env, tenant, flag } = request.params;
       const { override, variant, reason } = request.body;
-      const result = await writeToScope(context, request, scopeOf(request.params), () => ({
+      return answerScopeWrite(context, request, reply, () => ({
         type: 'SetFlagOverride',
         namespace: ns,
         environment: env,
@@ -145,7 +133,6 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
         variant,
         metadata: metadataOf(request, reason),
       }));
-      return answerWrite(reply, result);
     },
   );
 };

@@ -16,6 +16,9 @@ interface TokenRow {
   rotated_to: string | null;
 }
 
+/** NOTIFY channel of migration 0021_token_lifetimes.sql: a token row changed (revoked, expiry shortened, rotated). */
+export const tokenChangesChannel = 'strata_tokens';
+
 const columns =
   'id, role, namespace, environment, tenant, description, created_by, created_at, revoked_at, expires_at, rotated_to';
 
@@ -37,8 +40,8 @@ const bytes = (hash: Uint8Array): Buffer => Buffer.from(hash.buffer, hash.byteOf
 
 /**
  * Bearer tokens on `strata.api_tokens` (migrations 0020_api.sql, 0021_token_lifetimes.sql): only
- * sha256 hashes are stored. Every row change NOTIFYs `strata_tokens` (migration 0021), which is
- * how other processes' caches learn of it.
+ * sha256 hashes are stored. Every row change NOTIFYs `tokenChangesChannel` (migration 0021), which
+ * is how other processes' caches learn of it.
  */
 export class PostgresTokenStore implements TokenStore {
   constructor(private readonly pool: pg.Pool) {}

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ChangeFeed, TokenRecord as StoredToken, TokenStore } from '@strata/core';
+import { tokenChangesChannel } from '@strata/postgres-log';
 import type { Principal, Role } from './access-policy.js';
 
 /** How far a token reaches; null at a level means all of it. */
@@ -27,9 +28,6 @@ export interface TokenRecord extends NewToken {
 
 /** What a presented token is: a principal, or the reason it is refused (the 401's detail). */
 export type Authentication = { principal: Principal } | { refused: string; reason: 'unknown' | 'expired' };
-
-/** NOTIFY channel of migration 0021_token_lifetimes.sql: a token row changed (revoked, expiry shortened, rotated). */
-export const tokenChangesChannel = 'strata_tokens';
 
 export const sha256 = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
 

@@ -308,7 +308,7 @@ export interface SnapshotStore {
 }
 
 /** A consumer's saved log position (the relay's `relay:<topic>`, …). */
-export interface Checkpoint {
+export interface CheckpointRecord {
   name: string;
   position: number;
   updatedAt: string;
@@ -317,7 +317,7 @@ export interface Checkpoint {
 /** Saved consumer positions, read to show how far each consumer is behind the log head. */
 export interface CheckpointList {
   /** Every saved checkpoint, by name. */
-  list(): Promise<Checkpoint[]>;
+  list(): Promise<CheckpointRecord[]>;
 }
 
 /** The version of one environment view, as a read cache keys it. */

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { Checkpoint, CheckpointList } from '../ports.js';
+import type { CheckpointRecord, CheckpointList } from '../ports.js';
 
 /** A list to test, and how to save a consumer's checkpoint into what it lists. */
 export interface CheckpointListUnderTest {
   checkpoints: CheckpointList;
-  save(checkpoint: Checkpoint): Promise<void>;
+  save(checkpoint: CheckpointRecord): Promise<void>;
 }
 
 /** Behaviour every CheckpointList must have, run against each implementation (each `create` starts empty). */

@@ -2,13 +2,7 @@ import type pg from 'pg';
 import { StrataError, type NewTokenRecord, type TokenFilter, type TokenRecord, type TokenStore } from '@strata/core';
 
 /** A row of `strata.api_tokens` as selected here (never the hash). */
-interface TokenRow {
-  id: string;
-  role: string;
-  namespace: string | null;
-  environment: string | null;
-  tenant: string | null;
-  description: string | null;
+interface TokenRow extends Pick<TokenRecord, 'id' | 'role' | 'namespace' | 'environment' | 'tenant' | 'description'> {
   created_by: string;
   created_at: Date;
   revoked_at: Date | null;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckpointRecord, CheckpointList } from '../ports.js';
+import type { Create } from './create.js';
 
 /** A list to test, and how to save a consumer's checkpoint into what it lists. */
 export interface CheckpointListUnderTest {
@@ -8,10 +9,7 @@ export interface CheckpointListUnderTest {
 }
 
 /** Behaviour every CheckpointList must have, run against each implementation (each `create` starts empty). */
-export const checkpointListContract = (
-  name: string,
-  create: () => Promise<CheckpointListUnderTest> | CheckpointListUnderTest,
-) =>
+export const checkpointListContract = (name: string, create: Create<CheckpointListUnderTest>) =>
   describe(`CheckpointList contract: ${name}`, () => {
     it('lists nothing before any consumer saved', async () => {
       const { checkpoints } = await create();

@@ -4,3 +4,4 @@ export * from './secret-access-log-contract.js';
 export * from './snapshot-store-contract.js';
 export * from './token-store-contract.js';
 export * from './view-versions-contract.js';
+export * from './create.js';

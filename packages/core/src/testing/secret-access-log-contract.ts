@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SecretAccess, SecretAccessLog } from '../ports.js';
+import type { Create } from './create.js';
 
 /** A log to test, and how to read back what it recorded for requests whose id starts with `requestPrefix`. */
 export interface SecretAccessLogUnderTest {
@@ -22,10 +23,7 @@ const access = (requestId: string, overrides: Partial<SecretAccess> = {}): Secre
 });
 
 /** Behaviour every SecretAccessLog must have, run against each implementation. */
-export const secretAccessLogContract = (
-  name: string,
-  create: () => Promise<SecretAccessLogUnderTest> | SecretAccessLogUnderTest,
-) =>
+export const secretAccessLogContract = (name: string, create: Create<SecretAccessLogUnderTest>) =>
   describe(`SecretAccessLog contract: ${name}`, () => {
     it('keeps every field of every read, nulls included, in the order recorded', async () => {
       const { log, read } = await create();

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { SnapshotStore } from '../ports.js';
+import type { Create } from './create.js';
 
 const scopeName = () => `state:contract-${Math.random().toString(36).slice(2)}/prod`;
 const snap = (scope: string, position: number, state: unknown) => ({ scope, position, json: JSON.stringify(state) });
 
 /** Behaviour every SnapshotStore must have, run against each implementation. */
-export const snapshotStoreContract = (name: string, create: () => Promise<SnapshotStore> | SnapshotStore) =>
+export const snapshotStoreContract = (name: string, create: Create<SnapshotStore>) =>
   describe(`SnapshotStore contract: ${name}`, () => {
     it('keeps snapshots per scope and finds the latest at or before a position', async () => {
       const store = await create();

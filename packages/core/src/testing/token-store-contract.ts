@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NewTokenRecord, TokenStore } from '../ports.js';
+import type { Create } from './create.js';
 import { expectStrataError } from './expect-strata-error.js';
 
 let made = 0;
@@ -30,7 +31,7 @@ const inHours = (hours: number) => new Date(Date.now() + hours * hour).toISOStri
  * Behaviour every TokenStore must have, run against each implementation (in memory in a unit
  * spec, PostgreSQL in an int spec). The clock of an implementation that has one is the real time.
  */
-export const tokenStoreContract = (name: string, create: () => Promise<TokenStore> | TokenStore) =>
+export const tokenStoreContract = (name: string, create: Create<TokenStore>) =>
   describe(`TokenStore contract: ${name}`, () => {
     it('finds a stored token by its hash, never by anything else', async () => {
       const store = await create();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isStrataError } from '../errors.js';
 import type { ViewVersions } from '../ports.js';
+import type { Create } from './create.js';
 
 /** Versions to test, over views with a live generation, and how to change those views. */
 export interface ViewVersionsUnderTest {
@@ -12,10 +13,7 @@ export interface ViewVersionsUnderTest {
 }
 
 /** Behaviour every ViewVersions must have, run against each implementation (each `create` starts fresh). */
-export const viewVersionsContract = (
-  name: string,
-  create: () => Promise<ViewVersionsUnderTest> | ViewVersionsUnderTest,
-) =>
+export const viewVersionsContract = (name: string, create: Create<ViewVersionsUnderTest>) =>
   describe(`ViewVersions contract: ${name}`, () => {
     it('stays the same while a view is unchanged, and moves with its environment or namespace view', async () => {
       const { versions, change } = await create();

@@ -1,10 +1,8 @@
-import { InMemoryCheckpointList } from './in-memory-checkpoint-list.js';
 import { InMemorySecretAccessLog } from './in-memory-secret-access-log.js';
 import { InMemorySnapshotStore } from './in-memory-snapshot-store.js';
 import { InMemoryTokenStore } from './in-memory-token-store.js';
 import { InMemoryViewVersions } from './in-memory-view-versions.js';
 import {
-  checkpointListContract,
   secretAccessLogContract,
   snapshotStoreContract,
   tokenStoreContract,
@@ -19,11 +17,6 @@ secretAccessLogContract('in memory', () => {
 });
 
 snapshotStoreContract('in memory', () => new InMemorySnapshotStore());
-
-checkpointListContract('in memory', () => {
-  const checkpoints = new InMemoryCheckpointList();
-  return { checkpoints, save: async (checkpoint) => checkpoints.save(checkpoint) };
-});
 
 viewVersionsContract('in memory', () => {
   const versions = new InMemoryViewVersions();

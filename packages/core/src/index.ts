@@ -18,7 +18,6 @@ export * from './time-travel.js';
 export * from './commands.js';
 export * from './connection-errors.js';
 export * from './fence-checkpoints.js';
-export * from './in-memory-checkpoint-list.js';
 export * from './in-memory-checkpoints.js';
 export * from './in-memory-leases.js';
 export * from './in-memory-secret-access-log.js';

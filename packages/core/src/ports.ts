@@ -307,19 +307,6 @@ export interface SnapshotStore {
   saveAll(snapshots: readonly SerializedSnapshot[]): Promise<void>;
 }
 
-/** A consumer's saved log position (the relay's `relay:<topic>`, …). */
-export interface CheckpointRecord {
-  name: string;
-  position: number;
-  updatedAt: string;
-}
-
-/** Saved consumer positions, read to show how far each consumer is behind the log head. */
-export interface CheckpointList {
-  /** Every saved checkpoint, by name. */
-  list(): Promise<CheckpointRecord[]>;
-}
-
 /** The version of one environment view, as a read cache keys it. */
 export interface ViewVersions {
   /**

@@ -2,7 +2,6 @@ export * from './change-notifications.js';
 export * from './create-pool.js';
 export * from './hash-chain.js';
 export * from './migrate.js';
-export * from './postgres-checkpoint-list.js';
 export * from './postgres-checkpoints.js';
 export * from './postgres-event-log.js';
 export * from './postgres-leader-lease.js';

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import pg from 'pg';
-import {
-  checkpointListContract,
-  secretAccessLogContract,
-  snapshotStoreContract,
-  tokenStoreContract,
-} from '@strata/core/testing';
+import { secretAccessLogContract, snapshotStoreContract, tokenStoreContract } from '@strata/core/testing';
 import { createTestDatabase, type TestDatabase } from '@strata/testing';
-import { PostgresCheckpointList } from './postgres-checkpoint-list.js';
 import { PostgresSecretAccessLog } from './postgres-secret-access-log.js';
 import { PostgresSnapshotStore } from './postgres-snapshot-store.js';
 import { PostgresTokenStore } from './postgres-token-store.js';
@@ -45,17 +39,3 @@ secretAccessLogContract('PostgreSQL', () => ({
 }));
 
 snapshotStoreContract('PostgreSQL', () => new PostgresSnapshotStore(app));
-
-checkpointListContract('PostgreSQL', async () => {
-  await owner.query('DELETE FROM strata.checkpoints');
-  return {
-    checkpoints: new PostgresCheckpointList(app),
-    save: async ({ name, position, updatedAt }) => {
-      await owner.query(
-        `INSERT INTO strata.checkpoints (name, position, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
-        [name, position, updatedAt],
-      );
-    },
-  };
-});

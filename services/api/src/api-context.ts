@@ -2,7 +2,7 @@ import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type {
   ChainVerification,
   ChangeFeed,
-  CheckpointList,
+  Checkpoints,
   EventLog,
   ProjectionControl,
   Secret,
@@ -89,8 +89,8 @@ export interface ApiDeps {
   secretAccessLog: SecretAccessLog;
   /** Snapshots of folded states, so reads of the past fold only a short tail (PostgresSnapshotStore). */
   snapshots: SnapshotStore;
-  /** The consumers' saved positions, for the projection status (PostgresCheckpointList). */
-  checkpoints: CheckpointList;
+  /** The consumers' saved positions, listed in the projection status (PostgresCheckpoints). */
+  checkpoints: Pick<Checkpoints, 'list'>;
   /** Runs the hash-chain verification of the log (postgres-log's verifyChain). */
   verifyChain: () => Promise<ChainVerification>;
   /** Resolved reads of the present (RedisViewReader). */

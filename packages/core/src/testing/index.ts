@@ -1,4 +1,3 @@
-export * from './checkpoint-list-contract.js';
 export * from './expect-strata-error.js';
 export * from './secret-access-log-contract.js';
 export * from './snapshot-store-contract.js';

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
   StrataError,
+  type EventLog,
   type ProjectionControl,
   type RebuildOptions,
   type RebuildResult,

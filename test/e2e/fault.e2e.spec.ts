@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { expect, test } from 'vitest';
+import { seededRandom } from '@strata/core/testing';
 import { globalKeys, viewKeys, viewTag } from '@strata/redis-views';
 import { readWholeTopic, sleep, startStack, waitFor, type ServiceName } from './stack-fixture.js';
 
@@ -20,10 +21,18 @@ const manifest = {
   flags: { beta: { type: 'boolean', description: 'beta features' } },
   secrets: {},
 };
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
-const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
+/**
+ * Every random choice (commands, values, kill order and moments) comes from one seeded PRNG; the
+ * seed is printed first and `STRATA_FAULT_SEED=<seed>` replays the same sequence of choices (how
+ * the three writers interleave with the kills still depends on timing).
+ */
+const seed = Number(process.env['STRATA_FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+const random = seededRandom(seed);
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const between = (min: number, max: number) => min + Math.floor(random() * (max - min));
 
 test('kill -9 of relay and projector mid-stream: views equal the log fold, nothing applied twice', async () => {
+  console.info(`fault seed ${seed} (replay: STRATA_FAULT_SEED=${seed} npx vitest run test/e2e/fault.e2e.spec.ts)`);
   await using stack = await startStack({ env: { LOG_LEVEL: 'warn' } });
   const ok = async (method: string, path: string, body?: unknown) => {
     for (;;) {
@@ -45,7 +54,7 @@ test('kill -9 of relay and projector mid-stream: views equal the log fold, nothi
   const writer = async () => {
     while (writing) {
       const tenant = pick(tenants);
-      const roll = Math.random();
+      const roll = random();
       if (roll < 0.45) {
         await ok('PUT', `${P}/tenants/${tenant}/config/limits.rpm`, { value: between(1, 100_000), reason: 'w' });
       } else if (roll < 0.6) {
@@ -55,7 +64,7 @@ test('kill -9 of relay and projector mid-stream: views equal the log fold, nothi
       } else if (roll < 0.75) {
         await stack.call('DELETE', `${P}/tenants/${tenant}/config/ui.banner`, { reason: 'w' });
       } else if (roll < 0.87) {
-        await ok('PUT', `${P}/flags/beta`, { rollout: between(0, 101), enabled: Math.random() < 0.8, reason: 'w' });
+        await ok('PUT', `${P}/flags/beta`, { rollout: between(0, 101), enabled: random() < 0.8, reason: 'w' });
       } else {
         await ok('PUT', `${P}/tenants/${tenant}/flags/beta`, {
           override: pick(['enabled', 'disabled', null] as const),
@@ -69,7 +78,7 @@ test('kill -9 of relay and projector mid-stream: views equal the log fold, nothi
 
   // Chaos: each of relay and projector killed twice, in random order, at random moments.
   const victims: ServiceName[] = ['relay', 'relay', 'projector', 'projector'].sort(
-    () => Math.random() - 0.5,
+    () => random() - 0.5,
   ) as ServiceName[];
   const kills: string[] = [];
   try {
@@ -136,7 +145,7 @@ test('kill -9 of relay and projector mid-stream: views equal the log fold, nothi
     const distinct = new Set(messages.map((m) => (JSON.parse(m.value) as { position: number }).position));
     expect(distinct.size).toBe(head);
     console.info(
-      `fault: ${writes} writes, head ${head}, kills ${kills.join(', ')}; ` +
+      `fault (seed ${seed}): ${writes} writes, head ${head}, kills ${kills.join(', ')}; ` +
         `${messages.length} Kafka messages for ${head} events (${messages.length - head} redelivered)`,
     );
   } finally {

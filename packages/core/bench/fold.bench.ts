@@ -3,7 +3,7 @@
  * with `evolve` event by event. Run: npx tsx packages/core/bench/fold.bench.ts
  */
 import { evolve, fold, initialState, newEvent, stateAt, type NewEvent } from '../src/index.js';
-import { recorded } from '../src/given.js';
+import { recorded } from '../src/testing/given.js';
 
 const meta = { actor: 'bench' };
 const scope = { namespace: 'shelfwise', environment: 'prod' };

@@ -15,7 +15,7 @@ import {
   type ManifestDocument,
   type NewEvent,
 } from '../src/index.js';
-import { recorded } from '../src/given.js';
+import { recorded } from '../src/testing/given.js';
 
 const meta = { actor: 'bench' };
 const scope = { namespace: 'shelfwise', environment: 'prod' };

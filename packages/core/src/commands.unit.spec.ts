@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { commandStreamId, type Command } from './commands.js';
 import { newEvent } from './events.js';
-import { envelope, ev, manifest, meta } from './fixtures.js';
-import { foldNew, given } from './given.js';
+import { envelope, ev, manifest, meta } from './testing/event-builders.js';
+import { foldNew, given } from './testing/given.js';
 
 const scope = { namespace: 'shop', environment: 'prod' } as const;
 const set = (tenant: string | null, key: string, value: unknown): Command => ({

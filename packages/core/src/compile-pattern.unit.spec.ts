@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compilePattern } from './compile-pattern.js';
 
+const propertySeed = process.env['STRATA_PROPERTY_SEED'];
+
 const linear = (source: string) => {
   const compiled = compilePattern(source);
   if (!compiled.ok) throw new Error(`${source}: ${compiled.problem}`);
@@ -89,7 +91,8 @@ describe('compilePattern', () => {
         for (const text of inputs)
           expect([source, text, compiled.test(text)]).toEqual([source, text, native.test(text)]);
       }),
-      { numRuns: 300 },
+      // fast-check names the seed of a failing run; STRATA_PROPERTY_SEED=<seed> replays it.
+      { numRuns: 300, ...(propertySeed === undefined ? {} : { seed: Number(propertySeed) }) },
     );
   });
 });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { planFlagdImport } from './commands.js';
 import { newEvent, type FlagdDefinition, type ManifestDocument } from './events.js';
-import { meta } from './fixtures.js';
+import { meta } from './testing/event-builders.js';
 import { resolveFlag } from './flags.js';
-import { foldNew, given, recorded } from './given.js';
+import { foldNew, given, recorded } from './testing/given.js';
 import { fold } from './scope-state.js';
 import { diffStates, planRevert, stateAt } from './time-travel.js';
 

@@ -12,8 +12,8 @@ import {
 } from './flag-definition.js';
 import { bucket, evaluateFlag, resolveFlag } from './flags.js';
 import { compareSemVer, fractionalBucket, murmur3, parseSemVer } from './json-logic.js';
-import { ev, meta } from './fixtures.js';
-import { foldNew } from './given.js';
+import { ev, meta } from './testing/event-builders.js';
+import { foldNew } from './testing/given.js';
 import { newEvent, type FlagdDefinition } from './events.js';
 
 const colors = { red: '#f00', green: '#0f0', blue: '#00f' };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bucket, evaluateFlag, pickVariant, staleFlags, whoFlips } from './flags.js';
-import { ev } from './fixtures.js';
-import { foldNew, recorded } from './given.js';
+import { ev } from './testing/event-builders.js';
+import { foldNew, recorded } from './testing/given.js';
 import { fold, initialState } from './scope-state.js';
 
 const tenants = Array.from({ length: 200 }, (_, i) => `tenant_${String(i + 1).padStart(3, '0')}`);

@@ -16,6 +16,7 @@ export * from './secret.js';
 export * from './secret-rotation.js';
 export * from './time-travel.js';
 export * from './commands.js';
+export * from './validate-new-events.js';
 export * from './connection-errors.js';
 export * from './fence-checkpoints.js';
 export * from './in-memory-checkpoints.js';

@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { ev, manifest } from './fixtures.js';
-import { foldNew } from './given.js';
+import { ev, manifest } from './testing/event-builders.js';
+import { foldNew } from './testing/given.js';
 import { defineManifest, key, toManifestDocument, type ManifestValues } from './define-manifest.js';
 import { checkManifestChange } from './manifest-change.js';
 import { manifestProblems, parseManifest, validateValue } from './manifest.js';

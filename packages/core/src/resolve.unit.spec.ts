@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ev, manifest } from './fixtures.js';
-import { foldNew } from './given.js';
+import { ev, manifest } from './testing/event-builders.js';
+import { foldNew } from './testing/given.js';
 import { envVarLayer, envVarName, resolveConfig, resolveKey } from './resolve.js';
 import { initialState } from './scope-state.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { newEvent, type NewEvent } from './events.js';
-import { envelope, ev, manifest, meta } from './fixtures.js';
-import { foldNew, recorded } from './given.js';
+import { envelope, ev, manifest, meta } from './testing/event-builders.js';
+import { foldNew, recorded } from './testing/given.js';
 import {
   currentSecretVersion,
   evolve,

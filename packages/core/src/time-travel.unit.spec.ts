@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from './events.js';
-import { ev } from './fixtures.js';
-import { recorded } from './given.js';
+import { ev } from './testing/event-builders.js';
+import { recorded } from './testing/given.js';
 import { fold, type NamespaceEnvState } from './scope-state.js';
 import { diffStates, planRevert, stateAt, stateAtTime, type RevertPlan } from './time-travel.js';
 

@@ -11,7 +11,7 @@ import { createPool } from '../src/create-pool.js';
 import { verifyChain } from '../src/hash-chain.js';
 import { migrate } from '../src/migrate.js';
 import { PostgresEventLog } from '../src/postgres-event-log.js';
-import { configValueSet } from '../src/test-events.js';
+import { configValueSet } from '@strata/core/testing';
 
 export interface AppendMeasurement {
   label: string;

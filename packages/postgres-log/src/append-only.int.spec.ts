@@ -2,7 +2,7 @@ import { createTestDatabase } from '@strata/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventLog } from './postgres-event-log.js';
-import { configValueSet } from './test-events.js';
+import { configValueSet } from '@strata/core/testing';
 
 /** BRIEF invariant 1: the log is append-only, for the owner and for the application's role. */
 describe('strata.events is append-only', () => {

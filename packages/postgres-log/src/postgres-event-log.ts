@@ -2,14 +2,12 @@ import {
   StrataError,
   type AppendAllResult,
   type StreamAppend,
-  eventSchemas,
-  latestSchemaVersion,
-  parseEventData,
+  validateNewEvents,
+  type ValidatedEvent,
   type AppendOptions,
   type AppendResult,
   type Clock,
   type EventLog,
-  type EventType,
   type ExpectedVersion,
   type HistoryFilter,
   type IdempotentResult,
@@ -44,7 +42,7 @@ export interface PostgresEventLogOptions {
 
 interface PendingAppend {
   streamId: string;
-  events: { type: string; schemaVersion: number; data: unknown; metadata: NewEvent['metadata'] }[];
+  events: ValidatedEvent[];
   expectedVersion: ExpectedVersion;
   idempotencyKey: string | undefined;
   resolve: (result: AppendResult) => void;
@@ -112,7 +110,7 @@ export class PostgresEventLog implements EventLog {
   append(streamId: string, events: NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     let validated: PendingAppend['events'];
     try {
-      validated = validate(streamId, events);
+      validated = validateNewEvents(streamId, events);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -187,7 +185,8 @@ export class PostgresEventLog implements EventLog {
     });
     const { rows } = await this.#pool.query<Record<string, string | null>>(
       `SELECT (SELECT position FROM strata.log_head WHERE id = 1) AS head${probes.map((p) => `, ${p}`).join('')}`,
-      values,
+      // Without a probe nothing refers to $1, and PostgreSQL refuses a parameter nobody uses.
+      probes.length > 0 ? values : [],
     );
     const row = rows[0] ?? {};
     return { head: Number(row['head'] ?? 0), last: filters.map((_, i) => Number(row[`p${i}`] ?? 0)) };
@@ -307,7 +306,7 @@ export class PostgresEventLog implements EventLog {
     const entries = appends.map((append, index) =>
       this.#batchEntry({
         streamId: append.streamId,
-        events: validate(append.streamId, append.events),
+        events: validateNewEvents(append.streamId, append.events),
         expectedVersion: append.expectedVersion,
         idempotencyKey: index === appends.length - 1 ? options.idempotencyKey : undefined,
       }),
@@ -436,47 +435,6 @@ const appendFailure = (error: unknown): StrataError => {
   return rolledBack(error)
     ? new StrataError('INTERNAL', 'append rejected by the database', {}, { cause: error })
     : new StrataError('UNAVAILABLE', 'append outcome unknown: the database connection failed', {}, { cause: error });
-};
-
-/** PostgreSQL text and jsonb cannot hold NUL; rejecting it here keeps it from failing a whole batch. */
-const holdsNul = (value: unknown): boolean => JSON.stringify(value).includes('\\u0000');
-
-/** Rejects the whole append before it reaches the database if any event is invalid. */
-const validate = (streamId: string, events: NewEvent[]): PendingAppend['events'] => {
-  if (streamId.length === 0 || holdsNul(streamId))
-    throw new StrataError('VALIDATION_FAILED', 'stream id is empty or holds NUL');
-  if (events.length === 0) throw new StrataError('VALIDATION_FAILED', 'an append needs at least one event');
-  return events.map((event, index) => {
-    if (!(event.type in eventSchemas)) {
-      throw new StrataError('VALIDATION_FAILED', `unknown event type ${String(event.type)}`, {
-        index,
-        type: event.type,
-      });
-    }
-    if (typeof event.metadata?.actor !== 'string' || event.metadata.actor.length === 0) {
-      throw new StrataError('VALIDATION_FAILED', 'event metadata needs an actor', { index, type: event.type });
-    }
-    const schemaVersion = latestSchemaVersion(event.type as EventType);
-    let data: unknown;
-    try {
-      data = parseEventData(event.type, schemaVersion, event.data);
-    } catch (error) {
-      const issues = (error as { issues?: unknown }).issues;
-      throw new StrataError(
-        'VALIDATION_FAILED',
-        `invalid ${event.type} data`,
-        { index, type: event.type, ...(issues === undefined ? {} : { issues }) },
-        { cause: error },
-      );
-    }
-    if (holdsNul(data) || holdsNul(event.metadata)) {
-      throw new StrataError('VALIDATION_FAILED', 'event data and metadata cannot hold the NUL character', {
-        index,
-        type: event.type,
-      });
-    }
-    return { type: event.type, schemaVersion, data, metadata: event.metadata };
-  });
 };
 
 /** SQL conditions of a history filter (`?` numbered into `values`), in the columns of the log's indexes. */

@@ -6,7 +6,7 @@ import { verifyChain } from './hash-chain.js';
 import { PostgresEventLog } from './postgres-event-log.js';
 import { PostgresCheckpoints } from './postgres-checkpoints.js';
 import { subscribe } from './subscribe.js';
-import { configValueSet } from './test-events.js';
+import { configValueSet } from '@strata/core/testing';
 
 const waitFor = async (condition: () => boolean | Promise<boolean>, timeoutMs = 30_000) => {
   const deadline = Date.now() + timeoutMs;

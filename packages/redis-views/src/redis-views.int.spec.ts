@@ -13,7 +13,7 @@ import {
   sampleScopes,
   sampleStreamId,
   sampleTenants,
-} from './testing/sample-events.js';
+} from '@strata/core/testing';
 
 const expectedState = expectedViewState;
 const comparable = comparableState;

@@ -10,7 +10,7 @@ import {
   expectedViewState,
   sampleEvents,
   sampleScopes,
-} from '@strata/redis-views/testing';
+} from '@strata/core/testing';
 import { createTestDatabase, deleteByPrefix, testTopic } from '@strata/testing';
 import { metricValue, startProjectorProcess, type ProjectorProcess } from './projector-process.js';
 

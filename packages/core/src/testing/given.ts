@@ -1,12 +1,12 @@
 import { expect } from 'vitest';
-import { decide, type Command } from './commands.js';
-import type { ManifestDocument, NewEvent, RecordedEvent } from './events.js';
-import { fold, initialState, type NamespaceEnvState } from './scope-state.js';
-import type { StrataErrorCode } from './errors.js';
+import { decide, type Command } from '../commands.js';
+import type { ManifestDocument, NewEvent, RecordedEvent } from '../events.js';
+import { fold, initialState, type NamespaceEnvState } from '../scope-state.js';
+import type { StrataErrorCode } from '../errors.js';
 
 /**
- * Test support (not exported from the package): records events the way the log would, and the
- * `given([...events]).when(command).then([...events])` shape for decider specs.
+ * Records events the way the log would, and the `given([...events]).when(command).then([...events])`
+ * shape for decider specs.
  */
 
 const epoch = Date.parse('2024-01-01T00:00:00.000Z');

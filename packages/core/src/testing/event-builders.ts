@@ -1,6 +1,6 @@
-import { newEvent, type EventMetadata, type ManifestDocument, type NewEvent, type SecretEnvelope } from './events.js';
+import { newEvent, type EventMetadata, type ManifestDocument, type NewEvent, type SecretEnvelope } from '../events.js';
 
-/** Shared spec fixtures (not exported from the package): the ShelfWise manifest and event makers. */
+/** Event builders for specs and benchmarks of every package: a shop manifest and one maker per event. */
 
 export const meta: EventMetadata = { actor: 'admin', reason: 'test' };
 
@@ -39,11 +39,29 @@ export const envelope = (tag: string): SecretEnvelope => ({
 
 const scope = { namespace: 'shop', environment: 'prod' };
 
+/** A `ConfigValueSet` in shop/prod by `admin` unless the scope says otherwise. */
+export const configValueSet = (
+  key: string,
+  value: unknown,
+  at: { namespace?: string; environment?: string; tenant?: string | null; actor?: string } = {},
+): NewEvent =>
+  newEvent(
+    'ConfigValueSet',
+    {
+      namespace: at.namespace ?? scope.namespace,
+      environment: at.environment ?? scope.environment,
+      tenant: at.tenant ?? null,
+      key,
+      value,
+    },
+    at.actor === undefined ? meta : { ...meta, actor: at.actor },
+  );
+
 export const ev = {
   manifest: (m: ManifestDocument = manifest, namespace = 'shop'): NewEvent =>
     newEvent('ManifestPublished', { namespace, manifest: m }, meta),
   set: (tenant: string | null, key: string, value: unknown, s = scope): NewEvent =>
-    newEvent('ConfigValueSet', { ...s, tenant, key, value }, meta),
+    configValueSet(key, value, { ...s, tenant }),
   unset: (tenant: string | null, key: string, s = scope): NewEvent =>
     newEvent('ConfigValueUnset', { ...s, tenant, key }, meta),
   rollout: (

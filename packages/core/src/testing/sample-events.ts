@@ -1,17 +1,9 @@
-import {
-  fold,
-  initialState,
-  stateToJson,
-  streamIds,
-  type ManifestDocument,
-  type NamespaceEnvState,
-  type NewEvent,
-  type RecordedEvent,
-} from '@strata/core';
+import { streamIds, type ManifestDocument, type NewEvent, type RecordedEvent } from '../events.js';
+import { fold, initialState, stateToJson, type NamespaceEnvState } from '../scope-state.js';
 
 /**
  * Deterministic mixes of valid events over a few namespaces, environments and tenants, for specs
- * and benchmarks of the views (exported as `@strata/redis-views/testing`).
+ * and benchmarks of projections and views.
  */
 
 export const sampleScopes = [
@@ -52,7 +44,7 @@ export const seededRandom = (seed: number): (() => number) => {
 };
 
 const pick = <T>(random: () => number, list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-const b64 = (random: () => number) => Buffer.from(String(random())).toString('base64');
+const b64 = (random: () => number) => btoa(String(random()));
 
 /** One random valid event; `i` makes values distinct. */
 export const sampleEvent = (random: () => number, i: number): NewEvent => {

@@ -8,7 +8,7 @@ import { FlagdCore } from '@openfeature/flagd-core';
 import { Redis } from 'ioredis';
 import type { FlagdDefinition } from '@strata/core';
 import { createClient } from '@strata/sdk';
-import { EventFactory } from '../../packages/sdk/test/recorded-events.js';
+import { EventFactory } from '@strata/core/testing';
 import { liveViewStore } from '../../packages/sdk/test/view-fixture.js';
 import { record } from './lib/report.js';
 import { deleteRedisPrefix, redisUrl, runId } from './lib/scratch.js';

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { apiAdapters, buildApi } from '@strata/api';
 import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import { createPool } from '@strata/postgres-log';
-import { EventFactory, shopManifest } from '../../packages/sdk/test/recorded-events.js';
+import { EventFactory, shopManifest } from '@strata/core/testing';
 import { liveViewStore } from '../../packages/sdk/test/view-fixture.js';
 import { record } from './lib/report.js';
 import { deleteRedisPrefix, redisUrl, runId, scratchDatabase } from './lib/scratch.js';

@@ -7,7 +7,7 @@ import { InMemoryProvider, OpenFeature } from '@openfeature/server-sdk';
 import { Redis } from 'ioredis';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { createClient, StrataProvider } from '@strata/sdk';
-import { EventFactory, shopManifest } from '../../packages/sdk/test/recorded-events.js';
+import { EventFactory, shopManifest } from '@strata/core/testing';
 import { liveViewStore } from '../../packages/sdk/test/view-fixture.js';
 import { record } from './lib/report.js';
 import { deleteRedisPrefix, redisUrl, runId } from './lib/scratch.js';

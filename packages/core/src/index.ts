@@ -17,6 +17,7 @@ export * from './secret-rotation.js';
 export * from './time-travel.js';
 export * from './commands.js';
 export * from './validate-new-events.js';
+export * from './in-memory-event-log.js';
 export * from './connection-errors.js';
 export * from './fence-checkpoints.js';
 export * from './in-memory-checkpoints.js';

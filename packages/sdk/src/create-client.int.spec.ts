@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { OpenFeature } from '@openfeature/server-sdk';
 import { testRedis } from '@strata/testing';
-import { EventFactory, shopManifest } from '../test/recorded-events.js';
+import { EventFactory, shopManifest } from '@strata/core/testing';
 import { applySilently, liveViewStore } from '../test/view-fixture.js';
 import { createClient } from './create-client.js';
 import type { ChangeEvent } from './strata-client.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { RecordedEvent } from '@strata/core';
 import { RedisViewStore, viewChannel, viewTag } from '@strata/redis-views';
-import { EventFactory, shopManifest } from '../test/recorded-events.js';
+import { EventFactory, shopManifest } from '@strata/core/testing';
 import { withOwnRedis } from '../test/own-redis.js';
 import { liveViewStore } from '../test/view-fixture.js';
 import { createClient } from './create-client.js';

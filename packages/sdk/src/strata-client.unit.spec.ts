@@ -1,7 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { defineManifest, key } from '@strata/core';
-import { EventFactory, shopManifest } from '../test/recorded-events.js';
+import { EventFactory, shopManifest } from '@strata/core/testing';
 import { createInMemoryClient } from './create-in-memory-client.js';
 
 const manifest = defineManifest({

@@ -3,7 +3,7 @@ import { OpenFeature, ProviderEvents, ProviderStatus, type EventDetails } from '
 import type { RecordedEvent } from '@strata/core';
 import { RedisViewStore } from '@strata/redis-views';
 import { testRedis, waitFor } from '@strata/testing';
-import { EventFactory, shopManifest } from '../test/recorded-events.js';
+import { EventFactory, shopManifest } from '@strata/core/testing';
 import { withOwnRedis } from '../test/own-redis.js';
 import { liveViewStore } from '../test/view-fixture.js';
 import { createClient } from './create-client.js';

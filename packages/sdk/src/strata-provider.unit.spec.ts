@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, StandardResolutionReasons } from '@openfeature/server-sdk';
 import { bucket } from '@strata/core';
-import { EventFactory, shopManifest } from '../test/recorded-events.js';
+import { EventFactory, shopManifest } from '@strata/core/testing';
 import { createInMemoryClient } from './create-in-memory-client.js';
 import { StrataProvider } from './strata-provider.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OpenFeature } from '@openfeature/server-sdk';
-import { EventFactory } from '../test/recorded-events.js';
+import { EventFactory } from '@strata/core/testing';
 import { createInMemoryClient } from './create-in-memory-client.js';
 import { StrataProvider } from './strata-provider.js';
 

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
-import type { RecordedEvent } from '@strata/core';
+import { InMemoryEventLog, type RecordedEvent } from '@strata/core';
 import { RedisViewStore, globalKeys, viewKeys, viewTag } from '@strata/redis-views';
 
 /** A view store with a live (empty) generation under `prefix`, as the projector leaves it. */
 export const liveViewStore = async (redis: Redis, prefix: string): Promise<RedisViewStore> => {
   const store = new RedisViewStore({ redis, prefix });
   if (await store.needsRebuild()) {
-    await store.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+    await store.rebuild({ eventLog: new InMemoryEventLog(), dropDelayMs: 0 });
   }
   return store;
 };

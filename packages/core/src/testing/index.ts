@@ -1,13 +1,12 @@
 /**
  * `@strata/core/testing`: pure test support for every package's specs and benchmarks — event
- * builders, the decider spec shape, seeded sample events, the in-memory event log and the
- * contract suites every implementation of a port runs. Source only (it imports vitest): it is
- * not part of the built package.
+ * builders, the decider spec shape, seeded sample events and the contract suites every
+ * implementation of a port runs. Source only (it imports vitest): not part of the built package.
  */
 export * from './event-builders.js';
 export * from './given.js';
+export * from './event-factory.js';
 export * from './sample-events.js';
-export * from './in-memory-event-log.js';
 export * from './event-log-contract.js';
 export * from './expect-strata-error.js';
 export * from './secret-access-log-contract.js';

@@ -1,6 +1,9 @@
-import type { FlagdDefinition, FlagVariant, ManifestDocument, NewEvent, RecordedEvent } from '@strata/core';
+import type { FlagdDefinition, FlagVariant, ManifestDocument, NewEvent, RecordedEvent } from '../events.js';
 
-/** Builds recorded events with increasing positions, for the SDK's specs, child script and benchmark. */
+/**
+ * Builds recorded events of one scope with increasing positions, as a projector would receive them:
+ * for specs and benchmarks of readers (the SDK, views) that need no log.
+ */
 export class EventFactory {
   constructor(
     readonly namespace: string,
@@ -84,7 +87,7 @@ export class EventFactory {
   }
 }
 
-/** The ShelfWise-like manifest the specs use. */
+/** The ShelfWise-like manifest the reader specs use (every flag type, a required key). */
 export const shopManifest: ManifestDocument = {
   keys: {
     'rate_limit.requests_per_minute': { type: 'integer', default: 60, minimum: 1 },

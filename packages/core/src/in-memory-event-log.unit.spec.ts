@@ -1,4 +1,4 @@
-import { testEventLog } from './event-log-contract.js';
+import { testEventLog } from './testing/event-log-contract.js';
 import { InMemoryEventLog } from './in-memory-event-log.js';
 
 testEventLog('InMemoryEventLog', async (clock) => {

@@ -1,5 +1,5 @@
-import { StrataError } from '../errors.js';
-import type { NewEvent, RecordedEvent } from '../events.js';
+import { StrataError } from './errors.js';
+import type { NewEvent, RecordedEvent } from './events.js';
 import type {
   AppendAllResult,
   AppendOptions,
@@ -10,9 +10,9 @@ import type {
   HistoryFilter,
   IdGenerator,
   StreamAppend,
-} from '../ports.js';
-import { sha256Hex } from '../sha256.js';
-import { validateNewEvents, type ValidatedEvent } from '../validate-new-events.js';
+} from './ports.js';
+import { sha256Hex } from './sha256.js';
+import { validateNewEvents, type ValidatedEvent } from './validate-new-events.js';
 
 export interface InMemoryEventLogOptions {
   clock?: Clock;

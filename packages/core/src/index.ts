@@ -18,6 +18,7 @@ export * from './time-travel.js';
 export * from './commands.js';
 export * from './validate-new-events.js';
 export * from './in-memory-event-log.js';
+export * from './in-memory-view-store.js';
 export * from './connection-errors.js';
 export * from './fence-checkpoints.js';
 export * from './in-memory-checkpoints.js';

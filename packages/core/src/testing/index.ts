@@ -14,3 +14,4 @@ export * from './snapshot-store-contract.js';
 export * from './token-store-contract.js';
 export * from './view-versions-contract.js';
 export * from './create.js';
+export * from './view-store-contract.js';

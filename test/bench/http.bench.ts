@@ -11,10 +11,9 @@ import { Redis } from 'ioredis';
 import { apiAdapters, buildApi } from '@strata/api';
 import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import { createPool } from '@strata/postgres-log';
-import { EventFactory, shopManifest } from '@strata/core/testing';
-import { liveViewStore } from '../../packages/sdk/test/view-fixture.js';
+import { shopManifest } from '@strata/core/testing';
 import { record } from './lib/report.js';
-import { deleteRedisPrefix, redisUrl, runId, scratchDatabase } from './lib/scratch.js';
+import { deleteRedisPrefix, redisUrl, runId, scratchDatabase, seedViews } from './lib/scratch.js';
 import { formatRate } from './lib/stats.js';
 
 const seconds = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
@@ -51,9 +50,7 @@ export const httpBench = async (): Promise<void> => {
   });
   const bare = Fastify({ logger: false });
   try {
-    const store = await liveViewStore(redis, prefix);
-    const f = new EventFactory('bench', 'prod');
-    await store.applyEvents([
+    await seedViews(redis, prefix, (f) => [
       f.manifest(shopManifest),
       f.set('billing.api_url', 'https://billing.example.com'),
       f.set('rate_limit.requests_per_minute', 100),

@@ -7,10 +7,9 @@ import { InMemoryProvider, OpenFeature } from '@openfeature/server-sdk';
 import { Redis } from 'ioredis';
 import { InMemStorageProvider, Unleash } from 'unleash-client';
 import { createClient, StrataProvider } from '@strata/sdk';
-import { EventFactory, shopManifest } from '@strata/core/testing';
-import { liveViewStore } from '../../packages/sdk/test/view-fixture.js';
+import { shopManifest } from '@strata/core/testing';
 import { record } from './lib/report.js';
-import { deleteRedisPrefix, redisUrl, runId } from './lib/scratch.js';
+import { deleteRedisPrefix, redisUrl, runId, seedViews } from './lib/scratch.js';
 import { formatNs, formatRate, measureAsyncThroughput, measureThroughput } from './lib/stats.js';
 
 const durationMs = Number(process.env.BENCH_SDK_MS ?? 2_000);
@@ -20,9 +19,7 @@ export const sdkBench = async (): Promise<void> => {
   const prefix = `bench:sdk:${runId()}:`;
   const redis = new Redis(redisUrl);
   try {
-    const store = await liveViewStore(redis, prefix);
-    const f = new EventFactory('bench', 'prod');
-    await store.applyEvents([
+    await seedViews(redis, prefix, (f) => [
       f.manifest(shopManifest),
       f.set('billing.api_url', 'https://billing'),
       f.set('rate_limit.requests_per_minute', 100),

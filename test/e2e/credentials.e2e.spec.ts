@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { freePort, sleep, startStack, waitFor, type Json, type Stack, type StartedProcess } from './stack-fixture.js';
+import {
+  bearerRequest,
+  freePort,
+  sleep,
+  startStack,
+  waitFor,
+  type Json,
+  type Stack,
+  type StartedProcess,
+} from './stack-fixture.js';
 
 /**
  * Short-lived credentials and shredding across processes: two real API processes on one
@@ -14,14 +23,7 @@ let second: { url: string; process: StartedProcess };
 
 /** A JSON call against the second API process. */
 const callSecond = async (method: string, path: string, token: string, body?: unknown) => {
-  const response = await fetch(`${second.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  const response = await fetch(`${second.url}${path}`, bearerRequest(method, token, body));
   const text = await response.text();
   return { status: response.status, body: (text ? JSON.parse(text) : null) as Json };
 };

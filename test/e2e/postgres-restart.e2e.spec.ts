@@ -3,6 +3,7 @@ import { expect, inject, test } from 'vitest';
 import { privatePostgres, testRedis } from '@strata/testing';
 import { loadConfig } from '../../services/api/src/config.js';
 import { startApi } from '../../services/api/src/start-api.js';
+import { bearerRequest } from './stack-fixture.js';
 
 /**
  * PostgreSQL restarts under writes (on a cluster of its own: the shared one must never restart).
@@ -46,15 +47,10 @@ test('a PostgreSQL restart under writes answers 503 with Retry-After, never 500,
     const call = async (method: string, path: string, body?: unknown): Promise<Seen> => {
       const started = performance.now();
       try {
-        const response = await fetch(`${api.url}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${adminToken}`,
-            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          },
-          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-          signal: AbortSignal.timeout(requestBoundMs),
-        });
+        const response = await fetch(
+          `${api.url}${path}`,
+          bearerRequest(method, adminToken, body, AbortSignal.timeout(requestBoundMs)),
+        );
         const text = await response.text();
         let code: string | undefined;
         try {

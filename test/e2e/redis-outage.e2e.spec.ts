@@ -5,7 +5,7 @@ import { RedisViewStore } from '@strata/redis-views';
 import { createTestDatabase, privateRedis, waitFor } from '@strata/testing';
 import { loadConfig } from '../../services/api/src/config.js';
 import { startApi } from '../../services/api/src/start-api.js';
-import type { Json } from './stack-fixture.js';
+import { bearerRequest, type Json } from './stack-fixture.js';
 
 /**
  * Redis goes away under a running API (a redis-server of its own, killed and started again
@@ -55,15 +55,10 @@ test('resolved reads come from the log while Redis is down, and from Redis again
   };
   const call = async (method: string, path: string, body?: unknown) => {
     const started = performance.now();
-    const response = await fetch(`${api.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${adminToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(15_000),
-    });
+    const response = await fetch(
+      `${api.url}${path}`,
+      bearerRequest(method, adminToken, body, AbortSignal.timeout(15_000)),
+    );
     const text = await response.text();
     return {
       status: response.status,

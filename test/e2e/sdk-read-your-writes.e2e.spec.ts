@@ -23,19 +23,21 @@ const put = async (url: string, body: unknown): Promise<number> => {
 };
 const staging = '/v1/namespaces/shop/envs/staging';
 const prod = '/v1/namespaces/shop/envs/prod';
+/** A shop/staging client over the test API's views; with `apiUrl`, it asks the API about other scopes. */
+const stagingClient = (options: { apiUrl?: string } = {}) =>
+  createClient({
+    namespace: 'shop',
+    environment: 'staging',
+    redis: api.redis.url,
+    prefix: api.redis.prefix,
+    ...(options.apiUrl === undefined ? {} : { apiUrl: options.apiUrl, token: adminToken }),
+  });
 
 describe('SDK waitFor across scopes', () => {
   test('the Redis client: a prod write does not stall a staging client; its own writes still wait', async () => {
     await put(`${staging}/config/ui.theme`, { value: 'dark' });
     await api.project();
-    await using client = createClient({
-      namespace: 'shop',
-      environment: 'staging',
-      redis: api.redis.url,
-      prefix: api.redis.prefix,
-      apiUrl,
-      token: adminToken,
-    });
+    await using client = stagingClient({ apiUrl });
     await client.ready();
     const elsewhere = await put(`${prod}/tenants/acme/config/ui.theme`, { value: 'light' });
     const started = performance.now();
@@ -51,12 +53,7 @@ describe('SDK waitFor across scopes', () => {
   });
 
   test('without an API to ask, a position of another scope is waited for (and times out)', async () => {
-    await using client = createClient({
-      namespace: 'shop',
-      environment: 'staging',
-      redis: api.redis.url,
-      prefix: api.redis.prefix,
-    });
+    await using client = stagingClient();
     await client.ready();
     const elsewhere = await put(`${prod}/config/ui.theme`, { value: 'dark' });
     await expect(client.waitFor(elsewhere, 300)).rejects.toMatchObject({ code: 'TIMEOUT' });

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { dumpKeys } from '@strata/testing';
 import { readWholeTopic, startStack, type Stack } from './stack-fixture.js';
 
 /**
@@ -218,31 +219,12 @@ test('secret markers come back only to secret-read and appear nowhere else: Post
   let keysScanned = 0;
   let sawEnvelope = false;
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${stack.prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      for (const key of keys) {
-        keysScanned++;
-        const type = await redis.type(key);
-        const content =
-          type === 'string'
-            ? ((await redis.get(key)) ?? '')
-            : type === 'hash'
-              ? JSON.stringify(await redis.hgetall(key))
-              : type === 'set'
-                ? JSON.stringify(await redis.smembers(key))
-                : type === 'list'
-                  ? JSON.stringify(await redis.lrange(key, 0, -1))
-                  : type === 'zset'
-                    ? JSON.stringify(await redis.zrange(key, 0, -1, 'WITHSCORES'))
-                    : type === 'stream'
-                      ? JSON.stringify(await redis.xrange(key, '-', '+'))
-                      : `unknown type ${type}`;
-        if (content.includes('ciphertext')) sawEnvelope = true;
-        search(`Redis ${key}`, `${key}\n${content}`);
-      }
-    } while (cursor !== '0');
+    for (const [key, value] of Object.entries(await dumpKeys(redis, stack.prefix))) {
+      keysScanned++;
+      const content = typeof value === 'string' ? value : JSON.stringify(value);
+      if (content.includes('ciphertext')) sawEnvelope = true;
+      search(`Redis ${key}`, `${key}\n${content}`);
+    }
   } finally {
     redis.disconnect();
   }

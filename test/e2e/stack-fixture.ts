@@ -19,6 +19,17 @@ const nodeBin = path.join(repoRoot, 'node_modules/.bin/node');
 
 /** What the API answered, parsed; specs check its shape with `expect`, not with types. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+/** `fetch` options for an API call: the bearer token, and `body` (a string as is) sent as JSON. */
+export const bearerRequest = (method: string, token: string, body?: unknown, signal?: AbortSignal): RequestInit => ({
+  method,
+  headers: {
+    authorization: `Bearer ${token}`,
+    ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+  },
+  ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  ...(signal === undefined ? {} : { signal }),
+});
+
 export type Json = any;
 
 export type ServiceName = 'api' | 'relay' | 'projector';
@@ -210,14 +221,7 @@ export const startStack = async (options: StackOptions = {}): Promise<Stack> => 
       if (name === 'api') await waitReady();
     },
     async call(method, apiPath, body, token = adminToken) {
-      const response = await fetch(`${url}${apiPath}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-      });
+      const response = await fetch(`${url}${apiPath}`, bearerRequest(method, token, body));
       const text = await response.text();
       let parsed: unknown = null;
       try {

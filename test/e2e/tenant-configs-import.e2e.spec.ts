@@ -58,6 +58,20 @@ const legacyDatabase = async (rows: Dataset['rows']): Promise<string> => {
   return url.toString();
 };
 
+/** `strata import tenant-configs` of a legacy database into shelfwise/<env>. */
+const importArgs = (source: string, fernetKey: string, env: string): string[] => [
+  'import',
+  'tenant-configs',
+  '--source',
+  source,
+  '--fernet-key',
+  fernetKey,
+  '-n',
+  'shelfwise',
+  '-e',
+  env,
+];
+
 const strata = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
   new Promise((done) => {
     execFile(
@@ -118,20 +132,7 @@ describe('strata import tenant-configs', () => {
     const source = await legacyDatabase(data.rows);
     const envFile = join(work, 'prod.env');
     writeFileSync(envFile, data.env_file);
-    const args = [
-      'import',
-      'tenant-configs',
-      '--source',
-      source,
-      '--fernet-key',
-      data.fernet_key,
-      '-n',
-      'shelfwise',
-      '-e',
-      'prod',
-      '--env-file',
-      envFile,
-    ];
+    const args = [...importArgs(source, data.fernet_key, 'prod'), '--env-file', envFile];
     const plaintexts = data.tenants.flatMap((t) => {
       const row = data.rows.find((r) => r.tenant_id === t && r.key === 'secret.erp.api_key');
       return row ? [row.value] : [];
@@ -266,18 +267,7 @@ describe('strata import tenant-configs', () => {
     ];
     const source = await legacyDatabase(rows);
     const before = await head();
-    const args = [
-      'import',
-      'tenant-configs',
-      '--source',
-      source,
-      '--fernet-key',
-      data.fernet_key,
-      '-n',
-      'shelfwise',
-      '-e',
-      'staging',
-    ];
+    const args = importArgs(source, data.fernet_key, 'staging');
     const run = await strata(args);
     expect(run.code, run.stderr).toBe(8);
     const lines = run.stderr.trim().split('\n');

@@ -1,12 +1,7 @@
 import { StrataError } from './errors.js';
 import { environmentEventTypes, namespaceWideEventTypes, type EventType, type RecordedEvent } from './events.js';
-import {
-  evaluateFlag,
-  resolveFlag as resolveFlagIn,
-  type EvaluationContext,
-  type FlagEvaluation,
-  type FlagResolution,
-} from './flags.js';
+import { evaluateFlag, resolveFlag as resolveFlagIn, type FlagEvaluation } from './flags.js';
+import type { EvaluationContext, FlagResolution } from './flag-definition.js';
 import type { Clock, EventLog } from './ports.js';
 import { resolveConfig, type ResolvedConfig } from './resolve.js';
 import { fold, initialState, type NamespaceEnvState } from './scope-state.js';

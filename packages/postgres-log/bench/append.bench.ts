@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { createPool } from '../src/create-pool.js';
 import { verifyChain } from '../src/hash-chain.js';
-import { migrate } from '../src/migrate.js';
 import { PostgresEventLog } from '../src/postgres-event-log.js';
 import { configValueSet } from '@strata/core/testing';
+import { scratchDatabase } from '@strata/testing/scratch';
 
 export interface AppendMeasurement {
   label: string;
@@ -99,25 +99,6 @@ export const runAppendBenchmark = async (
   });
 };
 
-/** A migrated throw-away database; dropped on dispose. */
-export const createScratchDatabase = async (adminUrl: string): Promise<{ url: string } & AsyncDisposable> => {
-  const name = `strata_scratch_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE "${name}"`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  await migrate(url.toString());
-  return { url: url.toString(), [Symbol.asyncDispose]: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
-};
-
 /**
  * CPU seconds used so far by the PostgreSQL backends serving `database` (Linux, same machine).
  * On a shared, busy machine wall-clock rates say little; CPU per event says what the design costs.
@@ -142,7 +123,7 @@ const cpuDelta = (before: Map<number, number>, after: Map<number, number>): numb
 const main = async () => {
   const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const durationMs = Number(process.env.BENCH_DURATION_MS ?? 5_000);
-  await using db = await createScratchDatabase(adminUrl);
+  await using db = await scratchDatabase(adminUrl, 'scratch');
   console.log(
     `load average ${(await readFile('/proc/loadavg', 'utf8').catch(() => '?')).split(' ').slice(0, 3).join(' ')}`,
   );

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { InMemoryEventLog, type RecordedEvent } from '@strata/core';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
-import { createTestDatabase, testRedis } from '@strata/testing';
+import { createTestDatabase, dumpKeys, testRedis } from '@strata/testing';
 import { RedisViewReader, RedisViewStore, globalKeys, staleAfterMs, type ViewChange } from './index.js';
 import {
   appendSampleEvents,
@@ -17,28 +17,6 @@ import {
 
 const expectedState = expectedViewState;
 const comparable = comparableState;
-
-/** Every key and value under a prefix, type-aware, for byte-exact before/after comparisons. */
-const dumpKeys = async (redis: Redis, prefix: string): Promise<Record<string, unknown>> => {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
-  const out: Record<string, unknown> = {};
-  for (const key of keys.sort()) {
-    const type = await redis.type(key);
-    out[key] =
-      type === 'hash'
-        ? await redis.hgetall(key)
-        : type === 'set'
-          ? (await redis.smembers(key)).sort()
-          : await redis.get(key);
-  }
-  return out;
-};
 
 const collect = async (url: string, channel: string) => {
   const subscriber = new Redis(url);

@@ -5,6 +5,7 @@ export * from './postgres.js';
 export * from './redis.js';
 export * from './kafka.js';
 export * from './wait.js';
+export * from './scratch.js';
 export * from './private-kafka.js';
 export * from './private-postgres.js';
 export * from './private-redis.js';

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { inject } from 'vitest';
+import { adminQuery } from './scratch.js';
 
 export interface TestDatabase extends AsyncDisposable {
   name: string;
@@ -17,17 +18,6 @@ const withDatabase = (url: string, database: string, user?: string): string => {
     parsed.password = '';
   }
   return parsed.toString();
-};
-
-/** Runs one statement on the maintenance database (CREATE/DROP DATABASE cannot run in a transaction). */
-export const adminQuery = async (maintenanceUrl: string, sql: string): Promise<void> => {
-  const client = new pg.Client({ connectionString: maintenanceUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 };
 
 /**

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { migrate } from '@strata/postgres-log';
-import { adminQuery, withDatabase } from './postgres.js';
+import { withDatabase } from './postgres.js';
+import { adminQuery } from './scratch.js';
 import { freePort } from './wait.js';
 
 const run = promisify(execFile);

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { deleteByPrefix } from './scratch.js';
 
 export interface TestRedis extends AsyncDisposable {
   url: string;
@@ -22,13 +23,4 @@ export const testRedis = async (): Promise<TestRedis> => {
       client.disconnect();
     },
   };
-};
-
-export const deleteByPrefix = async (client: Redis, prefix: string): Promise<void> => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await client.unlink(...keys);
-  } while (cursor !== '0');
 };

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { migrate } from '@strata/postgres-log';
+import type { RecordedEvent } from '@strata/core';
+import { EventFactory } from '@strata/core/testing';
+import { deleteByPrefix, scratchDatabase as scratch, type ScratchDatabase } from '@strata/testing/scratch';
+import { liveViewStore } from '../../../packages/sdk/test/view-fixture.js';
 
 export const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -10,52 +12,30 @@ export const kafkaBrokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 /** A short random id so concurrent runs (and other engineers' tests) never share a name. */
 export const runId = (): string => randomBytes(4).toString('hex');
 
-const admin = async (sql: string): Promise<void> => {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-};
+export type { ScratchDatabase } from '@strata/testing/scratch';
 
-export interface ScratchDatabase extends AsyncDisposable {
-  url: string;
-  name: string;
-}
-
-/** `strata_bench_<random>` on the admin server, migrated for Strata unless `migrated: false`; dropped on dispose. */
-export const scratchDatabase = async (
-  label: string,
-  options: { migrated?: boolean } = {},
-): Promise<ScratchDatabase> => {
-  const name = `strata_bench_${label}_${runId()}`;
-  await admin(`CREATE DATABASE "${name}"`);
-  const url = Object.assign(new URL(adminUrl), { pathname: `/${name}` }).toString();
-  const drop = () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  try {
-    if (options.migrated !== false) await migrate(url);
-  } catch (error) {
-    await drop();
-    throw error;
-  }
-  return { url, name, [Symbol.asyncDispose]: drop };
-};
+/** `strata_bench_<label>_<random>`, migrated for Strata unless `migrated: false`; dropped on dispose. */
+export const scratchDatabase = (label: string, options: { migrated?: boolean } = {}): Promise<ScratchDatabase> =>
+  scratch(adminUrl, `bench_${label}`, options);
 
 /** Deletes every Redis key under `prefix`. */
 export const deleteRedisPrefix = async (prefix: string): Promise<void> => {
   const redis = new Redis(redisUrl);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
+    await deleteByPrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
+};
+
+/** Views of bench/prod under `prefix`, live as the projector leaves them, holding the events `seed` builds. */
+export const seedViews = async (
+  redis: Redis,
+  prefix: string,
+  seed: (f: EventFactory) => RecordedEvent[],
+): Promise<void> => {
+  const store = await liveViewStore(redis, prefix);
+  await store.applyEvents(seed(new EventFactory('bench', 'prod')));
 };
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

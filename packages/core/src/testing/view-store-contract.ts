@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { environmentEventTypes, type RecordedEvent } from '../events.js';
-import {
-  evaluateFlag,
-  resolveFlag,
-  type EvaluationContext,
-  type FlagEvaluation,
-  type FlagResolution,
-} from '../flags.js';
+import { evaluateFlag, resolveFlag, type FlagEvaluation } from '../flags.js';
+import type { EvaluationContext, FlagResolution } from '../flag-definition.js';
 import { InMemoryEventLog } from '../in-memory-event-log.js';
 import type { EventLog } from '../ports.js';
 import { resolveConfig, type ResolvedConfig } from '../resolve.js';

@@ -1,19 +1,18 @@
-import { createTestDatabase } from '@strata/testing';
-import pg from 'pg';
+import { createTestPools, type TestPools } from '@strata/testing';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresEventLog } from './postgres-event-log.js';
 import { configValueSet } from '@strata/core/testing';
 
 /** BRIEF invariant 1: the log is append-only, for the owner and for the application's role. */
 describe('strata.events is append-only', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pools: TestPools;
   let owner: pg.Pool;
   let app: pg.Pool;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    owner = new pg.Pool({ connectionString: db.url, max: 2 });
-    app = new pg.Pool({ connectionString: db.appUrl, max: 2 });
+    pools = await createTestPools({ appMax: 2 });
+    ({ owner, app } = pools);
     const appended = await new PostgresEventLog(app).append('env:shop/prod', [
       configValueSet('a.b', 1),
       configValueSet('a.c', 2),
@@ -21,11 +20,7 @@ describe('strata.events is append-only', () => {
     expect(appended).toMatchObject({ ok: true, positions: [1, 2] });
   });
 
-  afterAll(async () => {
-    await owner.end();
-    await app.end();
-    await db[Symbol.asyncDispose]();
-  });
+  afterAll(async () => pools?.[Symbol.asyncDispose]());
 
   const tampering = [
     ['UPDATE', `UPDATE strata.events SET data = '{}' WHERE position = 1`],

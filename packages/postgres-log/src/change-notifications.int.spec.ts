@@ -1,25 +1,19 @@
-import { createTestDatabase, waitFor } from '@strata/testing';
-import pg from 'pg';
+import { createTestPools, waitFor, type TestPools } from '@strata/testing';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeNotifications } from './change-notifications.js';
 
 /** The real LISTEN connection, dropped under it by the server (what a PostgreSQL restart does to it). */
 describe('ChangeNotifications', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pools: TestPools;
   let pool: pg.Pool;
   let owner: pg.Pool;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
-    pool.on('error', () => undefined);
-    owner = new pg.Pool({ connectionString: db.url, max: 2 });
+    pools = await createTestPools();
+    ({ app: pool, owner } = pools);
   });
-  afterAll(async () => {
-    await pool.end();
-    await owner.end();
-    await db[Symbol.asyncDispose]();
-  });
+  afterAll(async () => pools?.[Symbol.asyncDispose]());
 
   it('delivers notifications, reports the lost connection once, reports gaps, and listens again after reconnecting', async () => {
     const seen: string[] = [];

@@ -1,5 +1,5 @@
 import { testEventLog, configValueSet } from '@strata/core/testing';
-import { createTestDatabase } from '@strata/testing';
+import { createTestDatabase, createTestPools, type TestPools } from '@strata/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from './hash-chain.js';
@@ -21,16 +21,15 @@ testEventLog('PostgresEventLog', async (clock) => {
 
 /** What only the PostgreSQL log does: ULIDs, group commit, the hash chain behind the trigger. */
 describe('PostgresEventLog', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pools: TestPools;
   let pool: pg.Pool;
   let owner: pg.Pool;
   let log: PostgresEventLog;
   const clock = { now: () => new Date('2025-03-01T10:00:00.000Z') };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.appUrl, max: 4 });
-    owner = new pg.Pool({ connectionString: db.url, max: 2 });
+    pools = await createTestPools();
+    ({ app: pool, owner } = pools);
     log = new PostgresEventLog(pool, { clock });
     await log.append(
       'env:shop/prod',
@@ -38,11 +37,7 @@ describe('PostgresEventLog', () => {
     );
   });
 
-  afterAll(async () => {
-    await pool.end();
-    await owner.end();
-    await db[Symbol.asyncDispose]();
-  });
+  afterAll(async () => pools?.[Symbol.asyncDispose]());
 
   it('identifies events by ULID', async () => {
     const events = await log.readStream('env:shop/prod');

@@ -62,4 +62,30 @@ export const createTestDatabase = async (): Promise<TestDatabase> => {
   };
 };
 
+export interface TestPools extends AsyncDisposable {
+  db: TestDatabase;
+  /** Connected as the superuser that owns the schema. */
+  owner: pg.Pool;
+  /** Connected as `strata_app`; its connection errors are swallowed (specs drop connections on purpose). */
+  app: pg.Pool;
+}
+
+/** A fresh database with an owner pool and an application-role pool; both ended and the database dropped on dispose. */
+export const createTestPools = async (options: { ownerMax?: number; appMax?: number } = {}): Promise<TestPools> => {
+  const db = await createTestDatabase();
+  const owner = new pg.Pool({ connectionString: db.url, max: options.ownerMax ?? 2 });
+  const app = new pg.Pool({ connectionString: db.appUrl, max: options.appMax ?? 4 });
+  app.on('error', () => undefined);
+  return {
+    db,
+    owner,
+    app,
+    async [Symbol.asyncDispose]() {
+      await app.end();
+      await owner.end();
+      await db[Symbol.asyncDispose]();
+    },
+  };
+};
+
 export { withDatabase };

@@ -45,16 +45,17 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** A supervisor whose workers never count as stable within a test: every exit is a restart. */
+const restarting = (
+  out: ReturnType<typeof recorder>,
+  delays: { maxRestarts: number; initialDelayMs: number; maxDelayMs: number },
+) => new Supervisor(root, out.log, { ...delays, stableAfterMs: 60_000 });
+
 describe('Supervisor', () => {
   it('restarts a crashing worker with growing delays until it stays up, without giving up', async () => {
     const entry = await script('flaky', 3);
     const out = recorder();
-    const supervisor = new Supervisor(root, out.log, {
-      maxRestarts: 5,
-      initialDelayMs: 400,
-      maxDelayMs: 5_000,
-      stableAfterMs: 60_000,
-    });
+    const supervisor = restarting(out, { maxRestarts: 5, initialDelayMs: 400, maxDelayMs: 5_000 });
     let gaveUp: GaveUp | undefined;
     void supervisor.gaveUp.then((value) => (gaveUp = value));
     try {
@@ -85,12 +86,7 @@ describe('Supervisor', () => {
   it('gives up on a worker that keeps failing, loudly, after the bounded number of restarts', async () => {
     const entry = await script('broken', 1_000, 3);
     const out = recorder();
-    const supervisor = new Supervisor(root, out.log, {
-      maxRestarts: 3,
-      initialDelayMs: 100,
-      maxDelayMs: 1_000,
-      stableAfterMs: 60_000,
-    });
+    const supervisor = restarting(out, { maxRestarts: 3, initialDelayMs: 100, maxDelayMs: 1_000 });
     try {
       supervisor.start({ name: 'broken', entry });
       const gaveUp = await Promise.race([

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planFlagdImport } from './commands.js';
 import { newEvent, type FlagdDefinition, type ManifestDocument } from './events.js';
-import { meta } from './testing/event-builders.js';
+import { cmd, meta } from './testing/event-builders.js';
 import { resolveFlag } from './flags.js';
 import { foldNew, given, recorded } from './testing/given.js';
 import { fold } from './scope-state.js';
@@ -30,30 +30,22 @@ const pro = { '==': [{ var: 'plan' }, 'pro'] };
 describe('SetFlagDefinition', () => {
   it('given a declared flag, when a valid definition is set, then FlagDefinitionSet', () => {
     given([published])
-      .when({ type: 'SetFlagDefinition', ...scope, flag: 'banner', definition: banner(), metadata: meta })
+      .when(cmd.setFlagDefinition('banner', banner()))
       .then([definitionSet('banner', banner())]);
   });
   it('given a boolean flag, when string variants are set, then VALIDATION_FAILED naming variants', () => {
     const error = given([published])
-      .when({ type: 'SetFlagDefinition', ...scope, flag: 'checkout', definition: banner(), metadata: meta })
+      .when(cmd.setFlagDefinition('checkout', banner()))
       .thenThrows('VALIDATION_FAILED', /variants: the manifest declares a boolean flag/);
     expect(error.details).toMatchObject({ problems: [{ path: 'variants' }] });
   });
   it('given no such segment, when a definition refs it, then VALIDATION_FAILED naming the $ref path', () => {
     given([published])
-      .when({
-        type: 'SetFlagDefinition',
-        ...scope,
-        flag: 'banner',
-        definition: banner({ if: [{ $ref: 'pro' }, 'b', null] }),
-        metadata: meta,
-      })
+      .when(cmd.setFlagDefinition('banner', banner({ if: [{ $ref: 'pro' }, 'b', null] })))
       .thenThrows('VALIDATION_FAILED', /targeting\.if\[0\]\.\$ref: unknown segment "pro"/);
   });
   it('given an undeclared flag, then UNKNOWN_KEY', () => {
-    given([published])
-      .when({ type: 'SetFlagDefinition', ...scope, flag: 'nope', definition: banner(), metadata: meta })
-      .thenThrows('UNKNOWN_KEY');
+    given([published]).when(cmd.setFlagDefinition('nope', banner())).thenThrows('UNKNOWN_KEY');
   });
 });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { newEvent, type FlagdDefinition, type ManifestDocument } from './events.js';
-import { meta } from './testing/event-builders.js';
+import { cmd, meta } from './testing/event-builders.js';
 import { evaluateFlag, resolveFlag } from './flags.js';
 import { foldNew, given, recorded } from './testing/given.js';
 import { fold } from './scope-state.js';
@@ -66,15 +66,7 @@ describe('SetFlagOverride with a variant', () => {
   const history = [published, definitionSet('color', color())];
   it('given a known variant, then FlagOverrideSet carries it and it always wins, reason TARGETING_MATCH', () => {
     given(history)
-      .when({
-        type: 'SetFlagOverride',
-        ...scope,
-        tenant: 'acme',
-        flag: 'color',
-        override: 'enabled',
-        variant: 'red',
-        metadata: meta,
-      })
+      .when(cmd.setFlagOverride('acme', 'color', 'enabled', 'red'))
       .then([override('acme', 'color', 'enabled', 'red')]);
     const state = foldNew([...history, override('acme', 'color', 'enabled', 'red')]);
     expect(state.overrides.get('acme')?.get('color')).toMatchObject({ override: 'enabled', variant: 'red' });
@@ -87,29 +79,13 @@ describe('SetFlagOverride with a variant', () => {
   });
   it('given an unknown variant, then VALIDATION_FAILED naming variant', () => {
     const error = given(history)
-      .when({
-        type: 'SetFlagOverride',
-        ...scope,
-        tenant: 'acme',
-        flag: 'color',
-        override: 'enabled',
-        variant: 'green',
-        metadata: meta,
-      })
+      .when(cmd.setFlagOverride('acme', 'color', 'enabled', 'green'))
       .thenThrows('VALIDATION_FAILED', /variant: unknown variant "green"; the definition has "red", "blue"/);
     expect(error.details).toMatchObject({ problems: [{ path: 'variant' }] });
   });
   it('given a flag without a definition in the environment, then VALIDATION_FAILED', () => {
     given([published])
-      .when({
-        type: 'SetFlagOverride',
-        ...scope,
-        tenant: 'acme',
-        flag: 'color',
-        override: 'enabled',
-        variant: 'red',
-        metadata: meta,
-      })
+      .when(cmd.setFlagOverride('acme', 'color', 'enabled', 'red'))
       .thenThrows('VALIDATION_FAILED', /has no definition in this environment/);
   });
   it('given the shorthand, then its on / off variants can be pinned, and evaluateFlag agrees', () => {
@@ -134,15 +110,7 @@ describe('SetFlagOverride with a variant', () => {
   });
   it('given a variant with a disabled override, then VALIDATION_FAILED', () => {
     given(history)
-      .when({
-        type: 'SetFlagOverride',
-        ...scope,
-        tenant: 'acme',
-        flag: 'color',
-        override: 'disabled',
-        variant: 'red',
-        metadata: meta,
-      })
+      .when(cmd.setFlagOverride('acme', 'color', 'disabled', 'red'))
       .thenThrows('VALIDATION_FAILED', /override must be "enabled"/);
   });
 });
@@ -185,13 +153,9 @@ describe('diff and revert cover variant overrides', () => {
 describe('the manifest declares variants', () => {
   it('given declared variants, then a definition with others or fewer is VALIDATION_FAILED naming the path', () => {
     const error = given([published])
-      .when({
-        type: 'SetFlagDefinition',
-        ...scope,
-        flag: 'color',
-        definition: { state: 'ENABLED', variants: { red: 'R', green: 'G' }, defaultVariant: 'red' },
-        metadata: meta,
-      })
+      .when(
+        cmd.setFlagDefinition('color', { state: 'ENABLED', variants: { red: 'R', green: 'G' }, defaultVariant: 'red' }),
+      )
       .thenThrows('VALIDATION_FAILED', /variants\.green: the manifest declares the variants "red", "blue"/);
     expect(error.details).toMatchObject({
       problems: [
@@ -200,7 +164,7 @@ describe('the manifest declares variants', () => {
       ],
     });
     given([published])
-      .when({ type: 'SetFlagDefinition', ...scope, flag: 'color', definition: color(), metadata: meta })
+      .when(cmd.setFlagDefinition('color', color()))
       .then([definitionSet('color', color())]);
   });
 });

@@ -77,6 +77,10 @@ describe('kafkaLogCreator', () => {
   });
 });
 
+/** A broker's error answer as kafkajs raises it (its constructor's type wants kafkajs's internal shape). */
+const protocolError = (type: string, message: string, retriable: boolean) =>
+  new KafkaJSProtocolError({ message, type, retriable } as never);
+
 describe('isTransientKafkaError', () => {
   it('is true for what a broker that is down or still settling answers', () => {
     const refused = new KafkaJSConnectionError('Connection error: connect ECONNREFUSED');
@@ -84,22 +88,18 @@ describe('isTransientKafkaError', () => {
     expect(isTransientKafkaError(new KafkaJSNumberOfRetriesExceeded(refused, { retryCount: 5, retryTime: 1000 }))).toBe(
       true,
     );
-    const notHosted = new KafkaJSProtocolError({
-      message: 'This server does not host this topic-partition',
-      type: 'UNKNOWN_TOPIC_OR_PARTITION',
-      retriable: true,
-    } as never);
+    const notHosted = protocolError(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      'This server does not host this topic-partition',
+      true,
+    );
     expect(isTransientKafkaError(notHosted)).toBe(true);
     expect(isTransientKafkaError(new KafkaJSAggregateError('create failed', [notHosted, notHosted]))).toBe(true);
   });
 
   it('is false for errors that waiting does not fix', () => {
     expect(isTransientKafkaError(new KafkaJSNonRetriableError('Invalid topic'))).toBe(false);
-    const denied = new KafkaJSProtocolError({
-      message: 'Not authorized to access topics',
-      type: 'TOPIC_AUTHORIZATION_FAILED',
-      retriable: false,
-    } as never);
+    const denied = protocolError('TOPIC_AUTHORIZATION_FAILED', 'Not authorized to access topics', false);
     expect(isTransientKafkaError(denied)).toBe(false);
     expect(isTransientKafkaError(new KafkaJSAggregateError('create failed', [denied]))).toBe(false);
     expect(isTransientKafkaError(new TypeError('x is undefined'))).toBe(false);

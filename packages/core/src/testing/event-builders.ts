@@ -1,3 +1,4 @@
+import type { SetFlagDefinition, SetFlagOverride } from '../commands.js';
 import { newEvent, type EventMetadata, type ManifestDocument, type NewEvent, type SecretEnvelope } from '../events.js';
 
 /** Event builders for specs and benchmarks of every package: a shop manifest and one maker per event. */
@@ -85,4 +86,29 @@ export const ev = {
     ),
   deleteSecret: (tenant: string | null, name: string): NewEvent =>
     newEvent('SecretDeleted', { ...scope, tenant, name }, meta),
+};
+
+/** Command makers for decider specs, in shop/prod by `admin`. */
+export const cmd = {
+  setFlagDefinition: (flag: string, definition: unknown): SetFlagDefinition => ({
+    type: 'SetFlagDefinition',
+    ...scope,
+    flag,
+    definition,
+    metadata: meta,
+  }),
+  setFlagOverride: (
+    tenant: string,
+    flag: string,
+    override: SetFlagOverride['override'],
+    variant?: string,
+  ): SetFlagOverride => ({
+    type: 'SetFlagOverride',
+    ...scope,
+    tenant,
+    flag,
+    override,
+    ...(variant === undefined ? {} : { variant }),
+    metadata: meta,
+  }),
 };

@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -6,7 +7,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, freePort, testRedis, type TestDatabase, type TestRedis } from '@strata/testing';
-import { bucket as bucketOf } from '@strata/core';
 
 /**
  * The real `strata` binary against the real API process (PostgreSQL, Redis), as a user runs it.
@@ -14,11 +14,14 @@ import { bucket as bucketOf } from '@strata/core';
  * rebuild` brings them up to date from the log — which exercises rebuild too.
  */
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 // The CLI from source (no build needed); the built, installed `strata` is tested by test/e2e/packages.e2e.spec.ts.
 const main = join(root, 'packages/cli/src/main.ts');
 // Absolute: the CLI runs in a scratch directory, where a bare `tsx` would not resolve.
 const tsx = pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href;
+/** The seed's bucket, computed here independently of the code under test: sha256("<tenant>:<flag>")[:8] % 100. */
+const bucketOf = (tenant: string, flag: string): number =>
+  createHash('sha256').update(`${tenant}:${flag}`, 'utf8').digest().readUInt32BE(0) % 100;
 const adminToken = 'e2e-admin-token-0123456789abcdef';
 const work = mkdtempSync(join(tmpdir(), 'strata-cli-e2e-'));
 

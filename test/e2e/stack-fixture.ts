@@ -17,8 +17,6 @@ import { createTestDatabase, deleteByPrefix, testRedis, testTopic } from '@strat
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const nodeBin = path.join(repoRoot, 'node_modules/.bin/node');
 
-/** What the API answered, parsed; specs check its shape with `expect`, not with types. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 /** `fetch` options for an API call: the bearer token, and `body` (a string as is) sent as JSON. */
 export const bearerRequest = (method: string, token: string, body?: unknown, signal?: AbortSignal): RequestInit => ({
   method,
@@ -30,6 +28,8 @@ export const bearerRequest = (method: string, token: string, body?: unknown, sig
   ...(signal === undefined ? {} : { signal }),
 });
 
+/** What the API answered, parsed; specs check its shape with `expect`, not with types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
 export type Json = any;
 
 export type ServiceName = 'api' | 'relay' | 'projector';

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import type pg from 'pg';
 import { createPool } from '../src/create-pool.js';
 import { verifyChain } from '../src/hash-chain.js';
 import { PostgresEventLog } from '../src/postgres-event-log.js';

@@ -10,6 +10,7 @@ import {
   type FlagValue,
   type Hook,
 } from '@openfeature/server-sdk';
+import { InMemoryEventLog } from '@strata/core';
 import { RedisViewStore } from '@strata/redis-views';
 import { createClient, StrataProvider, type StrataClient } from '@strata/sdk';
 import { privateRedis, waitFor, type PrivateRedis } from '@strata/testing';
@@ -95,7 +96,7 @@ beforeAll(async () => {
   const seed = new Redis(staleRedis.url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
   seed.on('error', () => undefined);
   const viewStore = new RedisViewStore({ redis: seed, prefix: 'strata:' });
-  await viewStore.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+  await viewStore.rebuild({ eventLog: new InMemoryEventLog(), dropDelayMs: 0 });
   seed.disconnect();
   const losing = createClient({ namespace: ns, environment: 'prod', redis: staleRedis.url, prefix: 'strata:' });
   degraded.push(unreachable, misconfigured, losing);

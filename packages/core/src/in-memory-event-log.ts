@@ -8,6 +8,7 @@ import type {
   EventLog,
   ExpectedVersion,
   HistoryFilter,
+  IdempotentResult,
   IdGenerator,
   StreamAppend,
 } from './ports.js';
@@ -17,12 +18,6 @@ import { validateNewEvents, type ValidatedEvent } from './validate-new-events.js
 export interface InMemoryEventLogOptions {
   clock?: Clock;
   ids?: IdGenerator;
-}
-
-/** What a stored idempotency key answers: the positions and stream version of the append it was first used with. */
-interface KeyedResult {
-  positions: number[];
-  streamVersion: number;
 }
 
 type Conflict = { ok: false; reason: 'version_conflict'; currentVersion: number; expectedVersion: ExpectedVersion };
@@ -41,7 +36,7 @@ export class InMemoryEventLog implements EventLog {
   readonly #ids: IdGenerator;
   readonly #events: RecordedEvent[] = [];
   readonly #versions = new Map<string, number>();
-  readonly #keys = new Map<string, KeyedResult>();
+  readonly #keys = new Map<string, IdempotentResult>();
 
   constructor(options: InMemoryEventLogOptions = {}) {
     this.#clock = options.clock ?? { now: () => new Date() };
@@ -61,6 +56,11 @@ export class InMemoryEventLog implements EventLog {
     return { ok: true, ...written, replayed: false };
   }
 
+  async idempotentResult(idempotencyKey: string): Promise<IdempotentResult | null> {
+    const stored = this.#keys.get(idempotencyKey);
+    return stored ? { positions: [...stored.positions], streamVersion: stored.streamVersion } : null;
+  }
+
   async appendAll(appends: StreamAppend[], options: { idempotencyKey?: string } = {}): Promise<AppendAllResult> {
     if (appends.length === 0) throw new StrataError('VALIDATION_FAILED', 'appendAll needs at least one append');
     const validated = appends.map((append) => validateNewEvents(append.streamId, append.events));
@@ -77,7 +77,7 @@ export class InMemoryEventLog implements EventLog {
     const recordedAt = this.#recordedAt();
     const positions: number[] = [];
     const streamVersions: Record<string, number> = {};
-    let last: KeyedResult | undefined;
+    let last: IdempotentResult | undefined;
     appends.forEach((append, i) => {
       last = this.#write(append.streamId, validated[i]!, recordedAt);
       positions.push(...last.positions);
@@ -152,7 +152,7 @@ export class InMemoryEventLog implements EventLog {
     return previous !== undefined && previous > now ? previous : now;
   }
 
-  #write(streamId: string, events: readonly ValidatedEvent[], recordedAt: string): KeyedResult {
+  #write(streamId: string, events: readonly ValidatedEvent[], recordedAt: string): IdempotentResult {
     const positions: number[] = [];
     let version = this.#version(streamId);
     for (const event of events) {

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll } from 'vitest';
 import type { NewEvent } from '@strata/core';
-import { viewVersionsContract } from '@strata/core/testing';
+import { recordEvents, sampleManifest, viewVersionsContract } from '@strata/core/testing';
 import { testRedis, type TestRedis } from '@strata/testing';
 import { globalKeys } from './key-layout.js';
 import { RedisViewStore } from './redis-view-store.js';
 import { RedisViewVersions } from './redis-view-versions.js';
-import { recordEvents, sampleManifest } from './testing/sample-events.js';
 
 let redis: TestRedis;
 let made = 0;

@@ -134,6 +134,11 @@ export const testEventLog = (name: string, factory: EventLogFactory): void => {
       expect(first).toMatchObject({ ok: true, replayed: false });
       expect(retried).toEqual({ ...first, replayed: true });
       expect(await log.headPosition()).toBe(head);
+      // The lookup a writer makes before deciding answers the same, and nothing for an unseen key.
+      expect(await log.idempotentResult('cmd-1')).toEqual(
+        first.ok ? { positions: first.positions, streamVersion: first.streamVersion } : null,
+      );
+      expect(await log.idempotentResult('cmd-never-used')).toBeNull();
       // Concurrent retries of one new key: one append, all see its positions.
       const racing = await Promise.all(
         Array.from({ length: 8 }, () =>
@@ -153,6 +158,7 @@ export const testEventLog = (name: string, factory: EventLogFactory): void => {
         ok: false,
         currentVersion: 0,
       });
+      expect(await log.idempotentResult('cmd-3')).toBeNull();
       expect(await log.append(stream, [event], { idempotencyKey: 'cmd-3', expectedVersion: 0 })).toMatchObject({
         ok: true,
         streamVersion: 1,
@@ -199,6 +205,8 @@ export const testEventLog = (name: string, factory: EventLogFactory): void => {
         { idempotencyKey: 'multi-1' },
       );
       expect(again).toEqual({ ok: true, positions: [head + 3], streamVersions: {}, replayed: true });
+      // A multi-stream key answers the last stream's append, as the replay does.
+      expect(await log.idempotentResult('multi-1')).toEqual({ positions: [head + 3], streamVersion: 1 });
       // Two appends to one stream in one call: the second is decided on the version the first leaves.
       const twice = await log.appendAll([
         { streamId: a, events: [event('x.y', 4)], expectedVersion: 2 },

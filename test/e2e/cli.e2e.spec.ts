@@ -415,6 +415,89 @@ describe('strata against the running API', () => {
     expect(await ok(['history', '--limit', '50', '--json'])).not.toContain('hunter');
   });
 
+  it('config as code: export → apply to a fresh environment is exact for flags, segments, variants and pins', async () => {
+    const a = ['-e', 'flags-a'];
+    const b = ['-e', 'flags-b'];
+    const flagd = {
+      $evaluators: { beta: { in: [{ var: 'targetingKey' }, ['acme', 'tenant-3']] } },
+      flags: {
+        'search.engine': {
+          state: 'ENABLED',
+          variants: { classic: 'v1', vector: 'v2' },
+          defaultVariant: 'classic',
+          targeting: { if: [{ $ref: 'beta' }, 'vector', null] },
+          metadata: { owner: 'search' },
+        },
+      },
+    };
+    writeFileSync(join(work, 'search.json'), JSON.stringify(flagd));
+    await ok([...a, 'flags', 'import', 'search.json']);
+    await ok([...a, 'flags', 'set', 'new_checkout', '--rollout', '30']);
+    // The shorthand's weighted variants have no CLI flag of their own; the API takes them.
+    const variants = await fetch(`${url}/v1/namespaces/shop/envs/flags-a/flags/new_checkout`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        rollout: 40,
+        enabled: true,
+        variants: [
+          { value: true, weight: 70 },
+          { value: false, weight: 30 },
+        ],
+      }),
+    });
+    expect(variants.status, await variants.text()).toBe(200);
+    await ok([...a, 'flags', 'override', 'search.engine', '--variant', 'vector', '-t', 'globex']);
+    await ok([...a, 'flags', 'override', 'search.engine', 'disabled', '-t', 'initech']);
+    await ok([...a, 'flags', 'override', 'new_checkout', 'enabled', '-t', 'globex']);
+    await ok([...a, 'set', 'ui.theme', 'dark', '-t', 'acme']);
+
+    // The YAML a user edits and applies; the documents compared as JSON.
+    const docA = await json<Record<string, unknown>>([...a, 'export']);
+    expect(docA).toMatchObject({
+      environment: 'flags-a',
+      flags: {
+        new_checkout: {
+          rollout: 40,
+          enabled: true,
+          variants: [
+            { value: true, weight: 70 },
+            { value: false, weight: 30 },
+          ],
+        },
+        'search.engine': flagd.flags['search.engine'],
+      },
+      segments: flagd.$evaluators,
+      tenants: {
+        globex: { flags: { 'search.engine': { variant: 'vector' }, new_checkout: 'enabled' } },
+        initech: { flags: { 'search.engine': 'disabled' } },
+      },
+    });
+    await ok([...a, 'export', '--out', 'flags-a.yaml']);
+    const yamlA = readFileSync(join(work, 'flags-a.yaml'), 'utf8');
+    expect(yamlA).toContain('\nenvironment: flags-a\n');
+    writeFileSync(join(work, 'flags-b.yaml'), yamlA.replace('\nenvironment: flags-a\n', '\nenvironment: flags-b\n'));
+    expect(await ok([...b, 'apply', 'flags-b.yaml'])).toMatch(/^applied 7 changes/);
+    expect(await strata([...b, 'plan', 'flags-b.yaml', '--check'])).toMatchObject({ code: 0 });
+    const docB = await json<Record<string, unknown>>([...b, 'export']);
+    const { position: _a, ...restA } = docA;
+    const { position: _b, ...restB } = docB;
+    expect({ ...restB, environment: 'flags-a' }).toEqual(restA);
+
+    // The same answers for every tenant: the views of both environments, brought up by a rebuild.
+    await ok(['rebuild', '--interval', '50']);
+    const tenants = ['acme', 'globex', 'initech', ...Array.from({ length: 8 }, (_, i) => `tenant-${i}`)];
+    for (const flag of ['new_checkout', 'search.engine']) {
+      for (const tenant of tenants) {
+        const [inA, inB] = await Promise.all(
+          [a, b].map((env) => json<Record<string, unknown>>([...env, 'flags', 'eval', flag, '-t', tenant])),
+        );
+        expect({ ...inB, position: 0 }, `${flag} for ${tenant}`).toEqual({ ...inA, position: 0 });
+      }
+    }
+    expect(await json([...b, 'flags', 'eval', 'search.engine', '-t', 'globex'])).toMatchObject({ reason: 'override' });
+  });
+
   const writerToken = ['tokens', 'create', '--role', 'writer', '--scope', 'shop/prod'];
 
   it('tokens: create, list, use, revoke', async () => {

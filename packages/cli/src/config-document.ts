@@ -1,4 +1,13 @@
-import { currentSecretVersion, tenantsSeen, type FlagEntry, type Layer, type NamespaceEnvState } from '@strata/core';
+import {
+  currentSecretVersion,
+  tenantsSeen,
+  type FlagdDefinition,
+  type FlagEntry,
+  type FlagVariant,
+  type Layer,
+  type NamespaceEnvState,
+  type OverrideEntry,
+} from '@strata/core';
 import { CliError } from './cli-error.js';
 import { secretKeys, type ManifestLike } from './environment-state.js';
 import { yaml } from './yaml.js';
@@ -11,8 +20,10 @@ import { yaml } from './yaml.js';
  *
  * Scope of what a file manages: every config value and tenant override of the environment (one
  * absent from the file is unset by `apply`), every tenant flag override (absent: cleared), and the
- * environment flags it lists (flags it does not list are left alone: a rollout has no "unset").
- * Secret references are checked, not applied: secrets change with `strata secrets`.
+ * environment flags and segments it lists (those it does not list are left alone: a flag has no
+ * "unset", and a segment may still be referenced by a flag the file does not list). Flags are
+ * exported as they are stored, rollout shorthand or flagd definition, so export → apply is
+ * lossless. Secret references are checked, not applied: secrets change with `strata secrets`.
  */
 
 export interface SecretRef {
@@ -26,14 +37,22 @@ export interface ValueRef {
   position: number;
 }
 
-export interface FlagSpec {
+/** The rollout shorthand, with its weighted variants when it has some. */
+export interface RolloutSpec {
   rollout: number;
   enabled: boolean;
+  variants?: FlagVariant[];
 }
+
+/** A flag as a document holds it: the shorthand, or a flagd definition (told apart by `state`). */
+export type FlagSpec = RolloutSpec | FlagdDefinition;
+
+/** A tenant's override: forced on or off, or pinned to a variant of the flag's definition. */
+export type OverrideSpec = 'enabled' | 'disabled' | { variant: string };
 
 export interface TenantSection {
   config?: Record<string, unknown>;
-  flags?: Record<string, 'enabled' | 'disabled'>;
+  flags?: Record<string, OverrideSpec>;
   secrets?: Record<string, SecretRef>;
 }
 
@@ -44,6 +63,8 @@ export interface ConfigDocument {
   position?: number;
   config?: Record<string, unknown>;
   flags?: Record<string, FlagSpec>;
+  /** Shared targeting rules (flagd's `$evaluators`), referenced from definitions by `{$ref: name}`. */
+  segments?: Record<string, unknown>;
   secrets?: Record<string, SecretRef>;
   tenants?: Record<string, TenantSection>;
 }
@@ -84,14 +105,8 @@ export const exportDocument = (state: NamespaceEnvState, manifest: ManifestLike 
     );
   const doc: ConfigDocument = { namespace: state.namespace, environment: state.environment, position: state.position };
   if (state.environmentValues.size) doc.config = config(state.environmentValues);
-  const rollouts = [...state.flags].filter(([flag]) => rolloutFlag(state, flag));
-  if (rollouts.length) {
-    doc.flags = Object.fromEntries(
-      rollouts
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([flag, f]) => [flag, { rollout: f.rollout, enabled: f.enabled }]),
-    );
-  }
+  if (state.flags.size) doc.flags = sortedObject([...state.flags].map(([flag, f]) => [flag, flagSpecOf(f)]));
+  if (state.segments.size) doc.segments = sortedObject([...state.segments].map(([name, seg]) => [name, seg.logic]));
   const own = secrets(null);
   if (Object.keys(own).length) doc.secrets = own;
   const tenants: Record<string, TenantSection> = {};
@@ -101,9 +116,7 @@ export const exportDocument = (state: NamespaceEnvState, manifest: ManifestLike 
     if (values?.size) section.config = config(values);
     const overrides = state.overrides.get(tenant);
     if (overrides?.size) {
-      section.flags = Object.fromEntries(
-        [...overrides].sort(([a], [b]) => a.localeCompare(b)).map(([f, o]) => [f, o.override]),
-      );
+      section.flags = sortedObject([...overrides].map(([f, o]) => [f, overrideSpecOf(o)]));
     }
     const tenantSecrets = secrets(tenant);
     if (Object.keys(tenantSecrets).length) section.secrets = tenantSecrets;
@@ -113,14 +126,21 @@ export const exportDocument = (state: NamespaceEnvState, manifest: ManifestLike 
   return doc;
 };
 
-/**
- * A flag as config as code manages it: the `{rollout, enabled}` shorthand. Flags with a flagd
- * definition change with `strata flags set --definition`, so documents leave them out.
- */
-export const rolloutFlag = (state: NamespaceEnvState, flag: string): FlagEntry | undefined => {
-  const entry = state.flags.get(flag);
-  return entry?.definition === undefined ? entry : undefined;
-};
+const sortedObject = <T>(entries: Array<[string, T]>): Record<string, T> =>
+  Object.fromEntries(entries.sort(([a], [b]) => a.localeCompare(b)));
+
+export const isDefinition = (spec: FlagSpec): spec is FlagdDefinition => Object.hasOwn(spec, 'state');
+
+/** A stored flag as a document writes it: its definition when it has one, else the shorthand. */
+export const flagSpecOf = (entry: FlagEntry): FlagSpec =>
+  entry.definition ?? {
+    rollout: entry.rollout,
+    enabled: entry.enabled,
+    ...(entry.variants === undefined ? {} : { variants: [...entry.variants] }),
+  };
+
+export const overrideSpecOf = (entry: OverrideEntry): OverrideSpec =>
+  entry.variant === undefined ? entry.override : { variant: entry.variant };
 
 export const documentToYaml = (doc: ConfigDocument): string =>
   `# strata export: ${doc.namespace}/${doc.environment} at log position ${doc.position ?? '?'}\n` +

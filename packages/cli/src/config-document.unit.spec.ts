@@ -116,6 +116,74 @@ describe('export', () => {
   });
 });
 
+describe('flags in documents', () => {
+  const definition = {
+    state: 'ENABLED',
+    variants: { classic: 'v1', vector: 'v2' },
+    defaultVariant: 'classic',
+    targeting: { if: [{ $ref: 'beta' }, 'vector', null] },
+  };
+  const variants = [
+    { value: 'blue', weight: 70 },
+    { value: 'green', weight: 30 },
+  ];
+  const source = foldEvents('shop', 'prod', [
+    event('SegmentSet', { segment: 'beta', logic: { in: [{ var: 'targetingKey' }, ['acme']] } }),
+    event('FlagDefinitionSet', { flag: 'search.engine', definition }),
+    event('FlagRolloutChanged', { flag: 'new_checkout', rollout: 40, enabled: true, variants }),
+    event('FlagOverrideSet', { tenant: 'globex', flag: 'search.engine', override: 'enabled', variant: 'vector' }),
+    event('FlagOverrideSet', { tenant: 'initech', flag: 'search.engine', override: 'disabled' }),
+  ]);
+  const doc = exportDocument(source, null);
+
+  it('exports definitions, segments, weighted variants and pinned variants as stored', () => {
+    expect(doc).toMatchObject({
+      flags: { 'search.engine': definition, new_checkout: { rollout: 40, enabled: true, variants } },
+      segments: { beta: { in: [{ var: 'targetingKey' }, ['acme']] } },
+      tenants: {
+        globex: { flags: { 'search.engine': { variant: 'vector' } } },
+        initech: { flags: { 'search.engine': 'disabled' } },
+      },
+    });
+  });
+
+  it('plans a fresh environment segments first, then flags, then pins; and nothing for its own export', () => {
+    expect(planChanges(validateDocument(doc, 'f', {}), source).changes).toEqual([]);
+    const fresh = foldEvents('shop', 'prod', []);
+    const plan = planChanges(validateDocument(doc, 'f', {}), fresh);
+    expect(plan.changes.map((c) => [c.kind, 'segment' in c ? c.segment : 'flag' in c ? c.flag : ''])).toEqual([
+      ['segment', 'beta'],
+      ['flag', 'new_checkout'],
+      ['flag', 'search.engine'],
+      ['override', 'search.engine'],
+      ['override', 'search.engine'],
+    ]);
+    expect(formatPlan(plan, colors)).toContain(
+      '~ flags.search.engine: unset → definition on, variants classic/vector, default classic, targeted',
+    );
+    expect(formatPlan(plan, colors)).toContain('~ flags.new_checkout: unset → on 40% over 2 variants');
+    expect(formatPlan(plan, colors)).toContain('~ tenants.globex.flags.search.engine: no override → variant vector');
+  });
+
+  it('refuses malformed flags, variants and pins', () => {
+    expect(() =>
+      validateDocument(
+        {
+          namespace: 'shop',
+          environment: 'prod',
+          flags: { d: { state: 'ENABLED' }, v: { rollout: 1, enabled: true, variants: [{ value: 1 }] } },
+          segments: [],
+          tenants: { a: { flags: { d: { variant: 3 } } } },
+        },
+        'f.yaml',
+        {},
+      ),
+    ).toThrow(
+      'f.yaml: flags.d.variants: a flagd definition needs a map of variants; flags.v.variants: expected a list of {value, weight}; segments: expected a map of segment: targeting rule; tenants.a.flags.d: expected enabled, disabled or {variant: name}',
+    );
+  });
+});
+
 describe('plaintextProblems', () => {
   it('refuses literal secrets and values of secret keys, in any layer', () => {
     const doc = parseDocumentText(

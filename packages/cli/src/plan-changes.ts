@@ -1,16 +1,12 @@
+import { currentSecretVersion, jsonEqual, streamIds, tenantsSeen, type NamespaceEnvState } from '@strata/core';
 import {
-  currentSecretVersion,
-  jsonEqual,
-  streamIds,
-  tenantsSeen,
-  type FlagEntry,
-  type NamespaceEnvState,
-} from '@strata/core';
-import {
+  flagSpecOf,
+  isDefinition,
   isRef,
-  rolloutFlag,
+  overrideSpecOf,
   type ConfigDocument,
   type FlagSpec,
+  type OverrideSpec,
   type TenantSection,
   type ValueRef,
 } from './config-document.js';
@@ -25,13 +21,8 @@ export type Change =
   | { kind: 'set'; tenant: string | null; key: string; before: unknown; after: unknown }
   | { kind: 'unset'; tenant: string | null; key: string; before: unknown }
   | { kind: 'flag'; flag: string; before: FlagSpec | null; after: FlagSpec }
-  | {
-      kind: 'override';
-      tenant: string;
-      flag: string;
-      before: 'enabled' | 'disabled' | null;
-      after: 'enabled' | 'disabled' | null;
-    }
+  | { kind: 'segment'; segment: string; before: unknown; after: unknown }
+  | { kind: 'override'; tenant: string; flag: string; before: OverrideSpec | null; after: OverrideSpec | null }
   /** Drift that `apply` cannot fix: a secret version or a secret-marked value changed in the store. */
   | { kind: 'secret'; tenant: string | null; name: string; file: string; store: string };
 
@@ -47,9 +38,6 @@ export interface Plan {
   position: number;
   changes: PlannedChange[];
 }
-
-const sameFlag = (a: FlagEntry | undefined, b: FlagSpec): boolean =>
-  a !== undefined && a.rollout === b.rollout && a.enabled === b.enabled;
 
 export const planChanges = (doc: ConfigDocument, state: NamespaceEnvState): Plan => {
   const changes: PlannedChange[] = [];
@@ -96,17 +84,18 @@ export const planChanges = (doc: ConfigDocument, state: NamespaceEnvState): Plan
     }
   };
   layerChanges(doc, null);
+  // Segments before flags: a definition's `$ref` must name a segment that exists when it is written.
+  const environmentStream = streamIds.environment(namespace, environment);
+  for (const [segment, logic] of Object.entries(doc.segments ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const current = state.segments.get(segment);
+    if (!current || !jsonEqual(current.logic, logic))
+      changes.push({ kind: 'segment', segment, before: current?.logic, after: logic, streamId: environmentStream });
+  }
   for (const [flag, spec] of Object.entries(doc.flags ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
-    const current = rolloutFlag(state, flag);
-    if (!sameFlag(current, spec)) {
-      changes.push({
-        kind: 'flag',
-        flag,
-        before: current ? { rollout: current.rollout, enabled: current.enabled } : null,
-        after: { rollout: spec.rollout, enabled: spec.enabled },
-        streamId: streamIds.environment(namespace, environment),
-      });
-    }
+    const entry = state.flags.get(flag);
+    const current = entry ? flagSpecOf(entry) : null;
+    if (current === null || !jsonEqual(current, spec))
+      changes.push({ kind: 'flag', flag, before: current, after: spec, streamId: environmentStream });
   }
   const tenants = new Set([...Object.keys(doc.tenants ?? {}), ...tenantsSeen(state)]);
   for (const tenant of [...tenants].sort()) {
@@ -115,9 +104,10 @@ export const planChanges = (doc: ConfigDocument, state: NamespaceEnvState): Plan
     const want = desired.flags ?? {};
     const have = state.overrides.get(tenant) ?? new Map();
     for (const flag of [...new Set([...Object.keys(want), ...have.keys()])].sort()) {
-      const before = have.get(flag)?.override ?? null;
+      const entry = have.get(flag);
+      const before = entry ? overrideSpecOf(entry) : null;
       const after = want[flag] ?? null;
-      if (before !== after)
+      if (!jsonEqual(before, after))
         changes.push({
           kind: 'override',
           tenant,
@@ -146,14 +136,24 @@ export const describeChange = (change: Change, colors: Colors): string => {
       return `${colors.red('-')} ${where(change.tenant)}config.${change.key} (was ${formatValue(change.before)})`;
     case 'flag':
       return `${colors.yellow('~')} flags.${change.flag}: ${change.before ? flagText(change.before) : 'unset'} → ${flagText(change.after)}`;
+    case 'segment':
+      return change.before === undefined
+        ? `${colors.green('+')} segments.${change.segment} = ${formatValue(change.after)}`
+        : `${colors.yellow('~')} segments.${change.segment}: ${formatValue(change.before)} → ${formatValue(change.after)}`;
     case 'override':
-      return `${change.after === null ? colors.red('-') : colors.yellow('~')} ${where(change.tenant)}flags.${change.flag}: ${change.before ?? 'no override'} → ${change.after ?? 'no override'}`;
+      return `${change.after === null ? colors.red('-') : colors.yellow('~')} ${where(change.tenant)}flags.${change.flag}: ${overrideText(change.before)} → ${overrideText(change.after)}`;
     case 'secret':
       return `${colors.red('!')} ${where(change.tenant)}${change.name}: file has ${change.file}, store has ${change.store} (secrets change with strata secrets, not apply)`;
   }
 };
 
-const flagText = (f: FlagSpec) => `${f.enabled ? 'on' : 'off'} ${f.rollout}%`;
+const flagText = (f: FlagSpec) =>
+  isDefinition(f)
+    ? `definition ${f.state === 'ENABLED' ? 'on' : 'off'}, variants ${Object.keys(f.variants).join('/')}${f.defaultVariant ? `, default ${f.defaultVariant}` : ''}${f.targeting === undefined ? '' : ', targeted'}`
+    : `${f.enabled ? 'on' : 'off'} ${f.rollout}%${f.variants ? ` over ${f.variants.length} variants` : ''}`;
+
+const overrideText = (o: OverrideSpec | null) =>
+  o === null ? 'no override' : typeof o === 'string' ? o : `variant ${o.variant}`;
 
 export const formatPlan = (plan: Plan, colors: Colors): string => {
   const head = `${plan.namespace}/${plan.environment} at position ${plan.position}`;

@@ -413,6 +413,85 @@ describe('rebuild', () => {
   });
 });
 
+describe('projections status', () => {
+  const status = {
+    generation: 3,
+    needsRebuild: false,
+    head: 1200,
+    rebuilding: null,
+    position: 1190,
+    lag: 10,
+    progress: null,
+    last: null,
+    checkpoints: [{ name: 'relay:strata.events', position: 1200, lag: 0, updatedAt: '2026-05-01T11:59:58Z' }],
+    partitions: [
+      {
+        partition: 0,
+        committed: 40,
+        highWatermark: 40,
+        lag: 0,
+        instance: 'a:1',
+        updatedAt: '2026-05-01T11:59:59Z',
+        ageMs: 1000,
+        stale: false,
+      },
+      {
+        partition: 1,
+        committed: 30,
+        highWatermark: 37,
+        lag: 7,
+        instance: 'a:1',
+        updatedAt: '2026-05-01T11:59:59Z',
+        ageMs: 1000,
+        stale: false,
+      },
+      {
+        partition: 2,
+        committed: 10,
+        highWatermark: 15,
+        lag: 5,
+        instance: 'b:2',
+        updatedAt: '2026-05-01T11:57:55Z',
+        ageMs: 125_000,
+        stale: true,
+      },
+    ],
+  };
+
+  it('prints a row per partition with its state in words; --json is the whole answer', async () => {
+    const { fetch } = fakeApi({ 'GET /v1/projections/status': () => ({ body: status }) });
+    const human = await run(['projections', 'status'], fetch);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe(
+      [
+        'generation 3, log head 1200, views at position 1190, behind by 10',
+        '',
+        'CHECKPOINT           POSITION  LAG  UPDATED',
+        'relay:strata.events  1200      0    2026-05-01 11:59:58Z',
+        '',
+        'PARTITION  COMMITTED  HIGH WATERMARK  LAG  INSTANCE  UPDATED               STATE',
+        '0          40         40              0    a:1       2026-05-01 11:59:59Z  caught up',
+        '1          30         37              7    a:1       2026-05-01 11:59:59Z  behind by 7',
+        '2          10         15              5    b:2       2026-05-01 11:57:55Z  stale: last report 2m05s ago, then behind by 5',
+        '',
+      ].join('\n'),
+    );
+    const asJson = await run(['--json', 'projections', 'status'], fetch);
+    expect(JSON.parse(asJson.stdout)).toEqual(status);
+  });
+
+  it('says so when no projector has reported yet', async () => {
+    const { fetch } = fakeApi({
+      'GET /v1/projections/status': () => ({
+        body: { ...status, position: null, lag: null, checkpoints: [], partitions: [], needsRebuild: true },
+      }),
+    });
+    expect((await run(['projections', 'status'], fetch)).stdout).toBe(
+      'generation 3, log head 1200, no views yet (needs a rebuild)\n\nno projector has reported its partitions yet\n',
+    );
+  });
+});
+
 describe('output', () => {
   it('colours only on a TTY and never with NO_COLOR', () => {
     expect(colorsFor({ write: () => true, isTTY: true }, {}).enabled).toBe(true);

@@ -53,8 +53,20 @@ export const validateDocument = (
 ): ConfigDocument => {
   const problems: string[] = [];
   if (!isMap(input))
-    throw new CliError(`${path}: expected a map with namespace, environment, config, flags, secrets, tenants`);
-  const known = new Set(['namespace', 'environment', 'position', 'config', 'flags', 'secrets', 'tenants', 'manifest']);
+    throw new CliError(
+      `${path}: expected a map with namespace, environment, config, flags, segments, secrets, tenants`,
+    );
+  const known = new Set([
+    'namespace',
+    'environment',
+    'position',
+    'config',
+    'flags',
+    'segments',
+    'secrets',
+    'tenants',
+    'manifest',
+  ]);
   for (const k of Object.keys(input)) if (!known.has(k)) problems.push(`${k}: unknown section`);
   const namespace = input['namespace'] ?? scope.namespace;
   const environment = input['environment'] ?? scope.env;
@@ -93,17 +105,11 @@ export const validateDocument = (
   checkSecrets(input['secrets'], '');
   const flags = input['flags'];
   if (flags !== undefined) {
-    if (!isMap(flags)) problems.push('flags: expected a map of flag: {rollout, enabled}');
-    else {
-      for (const [flag, spec] of Object.entries(flags)) {
-        const rollout = isMap(spec) ? spec['rollout'] : undefined;
-        const enabled = isMap(spec) ? spec['enabled'] : undefined;
-        if (!Number.isInteger(rollout) || (rollout as number) < 0 || (rollout as number) > 100)
-          problems.push(`flags.${flag}.rollout: expected 0-100`);
-        if (typeof enabled !== 'boolean') problems.push(`flags.${flag}.enabled: expected true or false`);
-      }
-    }
+    if (!isMap(flags)) problems.push('flags: expected a map of flag: {rollout, enabled} or a flagd definition');
+    else for (const [flag, spec] of Object.entries(flags)) flagProblems(spec, `flags.${flag}`, problems);
   }
+  const segments = input['segments'];
+  if (segments !== undefined && !isMap(segments)) problems.push('segments: expected a map of segment: targeting rule');
   const tenants = input['tenants'];
   if (tenants !== undefined) {
     if (!isMap(tenants)) problems.push('tenants: expected a map of tenant: {config, flags, secrets}');
@@ -120,11 +126,12 @@ export const validateDocument = (
         checkSecrets(section['secrets'], where);
         const overrides = section['flags'];
         if (overrides !== undefined && !isMap(overrides))
-          problems.push(`${where}flags: expected a map of flag: enabled|disabled`);
+          problems.push(`${where}flags: expected a map of flag: enabled|disabled|{variant}`);
         else if (isMap(overrides)) {
           for (const [flag, o] of Object.entries(overrides)) {
-            if (o !== 'enabled' && o !== 'disabled')
-              problems.push(`${where}flags.${flag}: expected enabled or disabled`);
+            const pinned = isMap(o) && Object.keys(o).length === 1 && typeof o['variant'] === 'string';
+            if (o !== 'enabled' && o !== 'disabled' && !pinned)
+              problems.push(`${where}flags.${flag}: expected enabled, disabled or {variant: name}`);
           }
         }
       }
@@ -132,4 +139,29 @@ export const validateDocument = (
   }
   if (problems.length > 0) throw new CliError(`${path}: ${problems.join('; ')}`);
   return { ...(input as object), namespace, environment } as ConfigDocument;
+};
+
+/**
+ * A flag's shape: the shorthand is checked here; a flagd definition (it has `state`) only for
+ * its outline, since the API checks its meaning and names the path of every problem.
+ */
+const flagProblems = (spec: unknown, where: string, problems: string[]): void => {
+  if (!isMap(spec)) {
+    problems.push(`${where}: expected {rollout, enabled} or a flagd definition`);
+    return;
+  }
+  if (Object.hasOwn(spec, 'state')) {
+    if (!isMap(spec['variants'])) problems.push(`${where}.variants: a flagd definition needs a map of variants`);
+    return;
+  }
+  const rollout = spec['rollout'];
+  if (!Number.isInteger(rollout) || (rollout as number) < 0 || (rollout as number) > 100)
+    problems.push(`${where}.rollout: expected 0-100`);
+  if (typeof spec['enabled'] !== 'boolean') problems.push(`${where}.enabled: expected true or false`);
+  const variants = spec['variants'];
+  if (
+    variants !== undefined &&
+    (!Array.isArray(variants) || !variants.every((v) => isMap(v) && Number.isInteger(v['weight'])))
+  )
+    problems.push(`${where}.variants: expected a list of {value, weight}`);
 };

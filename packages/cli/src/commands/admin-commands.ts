@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
-import type { Role } from '@strata/contracts';
+import type { ProjectionStatus, Role } from '@strata/contracts';
 import { isApiError } from '../api-client.js';
 import { parseDurationSeconds, parsePositiveInt } from '../arguments.js';
 import { CliError, exitCodes, usageError } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
-import { formatScope, formatTable, formatTime } from '../output.js';
+import { formatCount, formatDuration, formatScope, formatTable, formatTime, type Colors } from '../output.js';
 import { progressLine, renderProgressBar, type ProgressSample } from '../progress-bar.js';
 
 /** Unknown routes answer 404 "no route …": that means an older or smaller server, not a missing thing. */
@@ -148,6 +148,17 @@ export const registerAdminCommands = (program: Command, ctx: CommandContext): vo
     });
 
   program
+    .command('projections')
+    .summary('the Redis views: generation, lag behind the log, consumer checkpoints, projector lag per partition')
+    .command('status')
+    .summary('how far the views, the checkpoints and each projector partition are behind')
+    .action(async () => {
+      const status = await (await ctx.api()).projectionStatus();
+      if (ctx.json) return ctx.printJson(status);
+      ctx.out(formatProjectionStatus(status, ctx.colors).trimEnd());
+    });
+
+  program
     .command('rebuild')
     .summary('rebuild the Redis views from the log, with progress')
     .option('-r, --reason <text>', 'why: written to the API log')
@@ -212,4 +223,54 @@ const followRebuild = async (ctx: CommandContext, generation: number | null, int
       throw new CliError('the server reports no rebuild running and none finished');
     await ctx.sleep(interval);
   }
+};
+
+/** A partition's state in words: a stale report says nothing about now, so it wins over the lag. */
+const partitionState = (p: ProjectionStatus['partitions'][number], colors: Colors): string =>
+  p.stale
+    ? colors.red(`stale: last report ${formatDuration(p.ageMs / 1000)} ago, then behind by ${formatCount(p.lag)}`)
+    : p.lag > 0
+      ? colors.yellow(`behind by ${formatCount(p.lag)}`)
+      : colors.green('caught up');
+
+/** `strata projections status`: the overview lines, then a row per checkpoint and per partition. */
+export const formatProjectionStatus = (status: ProjectionStatus, colors: Colors): string => {
+  const views =
+    status.position === null
+      ? 'no views yet'
+      : `views at position ${status.position}${status.lag === null ? '' : `, ${status.lag === 0 ? 'caught up' : `behind by ${formatCount(status.lag)}`}`}`;
+  const lines = [
+    `generation ${status.generation ?? 'none'}, log head ${status.head}, ${views}${status.needsRebuild ? colors.red(' (needs a rebuild)') : ''}`,
+  ];
+  if (status.rebuilding) {
+    const p = status.rebuilding.progress;
+    lines.push(
+      `rebuilding since ${formatTime(status.rebuilding.startedAt)} by ${status.rebuilding.actor}${p ? `: position ${p.position}/${p.head}` : ''}`,
+    );
+  }
+  let text = `${lines.join('\n')}\n`;
+  if (status.checkpoints.length > 0) {
+    text += `\n${formatTable(
+      ['CHECKPOINT', 'POSITION', 'LAG', 'UPDATED'],
+      status.checkpoints.map((c) => [c.name, String(c.position), formatCount(c.lag), formatTime(c.updatedAt)]),
+      colors,
+    )}`;
+  }
+  text +=
+    status.partitions.length === 0
+      ? '\nno projector has reported its partitions yet\n'
+      : `\n${formatTable(
+          ['PARTITION', 'COMMITTED', 'HIGH WATERMARK', 'LAG', 'INSTANCE', 'UPDATED', 'STATE'],
+          status.partitions.map((p) => [
+            String(p.partition),
+            String(p.committed),
+            String(p.highWatermark),
+            formatCount(p.lag),
+            p.instance,
+            formatTime(p.updatedAt),
+            partitionState(p, colors),
+          ]),
+          colors,
+        )}`;
+  return text;
 };

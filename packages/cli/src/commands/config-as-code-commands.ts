@@ -4,7 +4,13 @@ import type { StrataApi } from '@strata/contracts';
 import { cliErrorOf, exitCodeOf } from '../api-client.js';
 import { CliError, exitCodes } from '../cli-error.js';
 import type { CommandContext } from '../command-context.js';
-import { documentToYaml, exportDocument, parseDocumentText, type ConfigDocument } from '../config-document.js';
+import {
+  documentToYaml,
+  exportDocument,
+  isDefinition,
+  parseDocumentText,
+  type ConfigDocument,
+} from '../config-document.js';
 import { loadEnvironmentState, loadManifest } from '../environment-state.js';
 import {
   describeChange,
@@ -179,7 +185,11 @@ const applyChange = async (ctx: CommandContext, plan: Plan, change: PlannedChang
         ifMatch,
       });
     case 'flag':
-      return (await ctx.api()).setFlag(scope, change.flag, { ...change.after, reason }, { ifMatch });
+      return isDefinition(change.after)
+        ? (await ctx.api()).setFlagDefinition(scope, change.flag, change.after, reason, { ifMatch })
+        : (await ctx.api()).setFlag(scope, change.flag, { ...change.after, reason }, { ifMatch });
+    case 'segment':
+      return (await ctx.api()).setSegment(scope, change.segment, { logic: change.after, reason }, { ifMatch });
     case 'override':
       return (await ctx.api()).setFlagOverride({ ...scope, tenant: change.tenant }, change.flag, change.after, reason, {
         ifMatch,

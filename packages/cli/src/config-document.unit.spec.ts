@@ -165,6 +165,16 @@ describe('flags in documents', () => {
     expect(formatPlan(plan, colors)).toContain('~ tenants.globex.flags.search.engine: no override → variant vector');
   });
 
+  it('cannot apply a file that drops weighted variants: the API keeps them when a write omits them', () => {
+    const edited = structuredClone(doc);
+    edited.flags = { ...edited.flags, new_checkout: { rollout: 40, enabled: true } };
+    const plan = planChanges(validateDocument(edited, 'f', {}), source);
+    expect(unappliable(plan).map((c) => c.kind)).toEqual(['flag']);
+    expect(formatPlan(plan, colors)).toContain(
+      '! flags.new_checkout: on 40% over 2 variants → on 40% (the API cannot remove variants',
+    );
+  });
+
   it('refuses malformed flags, variants and pins', () => {
     expect(() =>
       validateDocument(

@@ -1,8 +1,18 @@
 import { StrataError } from './errors.js';
 import { environmentEventTypes, namespaceWideEventTypes, type EventType, type RecordedEvent } from './events.js';
 import { evaluateFlag, resolveFlag as resolveFlagIn, type FlagEvaluation } from './flags.js';
-import type { EvaluationContext, FlagResolution } from './flag-definition.js';
-import type { Clock, EventLog } from './ports.js';
+import type { EvaluationContext } from './flag-definition.js';
+import type {
+  ApplyResult,
+  Clock,
+  RebuildOptions,
+  RebuildResult,
+  ViewFlagResolution,
+  ViewPositions,
+  ViewSnapshot,
+  ViewStateReader,
+  ViewWriter,
+} from './ports.js';
 import { resolveConfig, type ResolvedConfig } from './resolve.js';
 import { fold, initialState, type NamespaceEnvState } from './scope-state.js';
 
@@ -40,7 +50,7 @@ class Generation {
  * reads answer UNAVAILABLE until then) and the same answers. It passes the same contract suite
  * (`testViews`) as the Redis pair, so specs of projections and readers can use it without Redis.
  */
-export class InMemoryViewStore {
+export class InMemoryViewStore implements ViewWriter, ViewStateReader {
   readonly #clock: Clock;
   #live: { number: number; views: Generation } | null = null;
   #waiters = new Set<() => void>();
@@ -50,9 +60,7 @@ export class InMemoryViewStore {
   }
 
   /** Applies events to the live generation; counts as `RedisViewStore.applyEvents` does. */
-  async applyEvents(
-    events: readonly RecordedEvent[],
-  ): Promise<{ applied: number; duplicates: number; ignored: number; lost: boolean }> {
+  async applyEvents(events: readonly RecordedEvent[]): Promise<ApplyResult> {
     const views = events.map(viewOf);
     const ignored = views.filter((view) => view === null).length;
     if (ignored === events.length) return { applied: 0, duplicates: 0, ignored, lost: false };
@@ -79,20 +87,9 @@ export class InMemoryViewStore {
 
   /**
    * Builds the next generation from the whole log, then makes it live in one step. (`dropDelayMs`
-   * is accepted for the Redis store's signature: no reader here holds on to an old generation.)
+   * is accepted for the port's sake: no reader here holds on to an old generation.)
    */
-  async rebuild(options: {
-    eventLog: Pick<EventLog, 'readAll' | 'headPosition'>;
-    pageSize?: number;
-    dropDelayMs?: number;
-  }): Promise<{
-    generation: number;
-    previous: number | null;
-    position: number;
-    events: number;
-    eventsPerSecond: number;
-    rebuilt: boolean;
-  }> {
+  async rebuild(options: RebuildOptions): Promise<RebuildResult> {
     const pageSize = options.pageSize ?? 10_000;
     const views = new Generation();
     let cursor = 0;
@@ -136,7 +133,7 @@ export class InMemoryViewStore {
     flag: string,
     context: EvaluationContext,
     tenant: string | undefined,
-  ): Promise<{ resolution: FlagResolution; definition: boolean; declared: boolean; position: number }> {
+  ): Promise<ViewFlagResolution> {
     const { state } = this.#state(namespace, environment);
     const entry = state.flags.get(flag);
     const own = tenant === undefined ? undefined : state.overrides.get(tenant)?.get(flag);
@@ -156,7 +153,7 @@ export class InMemoryViewStore {
   }
 
   /** The positions the environment view and its namespace view have applied through, 0 before any. */
-  async viewPositions(namespace: string, environment: string): Promise<{ environment: number; namespace: number }> {
+  async viewPositions(namespace: string, environment: string): Promise<ViewPositions> {
     return this.#positions(this.#views(), namespace, environment);
   }
 
@@ -164,9 +161,9 @@ export class InMemoryViewStore {
   waitForPositions(
     namespace: string,
     environment: string,
-    targets: { environment: number; namespace: number },
+    targets: ViewPositions,
     timeoutMs: number,
-  ): Promise<{ environment: number; namespace: number }> {
+  ): Promise<ViewPositions> {
     // Views being rebuilt are unavailable, not behind: keep waiting, as the Redis reader does.
     const current = () =>
       this.#live ? this.#positions(this.#live.views, namespace, environment) : { environment: 0, namespace: 0 };
@@ -199,15 +196,12 @@ export class InMemoryViewStore {
   }
 
   /** The whole environment view as core's state, with the view's position. */
-  async loadView(
-    namespace: string,
-    environment: string,
-  ): Promise<{ generation: number; position: number; state: NamespaceEnvState }> {
+  async loadView(namespace: string, environment: string): Promise<ViewSnapshot> {
     const { generation, state } = this.#state(namespace, environment);
     return { generation, position: state.position, state };
   }
 
-  #positions(views: Generation, namespace: string, environment: string) {
+  #positions(views: Generation, namespace: string, environment: string): ViewPositions {
     return {
       environment: views.positions.get(`${namespace}/${environment}`) ?? 0,
       namespace: views.positions.get(namespace) ?? 0,

@@ -2,11 +2,26 @@ import type { EventType, NewEvent, RecordedEvent } from './events.js';
 import type { EvaluationContext, FlagResolution } from './flag-definition.js';
 import type { FlagEvaluation } from './flags.js';
 import type { ResolvedConfig } from './resolve.js';
+import type { NamespaceEnvState } from './scope-state.js';
 
 /**
  * Ports: what the core needs from the outside world. Each adapter package implements one and runs
  * the shared contract suite for it; services wire them together.
  */
+
+/** The levels a `Logger` writes at, from the most to the least verbose. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * What services and adapters log through: one JSON object per line (pino's shape), so every
+ * process's lines parse the same way. Pass names, counts and reasons, never event data.
+ */
+export interface Logger {
+  /** Writes one line at `level` with `msg` and `fields` (secret-shaped fields are censored by the adapter). */
+  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+  /** A logger that adds `fields` to every line, e.g. `{ component: 'publisher' }`. */
+  child(fields: Record<string, unknown>): Logger;
+}
 
 /** `'any'` appends whatever the stream holds; `'no_stream'` only to a new stream; a number demands that exact current version. */
 export type ExpectedVersion = number | 'any' | 'no_stream';
@@ -326,6 +341,17 @@ export interface ViewPositions {
   namespace: number;
 }
 
+/** A flag resolved flagd-style by a view reader, with what the view knows of the flag. */
+export interface ViewFlagResolution {
+  resolution: FlagResolution;
+  /** True when the flag has a flagd definition (false for the rollout shorthand, or unset). */
+  definition: boolean;
+  /** True when the manifest declares the flag. */
+  declared: boolean;
+  /** Position of the change the resolution rests on: the tenant's override, else the flag's; 0 when unset. */
+  position: number;
+}
+
 /** Resolved reads of the present from the projected views. Each throws UNAVAILABLE while no view generation is live. */
 export interface ViewReader {
   /** A tenant's resolved config (tenant → environment → manifest default); `tenant: null` for the environment's. */
@@ -343,7 +369,7 @@ export interface ViewReader {
     flag: string,
     context: EvaluationContext,
     tenant: string | undefined,
-  ): Promise<{ resolution: FlagResolution; definition: boolean; declared: boolean; position: number }>;
+  ): Promise<ViewFlagResolution>;
   /** The positions the environment view and its namespace view have applied through. */
   viewPositions(namespace: string, environment: string): Promise<ViewPositions>;
   /**
@@ -358,6 +384,22 @@ export interface ViewReader {
   ): Promise<ViewPositions>;
 }
 
+/** One environment's whole view as core's state, read as one consistent snapshot. */
+export interface ViewSnapshot {
+  generation: number;
+  /** max(environment view position, namespace (manifest) position). */
+  position: number;
+  state: NamespaceEnvState;
+}
+
+/** A view reader that also shows a view whole: what the views contract compares with core's fold. */
+export interface ViewStateReader extends ViewReader {
+  /** The view's position: the greater of the environment view's and its namespace view's. */
+  viewPosition(namespace: string, environment: string): Promise<number>;
+  /** The whole environment view as core's state, with the view's generation and position. */
+  loadView(namespace: string, environment: string): Promise<ViewSnapshot>;
+}
+
 /** How far a rebuild of the views has come. */
 export interface RebuildProgress {
   generation: number;
@@ -369,6 +411,7 @@ export interface RebuildProgress {
   eventsPerSecond: number;
 }
 
+/** How to rebuild the views: from which log, how fast, and when to give up. */
 export interface RebuildOptions {
   /** Only `readAll` and `headPosition` are used: rebuilds read the log, never the bus. */
   eventLog: Pick<EventLog, 'readAll' | 'headPosition'>;
@@ -379,6 +422,7 @@ export interface RebuildOptions {
   signal?: AbortSignal;
 }
 
+/** The generation a rebuild made live (or found live), and how much of the log it applied. */
 export interface RebuildResult {
   generation: number;
   previous: number | null;
@@ -418,14 +462,36 @@ export interface PartitionLagReport extends PartitionOffsets, LagReporter {
   stale: boolean;
 }
 
-/** Rebuild and status of the projected views (operators' projection controls). */
-export interface ProjectionControl {
+/** The generations of the projected views: which is live, and building the next from the log. */
+export interface ViewGenerations {
   /** Builds a new generation of the views from the log and switches to it atomically once complete. */
   rebuild(options: RebuildOptions): Promise<RebuildResult>;
   /** The live generation, null when none is live. */
   generation(): Promise<number | null>;
   /** True when the views must be rebuilt: no live generation, or its data is gone. */
   needsRebuild(): Promise<boolean>;
+}
+
+/** What applying a batch of events to the views did. */
+export interface ApplyResult {
+  /** Events that changed a view. */
+  applied: number;
+  /** Events at or below their view's position: redeliveries, changed nothing. */
+  duplicates: number;
+  /** Events no view holds (tokens, key rotation). */
+  ignored: number;
+  /** True when no live generation exists (Redis flushed or restarted): the caller must rebuild. */
+  lost: boolean;
+}
+
+/** The writing side of the views the projector drives. */
+export interface ViewWriter extends ViewGenerations {
+  /** Applies events to the live generation; an event at or below its view's position changes nothing. */
+  applyEvents(events: readonly RecordedEvent[]): Promise<ApplyResult>;
+}
+
+/** Rebuild and status of the projected views (operators' projection controls). */
+export interface ProjectionControl extends ViewGenerations {
   /** Every partition's last projector lag report with its age, by partition; empty before any projector reported. */
   partitionLag(): Promise<PartitionLagReport[]>;
 }

@@ -7,11 +7,11 @@ import {
   resolveFlag as resolveFlagIn,
   type EvaluationContext,
   type FlagEvaluation,
-  type FlagResolution,
-  type NamespaceEnvState,
   type ResolvedConfig,
+  type ViewFlagResolution,
   type ViewPositions,
-  type ViewReader,
+  type ViewSnapshot,
+  type ViewStateReader,
 } from '@strata/core';
 import { defaultPrefix, globalKeys, secretField, viewTag } from './key-layout.js';
 import { positionScript, readConfigScript, readFlagScript, readSecretScript, readViewScript } from './lua-scripts.js';
@@ -25,15 +25,7 @@ import {
   type StoredValue,
 } from './view-state.js';
 
-/** One environment's whole view as core's state, read as one consistent snapshot. */
-export interface ViewSnapshot {
-  generation: number;
-  /** max(environment view position, namespace (manifest) position). */
-  position: number;
-  state: NamespaceEnvState;
-}
-
-export type { ViewPositions } from '@strata/core';
+export type { ViewPositions, ViewSnapshot } from '@strata/core';
 
 /** A secret's versions without ciphertext: what exists, where it came from, since when. */
 export interface SecretMeta {
@@ -106,7 +98,7 @@ const str = (value: unknown): string | null => (typeof value === 'string' ? valu
  * it is one round trip and never mixes two generations or half of a write. Resolution and flag
  * evaluation are core's (`resolveConfig`, `evaluateFlagRule`).
  */
-export class RedisViewReader implements ViewReader {
+export class RedisViewReader implements ViewStateReader {
   readonly prefix: string;
   private readonly redis: Redis & ReadCommands;
 
@@ -183,7 +175,7 @@ export class RedisViewReader implements ViewReader {
     flag: string,
     context: EvaluationContext,
     tenant: string | undefined,
-  ): Promise<{ resolution: FlagResolution; definition: boolean; declared: boolean; position: number }> {
+  ): Promise<ViewFlagResolution> {
     const reply = await this.redis.strataReadFlag(
       this.gen,
       this.prefix,

@@ -3,11 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
   StrataError,
+  type ApplyResult,
   type EventLog,
   type ProjectionControl,
   type RebuildOptions,
   type RebuildResult,
   type RecordedEvent,
+  type ViewWriter,
 } from '@strata/core';
 import { defaultPrefix, generationKeys, globalKeys } from './key-layout.js';
 import { applyScript, switchScript } from './lua-scripts.js';
@@ -22,18 +24,7 @@ import {
 } from './partition-lag.js';
 import { viewOpOf, type ViewChange } from './view-ops.js';
 
-export interface ApplyResult {
-  /** Events that changed a view. */
-  applied: number;
-  /** Events at or below their view's position: redeliveries, changed nothing. */
-  duplicates: number;
-  /** Events no view holds (tokens, key rotation). */
-  ignored: number;
-  /** True when no live generation exists (Redis flushed or restarted): the caller must rebuild. */
-  lost: boolean;
-}
-
-export type { RebuildOptions, RebuildProgress, RebuildResult } from '@strata/core';
+export type { ApplyResult, RebuildOptions, RebuildProgress, RebuildResult } from '@strata/core';
 
 export interface RedisViewStoreOptions {
   redis: Redis;
@@ -100,7 +91,7 @@ const leaseTtlMs = 30_000;
  * and batch, skipping every event at or below the view's position), and rebuilds a complete new
  * generation from the log before switching readers to it in one step.
  */
-export class RedisViewStore implements ProjectionControl {
+export class RedisViewStore implements ProjectionControl, ViewWriter {
   readonly prefix: string;
   private readonly redis: Redis & ScriptCommands;
   private readonly chunkSize: number;

@@ -1,16 +1,8 @@
+import type { Logger } from '@strata/core';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-/**
- * What services and adapters log through: one JSON object per line (pino's shape), so every
- * process's lines parse the same way. Pass names, counts and reasons, never event data.
- */
-export interface Logger {
-  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
-  /** A logger that adds `fields` to every line, e.g. `{ component: 'publisher' }`. */
-  child(fields: Record<string, unknown>): Logger;
-}
+// The port lives in core (adapters take it without pino); this module is its pino adapter.
+export type { Logger, LogLevel } from '@strata/core';
 
 export interface LoggerOptions {
   /** Written as `service` on every line. */

@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { environmentEventTypes, type RecordedEvent } from '../events.js';
-import { evaluateFlag, resolveFlag, type FlagEvaluation } from '../flags.js';
-import type { EvaluationContext, FlagResolution } from '../flag-definition.js';
+import { evaluateFlag, resolveFlag } from '../flags.js';
 import { InMemoryEventLog } from '../in-memory-event-log.js';
-import type { EventLog } from '../ports.js';
-import { resolveConfig, type ResolvedConfig } from '../resolve.js';
-import { fold, initialState, type NamespaceEnvState } from '../scope-state.js';
+import type { ViewStateReader, ViewWriter } from '../ports.js';
+import { resolveConfig } from '../resolve.js';
+import { fold, initialState } from '../scope-state.js';
 import {
   appendSampleEvents,
   comparableState,
@@ -17,56 +16,16 @@ import {
   sampleTenants,
 } from './sample-events.js';
 
-type Positions = { environment: number; namespace: number };
-
-/** The writing side the projector drives: apply events, rebuild a generation from the log. */
-export interface ContractViewWriter {
-  applyEvents(
-    events: readonly RecordedEvent[],
-  ): Promise<{ applied: number; duplicates: number; ignored: number; lost: boolean }>;
-  rebuild(options: {
-    eventLog: Pick<EventLog, 'readAll' | 'headPosition'>;
-    pageSize?: number;
-    dropDelayMs?: number;
-  }): Promise<{ generation: number; previous: number | null; position: number; events: number; rebuilt: boolean }>;
-  generation(): Promise<number | null>;
-  needsRebuild(): Promise<boolean>;
-}
-
-/** The reading side the API and the SDK use. */
-export interface ContractViewReader {
-  resolvedConfig(
-    namespace: string,
-    environment: string,
-    tenant: string | null,
-  ): Promise<ResolvedConfig & { generation: number }>;
-  flag(namespace: string, environment: string, flag: string, tenant: string): Promise<FlagEvaluation>;
-  resolveFlag(
-    namespace: string,
-    environment: string,
-    flag: string,
-    context: EvaluationContext,
-    tenant: string | undefined,
-  ): Promise<{ resolution: FlagResolution; definition: boolean; declared: boolean; position: number }>;
-  viewPosition(namespace: string, environment: string): Promise<number>;
-  viewPositions(namespace: string, environment: string): Promise<Positions>;
-  waitForPositions(namespace: string, environment: string, targets: Positions, timeoutMs: number): Promise<Positions>;
-  loadView(
-    namespace: string,
-    environment: string,
-  ): Promise<{ generation: number; position: number; state: NamespaceEnvState }>;
-}
-
 /** Fresh, empty views (no generation live yet), and what to release after the test. */
 export interface ViewsFixture extends AsyncDisposable {
-  store: ContractViewWriter;
-  reader: ContractViewReader;
+  store: ViewWriter;
+  reader: ViewStateReader;
 }
 
 export type ViewsFactory = () => Promise<ViewsFixture>;
 
 /** Every view of the sample scopes reads exactly what core's fold of `events` answers. */
-const expectViewsToEqualFold = async (reader: ContractViewReader, events: readonly RecordedEvent[]) => {
+const expectViewsToEqualFold = async (reader: ViewStateReader, events: readonly RecordedEvent[]) => {
   for (const { namespace, environment } of sampleScopes) {
     const expected = expectedViewState(events, namespace, environment);
     const view = await reader.loadView(namespace, environment);

@@ -1,14 +1,13 @@
 import { StrataError } from './errors.js';
 import { environmentEventTypes, namespaceWideEventTypes, type EventType, type RecordedEvent } from './events.js';
 import { evaluateFlag, resolveFlag as resolveFlagIn, type FlagEvaluation } from './flags.js';
-import type { EvaluationContext } from './flag-definition.js';
 import type {
   ApplyResult,
   Clock,
   RebuildOptions,
   RebuildResult,
-  ViewFlagResolution,
   ViewPositions,
+  ViewReader,
   ViewSnapshot,
   ViewStateReader,
   ViewWriter,
@@ -127,13 +126,7 @@ export class InMemoryViewStore implements ViewWriter, ViewStateReader {
   }
 
   /** Typed evaluation of a flag against a context, as `RedisViewReader.resolveFlag` answers it. */
-  async resolveFlag(
-    namespace: string,
-    environment: string,
-    flag: string,
-    context: EvaluationContext,
-    tenant: string | undefined,
-  ): Promise<ViewFlagResolution> {
+  readonly resolveFlag: ViewReader['resolveFlag'] = async (namespace, environment, flag, context, tenant) => {
     const { state } = this.#state(namespace, environment);
     const entry = state.flags.get(flag);
     const own = tenant === undefined ? undefined : state.overrides.get(tenant)?.get(flag);
@@ -144,7 +137,7 @@ export class InMemoryViewStore implements ViewWriter, ViewStateReader {
       declared: state.manifest !== null && Object.hasOwn(state.manifest.flags, flag),
       position: own?.position ?? entry?.position ?? 0,
     };
-  }
+  };
 
   /** The view's position: max of the environment view's and its namespace view's. */
   async viewPosition(namespace: string, environment: string): Promise<number> {
@@ -158,12 +151,7 @@ export class InMemoryViewStore implements ViewWriter, ViewStateReader {
   }
 
   /** Resolves once both views reached their targets; throws `TIMEOUT` after `timeoutMs`. */
-  waitForPositions(
-    namespace: string,
-    environment: string,
-    targets: ViewPositions,
-    timeoutMs: number,
-  ): Promise<ViewPositions> {
+  readonly waitForPositions: ViewReader['waitForPositions'] = (namespace, environment, targets, timeoutMs) => {
     // Views being rebuilt are unavailable, not behind: keep waiting, as the Redis reader does.
     const current = () =>
       this.#live ? this.#positions(this.#live.views, namespace, environment) : { environment: 0, namespace: 0 };
@@ -193,7 +181,7 @@ export class InMemoryViewStore implements ViewWriter, ViewStateReader {
       this.#waiters.add(check);
       check();
     });
-  }
+  };
 
   /** The whole environment view as core's state, with the view's position. */
   async loadView(namespace: string, environment: string): Promise<ViewSnapshot> {

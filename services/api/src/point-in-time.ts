@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   fold,
   initialState,
@@ -39,6 +40,9 @@ interface WideEvents {
   events: readonly RecordedEvent[];
 }
 
+/** Marks a namespace with too many namespace-wide events to keep in memory: it is read range by range. */
+const tooManyWide = 'too many';
+
 export interface FoldedScope {
   state: NamespaceEnvState;
   /** Version of every stream of this namespace/environment as folded (for expectedVersion). */
@@ -66,19 +70,19 @@ const scopeOf = (namespace: string, environment: string) => `state:${namespace}/
  * costs only speed.
  */
 export class PointInTime {
-  /** `scope@position` → state of a snapshot, most recently used last. */
-  readonly #states = new Map<string, NamespaceEnvState>();
+  /** `scope@position` → state of a snapshot, the least recently used dropped first. */
+  readonly #states = new LRUCache<string, NamespaceEnvState>({ max: statesInMemory });
   /**
    * Where snapshots go: saved in the background, a batch per call of the store underneath (JSON
    * text, serialized when taken: states are large, and text costs the GC nothing).
    */
   readonly #snapshots: WriteBehindSnapshotStore;
   /**
-   * Namespace → its namespace-wide events (manifests, shreddings) up to `upTo`, most recently used
-   * last. The log is append-only and its head is visible only once every event below it is, so
-   * what was read up to an observed head never changes. Null: too many to keep.
+   * Namespace → its namespace-wide events (manifests, shreddings) up to `upTo`, the least recently
+   * used dropped first. The log is append-only and its head is visible only once every event below
+   * it is, so what was read up to an observed head never changes.
    */
-  readonly #wide = new Map<string, WideEvents | null>();
+  readonly #wide = new LRUCache<string, WideEvents | typeof tooManyWide>({ max: wideNamespaces });
   /** The highest log head observed: positions at or below it are settled. */
   #head = 0;
   /** Scopes with a pending background catch-up, and the runs under way. */
@@ -212,15 +216,11 @@ export class PointInTime {
     if (at === null) return initialState(namespace, environment);
     const key = `${scope}@${at}`;
     const held = this.#states.get(key);
-    if (held) {
-      this.#states.delete(key);
-      this.#states.set(key, held);
-      return held;
-    }
+    if (held) return held;
     const snapshot = await this.#snapshots.loadAtOrBefore<NamespaceEnvStateJson>(scope, at);
     if (!snapshot) return initialState(namespace, environment);
     const state = stateFromJson(snapshot.state);
-    this.#remember(`${scope}@${snapshot.position}`, state);
+    this.#states.set(`${scope}@${snapshot.position}`, state);
     return state;
   }
 
@@ -228,7 +228,7 @@ export class PointInTime {
   #snapshot(scope: string, state: NamespaceEnvState): void {
     const key = `${scope}@${state.position}`;
     if (this.#states.has(key)) return;
-    this.#remember(key, state);
+    this.#states.set(key, state);
     void this.#snapshots.saveAll([{ scope, position: state.position, json: JSON.stringify(stateToJson(state)) }]);
   }
 
@@ -245,7 +245,7 @@ export class PointInTime {
    */
   async #wideEvents(namespace: string, after: number, upTo: number): Promise<RecordedEvent[]> {
     const cached = this.#wide.get(namespace);
-    if (cached === null) return this.#readWide(namespace, after, upTo);
+    if (cached === tooManyWide) return this.#readWide(namespace, after, upTo);
     let known = cached ?? { upTo: 0, events: [] };
     if (known.upTo < upTo) {
       const read = await this.log.history({
@@ -257,32 +257,21 @@ export class PointInTime {
       });
       const events = read.length === 0 ? known.events : [...known.events, ...read];
       if (events.length > wideEventsCached) {
-        this.#keepWide(namespace, null);
+        this.#wide.set(namespace, tooManyWide);
         return this.#readWide(namespace, after, upTo);
       }
       const settled = Math.min(upTo, this.#head);
       if (settled > known.upTo)
-        this.#keepWide(namespace, { upTo: settled, events: events.filter((e) => e.position <= settled) });
+        this.#wide.set(namespace, { upTo: settled, events: events.filter((e) => e.position <= settled) });
       known = { upTo, events };
-    } else if (cached) this.#keepWide(namespace, cached);
+    }
     return known.events.filter((e) => e.position > after && e.position <= upTo);
-  }
-
-  #keepWide(namespace: string, entry: WideEvents | null): void {
-    this.#wide.delete(namespace);
-    this.#wide.set(namespace, entry);
-    if (this.#wide.size > wideNamespaces) this.#wide.delete(this.#wide.keys().next().value!);
   }
 
   async #readWide(namespace: string, after: number, upTo: number): Promise<RecordedEvent[]> {
     const all: RecordedEvent[] = [];
     for await (const page of this.#pages({ namespace, type: namespaceWide }, after, upTo)) all.push(...page);
     return all;
-  }
-
-  #remember(key: string, state: NamespaceEnvState): void {
-    this.#states.set(key, state);
-    if (this.#states.size > statesInMemory) this.#states.delete(this.#states.keys().next().value!);
   }
 
   /**

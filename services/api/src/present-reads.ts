@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import {
   environmentEventTypes,
   evaluateFlag,
@@ -65,7 +66,7 @@ const logStatesKept = 256;
  * a view that has not applied that one waits (bounded).
  */
 export class PresentReads {
-  readonly #atHead = new Map<string, { head: number; state: NamespaceEnvState }>();
+  readonly #atHead = new LRUCache<string, { head: number; state: NamespaceEnvState }>({ max: logStatesKept });
 
   constructor(private readonly options: PresentReadsOptions) {}
 
@@ -196,9 +197,7 @@ export class PresentReads {
     const kept = this.#atHead.get(key);
     if (kept && kept.head === head) return kept.state;
     const state = await pointInTime.stateAt(namespace, environment, head);
-    this.#atHead.delete(key);
     this.#atHead.set(key, { head, state });
-    if (this.#atHead.size > logStatesKept) this.#atHead.delete(this.#atHead.keys().next().value!);
     return state;
   }
 }

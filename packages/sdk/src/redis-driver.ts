@@ -315,7 +315,9 @@ export class RedisDriver implements ClientDriver {
     this.nsPos = reply.namespacePosition;
     this.count = reply.count;
     this.reloadPending = false;
-    const events = this.loaded ? diffViews(previous, next, reply.viewPosition, this.captureContext()) : [];
+    // A reload can carry namespace-level changes (a new manifest): they happened at the namespace's
+    // position, so the changes report the state's position, not the environment view's alone.
+    const events = this.loaded ? diffViews(previous, next, next.position, this.captureContext()) : [];
     this.loaded = true;
     this.sink?.invalidate();
     if (this.cmd.status === 'ready' && this.sub.status === 'ready') this.sink?.setStale(null);

@@ -450,6 +450,12 @@ export interface LagReporter {
   everyMs: number;
 }
 
+/** Where a projector publishes the lag of the partitions it owns, for the status route and the console. */
+export interface PartitionLagSink {
+  /** Stores each partition's offsets as this reporter's latest, stamped with the store's own clock. */
+  publishPartitionLag(reporter: LagReporter, partitions: readonly PartitionOffsets[]): Promise<void>;
+}
+
 /** One partition's last lag report, as read back. */
 export interface PartitionLagReport extends PartitionOffsets, LagReporter {
   /** highWatermark − committed, never negative. */

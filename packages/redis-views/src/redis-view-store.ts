@@ -5,6 +5,7 @@ import {
   StrataError,
   type ApplyResult,
   type EventLog,
+  type PartitionLagSink,
   type ProjectionControl,
   type RebuildOptions,
   type RebuildResult,
@@ -91,7 +92,7 @@ const leaseTtlMs = 30_000;
  * and batch, skipping every event at or below the view's position), and rebuilds a complete new
  * generation from the log before switching readers to it in one step.
  */
-export class RedisViewStore implements ProjectionControl, ViewWriter {
+export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionLagSink {
   readonly prefix: string;
   private readonly redis: Redis & ScriptCommands;
   private readonly chunkSize: number;

@@ -1,11 +1,6 @@
 import type { PartitionLag } from '@strata/kafka-bus';
-import type { LagReporter, PartitionOffsets } from '@strata/redis-views';
+import type { LagReporter, PartitionLagSink, PartitionOffsets } from '@strata/core';
 import type { Logger } from '@strata/service-runtime';
-
-/** Where the reports go: RedisViewStore's `publishPartitionLag`. */
-export interface LagSink {
-  publishPartitionLag(reporter: LagReporter, partitions: readonly PartitionOffsets[]): Promise<void>;
-}
 
 /**
  * Publishes this member's lag per owned partition into Redis for the API's status (and the
@@ -16,7 +11,7 @@ export interface LagSink {
  * tries again, and until then readers see the entries age into `stale`.
  */
 export class PartitionLagPublisher {
-  readonly #sink: LagSink;
+  readonly #sink: PartitionLagSink;
   readonly #reporter: LagReporter;
   readonly #logger: Logger;
   readonly #pending = new Map<number, PartitionOffsets>();
@@ -25,7 +20,7 @@ export class PartitionLagPublisher {
   #failing = false;
   #closed = false;
 
-  constructor(sink: LagSink, reporter: LagReporter, logger: Logger) {
+  constructor(sink: PartitionLagSink, reporter: LagReporter, logger: Logger) {
     this.#sink = sink;
     this.#reporter = reporter;
     this.#logger = logger;

@@ -15,7 +15,7 @@ import { StrataError, type RecordedEvent } from '@strata/core';
 import type { ApiContext, ChangeStreamLimits } from '../api-context.js';
 import { changeOf, type ChangeFilter, type LogTail } from '../log-tail.js';
 import { principalOf } from '../request-context.js';
-import { route } from './route-options.js';
+import { tagged } from './route-options.js';
 
 /** The tenant a stream is narrowed to: the token's own, else `?tenant=`. Read before validation. */
 const changesTarget = (request: FastifyRequest) => {
@@ -50,15 +50,10 @@ export const changeRoutes = (
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/changes',
-    route(
+    tagged('reads')(
       { permission: 'config:read', target: changesTarget },
-      {
-        tags: ['reads'],
-        summary: 'Change stream (text/event-stream; id = log position; resume with Last-Event-ID)',
-        params: EnvParams,
-        querystring: ChangesQuery,
-        response: { 200: textBody('text/event-stream') },
-      },
+      'Change stream (text/event-stream; id = log position; resume with Last-Event-ID)',
+      { params: EnvParams, querystring: ChangesQuery, response: { 200: textBody('text/event-stream') } },
     ),
     async (request, reply) => {
       const { ns, env } = request.params;

@@ -8,7 +8,7 @@ import { consoleDistDir } from '@strata/console';
 import { permissionsOf } from '../access-policy.js';
 import type { ApiContext } from '../api-context.js';
 import { principalOf } from '../request-context.js';
-import { route } from './route-options.js';
+import { tagged } from './route-options.js';
 
 /**
  * What the operator console needs from the API, in one place: its built files under /console
@@ -19,14 +19,9 @@ import { route } from './route-options.js';
 export const consoleRoutes = async (fastify: FastifyInstance, { deps }: ApiContext) => {
   fastify.get(
     '/v1/tokens/self',
-    route(
-      { authenticated: true },
-      {
-        tags: ['tokens'],
-        summary: "The calling token's role, scope and permissions (never its value)",
-        response: { 200: TokenSelf },
-      },
-    ),
+    tagged('tokens')({ authenticated: true }, "The calling token's role, scope and permissions (never its value)", {
+      response: { 200: TokenSelf },
+    }),
     async (request) => {
       const p = principalOf(request);
       return {

@@ -28,10 +28,9 @@ import {
   ReadQuery,
   SegmentBody,
   UnsetValueBody,
-  WriteAnswer,
 } from '@strata/contracts';
-import { answerScopeWrite } from './scope.js';
-import { route } from './route-options.js';
+import { scopeRead, scopeWrite, scopeWriter } from './scope.js';
+import { tagged } from './route-options.js';
 
 /**
  * Flag definitions (flagd's format), segments, flagd file import / export and "who flips"
@@ -40,90 +39,51 @@ import { route } from './route-options.js';
 export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
   const { commands, cache } = context;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const writeResponse = { 200: WriteAnswer };
+  const write = scopeWriter(context);
+  const reads = tagged('reads');
 
   app.put(
     '/v1/namespaces/:ns/envs/:env/flags/:flag',
-    route('config:write', {
-      tags: ['writes'],
-      summary: 'Set a flag: a flagd definition, or the {rollout, enabled} shorthand',
-      params: EnvFlagParams,
-      body: FlagBody,
-      response: writeResponse,
-    }),
+    scopeWrite('Set a flag: a flagd definition, or the {rollout, enabled} shorthand', EnvFlagParams, FlagBody),
     async (request, reply) => {
-      const { ns, env, flag } = request.params;
+      const { flag } = request.params;
       const body = request.body;
-      const metadata = metadataOf(request, body.reason);
-      return answerScopeWrite(context, request, reply, () => {
+      return write(request, reply, () => {
         if ('state' in body) {
           const { reason: _, ...definition } = body;
-          return { type: 'SetFlagDefinition', namespace: ns, environment: env, flag, definition, metadata };
+          return { type: 'SetFlagDefinition', flag, definition };
         }
         const { rollout, enabled, variants } = body;
-        return {
-          type: 'SetFlagRollout',
-          namespace: ns,
-          environment: env,
-          flag,
-          rollout,
-          enabled,
-          ...(variants ? { variants } : {}),
-          metadata,
-        };
+        return { type: 'SetFlagRollout', flag, rollout, enabled, ...(variants ? { variants } : {}) };
       });
     },
   );
 
   app.put(
     '/v1/namespaces/:ns/envs/:env/segments/:name',
-    route('config:write', {
-      tags: ['writes'],
-      summary: 'Set a segment (a shared JsonLogic rule, flagd $evaluators), used by {"$ref": name}',
-      params: EnvSegmentParams,
-      body: SegmentBody,
-      response: writeResponse,
-    }),
+    scopeWrite(
+      'Set a segment (a shared JsonLogic rule, flagd $evaluators), used by {"$ref": name}',
+      EnvSegmentParams,
+      SegmentBody,
+    ),
     async (request, reply) =>
-      answerScopeWrite(context, request, reply, () => ({
-        type: 'SetSegment',
-        namespace: request.params.ns,
-        environment: request.params.env,
-        segment: request.params.name,
-        logic: request.body.logic,
-        metadata: metadataOf(request, request.body.reason),
-      })),
+      write(request, reply, () => ({ type: 'SetSegment', segment: request.params.name, logic: request.body.logic })),
   );
 
   app.delete(
     '/v1/namespaces/:ns/envs/:env/segments/:name',
-    route('config:write', {
-      tags: ['writes'],
-      summary: 'Delete a segment no flag uses',
-      params: EnvSegmentParams,
-      body: UnsetValueBody,
-      response: writeResponse,
-    }),
-    async (request, reply) =>
-      answerScopeWrite(context, request, reply, () => ({
-        type: 'DeleteSegment',
-        namespace: request.params.ns,
-        environment: request.params.env,
-        segment: request.params.name,
-        metadata: metadataOf(request, request.body?.reason),
-      })),
+    scopeWrite('Delete a segment no flag uses', EnvSegmentParams, UnsetValueBody),
+    async (request, reply) => write(request, reply, () => ({ type: 'DeleteSegment', segment: request.params.name })),
   );
 
   app.post(
     '/v1/namespaces/:ns/envs/:env/flags/import',
     // It may declare flags in the manifest.
-    route('manifest:write', {
-      tags: ['writes'],
-      summary: 'Import a flagd file: segments, definitions, missing flags declared; one atomic append',
-      params: EnvParams,
-      body: FlagdFileBody,
-      response: { 200: FlagdImportAnswer },
-    }),
+    tagged('writes')(
+      'manifest:write',
+      'Import a flagd file: segments, definitions, missing flags declared; one atomic append',
+      { params: EnvParams, body: FlagdFileBody, response: { 200: FlagdImportAnswer } },
+    ),
     async (request, reply) => {
       const { ns, env } = request.params;
       const { reason, ...file } = request.body;
@@ -155,13 +115,12 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/flags/export',
-    route('config:read', {
-      tags: ['reads'],
-      summary: 'Export the environment as a flagd file (flagd loads it as it is)',
-      params: EnvParams,
-      querystring: ReadQuery,
-      response: { 200: FlagdFileAnswer },
-    }),
+    scopeRead(
+      'Export the environment as a flagd file (flagd loads it as it is)',
+      EnvParams,
+      ReadQuery,
+      FlagdFileAnswer,
+    ),
     async (request) => {
       const { ns, env } = request.params;
       const { state } = await cache.load(ns, env, null);
@@ -178,9 +137,7 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
   app.post(
     '/v1/namespaces/:ns/envs/:env/flags/:flag/preview',
-    route('config:read', {
-      tags: ['reads'],
-      summary: 'Who flips: the contexts that would change variant under a proposed definition',
+    reads('config:read', 'Who flips: the contexts that would change variant under a proposed definition', {
       params: EnvFlagParams,
       body: PreviewBody,
       response: { 200: PreviewAnswer },

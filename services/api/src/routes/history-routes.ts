@@ -30,7 +30,7 @@ import {
   textBody,
 } from '@strata/contracts';
 import type { RevertAnswer as RevertAnswerBody } from '@strata/contracts';
-import { everywhere, route } from './route-options.js';
+import { everywhere, tagged } from './route-options.js';
 
 /**
  * Secret envelopes never leave the API: history shows which version and which key wrapped it.
@@ -85,6 +85,8 @@ const historyTarget = (request: { query: unknown; principal: Principal | null })
 /** Audit history, export, chain verification, diff and revert. */
 export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTime }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const audit = tagged('audit');
+  const scopedHistory = { permission: 'history:read', target: historyTarget } as const;
 
   /** Before/after of config changes, from the same stream's earlier events (cached per stream). */
   const withBeforeAfter = async (event: RecordedEvent) => {
@@ -113,15 +115,10 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.get(
     '/v1/events',
-    route(
-      { permission: 'history:read', target: historyTarget },
-      {
-        tags: ['audit'],
-        summary: 'History, oldest first; page with ?after=<next>',
-        querystring: EventsQuery,
-        response: { 200: EventsPage },
-      },
-    ),
+    audit(scopedHistory, 'History, oldest first; page with ?after=<next>', {
+      querystring: EventsQuery,
+      response: { 200: EventsPage },
+    }),
     async (request) => {
       const filter = scopedFilter(principalOf(request), request.query);
       const events = await deps.log.history({ ...filter, limit: request.query.limit });
@@ -135,15 +132,10 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.get(
     '/v1/events/export',
-    route(
-      { permission: 'history:read', target: historyTarget },
-      {
-        tags: ['audit'],
-        summary: 'The filtered history as NDJSON, one event per line',
-        querystring: ExportQuery,
-        response: { 200: textBody('application/x-ndjson') },
-      },
-    ),
+    audit(scopedHistory, 'The filtered history as NDJSON, one event per line', {
+      querystring: ExportQuery,
+      response: { 200: textBody('application/x-ndjson') },
+    }),
     async (request, reply) => {
       const filter = scopedFilter(principalOf(request), request.query);
       const max = request.query.limit ?? Number.MAX_SAFE_INTEGER;
@@ -165,9 +157,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.get(
     '/v1/verify',
-    route(everywhere('history:verify'), {
-      tags: ['audit'],
-      summary: 'Verify the hash chain of the whole log',
+    audit(everywhere('history:verify'), 'Verify the hash chain of the whole log', {
       response: { 200: ChainVerification },
     }),
     async () => deps.verifyChain(),
@@ -175,9 +165,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/diff',
-    route('history:read', {
-      tags: ['audit'],
-      summary: 'What changed between two positions or times (to: default now)',
+    audit('history:read', 'What changed between two positions or times (to: default now)', {
       params: EnvParams,
       querystring: DiffQuery,
       response: { 200: DiffAnswer },
@@ -193,9 +181,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
 
   app.post(
     '/v1/namespaces/:ns/envs/:env/revert',
-    route('revert', {
-      tags: ['writes'],
-      summary: 'Restore an earlier state by appending compensating events',
+    tagged('writes')('revert', 'Restore an earlier state by appending compensating events', {
       params: EnvParams,
       body: RevertBody,
       response: { 200: RevertAnswer },

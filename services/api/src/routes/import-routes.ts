@@ -18,7 +18,7 @@ import type { ApiContext } from '../api-context.js';
 import type { DecisionState } from '../scope-state-cache.js';
 import { answerWrite, idempotencyKeyOf, metadataOf, principalOf } from '../request-context.js';
 import { EnvParams, WriteAnswer } from '@strata/contracts';
-import { route } from './route-options.js';
+import { tagged } from './route-options.js';
 
 /**
  * `POST /v1/namespaces/{ns}/envs/{env}/import`: many changes across the environment and its
@@ -99,9 +99,7 @@ export const importRoutes = (fastify: FastifyInstance, context: ApiContext) => {
     {
       // An import carries thousands of rows: more than the default body limit, still bounded.
       bodyLimit: 16 * 1024 * 1024,
-      ...route('config:write', {
-        tags: ['writes'],
-        summary: 'Import many changes atomically (values, rollouts, overrides, secrets)',
+      ...tagged('writes')('config:write', 'Import many changes atomically (values, rollouts, overrides, secrets)', {
         params: EnvParams,
         body: ImportBody,
         response: { 200: ImportAnswer },

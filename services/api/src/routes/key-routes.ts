@@ -4,7 +4,7 @@ import { KeyReasonBody, KeyRotation, KeyStatus, NsTenantParams, TenantShredded }
 import { StrataError, newEvent, streamIds } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
 import { metadataOf } from '../request-context.js';
-import { configured, everywhere, route } from './route-options.js';
+import { configured, everywhere, tagged } from './route-options.js';
 
 /**
  * Key management: which master key wraps what, master-key rotation and crypto-shredding of a
@@ -13,13 +13,12 @@ import { configured, everywhere, route } from './route-options.js';
  */
 export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const keyRoute = tagged('keys');
   const keys = () => configured(deps.keys, 'key management is not configured on this API instance');
 
   app.get(
     '/v1/keys',
-    route(everywhere('keys'), {
-      tags: ['keys'],
-      summary: 'Master key ids, the active one, and how many tenant keys each still wraps',
+    keyRoute(everywhere('keys'), 'Master key ids, the active one, and how many tenant keys each still wraps', {
       response: { 200: KeyStatus },
     }),
     async () => {
@@ -37,9 +36,7 @@ export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
 
   app.post(
     '/v1/keys/rotate',
-    route(everywhere('keys'), {
-      tags: ['keys'],
-      summary: 'Re-wrap every tenant key still wrapped by an older master key under the active one',
+    keyRoute(everywhere('keys'), 'Re-wrap every tenant key still wrapped by an older master key under the active one', {
       body: KeyReasonBody,
       response: { 200: KeyRotation },
     }),
@@ -71,19 +68,11 @@ export const keyRoutes = (fastify: FastifyInstance, { deps }: ApiContext) => {
 
   app.delete(
     '/v1/namespaces/:ns/tenants/:tenant/keys',
-    {
-      config: {
-        access: { permission: 'keys', target: (request) => ({ namespace: (request.params as { ns: string }).ns }) },
-      },
-      schema: {
-        tags: ['keys'],
-        summary:
-          'Crypto-shred a tenant: destroy its key so every copy of its secrets becomes unreadable; history stays',
-        params: NsTenantParams,
-        body: KeyReasonBody,
-        response: { 200: TenantShredded },
-      },
-    },
+    keyRoute(
+      { permission: 'keys', target: (request) => ({ namespace: (request.params as { ns: string }).ns }) },
+      'Crypto-shred a tenant: destroy its key so every copy of its secrets becomes unreadable; history stays',
+      { params: NsTenantParams, body: KeyReasonBody, response: { 200: TenantShredded } },
+    ),
     async (request) => {
       const { ns, tenant } = request.params;
       const keyId = await keys().store.shred(ns, tenant);

@@ -7,8 +7,8 @@ import type { ApiContext } from '../api-context.js';
 import { newErrorId, problemContentType, statusOf } from '../problem.js';
 import { OfrepBody, OfrepBulkAnswer, OfrepEvaluation, OfrepFlagParams } from '@strata/contracts';
 import { minPositionOf } from '../request-context.js';
-import { readSourceHeader } from './read-routes.js';
-import { route } from './route-options.js';
+import { presentRead } from './scope.js';
+import { tagged } from './route-options.js';
 
 /**
  * OpenFeature Remote Evaluation Protocol (OFREP v1): any OpenFeature SDK's OFREP provider can
@@ -90,6 +90,8 @@ const matchesEtag = (header: string | undefined, etag: string): boolean =>
 
 export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ofrep = tagged('ofrep');
+  const access = { permission: 'config:read', target: ofrepTarget } as const;
 
   const checkContext = (request: FastifyRequest, context: Context | undefined) => {
     const { namespace, environment } = scopeOf(request, context);
@@ -122,15 +124,12 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
     keys: readonly string[],
     context: Context,
   ) => {
-    const { answers, source } = await reads.flagAnswers(
-      scope.namespace,
-      scope.environment,
-      keys,
-      scope.tenant,
-      context,
-      minPositionOf(request, {}),
+    const { namespace, environment, tenant } = scope;
+    const minPosition = minPositionOf(request, {});
+    const { answers } = await presentRead(
+      reply,
+      reads.flagAnswers(namespace, environment, keys, tenant, context, minPosition),
     );
-    if (source === 'log') reply.header(readSourceHeader, 'log');
     return answers.map((answer, i) => {
       const key = keys[i]!;
       if (answer.kind === 'shorthand') {
@@ -162,16 +161,11 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
 
   app.post(
     '/ofrep/v1/evaluate/flags/:key',
-    route(
-      { permission: 'config:read', target: ofrepTarget },
-      {
-        tags: ['ofrep'],
-        summary: 'OFREP: evaluate one flag',
-        params: OfrepFlagParams,
-        body: OfrepBody,
-        response: { 200: OfrepEvaluation },
-      },
-    ),
+    ofrep(access, 'OFREP: evaluate one flag', {
+      params: OfrepFlagParams,
+      body: OfrepBody,
+      response: { 200: OfrepEvaluation },
+    }),
     async (request, reply) => {
       const { key } = request.params;
       try {
@@ -191,15 +185,10 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
 
   app.post(
     '/ofrep/v1/evaluate/flags',
-    route(
-      { permission: 'config:read', target: ofrepTarget },
-      {
-        tags: ['ofrep'],
-        summary: 'OFREP: evaluate every flag (ETag / If-None-Match; eventStreams: the change stream)',
-        body: OfrepBody,
-        response: { 200: OfrepBulkAnswer },
-      },
-    ),
+    ofrep(access, 'OFREP: evaluate every flag (ETag / If-None-Match; eventStreams: the change stream)', {
+      body: OfrepBody,
+      response: { 200: OfrepBulkAnswer },
+    }),
     async (request, reply) => {
       try {
         const { namespace, environment, tenant } = checkContext(request, request.body.context);

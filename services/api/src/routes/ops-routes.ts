@@ -10,7 +10,7 @@ import {
   RebuildBody,
   RebuildStarted,
 } from '@strata/contracts';
-import { configured, everywhere, route } from './route-options.js';
+import { configured, everywhere, tagged } from './route-options.js';
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -22,18 +22,15 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const open = { public: true };
+  const ops = tagged('ops');
 
-  app.get(
-    '/healthz',
-    route(open, { tags: ['ops'], summary: 'Liveness', response: { 200: HealthAnswer } }),
-    async () => ({ status: 'ok' as const }),
-  );
+  app.get('/healthz', ops(open, 'Liveness', { response: { 200: HealthAnswer } }), async () => ({
+    status: 'ok' as const,
+  }));
 
   app.get(
     '/readyz',
-    route(open, {
-      tags: ['ops'],
-      summary: 'Readiness of every dependency (503 when one fails)',
+    ops(open, 'Readiness of every dependency (503 when one fails)', {
       response: { 200: ReadinessAnswer, 503: ReadinessAnswer },
     }),
     async (request, reply) => {
@@ -57,7 +54,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
 
   app.get(
     '/metrics',
-    route(open, { tags: ['ops'], summary: 'Prometheus metrics (text)', response: { 200: textBody('text/plain') } }),
+    ops(open, 'Prometheus metrics (text)', { response: { 200: textBody('text/plain') } }),
     async (_request, reply) => {
       let head = -1;
       let overdue = -1;
@@ -80,12 +77,14 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
 
   app.post(
     '/v1/projections/rebuild',
-    route(everywhere('projections'), {
-      tags: ['ops'],
-      summary: 'Rebuild the Redis views from the log into a new generation (runs in the background)',
-      body: RebuildBody,
-      response: { 202: RebuildStarted },
-    }),
+    ops(
+      everywhere('projections'),
+      'Rebuild the Redis views from the log into a new generation (runs in the background)',
+      {
+        body: RebuildBody,
+        response: { 202: RebuildStarted },
+      },
+    ),
     async (request, reply) => {
       const store = projections();
       if (running) return reply.status(202).send({ started: false, running: true, progress: running.progress });
@@ -112,9 +111,7 @@ export const opsRoutes = (fastify: FastifyInstance, { deps, metrics, rotation }:
 
   app.get(
     '/v1/projections/status',
-    route(everywhere('projections'), {
-      tags: ['ops'],
-      summary: 'Live generation, rebuild progress, checkpoints and projector lag per partition',
+    ops(everywhere('projections'), 'Live generation, rebuild progress, checkpoints and projector lag per partition', {
       response: { 200: ProjectionStatus },
     }),
     async () => {

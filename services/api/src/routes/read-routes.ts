@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import {
@@ -14,9 +14,9 @@ import {
 import { evaluateFlag, resolveConfig, StrataError, type FlagEvaluation } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
 import { minPositionOf } from '../request-context.js';
+import type { ReadSource } from '../present-reads.js';
 import { answerBody, type ResolvedBody } from '../resolved-config-cache.js';
-import { scopeOf, type Scope } from './scope.js';
-import { route } from './route-options.js';
+import { presentRead, scopeOf, scopeRead } from './scope.js';
 
 const flagAnswer = (evaluation: FlagEvaluation) => ({
   enabled: evaluation.enabled,
@@ -26,8 +26,9 @@ const flagAnswer = (evaluation: FlagEvaluation) => ({
   ...(evaluation.variant !== undefined ? { variant: evaluation.variant } : {}),
 });
 
-/** Response header naming where a present read came from when it was not the views. */
-export const readSourceHeader = 'strata-read-source';
+/** Already serialized (ResolvedAnswer's shape): a JSON string skips the response serializer. */
+const sendResolved = (reply: FastifyReply, { position, body }: ResolvedBody) =>
+  reply.header('etag', `"p${position}"`).header('content-type', 'application/json; charset=utf-8').send(body);
 
 /**
  * Resolved reads. The present comes from the Redis views (after waiting, bounded, for
@@ -37,93 +38,80 @@ export const readSourceHeader = 'strata-read-source';
 export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads, cache }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
 
-  /** `?at=`/`?position=` → the log position to read at, or null for the present. */
-  const pastPosition = async (query: z.infer<typeof ReadQuery>): Promise<number | null> => {
+  /** The present (see presentRead), or with `?at=` / `?position=` the past: `past` at that log position. */
+  const readAt = async <Answer>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    query: z.infer<typeof ReadQuery>,
+    past: (position: number) => Promise<Answer>,
+    present: (minPosition: number | null) => Promise<Answer & { source: ReadSource }>,
+  ): Promise<Answer> => {
+    // A malformed X-Strata-Min-Position is a 400 whether or not the read is of the past.
+    const minPosition = minPositionOf(request, query);
     if (query.at !== undefined && query.position !== undefined)
       throw new StrataError('BAD_REQUEST', 'give either ?at= or ?position=, not both');
-    if (query.position !== undefined) return pointInTime.resolve(query.position);
-    if (query.at !== undefined) return pointInTime.resolve(query.at);
-    return null;
-  };
-
-  const answerConfig = async (
-    reply: FastifyReply,
-    { namespace: ns, environment: env, tenant }: Scope,
-    query: z.infer<typeof ReadQuery>,
-    minPosition: number | null,
-  ) => {
-    const past = await pastPosition(query);
-    let answer: ResolvedBody;
-    if (past !== null) {
-      const resolved = resolveConfig(await pointInTime.stateAt(ns, env, past), tenant);
-      answer = { position: past, body: answerBody(past, resolved.values) };
-    } else {
-      const present = await reads.config(ns, env, tenant, minPosition);
-      if (present.source === 'log') reply.header(readSourceHeader, 'log');
-      answer = present;
-    }
-    // Already serialized (ResolvedAnswer's shape): a JSON string skips the response serializer.
-    return reply
-      .header('etag', `"p${answer.position}"`)
-      .header('content-type', 'application/json; charset=utf-8')
-      .send(answer.body);
+    const at = query.position ?? query.at;
+    if (at !== undefined) return past(await pointInTime.resolve(at));
+    return presentRead(reply, present(minPosition));
   };
 
   for (const tenantScoped of [true, false]) {
     app.get(
       tenantScoped ? '/v1/namespaces/:ns/envs/:env/tenants/:tenant/config' : '/v1/namespaces/:ns/envs/:env/config',
-      route('config:read', {
-        tags: ['reads'],
-        summary: tenantScoped
+      scopeRead(
+        tenantScoped
           ? "A tenant's resolved config (now, or ?at= / ?position= from the log)"
           : "The environment's resolved config (no tenant layer)",
-        params: tenantScoped ? TenantParams : EnvParams,
-        querystring: ReadQuery,
-        response: { 200: ResolvedAnswer },
-      }),
-      async (request, reply) =>
-        answerConfig(reply, scopeOf(request.params), request.query, minPositionOf(request, request.query)),
+        tenantScoped ? TenantParams : EnvParams,
+        ReadQuery,
+        ResolvedAnswer,
+      ),
+      async (request, reply) => {
+        const { namespace, environment, tenant } = scopeOf(request.params);
+        const answer: ResolvedBody = await readAt(
+          request,
+          reply,
+          request.query,
+          async (position) => {
+            const resolved = resolveConfig(await pointInTime.stateAt(namespace, environment, position), tenant);
+            return { position, body: answerBody(position, resolved.values) };
+          },
+          (minPosition) => reads.config(namespace, environment, tenant, minPosition),
+        );
+        return sendResolved(reply, answer);
+      },
     );
   }
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',
-    route('config:read', {
-      tags: ['reads'],
-      summary: 'Evaluate a flag for a tenant',
-      params: TenantFlagParams,
-      querystring: ReadQuery,
-      response: { 200: FlagAnswer },
-    }),
+    scopeRead('Evaluate a flag for a tenant', TenantFlagParams, ReadQuery, FlagAnswer),
     async (request, reply) => {
       const { ns, env, tenant, flag } = request.params;
-      const past = await pastPosition(request.query);
-      let evaluation: FlagEvaluation;
-      if (past !== null) {
-        evaluation = evaluateFlag(await pointInTime.stateAt(ns, env, past), flag, tenant);
-      } else {
-        const present = await reads.flag(ns, env, flag, tenant, minPositionOf(request, request.query));
-        if (present.source === 'log') reply.header(readSourceHeader, 'log');
-        evaluation = present;
-      }
+      const evaluation: FlagEvaluation = await readAt(
+        request,
+        reply,
+        request.query,
+        async (position) => evaluateFlag(await pointInTime.stateAt(ns, env, position), flag, tenant),
+        (minPosition) => reads.flag(ns, env, flag, tenant, minPosition),
+      );
       return flagAnswer(evaluation);
     },
   );
 
   app.get(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags',
-    route('config:read', {
-      tags: ['reads'],
-      summary: 'Every declared flag evaluated for a tenant (what a remote client caches per tenant)',
-      params: TenantParams,
-      querystring: MinPositionQuery,
-      response: { 200: TenantFlagsAnswer },
-    }),
+    scopeRead(
+      'Every declared flag evaluated for a tenant (what a remote client caches per tenant)',
+      TenantParams,
+      MinPositionQuery,
+      TenantFlagsAnswer,
+    ),
     async (request, reply) => {
       const { ns, env, tenant } = request.params;
       const keys = Object.keys((await cache.manifest(ns))?.flags ?? {}).sort();
-      const { evaluations, source } = await reads.flags(ns, env, keys, tenant, minPositionOf(request, request.query));
-      if (source === 'log') reply.header(readSourceHeader, 'log');
+      const minPosition = minPositionOf(request, request.query);
+      const { evaluations } = await presentRead(reply, reads.flags(ns, env, keys, tenant, minPosition));
       return {
         position: Math.max(0, ...evaluations.map((e) => e.position)),
         flags: Object.fromEntries(keys.map((flag, i) => [flag, flagAnswer(evaluations[i]!)])),

@@ -4,14 +4,21 @@ import type { Permission } from '../access-policy.js';
 import type { RouteAccess } from '../api-context.js';
 
 /**
- * A route's options: who may call it (a permission, or a whole access declaration) and its
- * schema, which both validates the request and documents the route in the OpenAPI. Every route
- * declares both, so none is reachable without an access decision.
+ * The options of the routes under one OpenAPI tag (one section of the document). Each route adds
+ * who may call it (a permission, or a whole access declaration), its summary and its schemas,
+ * which both validate the request and document the route. Every route declares its access, so
+ * none is reachable without an access decision.
  */
-export const route = <const Schema extends FastifySchema>(access: Permission | RouteAccess, schema: Schema) => ({
-  config: { access: typeof access === 'string' ? { permission: access } : access },
-  schema,
-});
+export const tagged =
+  (tag: string) =>
+  <const Schema extends Omit<FastifySchema, 'tags' | 'summary'>>(
+    access: Permission | RouteAccess,
+    summary: string,
+    schema: Schema,
+  ) => ({
+    config: { access: typeof access === 'string' ? { permission: access } : access },
+    schema: { tags: [tag], summary, ...schema },
+  });
 
 /** Access to what spans every namespace (the whole log, the keyring, the views): only unscoped credentials reach it. */
 export const everywhere = (permission: Permission): RouteAccess => ({ permission, target: () => ({}) });

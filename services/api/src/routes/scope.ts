@@ -1,8 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { WriteAnswer } from '@strata/contracts';
 import { decide, streamIds, type Command, type NamespaceEnvState } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
-import type { WriteResult } from '../command-runner.js';
-import { answerWrite, writeOptionsOf } from '../request-context.js';
+import type { ReadSource } from '../present-reads.js';
+import { answerWrite, metadataOf, writeOptionsOf } from '../request-context.js';
+import { tagged } from './route-options.js';
 
 /** One layer of an environment: the environment itself when `tenant` is null, else that tenant's. */
 export interface Scope {
@@ -11,40 +14,97 @@ export interface Scope {
   tenant: string | null;
 }
 
+/** The path parameters that name a scope: `…/namespaces/:ns/envs/:env[/tenants/:tenant]/…`. */
+interface ScopeParams {
+  ns: string;
+  env: string;
+  tenant?: string;
+}
+
 /** The scope a route's path names: `…/tenants/:tenant/…`, else the environment. */
-export const scopeOf = ({ ns, env, tenant }: { ns: string; env: string; tenant?: string }): Scope => ({
+export const scopeOf = ({ ns, env, tenant }: ScopeParams): Scope => ({
   namespace: ns,
   environment: env,
   tenant: tenant ?? null,
 });
 
-/**
- * Decides the command `command` builds from the scope's current state and appends it to the
- * scope's stream. `command` runs again on the fresh state when another writer got in between.
- */
-export const writeToScope = (
-  { commands, cache }: Pick<ApiContext, 'commands' | 'cache'>,
-  request: FastifyRequest,
-  { namespace, environment, tenant }: Scope,
-  command: (state: NamespaceEnvState) => Command | Promise<Command>,
-): Promise<WriteResult> =>
-  commands.run(
-    streamIds.scope(namespace, environment, tenant),
-    () => cache.load(namespace, environment, tenant),
-    async ({ state }) => decide(await command(state), state),
-    writeOptionsOf(request),
-  );
+/** Response header naming where a present read came from when it was not the views. */
+export const readSourceHeader = 'strata-read-source';
+
+/** The options of a route that reads the scope its path names: `config:read`, tagged `reads`. */
+export const scopeRead = <const Params extends z.ZodType<ScopeParams>, const Query extends z.ZodType, const Answer>(
+  summary: string,
+  params: Params,
+  querystring: Query,
+  answer: Answer,
+) => tagged('reads')('config:read', summary, { params, querystring, response: { 200: answer } });
 
 /**
- * Answers a route that writes one command to the scope its path names: `command` states it from
- * the scope and its current state (again on a fresh state when another writer got in between).
+ * Answers a read of the present (from the views, current for the request's minimum position, or
+ * from the log while they are unavailable), saying in `Strata-Read-Source` when it is the log's.
  */
-export const answerScopeWrite = async (
-  context: Pick<ApiContext, 'commands' | 'cache'>,
-  request: FastifyRequest & { params: { ns: string; env: string; tenant?: string } },
+export const presentRead = async <Answer extends { source: ReadSource }>(
   reply: FastifyReply,
-  command: (scope: Scope, state: NamespaceEnvState) => Command | Promise<Command>,
-) => {
-  const scope = scopeOf(request.params);
-  return answerWrite(reply, await writeToScope(context, request, scope, (state) => command(scope, state)));
+  read: Promise<Answer>,
+): Promise<Answer> => {
+  const answer = await read;
+  if (answer.source === 'log') reply.header(readSourceHeader, 'log');
+  return answer;
 };
+
+/** What every write answers: the position and stream version it reached (the next If-Match). */
+export const writeResponse = { 200: WriteAnswer };
+
+/** The options of a route that writes one command to the scope its path names: `config:write`, tagged `writes`. */
+export const scopeWrite = <const Params extends z.ZodType<ScopeParams>, const Body extends z.ZodType>(
+  summary: string,
+  params: Params,
+  body: Body,
+) => tagged('writes')('config:write', summary, { params, body, response: writeResponse });
+
+/** A scope command as a route states it: the scope's namespace and environment and the metadata are added for it. */
+export type ScopeCommand =
+  Exclude<Command, { type: 'PublishManifest' }> extends infer C
+    ? C extends Command
+      ? Omit<C, 'namespace' | 'environment' | 'metadata'>
+      : never
+    : never;
+
+/** A request to a scope write: the scope in its path, and a body that may say why. */
+type ScopeWriteRequest = FastifyRequest & {
+  params: ScopeParams;
+  body: { reason?: string | undefined } | null | undefined;
+};
+
+/**
+ * Answers routes that write one command to the scope their path names, recorded with the body's
+ * `reason`: `command` states it from the scope and its current state (again on a fresh state when
+ * another writer got in between); `answered` adds to the answer what the command found out.
+ */
+export const scopeWriter =
+  ({ commands, cache }: Pick<ApiContext, 'commands' | 'cache'>) =>
+  async (
+    request: ScopeWriteRequest,
+    reply: FastifyReply,
+    command: (scope: Scope, state: NamespaceEnvState) => ScopeCommand | Promise<ScopeCommand>,
+    answered: () => Record<string, unknown> = () => ({}),
+  ) => {
+    const scope = scopeOf(request.params);
+    const { namespace, environment, tenant } = scope;
+    const result = await commands.run(
+      streamIds.scope(namespace, environment, tenant),
+      () => cache.load(namespace, environment, tenant),
+      async ({ state }) =>
+        decide(
+          {
+            ...(await command(scope, state)),
+            namespace,
+            environment,
+            metadata: metadataOf(request, request.body?.reason),
+          },
+          state,
+        ),
+      writeOptionsOf(request),
+    );
+    return answerWrite(reply, result, answered());
+  };

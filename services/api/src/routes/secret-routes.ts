@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import {
@@ -8,9 +8,9 @@ import {
   type NamespaceEnvState,
   type SecretVersionEntry,
 } from '@strata/core';
-import { withinScope } from '../access-policy.js';
+import { withinScope, type Target } from '../access-policy.js';
 import type { ApiContext } from '../api-context.js';
-import { answerWrite, clientInfo, metadataOf, principalOf } from '../request-context.js';
+import { clientInfo, principalOf } from '../request-context.js';
 import {
   EnvParams,
   EnvSecretParams,
@@ -23,10 +23,9 @@ import {
   TenantParams,
   TenantSecretParams,
   UnsetValueBody,
-  WriteAnswer,
 } from '@strata/contracts';
-import { answerScopeWrite, scopeOf, writeToScope } from './scope.js';
-import { route } from './route-options.js';
+import { scopeOf, scopeWriter, writeResponse } from './scope.js';
+import { tagged } from './route-options.js';
 
 /** The secret a tenant reads: its own, else the environment's. */
 const effectiveSecret = (state: NamespaceEnvState, tenant: string | null, name: string) => {
@@ -59,6 +58,18 @@ const readableVersion = (
   return versions[index];
 };
 
+/** Runs before validation: the query's namespace/env, else the caller's own. */
+const rotationTarget = (request: FastifyRequest): Target => {
+  const q = (request.query ?? {}) as Record<string, unknown>;
+  const p = request.principal;
+  const str = (v: unknown) => (typeof v === 'string' ? v : null);
+  return {
+    namespace: str(q['namespace']) ?? p?.namespace ?? null,
+    environment: str(q['env']) ?? p?.environment ?? null,
+    tenant: p?.tenant ?? null,
+  };
+};
+
 /**
  * Secrets: values are sealed by SecretCipher before they reach the log; plaintext leaves only to
  * `secret:read`, and only after the read is recorded in the access log (invariant 7).
@@ -66,6 +77,8 @@ const readableVersion = (
 export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
   const { deps, cache, metrics } = context;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const write = scopeWriter(context);
+  const secrets = tagged('secrets');
 
   for (const tenantScoped of [false, true]) {
     const base = tenantScoped
@@ -75,63 +88,54 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
     app.put(
       `${base}/:name`,
-      route('secret:write', {
-        tags: ['secrets'],
-        summary: 'Add a secret version (encrypted before it is logged)',
+      secrets('secret:write', 'Add a secret version (encrypted before it is logged)', {
         params,
         body: SecretBody,
-        response: { 200: WriteAnswer },
+        response: writeResponse,
       }),
       async (request, reply) => {
-        const scope = scopeOf(request.params);
         const { name } = request.params;
-        const { value, reason, previousReadableUntil } = request.body;
+        const { value, previousReadableUntil } = request.body;
         let sealedVersion = 0;
-        const result = await writeToScope(context, request, scope, async (state) => {
-          // Decide first on a placeholder-free check: unknown names fail before anything is encrypted.
-          if (!state.manifest || !Object.hasOwn(state.manifest.secrets, name)) {
-            throw new StrataError('UNKNOWN_KEY', `secret ${name}: not declared in the manifest`, { name });
-          }
-          const version = latestSecretVersionNumber(state, scope.tenant, name) + 1;
-          const envelope = await deps.cipher.seal({ ...scope, name, version, plaintext: value });
-          sealedVersion = version;
-          return {
-            type: 'AddSecretVersion',
-            ...scope,
-            name,
-            version,
-            envelope,
-            previousReadableUntil: previousReadableUntil ? new Date(previousReadableUntil).toISOString() : null,
-            metadata: metadataOf(request, reason),
-          };
-        });
-        return answerWrite(reply, result, sealedVersion ? { secretVersion: sealedVersion } : {});
+        return write(
+          request,
+          reply,
+          async (scope, state) => {
+            // Decide first on a placeholder-free check: unknown names fail before anything is encrypted.
+            if (!state.manifest || !Object.hasOwn(state.manifest.secrets, name)) {
+              throw new StrataError('UNKNOWN_KEY', `secret ${name}: not declared in the manifest`, { name });
+            }
+            const version = latestSecretVersionNumber(state, scope.tenant, name) + 1;
+            const envelope = await deps.cipher.seal({ ...scope, name, version, plaintext: value });
+            sealedVersion = version;
+            return {
+              type: 'AddSecretVersion',
+              tenant: scope.tenant,
+              name,
+              version,
+              envelope,
+              previousReadableUntil: previousReadableUntil ? new Date(previousReadableUntil).toISOString() : null,
+            };
+          },
+          () => (sealedVersion ? { secretVersion: sealedVersion } : {}),
+        );
       },
     );
 
     app.delete(
       `${base}/:name`,
-      route('secret:write', {
-        tags: ['secrets'],
-        summary: 'Delete a secret (its versions stay in history)',
+      secrets('secret:write', 'Delete a secret (its versions stay in history)', {
         params,
         body: UnsetValueBody,
-        response: { 200: WriteAnswer },
+        response: writeResponse,
       }),
       async (request, reply) =>
-        answerScopeWrite(context, request, reply, (scope) => ({
-          type: 'DeleteSecret',
-          ...scope,
-          name: request.params.name,
-          metadata: metadataOf(request, request.body?.reason),
-        })),
+        write(request, reply, ({ tenant }) => ({ type: 'DeleteSecret', tenant, name: request.params.name })),
     );
 
     app.get(
       `${base}/:name`,
-      route('secret:read', {
-        tags: ['secrets'],
-        summary: 'Read a secret value (recorded in the access log first)',
+      secrets('secret:read', 'Read a secret value (recorded in the access log first)', {
         params,
         querystring: SecretQuery,
         response: { 200: SecretValueAnswer },
@@ -178,9 +182,7 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
     app.get(
       base,
-      route('secret:list', {
-        tags: ['secrets'],
-        summary: 'Secret names and version metadata (never values)',
+      secrets('secret:list', 'Secret names and version metadata (never values)', {
         params: tenantScoped ? TenantParams : EnvParams,
         response: { 200: SecretListAnswer },
       }),
@@ -212,30 +214,12 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
 
   app.get(
     '/v1/secrets/due',
-    {
-      config: {
-        access: {
-          permission: 'secret:rotation',
-          // Without a namespace/env in the query, the caller's own scope; results are kept to it.
-          target: (request) => {
-            const q = (request.query ?? {}) as Record<string, unknown>;
-            const p = request.principal;
-            const str = (v: unknown) => (typeof v === 'string' ? v : null);
-            return {
-              namespace: str(q['namespace']) ?? p?.namespace ?? null,
-              environment: str(q['env']) ?? p?.environment ?? null,
-              tenant: p?.tenant ?? null,
-            };
-          },
-        },
-      },
-      schema: {
-        tags: ['secrets'],
-        summary: 'Secret versions overdue for rotation (manifest rotateEvery), and those due within `within`',
-        querystring: SecretsDueQuery,
-        response: { 200: SecretsDueAnswer },
-      },
-    },
+    secrets(
+      // Without a namespace/env in the query, the caller's own scope; results are kept to it.
+      { permission: 'secret:rotation', target: rotationTarget },
+      'Secret versions overdue for rotation (manifest rotateEvery), and those due within `within`',
+      { querystring: SecretsDueQuery, response: { 200: SecretsDueAnswer } },
+    ),
     async (request) => {
       const principal = principalOf(request);
       const { namespace, env, within } = request.query;

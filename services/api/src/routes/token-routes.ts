@@ -14,7 +14,7 @@ import {
   TokenListAnswer,
 } from '@strata/contracts';
 import type { TokenRecord } from '../api-tokens.js';
-import { route } from './route-options.js';
+import { tagged } from './route-options.js';
 
 /** A rotated token keeps working this long unless the request says otherwise. */
 const defaultGraceSeconds = 3600;
@@ -64,6 +64,8 @@ const requestedScope = (request: FastifyRequest): Target => {
  */
 export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const tokenRoute = tagged('tokens');
+  const ownTokens = { permission: 'tokens', target: callerScope } as const;
 
   /**
    * Appends a new token's audit event and answers its position. No token may work without its
@@ -83,10 +85,11 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
 
   app.post(
     '/v1/tokens',
-    route(
+    tokenRoute(
       // A token never grants more scope than its issuer holds.
       { permission: 'tokens', target: requestedScope },
-      { tags: ['tokens'], summary: 'Issue a token (shown once)', body: IssueTokenBody, response: { 201: IssuedToken } },
+      'Issue a token (shown once)',
+      { body: IssueTokenBody, response: { 201: IssuedToken } },
     ),
     async (request, reply) => {
       const body = request.body;
@@ -122,16 +125,11 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
 
   app.post(
     '/v1/tokens/:id/rotate',
-    route(
-      { permission: 'tokens', target: callerScope },
-      {
-        tags: ['tokens'],
-        summary: 'Issue a successor (shown once); the old token keeps working for a grace period',
-        params: TokenIdParams,
-        body: RotateTokenBody,
-        response: { 201: RotatedToken },
-      },
-    ),
+    tokenRoute(ownTokens, 'Issue a successor (shown once); the old token keeps working for a grace period', {
+      params: TokenIdParams,
+      body: RotateTokenBody,
+      response: { 201: RotatedToken },
+    }),
     async (request, reply) => {
       const principal = principalOf(request);
       const record = await tokens.get(request.params.id);
@@ -181,10 +179,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
 
   app.get(
     '/v1/tokens',
-    route(
-      { permission: 'tokens', target: callerScope },
-      { tags: ['tokens'], summary: 'Live tokens (never their values)', response: { 200: TokenListAnswer } },
-    ),
+    tokenRoute(ownTokens, 'Live tokens (never their values)', { response: { 200: TokenListAnswer } }),
     async (request) => {
       const principal = principalOf(request);
       const list = await tokens.list();
@@ -194,10 +189,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
 
   app.delete(
     '/v1/tokens/:id',
-    route(
-      { permission: 'tokens', target: callerScope },
-      { tags: ['tokens'], summary: 'Revoke a token', params: TokenIdParams, response: { 200: RevokedToken } },
-    ),
+    tokenRoute(ownTokens, 'Revoke a token', { params: TokenIdParams, response: { 200: RevokedToken } }),
     async (request) => {
       const principal = principalOf(request);
       const record = await tokens.get(request.params.id);

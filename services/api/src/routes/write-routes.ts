@@ -12,10 +12,9 @@ import {
   TenantFlagParams,
   TenantKeyParams,
   UnsetValueBody,
-  WriteAnswer,
 } from '@strata/contracts';
-import { answerScopeWrite } from './scope.js';
-import { route } from './route-options.js';
+import { scopeWrite, scopeWriter, writeResponse } from './scope.js';
+import { tagged } from './route-options.js';
 
 /**
  * Commands: each handler states the command; CommandRunner loads the scope from the log,
@@ -24,13 +23,11 @@ import { route } from './route-options.js';
 export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
   const { commands, cache, pointInTime } = context;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const writeResponse = { 200: WriteAnswer };
+  const write = scopeWriter(context);
 
   app.put(
     '/v1/namespaces/:ns/manifest',
-    route('manifest:write', {
-      tags: ['writes'],
-      summary: 'Publish a manifest',
+    tagged('writes')('manifest:write', 'Publish a manifest', {
       params: NsParams,
       body: ManifestBody,
       response: writeResponse,
@@ -73,65 +70,35 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
     const params = tenantScoped ? TenantKeyParams : EnvKeyParams;
     const layer = tenantScoped ? 'tenant override' : 'environment value';
 
-    app.put(
-      base,
-      route('config:write', {
-        tags: ['writes'],
-        summary: `Set a ${layer}`,
-        params,
-        body: SetValueBody,
-        response: writeResponse,
-      }),
-      async (request, reply) =>
-        answerScopeWrite(context, request, reply, (scope) => ({
-          type: 'SetConfigValue',
-          ...scope,
-          key: request.params.key,
-          value: request.body.value,
-          metadata: metadataOf(request, request.body.reason),
-        })),
+    app.put(base, scopeWrite(`Set a ${layer}`, params, SetValueBody), async (request, reply) =>
+      write(request, reply, ({ tenant }) => ({
+        type: 'SetConfigValue',
+        tenant,
+        key: request.params.key,
+        value: request.body.value,
+      })),
     );
 
-    app.delete(
-      base,
-      route('config:write', {
-        tags: ['writes'],
-        summary: `Unset a ${layer}`,
-        params,
-        body: UnsetValueBody,
-        response: writeResponse,
-      }),
-      async (request, reply) =>
-        answerScopeWrite(context, request, reply, (scope) => ({
-          type: 'UnsetConfigValue',
-          ...scope,
-          key: request.params.key,
-          metadata: metadataOf(request, request.body?.reason),
-        })),
+    app.delete(base, scopeWrite(`Unset a ${layer}`, params, UnsetValueBody), async (request, reply) =>
+      write(request, reply, ({ tenant }) => ({ type: 'UnsetConfigValue', tenant, key: request.params.key })),
     );
   }
 
   app.put(
     '/v1/namespaces/:ns/envs/:env/tenants/:tenant/flags/:flag',
-    route('config:write', {
-      tags: ['writes'],
-      summary: 'Force a flag on or off for one tenant (null clears), or pin one of its variants',
-      params: TenantFlagParams,
-      body: OverrideBody,
-      response: writeResponse,
-    }),
+    scopeWrite(
+      'Force a flag on or off for one tenant (null clears), or pin one of its variants',
+      TenantFlagParams,
+      OverrideBody,
+    ),
     async (request, reply) => {
-      const { ns, env, tenant, flag } = request.params;
-      const { override, variant, reason } = request.body;
-      return answerScopeWrite(context, request, reply, () => ({
+      const { override, variant } = request.body;
+      return write(request, reply, () => ({
         type: 'SetFlagOverride',
-        namespace: ns,
-        environment: env,
-        tenant,
-        flag,
+        tenant: request.params.tenant,
+        flag: request.params.flag,
         override: variant === undefined ? (override ?? null) : 'enabled',
         variant,
-        metadata: metadataOf(request, reason),
       }));
     },
   );

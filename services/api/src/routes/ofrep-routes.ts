@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import { namePattern, StrataError, tenantPattern } from '@strata/core';
@@ -57,6 +57,12 @@ const ofrepTarget = (request: FastifyRequest) => {
   return { namespace: namespace ?? null, environment: environment ?? null, tenant: str(raw['targetingKey']) ?? null };
 };
 
+/** An OFREP route: it reads the flags of the scope its context names, and takes OFREP's body. */
+const ofrepRoute = <const Schema extends Omit<FastifySchema, 'tags' | 'summary' | 'body'>>(
+  summary: string,
+  schema: Schema,
+) => tagged('ofrep')({ permission: 'config:read', target: ofrepTarget }, summary, { body: OfrepBody, ...schema });
+
 const sendOfrepError = (request: FastifyRequest, reply: FastifyReply, key: string | undefined, error: OfrepError) => {
   const status = error.errorCode === 'FLAG_NOT_FOUND' ? 404 : error.errorCode === 'GENERAL' ? 500 : 400;
   const code = status === 404 ? 'NOT_FOUND' : status === 400 ? 'BAD_REQUEST' : 'INTERNAL';
@@ -90,8 +96,6 @@ const matchesEtag = (header: string | undefined, etag: string): boolean =>
 
 export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const ofrep = tagged('ofrep');
-  const access = { permission: 'config:read', target: ofrepTarget } as const;
 
   const checkContext = (request: FastifyRequest, context: Context | undefined) => {
     const { namespace, environment } = scopeOf(request, context);
@@ -161,11 +165,7 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
 
   app.post(
     '/ofrep/v1/evaluate/flags/:key',
-    ofrep(access, 'OFREP: evaluate one flag', {
-      params: OfrepFlagParams,
-      body: OfrepBody,
-      response: { 200: OfrepEvaluation },
-    }),
+    ofrepRoute('OFREP: evaluate one flag', { params: OfrepFlagParams, response: { 200: OfrepEvaluation } }),
     async (request, reply) => {
       const { key } = request.params;
       try {
@@ -185,8 +185,7 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
 
   app.post(
     '/ofrep/v1/evaluate/flags',
-    ofrep(access, 'OFREP: evaluate every flag (ETag / If-None-Match; eventStreams: the change stream)', {
-      body: OfrepBody,
+    ofrepRoute('OFREP: evaluate every flag (ETag / If-None-Match; eventStreams: the change stream)', {
       response: { 200: OfrepBulkAnswer },
     }),
     async (request, reply) => {

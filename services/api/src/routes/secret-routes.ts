@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
 import {
@@ -8,8 +8,8 @@ import {
   type NamespaceEnvState,
   type SecretVersionEntry,
 } from '@strata/core';
-import { withinScope, type Target } from '../access-policy.js';
-import type { ApiContext } from '../api-context.js';
+import { withinScope } from '../access-policy.js';
+import type { ApiContext, RouteAccess } from '../api-context.js';
 import { clientInfo, principalOf } from '../request-context.js';
 import {
   EnvParams,
@@ -58,16 +58,22 @@ const readableVersion = (
   return versions[index];
 };
 
-/** Runs before validation: the query's namespace/env, else the caller's own. */
-const rotationTarget = (request: FastifyRequest): Target => {
-  const q = (request.query ?? {}) as Record<string, unknown>;
-  const p = request.principal;
-  const str = (v: unknown) => (typeof v === 'string' ? v : null);
-  return {
-    namespace: str(q['namespace']) ?? p?.namespace ?? null,
-    environment: str(q['env']) ?? p?.environment ?? null,
-    tenant: p?.tenant ?? null,
-  };
+/**
+ * Who may list the secrets due for rotation, and where: without a namespace/env in the query, the
+ * caller's own scope; results are kept to it. Runs before validation.
+ */
+const rotationAccess: RouteAccess = {
+  permission: 'secret:rotation',
+  target: (request) => {
+    const q = (request.query ?? {}) as Record<string, unknown>;
+    const p = request.principal;
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    return {
+      namespace: str(q['namespace']) ?? p?.namespace ?? null,
+      environment: str(q['env']) ?? p?.environment ?? null,
+      tenant: p?.tenant ?? null,
+    };
+  },
 };
 
 /**
@@ -215,10 +221,12 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
   app.get(
     '/v1/secrets/due',
     secrets(
-      // Without a namespace/env in the query, the caller's own scope; results are kept to it.
-      { permission: 'secret:rotation', target: rotationTarget },
+      rotationAccess,
       'Secret versions overdue for rotation (manifest rotateEvery), and those due within `within`',
-      { querystring: SecretsDueQuery, response: { 200: SecretsDueAnswer } },
+      {
+        querystring: SecretsDueQuery,
+        response: { 200: SecretsDueAnswer },
+      },
     ),
     async (request) => {
       const principal = principalOf(request);

@@ -65,6 +65,8 @@ const requestedScope = (request: FastifyRequest): Target => {
 export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const tokenRoute = tagged('tokens');
+  // A token never grants more scope than its issuer holds.
+  const issuing = { permission: 'tokens', target: requestedScope } as const;
   const ownTokens = { permission: 'tokens', target: callerScope } as const;
 
   /**
@@ -85,12 +87,7 @@ export const tokenRoutes = (fastify: FastifyInstance, { deps, tokens }: ApiConte
 
   app.post(
     '/v1/tokens',
-    tokenRoute(
-      // A token never grants more scope than its issuer holds.
-      { permission: 'tokens', target: requestedScope },
-      'Issue a token (shown once)',
-      { body: IssueTokenBody, response: { 201: IssuedToken } },
-    ),
+    tokenRoute(issuing, 'Issue a token (shown once)', { body: IssueTokenBody, response: { 201: IssuedToken } }),
     async (request, reply) => {
       const body = request.body;
       const scope = { namespace: body.namespace ?? null, environment: body.env ?? null, tenant: body.tenant ?? null };

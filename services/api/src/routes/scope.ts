@@ -29,10 +29,10 @@ export const scopeOf = ({ ns, env, tenant }: ScopeParams): Scope => ({
 });
 
 /** Response header naming where a present read came from when it was not the views. */
-export const readSourceHeader = 'strata-read-source';
+const readSourceHeader = 'strata-read-source';
 
 /** The options of a route that reads the scope its path names: `config:read`, tagged `reads`. */
-export const scopeRead = <const Params extends z.ZodType<ScopeParams>, const Query extends z.ZodType, const Answer>(
+export const scopeRead = <Params extends z.ZodType<ScopeParams>, Query extends z.ZodType, Answer>(
   summary: string,
   params: Params,
   querystring: Query,
@@ -56,7 +56,7 @@ export const presentRead = async <Answer extends { source: ReadSource }>(
 export const writeResponse = { 200: WriteAnswer };
 
 /** The options of a route that writes one command to the scope its path names: `config:write`, tagged `writes`. */
-export const scopeWrite = <const Params extends z.ZodType<ScopeParams>, const Body extends z.ZodType>(
+export const scopeWrite = <Params extends z.ZodType<ScopeParams>, Body extends z.ZodType>(
   summary: string,
   params: Params,
   body: Body,

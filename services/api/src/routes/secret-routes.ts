@@ -223,10 +223,7 @@ export const secretRoutes = (fastify: FastifyInstance, context: ApiContext) => {
     secrets(
       rotationAccess,
       'Secret versions overdue for rotation (manifest rotateEvery), and those due within `within`',
-      {
-        querystring: SecretsDueQuery,
-        response: { 200: SecretsDueAnswer },
-      },
+      { querystring: SecretsDueQuery, response: { 200: SecretsDueAnswer } },
     ),
     async (request) => {
       const principal = principalOf(request);

@@ -86,6 +86,12 @@ const cases: Array<{
   },
   { name: 'bad minPosition', method: 'GET', url: `${P}/tenants/acme/config?minPosition=-1` },
   { name: 'bad at', method: 'GET', url: `${P}/tenants/acme/config?at=yesterday` },
+  {
+    name: 'bad X-Strata-Min-Position on a read of the past',
+    method: 'GET',
+    url: `${P}/tenants/acme/flags/new_checkout?position=1`,
+    headers: { 'x-strata-min-position': 'soon' },
+  },
   { name: 'unknown query key', method: 'GET', url: `${P}/tenants/acme/config?debug=1` },
   {
     name: 'bad If-Match',

@@ -24,6 +24,8 @@ export const JsonValue: z.ZodType<unknown> = z.unknown();
 
 const scope = { namespace: Name, environment: Name };
 const tenantScope = { ...scope, tenant: TenantId.nullable() };
+/** A flag in an environment: what its rule events (rollout, definition) apply to. */
+const flagScope = { ...scope, flag: FlagKey };
 
 /** A manifest as published to the store: JSON Schema per key, like BRIEF.md's PUT body. */
 export const ManifestDocument = z.object({
@@ -97,15 +99,14 @@ export const eventSchemas = {
   ConfigValueUnset: { 1: z.object({ ...tenantScope, key: Key }) },
   FlagRolloutChanged: {
     1: z.object({
-      ...scope,
-      flag: FlagKey,
+      ...flagScope,
       rollout: z.number().int().min(0).max(100),
       enabled: z.boolean(),
       variants: z.array(FlagVariant).optional(),
     }),
   },
   /** A full definition; it replaces the flag's rollout shorthand (and vice versa). */
-  FlagDefinitionSet: { 1: z.object({ ...scope, flag: FlagKey, definition: FlagdDefinition }) },
+  FlagDefinitionSet: { 1: z.object({ ...flagScope, definition: FlagdDefinition }) },
   /** A shared targeting rule (flagd's `$evaluators` entry), referenced by `{"$ref": name}`. */
   SegmentSet: { 1: z.object({ ...scope, segment: SegmentName, logic: JsonValue }) },
   SegmentDeleted: { 1: z.object({ ...scope, segment: SegmentName }) },

@@ -328,6 +328,29 @@ const stringTest =
     };
   };
 
+/**
+ * `and` stops at the first falsy argument, `or` at the first truthy one (`stopWhen`); either
+ * answers the last argument it evaluated, or null without arguments.
+ */
+const shortCircuit = (c: OpContext, stopWhen: boolean): LogicFn => {
+  const fns = all(c);
+  return (d, e) => {
+    let v: unknown = null;
+    for (const f of fns) {
+      v = f(d, e);
+      if (truthy(v) === stopWhen) return v;
+    }
+    return v;
+  };
+};
+
+/** The `keys` whose variable is absent, null or '' (JsonLogic's `missing`). */
+const missingOf = (d: unknown, e: LogicEnv, keys: unknown[]): unknown[] =>
+  keys.filter((k) => {
+    const v = readVar(d, e, splitPath(k), null);
+    return v === null || v === '';
+  });
+
 const operators: Record<string, (c: OpContext) => LogicFn> = {
   var: (c) => {
     arity(c, 0, 2);
@@ -356,10 +379,7 @@ const operators: Record<string, (c: OpContext) => LogicFn> = {
         const v = k(d, e);
         return Array.isArray(v) ? v : [v];
       });
-      return wanted.filter((k) => {
-        const v = readVar(d, e, splitPath(k), null);
-        return v === null || v === '';
-      });
+      return missingOf(d, e, wanted);
     };
   },
   missing_some: (c) => {
@@ -368,10 +388,7 @@ const operators: Record<string, (c: OpContext) => LogicFn> = {
     return (d, e) => {
       const list = keys(d, e);
       const wanted = Array.isArray(list) ? list : [];
-      const missing = wanted.filter((k) => {
-        const v = readVar(d, e, splitPath(k), null);
-        return v === null || v === '';
-      });
+      const missing = missingOf(d, e, wanted);
       return wanted.length - missing.length >= toNumber(need(d, e)) ? [] : missing;
     };
   },
@@ -391,28 +408,8 @@ const operators: Record<string, (c: OpContext) => LogicFn> = {
       return i === fns.length - 1 ? fns[i]!(d, e) : null;
     };
   },
-  and: (c) => {
-    const fns = all(c);
-    return (d, e) => {
-      let v: unknown = null;
-      for (const f of fns) {
-        v = f(d, e);
-        if (!truthy(v)) return v;
-      }
-      return v;
-    };
-  },
-  or: (c) => {
-    const fns = all(c);
-    return (d, e) => {
-      let v: unknown = null;
-      for (const f of fns) {
-        v = f(d, e);
-        if (truthy(v)) return v;
-      }
-      return v;
-    };
-  },
+  and: (c) => shortCircuit(c, false),
+  or: (c) => shortCircuit(c, true),
   '!': (c) => {
     arity(c, 1);
     const [a = constant(null)] = all(c);

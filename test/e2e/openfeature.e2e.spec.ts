@@ -11,6 +11,7 @@ import {
   type Hook,
 } from '@openfeature/server-sdk';
 import { InMemoryEventLog } from '@strata/core';
+import { onOffFlag, segmentThenFraction } from '@strata/core/testing';
 import { RedisViewStore } from '@strata/redis-views';
 import { createClient, StrataProvider, type StrataClient } from '@strata/sdk';
 import { privateRedis, waitFor, type PrivateRedis } from '@strata/testing';
@@ -368,23 +369,7 @@ describe('a flagd file end to end: import, SDK and OFREP with contexts, export, 
   const file = {
     $evaluators: { staff: { ends_with: [{ var: 'email' }, '@shop.example'] } },
     flags: {
-      'checkout-v2': {
-        state: 'ENABLED',
-        variants: { on: true, off: false },
-        defaultVariant: 'off',
-        targeting: {
-          if: [
-            { $ref: 'staff' },
-            'on',
-            {
-              fractional: [
-                ['on', 50],
-                ['off', 50],
-              ],
-            },
-          ],
-        },
-      },
+      'checkout-v2': onOffFlag(segmentThenFraction('staff', 50)),
       headerColor: {
         state: 'ENABLED',
         variants: { red: '#c00', blue: '#00c' },

@@ -1,4 +1,13 @@
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  type DependencyList,
+} from 'react';
 import { fold, initialState, type NamespaceEnvState, type RecordedEvent } from '@strata/core';
 import type { z } from 'zod';
 import type { EventsQuery, HistoryEvent, Scope, StrataApi, TokenSelf } from '@strata/contracts';
@@ -198,6 +207,62 @@ export const useNamespaceModel = (session: Session, scope: ScopeChoice): Namespa
       recordedAtOf: (position: number) => times.get(position),
     };
   }, [scope, events, namespace, env, loading, error, live, changeCount, reload]);
+};
+
+/**
+ * The answer of `load` (null until the first one), loaded again whenever `deps` change; null
+ * `load` loads nothing. An answer that arrives after the next load started (or after unmount) is
+ * dropped, so a slow old answer never replaces a newer one. `delayMs` debounces: a load starts once
+ * `deps` stayed the same that long. `onAnswer` runs with each answer kept.
+ */
+export const useAnswer = <T>(
+  load: (() => Promise<T>) | null,
+  deps: DependencyList,
+  { delayMs = 0, onAnswer }: { delayMs?: number; onAnswer?: (answer: T) => void } = {},
+): { answer: T | null; error: unknown } => {
+  const [answer, setAnswer] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (!load) return;
+    let stale = false;
+    const run = () =>
+      void load().then(
+        (fresh) => {
+          if (stale) return;
+          setAnswer(fresh);
+          setError(null);
+          onAnswer?.(fresh);
+        },
+        (e: unknown) => !stale && setError(e),
+      );
+    const timer = delayMs > 0 ? setTimeout(run, delayMs) : undefined;
+    if (timer === undefined) run();
+    return () => {
+      stale = true;
+      clearTimeout(timer);
+    };
+    // `deps` stand for what `load` reads.
+  }, deps);
+  return { answer, error };
+};
+
+/**
+ * `useAnswer` for the selected scope (a tenant, or the environment layer without one): loaded
+ * again when the scope changes, when `deps` change, and on every change the model sees live.
+ */
+export const useScopeAnswer = <T>(
+  load: (client: StrataApi, scope: Scope) => Promise<T>,
+  deps: DependencyList,
+  options?: { onAnswer?: (answer: T) => void },
+): { answer: T | null; error: unknown } => {
+  const { client } = useSession();
+  const { scope, changeCount } = useModel();
+  const { namespace, env, tenant } = scope;
+  return useAnswer(
+    () => load(client, apiScope(scope)),
+    [client, namespace, env, tenant, changeCount, ...deps],
+    options,
+  );
 };
 
 /** Moving between sections with a chosen moment (History → Time travel / Revert). */

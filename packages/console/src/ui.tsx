@@ -1,7 +1,7 @@
-import { useId, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useId, useState, type InputHTMLAttributes, type ReactNode } from 'react';
 import { errorText } from './format.js';
 
-/** Small shared pieces: labelled fields, tables, problem messages, status lines. */
+/** Small shared pieces: labelled fields, tables, problem messages, status lines, a form's write. */
 
 export const Field = ({
   label,
@@ -53,6 +53,51 @@ export const StatusLine = ({ children }: { children: ReactNode }) => (
   <p className="status" role="status" aria-live="polite">
     {children}
   </p>
+);
+
+/** The reason every write records; required. */
+export const ReasonField = ({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (reason: string) => void;
+  error?: string | null;
+}) => (
+  <Field label="Reason" error={error}>
+    {(props) => <input {...props} required value={value} onChange={(e) => onChange(e.target.value)} />}
+  </Field>
+);
+
+/**
+ * A form's write: `run` starts one (`busy` until it settles) and keeps the position it was saved
+ * at, or its problem; `then` gets the answer of a write that succeeded.
+ */
+export const useWrite = () => {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState<number | null>(null);
+  const run = <A extends { position: number }>(write: Promise<A>, then?: (answer: A) => void) => {
+    setBusy(true);
+    setError(null);
+    write
+      .then((answer) => {
+        setSaved(answer.position);
+        then?.(answer);
+      })
+      .catch((e: unknown) => setError(e))
+      .finally(() => setBusy(false));
+  };
+  return { busy, error, saved, run };
+};
+
+/** What became of a form's write (`useWrite`): its problem, or the position it was saved at. */
+export const WriteOutcome = ({ write }: { write: { error: unknown; saved: number | null } }) => (
+  <>
+    <ErrorBox error={write.error} />
+    {write.saved !== null && <StatusLine>Saved at position {write.saved}.</StatusLine>}
+  </>
 );
 
 /** A write-only input (a token, a secret value): masked, never autofilled, required. */

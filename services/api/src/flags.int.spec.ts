@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { bucket } from '@strata/core';
+import { onOffFlag } from '@strata/core/testing';
 import { manifest, testApi, type TestApi } from './api-fixture.js';
 
 /** Flag definitions, segments, flagd import / export and previews through the real API. */
@@ -99,12 +100,7 @@ describe('import, export, preview', () => {
     $schema: 'https://flagd.dev/schema/v0/flags.json',
     $evaluators: { beta: { ends_with: [{ var: 'email' }, '@beta.example'] } },
     flags: {
-      'dark.mode': {
-        state: 'ENABLED',
-        variants: { on: true, off: false },
-        defaultVariant: 'off',
-        targeting: { if: [{ $ref: 'beta' }, 'on', 'off'] },
-      },
+      'dark.mode': onOffFlag({ if: [{ $ref: 'beta' }, 'on', 'off'] }),
       'page.size': { state: 'ENABLED', variants: { small: 10, large: 50 }, defaultVariant: 'small' },
     },
   };
@@ -175,12 +171,7 @@ describe('import, export, preview', () => {
     const exported = (await api.call('GET', `${P}/flags/export`)).json();
     expect(exported.$schema).toBe('https://flagd.dev/schema/v0/flags.json');
     expect(exported.flags['dark.mode']).toEqual(file.flags['dark.mode']);
-    expect(exported.flags.new_checkout).toEqual({
-      state: 'ENABLED',
-      variants: { on: true, off: false },
-      defaultVariant: 'off',
-      targeting: { if: [{ rollout: [30] }, 'on', 'off'] },
-    });
+    expect(exported.flags.new_checkout).toEqual(onOffFlag({ if: [{ rollout: [30] }, 'on', 'off'] }));
     expect(exported.$evaluators).toEqual({ ...file.$evaluators, vip: { in: [{ var: 'plan' }, ['gold', 'platinum']] } });
     const again = await api.call('POST', `${P}/flags/import`, { body: exported });
     expect(again.statusCode, again.body).toBe(200);
@@ -197,12 +188,7 @@ describe('import, export, preview', () => {
   test('preview: which tenants change variant, from what to what', async () => {
     await api.call('PUT', `${P}/tenants/acme/config/ui.theme`, { body: { value: 'dark' } });
     await api.call('PUT', `${P}/tenants/globex/config/ui.theme`, { body: { value: 'dark' } });
-    const proposed = {
-      state: 'ENABLED',
-      variants: { on: true, off: false },
-      defaultVariant: 'off',
-      targeting: { if: [{ '==': [{ var: 'targetingKey' }, 'acme'] }, 'on', 'off'] },
-    };
+    const proposed = onOffFlag({ if: [{ '==': [{ var: 'targetingKey' }, 'acme'] }, 'on', 'off'] });
     const response = await api.call('POST', `${P}/flags/dark.mode/preview`, {
       body: { definition: proposed, tenants: 'seen', contexts: [{ targetingKey: 'zed', email: 'z@beta.example' }] },
     });

@@ -1,37 +1,24 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { keySchema, validateValue } from '@strata/core';
-import type { ResolvedAnswer, Scope } from '@strata/contracts';
-import { apiScope, useModel, useSession } from '../model.js';
-import { ageOf, errorText, formatValue, shortTenant } from '../format.js';
-import { ErrorBox, Field, StatusLine } from '../ui.js';
+import type { Scope } from '@strata/contracts';
+import { apiScope, useModel, useScopeAnswer, useSession } from '../model.js';
+import { ageOf, formatValue, shortTenant } from '../format.js';
+import { ErrorBox, Field, ReasonField, StatusLine, useWrite } from '../ui.js';
 
 /** A tenant's (or the environment's) resolved config, and edits with the manifest's validation. */
 export const ConfigView = () => {
-  const { client, can } = useSession();
+  const { can } = useSession();
   const model = useModel();
   const { namespace, env, tenant } = model.scope;
   const scope = apiScope(model.scope);
-  const [config, setConfig] = useState<ResolvedAnswer | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [editing, setEditing] = useState<string | null>(null);
   const [written, setWritten] = useState<{ key: string; position: number; shown: boolean } | null>(null);
   const [minPosition, setMinPosition] = useState(0);
-
-  useEffect(() => {
-    let stale = false;
-    client
-      .resolvedConfig(scope, minPosition > 0 ? { minPosition } : {})
-      .then((answer) => {
-        if (stale) return;
-        setConfig(answer);
-        setError(null);
-        setWritten((w) => (w && answer.position >= w.position ? { ...w, shown: true } : w));
-      })
-      .catch((e: unknown) => !stale && setError(e));
-    return () => {
-      stale = true;
-    };
-  }, [client, namespace, env, tenant, minPosition, model.changeCount]);
+  const { answer: config, error } = useScopeAnswer(
+    (client, at) => client.resolvedConfig(at, minPosition > 0 ? { minPosition } : {}),
+    [minPosition],
+    { onAnswer: (answer) => setWritten((w) => (w && answer.position >= w.position ? { ...w, shown: true } : w)) },
+  );
 
   const editable = can('config:write');
   const keys = Object.keys(config?.values ?? {}).sort();
@@ -129,8 +116,7 @@ const EditForm = ({
   const { state } = useModel();
   const [text, setText] = useState(current === undefined ? '' : JSON.stringify(current));
   const [reason, setReason] = useState('');
-  const [serverError, setServerError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const write = useWrite();
 
   let parsed: unknown;
   let valueError: string | null = null;
@@ -143,18 +129,11 @@ const EditForm = ({
   }
   const reasonError = reason.trim() === '' ? 'a reason is required' : null;
 
-  const write = (answer: Promise<{ position: number }>) => {
-    setBusy(true);
-    setServerError(null);
-    answer
-      .then((written) => onDone(written.position))
-      .catch((e: unknown) => setServerError(errorText(e)))
-      .finally(() => setBusy(false));
-  };
+  const save = (answer: Promise<{ position: number }>) => write.run(answer, (written) => onDone(written.position));
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (valueError || reasonError) return;
-    write(client.setValue(scope, configKey, parsed, reason.trim()));
+    save(client.setValue(scope, configKey, parsed, reason.trim()));
   };
   return (
     <form className="inline-form" onSubmit={submit} aria-label={`Edit ${configKey}`}>
@@ -164,19 +143,17 @@ const EditForm = ({
       >
         {(props) => <input {...props} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} />}
       </Field>
-      <Field label="Reason" error={reason === '' ? null : reasonError}>
-        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
-      </Field>
-      <ErrorBox error={serverError} />
+      <ReasonField value={reason} onChange={setReason} error={reason === '' ? null : reasonError} />
+      <ErrorBox error={write.error} />
       <div className="buttons">
-        <button type="submit" disabled={busy || valueError !== null || reasonError !== null}>
+        <button type="submit" disabled={write.busy || valueError !== null || reasonError !== null}>
           Save
         </button>
         {ownLayer && (
           <button
             type="button"
-            disabled={busy || reasonError !== null}
-            onClick={() => write(client.unsetValue(scope, configKey, reason.trim()))}
+            disabled={write.busy || reasonError !== null}
+            onClick={() => save(client.unsetValue(scope, configKey, reason.trim()))}
           >
             Unset here
           </button>

@@ -1,10 +1,10 @@
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useMemo, useState, type FormEvent } from 'react';
 import { bucket, definitionOf, evaluateFlag, whoFlips } from '@strata/core';
 import type { PreviewAnswer } from '@strata/contracts';
 import { StepChart } from '../charts.js';
-import { useModel, useSession } from '../model.js';
-import { errorText, shortTenant } from '../format.js';
-import { DataTable, ErrorBox, Field, SelectField, StatusLine } from '../ui.js';
+import { useAnswer, useModel, useSession } from '../model.js';
+import { shortTenant } from '../format.js';
+import { DataTable, ErrorBox, Field, ReasonField, SelectField, useWrite, WriteOutcome } from '../ui.js';
 
 const parseTenants = (text: string): string[] => [
   ...new Set(
@@ -126,24 +126,12 @@ const FlagDetail = ({ flag }: { flag: string }) => {
 const usePreview = (flag: string, definition: unknown, tenants: 'seen' | string[]) => {
   const { client } = useSession();
   const { scope } = useModel();
-  const [preview, setPreview] = useState<PreviewAnswer | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const key = JSON.stringify([flag, definition, tenants]);
-  useEffect(() => {
-    if (definition === undefined) return;
-    let stale = false;
-    const timer = setTimeout(() => {
-      client
-        .previewFlag(scope, flag, { definition, tenants })
-        .then((answer) => !stale && (setPreview(answer), setError(null)))
-        .catch((e: unknown) => !stale && setError(errorText(e)));
-    }, 250);
-    return () => {
-      stale = true;
-      clearTimeout(timer);
-    };
-    // `key` stands for flag, definition and tenants by value.
-  }, [client, scope, key]);
+  const { answer: preview, error } = useAnswer(
+    definition === undefined ? null : () => client.previewFlag(scope, flag, { definition, tenants }),
+    // The JSON stands for flag, definition and tenants by value.
+    [client, scope, JSON.stringify([flag, definition, tenants])],
+    { delayMs: 250 },
+  );
   return { preview: definition === undefined ? null : preview, error };
 };
 
@@ -161,7 +149,7 @@ const WhoFlips = ({
   fallback,
 }: {
   preview: PreviewAnswer | null;
-  error: string | null;
+  error: unknown;
   /** What a tenant gets while the flag has no rule (the manifest default): the server answers no value then. */
   fallback: unknown;
 }) => {
@@ -211,9 +199,7 @@ const RolloutEditor = ({ flag }: { flag: string }) => {
   const [enabled, setEnabled] = useState(entry?.enabled ?? true);
   const [tenantText, setTenantText] = useState('');
   const [reason, setReason] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState<number | null>(null);
+  const write = useWrite();
 
   // The slider previews in the browser with core's rule (instant, and what the server evaluates
   // for the {rollout, enabled} shorthand); definitions preview on the server (DefinitionEditor).
@@ -230,47 +216,29 @@ const RolloutEditor = ({ flag }: { flag: string }) => {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!reason.trim()) return;
-    setBusy(true);
-    setError(null);
-    client
-      .setFlag(scope, flag, { rollout, enabled, reason: reason.trim() })
-      .then((answer) => {
-        setSaved(answer.position);
-        setReason('');
-      })
-      .catch((e: unknown) => setError(errorText(e)))
-      .finally(() => setBusy(false));
+    write.run(client.setFlag(scope, flag, { rollout, enabled, reason: reason.trim() }), () => setReason(''));
   };
 
   return (
     <form className="panel" onSubmit={submit} aria-label={`Change the rollout of ${flag}`}>
       <h3>Change the rollout</h3>
-      <Field label={`Rollout: ${rollout}%`}>
-        {(props) => (
-          <input
-            {...props}
-            type="range"
-            min={0}
-            max={100}
-            step={1}
-            value={rollout}
-            aria-valuetext={`${rollout} percent`}
-            onChange={(e) => setRollout(Number(e.target.value))}
-          />
-        )}
-      </Field>
-      <Field label="Rollout (number)">
-        {(props) => (
-          <input
-            {...props}
-            type="number"
-            min={0}
-            max={100}
-            value={rollout}
-            onChange={(e) => setRollout(Math.max(0, Math.min(100, Math.round(Number(e.target.value) || 0))))}
-          />
-        )}
-      </Field>
+      {/* One value, two controls: a slider to drag, a number to type (whole percent, 0 to 100). */}
+      {(['range', 'number'] as const).map((type) => (
+        <Field key={type} label={type === 'range' ? `Rollout: ${rollout}%` : 'Rollout (number)'}>
+          {(props) => (
+            <input
+              {...props}
+              type={type}
+              min={0}
+              max={100}
+              step={1}
+              value={rollout}
+              aria-valuetext={`${rollout} percent`}
+              onChange={(e) => setRollout(Math.max(0, Math.min(100, Math.round(Number(e.target.value) || 0))))}
+            />
+          )}
+        </Field>
+      ))}
       <div className="field checkbox">
         <input id="kill-switch" type="checkbox" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />
         <label htmlFor="kill-switch">Serving (kill switch on)</label>
@@ -306,12 +274,9 @@ const RolloutEditor = ({ flag }: { flag: string }) => {
           </ul>
         )}
       </div>
-      <Field label="Reason" error={null}>
-        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
-      </Field>
-      <ErrorBox error={error} />
-      {saved !== null && <StatusLine>Saved at position {saved}.</StatusLine>}
-      <button type="submit" disabled={busy || unchanged || !reason.trim()}>
+      <ReasonField value={reason} onChange={setReason} />
+      <WriteOutcome write={write} />
+      <button type="submit" disabled={write.busy || unchanged || !reason.trim()}>
         Save rollout {rollout}%
       </button>
     </form>
@@ -324,20 +289,17 @@ const OverrideEditor = ({ flag }: { flag: string }) => {
   const [tenant, setTenant] = useState(model.scope.tenant);
   const [override, setOverride] = useState<'enabled' | 'disabled' | 'clear'>('enabled');
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState<number | null>(null);
+  const write = useWrite();
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    setError(null);
-    client
-      .setFlagOverride(
+    write.run(
+      client.setFlagOverride(
         { namespace: model.scope.namespace, env: model.scope.env, tenant },
         flag,
         override === 'clear' ? null : override,
         reason.trim(),
-      )
-      .then((answer) => setSaved(answer.position))
-      .catch((e: unknown) => setError(errorText(e)));
+      ),
+    );
   };
   return (
     <form className="panel" onSubmit={submit} aria-label={`Override ${flag} for one tenant`}>
@@ -356,11 +318,8 @@ const OverrideEditor = ({ flag }: { flag: string }) => {
           </select>
         )}
       </Field>
-      <Field label="Reason">
-        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
-      </Field>
-      <ErrorBox error={error} />
-      {saved !== null && <StatusLine>Saved at position {saved}.</StatusLine>}
+      <ReasonField value={reason} onChange={setReason} />
+      <WriteOutcome write={write} />
       <button type="submit" disabled={!tenant || !reason.trim()}>
         Save override {tenant ? `for ${shortTenant(tenant)}` : ''}
       </button>
@@ -375,8 +334,7 @@ const DefinitionEditor = ({ flag }: { flag: string }) => {
   const [text, setText] = useState(() => JSON.stringify(entry ? definitionOf(entry) : null, null, 2));
   const [proposed, setProposed] = useState<unknown>(undefined);
   const [reason, setReason] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [saved, setSaved] = useState<number | null>(null);
+  const write = useWrite();
   const { preview, error: previewError } = usePreview(flag, proposed, 'seen');
   let parsed: Record<string, unknown> | null = null;
   let parseError: string | null = null;
@@ -390,11 +348,7 @@ const DefinitionEditor = ({ flag }: { flag: string }) => {
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!parsed || !reason.trim()) return;
-    setError(null);
-    client
-      .setFlagDefinition(scope, flag, parsed, reason.trim())
-      .then((answer) => setSaved(answer.position))
-      .catch((e: unknown) => setError(errorText(e)));
+    write.run(client.setFlagDefinition(scope, flag, parsed, reason.trim()));
   };
   return (
     <form className="panel" onSubmit={submit} aria-label={`Definition of ${flag}`}>
@@ -414,11 +368,8 @@ const DefinitionEditor = ({ flag }: { flag: string }) => {
         </button>
       </div>
       {proposed !== undefined && <WhoFlips preview={preview} error={previewError} fallback={fallbackOf(state, flag)} />}
-      <Field label="Reason">
-        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
-      </Field>
-      <ErrorBox error={error} />
-      {saved !== null && <StatusLine>Saved at position {saved}.</StatusLine>}
+      <ReasonField value={reason} onChange={setReason} />
+      <WriteOutcome write={write} />
       <button type="submit" disabled={!parsed || !reason.trim()}>
         Save definition
       </button>

@@ -1,33 +1,21 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { addIsoDuration } from '@strata/core';
-import type { Scope, SecretListAnswer } from '@strata/contracts';
-import { apiScope, useModel, useSession } from '../model.js';
+import type { Scope } from '@strata/contracts';
+import { apiScope, useModel, useScopeAnswer, useSession } from '../model.js';
 import { ageOf, errorText } from '../format.js';
-import { ErrorBox, Field, SecretInput, StatusLine } from '../ui.js';
+import { ErrorBox, Field, ReasonField, SecretInput, StatusLine } from '../ui.js';
 
 /**
  * Secret names, versions and ages — never values. Plaintext is fetched only when a secret reader
  * presses Reveal (the API records that read in its access log first) and is dropped on Hide.
  */
 export const SecretsView = () => {
-  const { client, can } = useSession();
+  const { can } = useSession();
   const model = useModel();
   const { namespace, env, tenant } = model.scope;
   const scope = apiScope(model.scope);
-  const [list, setList] = useState<SecretListAnswer | null>(null);
-  const [error, setError] = useState<unknown>(null);
   const [refresh, setRefresh] = useState(0);
-
-  useEffect(() => {
-    let stale = false;
-    client
-      .listSecrets(scope)
-      .then((answer) => !stale && (setList(answer), setError(null)))
-      .catch((e: unknown) => !stale && setError(e));
-    return () => {
-      stale = true;
-    };
-  }, [client, namespace, env, tenant, refresh, model.changeCount]);
+  const { answer: list, error } = useScopeAnswer((client, at) => client.listSecrets(at), [refresh]);
 
   const declared = Object.keys(model.state.manifest?.secrets ?? {});
   const now = Date.now();
@@ -178,9 +166,7 @@ const Rotate = ({ scope, name, onDone }: { scope: Scope; name: string; onDone: (
       <Field label="New value">
         {(props) => <SecretInput {...props} name="value" onText={(text) => setFilled(text !== '')} />}
       </Field>
-      <Field label="Reason">
-        {(props) => <input {...props} required value={reason} onChange={(e) => setReason(e.target.value)} />}
-      </Field>
+      <ReasonField value={reason} onChange={setReason} />
       <ErrorBox error={error} />
       <div className="buttons">
         <button type="submit" disabled={!filled || !reason.trim()}>

@@ -6,6 +6,7 @@
 export * from './event-builders.js';
 export * from './given.js';
 export * from './event-factory.js';
+export * from './flagd-definitions.js';
 export * from './sample-events.js';
 export * from './event-log-contract.js';
 export * from './expect-strata-error.js';

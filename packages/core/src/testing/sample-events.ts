@@ -1,5 +1,6 @@
 import { streamIds, type ManifestDocument, type NewEvent, type RecordedEvent } from '../events.js';
 import { fold, initialState, stateToJson, type NamespaceEnvState } from '../scope-state.js';
+import { onOffFlag, segmentThenFraction } from './flagd-definitions.js';
 
 /**
  * Deterministic mixes of valid events over a few namespaces, environments and tenants, for specs
@@ -75,21 +76,7 @@ export const sampleEvent = (random: () => number, i: number): NewEvent => {
           environment,
           flag: pick(random, sampleFlags),
           definition: {
-            state: random() < 0.8 ? 'ENABLED' : 'DISABLED',
-            variants: { on: true, off: false },
-            defaultVariant: 'off',
-            targeting: {
-              if: [
-                { $ref: 'beta' },
-                'on',
-                {
-                  fractional: [
-                    ['on', 10],
-                    ['off', 90],
-                  ],
-                },
-              ],
-            },
+            ...onOffFlag(segmentThenFraction('beta', 10), random() < 0.8 ? 'ENABLED' : 'DISABLED'),
             metadata: { revision: i },
           },
         },

@@ -10,10 +10,10 @@ import {
   type FlagValue,
   type Hook,
 } from '@openfeature/server-sdk';
-import { InMemoryEventLog } from '@strata/core';
+import { InMemoryEventLog, type DefinedManifest } from '@strata/core';
 import { onOffFlag, segmentThenFraction } from '@strata/core/testing';
 import { RedisViewStore } from '@strata/redis-views';
-import { createClient, StrataProvider, type StrataClient } from '@strata/sdk';
+import { createClient, StrataProvider, type CreateClientOptions, type StrataClient } from '@strata/sdk';
 import { privateRedis, waitFor, type PrivateRedis } from '@strata/testing';
 import { parseFeature, type Scenario, type Step } from './gherkin.js';
 import { freePort, repoRoot, startStack, type Stack } from './stack-fixture.js';
@@ -50,6 +50,10 @@ let staleRedis: PrivateRedis | undefined;
 let of: Client;
 let position = 0;
 
+/** A client of the gherkin namespace's prod; the options say where its views are and how it starts. */
+const prodClient = (options: Omit<CreateClientOptions<DefinedManifest>, 'namespace' | 'environment'>) =>
+  createClient({ namespace: ns, environment: 'prod', ...options });
+
 beforeAll(async () => {
   stack = await startStack();
   const manifest = await stack.call('PUT', `/v1/namespaces/${ns}/manifest`, {
@@ -61,33 +65,21 @@ beforeAll(async () => {
   const imported = await stack.call('POST', `${P}/flags/import`, { ...flagdFile, reason: 'OpenFeature gherkin flags' });
   expect(imported.status, imported.text).toBe(200);
   position = imported.body.position as number;
-  sdk = createClient({ namespace: ns, environment: 'prod', redis: stack.redisUrl, prefix: stack.prefix });
+  sdk = prodClient({ redis: stack.redisUrl, prefix: stack.prefix });
   await sdk.ready();
   await sdk.waitFor(position, 30_000);
   await OpenFeature.setProviderAndWait('strata', new StrataProvider(sdk, { closeClient: false }));
   of = OpenFeature.getClient('strata');
   // A provider whose Redis does not answer: it stays NOT_READY for the scenarios that need one.
-  notReady = createClient({
-    namespace: ns,
-    environment: 'prod',
-    redis: `redis://127.0.0.1:${await freePort()}`,
-    readyTimeoutMs: 120_000,
-  });
+  notReady = prodClient({ redis: `redis://127.0.0.1:${await freePort()}`, readyTimeoutMs: 120_000 });
   OpenFeature.setProvider('not-ready', new StrataProvider(notReady, { closeClient: false }));
 
   // ERROR: Redis does not answer within readyTimeoutMs, initialize fails; the client keeps
   // trying, so the state is recoverable.
-  const unreachable = createClient({
-    namespace: ns,
-    environment: 'prod',
-    redis: `redis://127.0.0.1:${await freePort()}`,
-    readyTimeoutMs: 300,
-  });
+  const unreachable = prodClient({ redis: `redis://127.0.0.1:${await freePort()}`, readyTimeoutMs: 300 });
   // FATAL: an environment variable the manifest rejects (page_size is an integer); env vars are
   // fixed for the process's lifetime, so this client can never start.
-  const misconfigured = createClient({
-    namespace: ns,
-    environment: 'prod',
+  const misconfigured = prodClient({
     redis: stack.redisUrl,
     prefix: stack.prefix,
     envVars: { prefix: 'GHERKIN_', env: { GHERKIN_PAGE_SIZE: 'ten' } },
@@ -99,7 +91,7 @@ beforeAll(async () => {
   const viewStore = new RedisViewStore({ redis: seed, prefix: 'strata:' });
   await viewStore.rebuild({ eventLog: new InMemoryEventLog(), dropDelayMs: 0 });
   seed.disconnect();
-  const losing = createClient({ namespace: ns, environment: 'prod', redis: staleRedis.url, prefix: 'strata:' });
+  const losing = prodClient({ redis: staleRedis.url, prefix: 'strata:' });
   degraded.push(unreachable, misconfigured, losing);
   await OpenFeature.setProviderAndWait('error', new StrataProvider(unreachable, { closeClient: false })).catch(
     () => undefined,

@@ -5,11 +5,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { OpenFeature } from '@openfeature/server-sdk';
+import type { RecordedEvent } from '@strata/core';
 import { testRedis } from '@strata/testing';
 import { EventFactory, shopManifest } from '@strata/core/testing';
-import { applySilently, liveViewStore } from '../test/view-fixture.js';
+import { expectShopConfigReads, shopConfig } from '../test/shop-config.js';
+import { applySilently, prodClient, seedViews } from '../test/view-fixture.js';
 import { createClient } from './create-client.js';
-import type { ChangeEvent } from './strata-client.js';
+import type { ChangeEvent, StrataClient } from './strata-client.js';
 import { StrataProvider } from './strata-provider.js';
 
 const until = async (check: () => boolean, timeoutMs = 5_000, what = 'condition'): Promise<void> => {
@@ -20,41 +22,34 @@ const until = async (check: () => boolean, timeoutMs = 5_000, what = 'condition'
   }
 };
 
-/** A client of `namespace`/prod on the test Redis, with the spec's options. */
-const prodClient = (
-  redis: { url: string; prefix: string },
-  namespace: string,
-  options: Partial<Parameters<typeof createClient>[0]>,
-) => createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, ...options });
-
-const seeded = async (redis: Redis, prefix: string, namespace = `ns${Math.random().toString(36).slice(2, 8)}`) => {
-  const store = await liveViewStore(redis, prefix);
+/** Views of a fresh namespace's prod holding what `events` builds; `f` builds the spec's later changes. */
+const seed = async (redis: Redis, prefix: string, events: (f: EventFactory) => RecordedEvent[]) => {
+  const namespace = `ns${Math.random().toString(36).slice(2, 8)}`;
   const f = new EventFactory(namespace, 'prod');
-  await store.applyEvents([
-    f.manifest(shopManifest),
-    f.set('billing.api_url', 'https://billing.example'),
-    f.set('rate_limit.requests_per_minute', 100),
-    f.set('rate_limit.requests_per_minute', 500, 'acme'),
+  return { store: await seedViews(redis, prefix, events(f)), f, namespace };
+};
+
+/** The shop's config with new_checkout at 25 %, forced on for acme. */
+const seeded = (redis: Redis, prefix: string) =>
+  seed(redis, prefix, (f) => [
+    ...shopConfig(f),
     f.rollout('new_checkout', 25),
     f.override('acme', 'new_checkout', 'enabled'),
   ]);
-  return { store, f, namespace };
+
+/** An OpenFeature client of `domain` over a provider of `client` (which closes it). */
+const openFeatureOver = async (domain: string, client: StrataClient) => {
+  await OpenFeature.setProviderAndWait(domain, new StrataProvider(client));
+  return OpenFeature.getClient(domain);
 };
 
 describe('createClient (Redis views)', () => {
   it('given views in Redis, when the client loads, then reads resolve tenant → environment → default', async () => {
     await using redis = await testRedis();
     const { namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await using client = prodClient(redis, namespace);
     await client.ready();
-    expect(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toBe(500);
-    expect(client.get('rate_limit.requests_per_minute', { tenant: 'globex' })).toBe(100);
-    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toEqual({
-      value: 'EUR',
-      source: 'default',
-      position: 1,
-      stale: false,
-    });
+    expectShopConfigReads(client);
     expect(client.isEnabled('new_checkout', { tenant: 'acme' })).toBe(true);
     expect(client.status()).toMatchObject({ ready: true, stale: false, position: 6 });
   });
@@ -62,7 +57,7 @@ describe('createClient (Redis views)', () => {
   it('given a running client, when a value and a flag change, then onChange fires after the state holds the new value', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await seeded(redis.client, redis.prefix);
-    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await using client = prodClient(redis, namespace);
     await client.ready();
     const events: (ChangeEvent & { read: unknown })[] = [];
     client.onChange('rate_limit', (e) =>
@@ -220,9 +215,7 @@ describe('createClient (Redis views)', () => {
   it('given the OpenFeature provider over Redis, when a flag changes, then evaluations and ConfigurationChanged follow', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await seeded(redis.client, redis.prefix);
-    const client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
-    await OpenFeature.setProviderAndWait('int', new StrataProvider(client));
-    const of = OpenFeature.getClient('int');
+    const of = await openFeatureOver('int', prodClient(redis, namespace));
     expect(await of.getBooleanDetails('new_checkout', false, { targetingKey: 'acme' })).toMatchObject({
       value: true,
       reason: 'TARGETING_MATCH',
@@ -257,11 +250,8 @@ describe('typed flags over Redis: pinned variants and segment changes', () => {
     defaultVariant: 'light',
     targeting: { if: [{ $ref: 'pro' }, 'dark', null] },
   };
-  const typedSeed = async (redis: Redis, prefix: string) => {
-    const namespace = `ns${Math.random().toString(36).slice(2, 8)}`;
-    const store = await liveViewStore(redis, prefix);
-    const f = new EventFactory(namespace, 'prod');
-    await store.applyEvents([
+  const typedSeed = (redis: Redis, prefix: string) =>
+    seed(redis, prefix, (f) => [
       f.manifest(typedManifest),
       f.set('billing.api_url', 'https://billing.example'),
       f.segment('paying', { in: [{ var: 'plan' }, ['pro', 'team']] }),
@@ -275,13 +265,11 @@ describe('typed flags over Redis: pinned variants and segment changes', () => {
       f.definition('plain', { state: 'ENABLED', variants: { light: 'x', dark: 'y' }, defaultVariant: 'light' }),
       f.override('acme', 'theme', 'enabled', 'dark'),
     ]);
-    return { store, f, namespace };
-  };
 
   it('given a pinned variant, then the SDK answers it with TARGETING_MATCH; clearing it lets the rule decide', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await typedSeed(redis.client, redis.prefix);
-    await using client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    await using client = prodClient(redis, namespace);
     await client.ready();
     expect(client.getStringDetails('theme', { targetingKey: 'acme', plan: 'free' }, 'x')).toMatchObject({
       value: 'dark',
@@ -307,9 +295,8 @@ describe('typed flags over Redis: pinned variants and segment changes', () => {
   it('given a segment change, then onChange and ConfigurationChanged name every flag whose targeting references it', async () => {
     await using redis = await testRedis();
     const { store, f, namespace } = await typedSeed(redis.client, redis.prefix);
-    const client = createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix });
-    await OpenFeature.setProviderAndWait('segments', new StrataProvider(client));
-    const of = OpenFeature.getClient('segments');
+    const client = prodClient(redis, namespace);
+    const of = await openFeatureOver('segments', client);
     const changedKeys: string[] = [];
     client.onChange('', (e) => {
       if (e.kind === 'flag') changedKeys.push(e.key);

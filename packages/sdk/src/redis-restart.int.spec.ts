@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { RecordedEvent } from '@strata/core';
 import { RedisViewStore, viewChannel, viewTag } from '@strata/redis-views';
-import { EventFactory, shopManifest } from '@strata/core/testing';
+import { EventFactory } from '@strata/core/testing';
 import { withOwnRedis } from '../test/own-redis.js';
-import { liveViewStore } from '../test/view-fixture.js';
-import { createClient } from './create-client.js';
+import { shopConfig } from '../test/shop-config.js';
+import { prodClient, seedViews } from '../test/view-fixture.js';
 import type { ChangeEvent } from './strata-client.js';
 
 /** Restarts a real Redis (the spec's own redis-server, test/own-redis.ts) under a running client. */
@@ -51,23 +51,13 @@ describe('createClient across a Redis restart', () => {
     async ({ moved }) =>
       withOwnRedis(async (own) => {
         const f = new EventFactory(namespace, 'prod');
-        const log: RecordedEvent[] = [
-          f.manifest(shopManifest),
-          f.set('billing.api_url', 'https://billing.example'),
-          f.set('rate_limit.requests_per_minute', 100),
-          f.set('rate_limit.requests_per_minute', 500, 'acme'),
-          f.override('acme', 'new_checkout', 'enabled'),
-        ];
-        await (await liveViewStore(await own.redis(), prefix)).applyEvents(log);
+        const log = [...shopConfig(f), f.override('acme', 'new_checkout', 'enabled')];
+        await seedViews(await own.redis(), prefix, log);
 
         const staleSince: Date[] = [];
         const errors: unknown[] = [];
         // Default safety check interval (2 s): what a service runs with.
-        await using c = createClient({
-          namespace,
-          environment: 'prod',
-          redis: own.url,
-          prefix,
+        await using c = prodClient({ url: own.url, prefix }, namespace, {
           hooks: { onStale: (since) => staleSince.push(since), onError: (error) => errors.push(error) },
         });
         await c.ready();

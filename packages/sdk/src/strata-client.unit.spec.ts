@@ -1,7 +1,8 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
 import { defineManifest, key } from '@strata/core';
-import { EventFactory, shopManifest } from '@strata/core/testing';
+import { EventFactory } from '@strata/core/testing';
+import { expectShopConfigReads, shopConfig } from '../test/shop-config.js';
 import { createInMemoryClient } from './create-in-memory-client.js';
 
 const manifest = defineManifest({
@@ -14,31 +15,14 @@ const manifest = defineManifest({
 });
 
 const f = new EventFactory('shop', 'prod');
-const base = [
-  f.manifest(shopManifest),
-  f.set('billing.api_url', 'https://billing.example'),
-  f.set('rate_limit.requests_per_minute', 100),
-  f.set('rate_limit.requests_per_minute', 500, 'acme'),
-];
+const base = shopConfig(f);
 
 describe('StrataClient reads', () => {
   it('given layered values, when reading, then tenant → environment → default, typed from the manifest', async () => {
     const client = createInMemoryClient({ namespace: 'shop', environment: 'prod', manifest, events: base });
     await client.ready();
-    const rpm = client.get('rate_limit.requests_per_minute', { tenant: 'acme' });
-    expectTypeOf(rpm).toEqualTypeOf<number>();
-    expect(rpm).toBe(500);
-    expect(client.get('rate_limit.requests_per_minute', { tenant: 'other' })).toBe(100);
-    expect(client.resolve('checkout.currency', { tenant: 'acme' })).toEqual({
-      value: 'EUR',
-      source: 'default',
-      position: 1,
-      stale: false,
-    });
-    expect(client.resolve('rate_limit.requests_per_minute', { tenant: 'acme' })).toMatchObject({
-      source: 'tenant',
-      position: 4,
-    });
+    expectTypeOf(client.get('rate_limit.requests_per_minute', { tenant: 'acme' })).toEqualTypeOf<number>();
+    expectShopConfigReads(client);
     expect(client.getAll({ tenant: 'acme' })).toMatchObject({
       'rate_limit.requests_per_minute': 500,
       'checkout.currency': 'EUR',

@@ -5,8 +5,7 @@ import { RedisViewStore } from '@strata/redis-views';
 import { testRedis, waitFor } from '@strata/testing';
 import { EventFactory, shopManifest } from '@strata/core/testing';
 import { withOwnRedis } from '../test/own-redis.js';
-import { liveViewStore } from '../test/view-fixture.js';
-import { createClient } from './create-client.js';
+import { prodClient, seedViews } from '../test/view-fixture.js';
 import { StrataProvider } from './strata-provider.js';
 
 /**
@@ -43,9 +42,9 @@ describe('StrataProvider events from the real client', () => {
           f.set('billing.api_url', 'https://billing'),
           f.rollout('new_checkout', 10),
         ];
-        await (await liveViewStore(await own.redis(), prefix)).applyEvents(log);
+        await seedViews(await own.redis(), prefix, log);
         const provider = new StrataProvider(
-          createClient({ namespace, environment: 'prod', redis: own.url, prefix, safetyCheckIntervalMs: 200 }),
+          prodClient({ url: own.url, prefix }, namespace, { safetyCheckIntervalMs: 200 }),
         );
         const events = recorder('events-live');
         try {
@@ -128,9 +127,7 @@ describe('StrataProvider events from the real client', () => {
     () =>
       withOwnRedis(async (own) => {
         await own.kill();
-        const provider = new StrataProvider(
-          createClient({ namespace, environment: 'prod', redis: own.url, prefix, readyTimeoutMs: 500 }),
-        );
+        const provider = new StrataProvider(prodClient({ url: own.url, prefix }, namespace, { readyTimeoutMs: 500 }));
         const events = recorder('events-down');
         try {
           await expect(OpenFeature.setProviderAndWait('events-down', provider)).rejects.toThrow(
@@ -141,9 +138,10 @@ describe('StrataProvider events from the real client', () => {
 
           await own.restart();
           const f = new EventFactory(namespace, 'prod');
-          await (
-            await liveViewStore(await own.redis(), prefix)
-          ).applyEvents([f.manifest(shopManifest), f.set('billing.api_url', 'https://billing')]);
+          await seedViews(await own.redis(), prefix, [
+            f.manifest(shopManifest),
+            f.set('billing.api_url', 'https://billing'),
+          ]);
           await waitFor(() => events.client.providerStatus === ProviderStatus.READY, 'PROVIDER_READY', 15_000, 10);
           expect(events.types()).toEqual([ProviderEvents.Error, ProviderEvents.Ready]);
         } finally {
@@ -157,21 +155,14 @@ describe('StrataProvider events from the real client', () => {
     await using redis = await testRedis();
     const ns = `fatal${Math.random().toString(36).slice(2, 8)}`;
     const f = new EventFactory(ns, 'prod');
-    await (
-      await liveViewStore(redis.client, redis.prefix)
-    ).applyEvents([
+    await seedViews(redis.client, redis.prefix, [
       f.manifest(shopManifest),
       f.set('billing.api_url', 'https://billing'),
       f.rollout('new_checkout', 100),
     ]);
-    const misconfigured = createClient({
-      namespace: ns,
-      environment: 'prod',
-      redis: redis.url,
-      prefix: redis.prefix,
-      envVars: { prefix: 'APP_', env: { APP_SEARCH__PAGE_SIZE: 'ten' } },
-    });
-    const closed = createClient({ namespace: ns, environment: 'prod', redis: redis.url, prefix: redis.prefix });
+    // search.page_size is an integer in the manifest: the client can never start with 'ten'.
+    const misconfigured = prodClient(redis, ns, { envVars: { prefix: 'APP_', env: { APP_SEARCH__PAGE_SIZE: 'ten' } } });
+    const closed = prodClient(redis, ns);
     await closed.close();
     try {
       for (const [domain, client] of [

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
-import { InMemoryEventLog, type RecordedEvent } from '@strata/core';
+import { InMemoryEventLog, type DefinedManifest, type RecordedEvent } from '@strata/core';
 import { RedisViewStore, globalKeys, viewKeys, viewTag } from '@strata/redis-views';
+import { createClient, type CreateClientOptions } from '../src/create-client.js';
 
 /** A view store with a live (empty) generation under `prefix`, as the projector leaves it. */
 export const liveViewStore = async (redis: Redis, prefix: string): Promise<RedisViewStore> => {
@@ -10,6 +11,20 @@ export const liveViewStore = async (redis: Redis, prefix: string): Promise<Redis
   }
   return store;
 };
+
+/** Live views under `prefix` holding `events`; the store applies later changes as the projector would. */
+export const seedViews = async (redis: Redis, prefix: string, events: RecordedEvent[]): Promise<RedisViewStore> => {
+  const store = await liveViewStore(redis, prefix);
+  await store.applyEvents(events);
+  return store;
+};
+
+/** A client of `namespace`/prod reading the views under `redis.prefix`, with the spec's options. */
+export const prodClient = (
+  redis: { url: string; prefix: string },
+  namespace: string,
+  options: Partial<CreateClientOptions<DefinedManifest>> = {},
+) => createClient({ namespace, environment: 'prod', redis: redis.url, prefix: redis.prefix, ...options });
 
 /**
  * Writes a ConfigValueSet into the view exactly as the apply script would, but publishes no

@@ -9,10 +9,17 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import { startTsChild, type Child } from './lib/processes.js';
 import { record } from './lib/report.js';
-import { deleteRedisPrefix, kafkaBrokers, redisUrl, runId, scratchDatabase, sleep } from './lib/scratch.js';
+import {
+  deleteRedisPrefix,
+  kafkaBrokers,
+  redisUrl,
+  runId,
+  scratchDatabase,
+  scratchTopic,
+  sleep,
+} from './lib/scratch.js';
 import { summarize } from './lib/stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -32,7 +39,7 @@ export const mixedBench = async (): Promise<void> => {
   await using db = await scratchDatabase('mixed');
   const id = runId();
   const prefix = `bench:mixed:${id}:`;
-  const topic = `strata.bench.mixed.${id}`;
+  await using kafka = await scratchTopic(`strata.bench.mixed.${id}`, { partitions: 3 });
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const url = `http://127.0.0.1:${port}`;
   const token = `bench-${id}-admin-token-long-enough`;
@@ -40,7 +47,7 @@ export const mixedBench = async (): Promise<void> => {
     DATABASE_URL: db.url,
     REDIS_URL: redisUrl,
     KAFKA_BROKERS: kafkaBrokers,
-    STRATA_TOPIC: topic,
+    STRATA_TOPIC: kafka.topic,
     STRATA_TOPIC_PARTITIONS: '3',
     STRATA_REDIS_PREFIX: prefix,
     PROJECTOR_GROUP: `strata-bench-mixed-${id}`,
@@ -48,14 +55,7 @@ export const mixedBench = async (): Promise<void> => {
     STRATA_ADMIN_TOKEN: token,
     LOG_LEVEL: 'warn',
   };
-  const admin = new Kafka({
-    clientId: 'strata-bench',
-    brokers: kafkaBrokers.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
     await using api = startTsChild(path.join(root, 'services/api/src/main.ts'), [], env);
     const call = async (method: string, pathname: string, body: unknown) => {
       const response = await fetch(`${url}${pathname}`, {
@@ -196,8 +196,6 @@ export const mixedBench = async (): Promise<void> => {
       target: 'flat',
     });
   } finally {
-    await admin.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => undefined);
-    await admin.disconnect();
     await deleteRedisPrefix(prefix);
   }
 };

@@ -12,11 +12,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { startChild, startTsChild, type Child } from './lib/processes.js';
 import { record } from './lib/report.js';
-import { deleteRedisPrefix, kafkaBrokers, redisUrl, runId, scratchDatabase, sleep } from './lib/scratch.js';
+import {
+  deleteRedisPrefix,
+  kafkaBrokers,
+  redisUrl,
+  runId,
+  scratchDatabase,
+  scratchTopic,
+  sleep,
+} from './lib/scratch.js';
 import { formatNs, summarize, type LatencySummary } from './lib/stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -75,29 +82,23 @@ const strata = async (): Promise<Results> => {
   await using db = await scratchDatabase('propagation');
   const id = runId();
   const prefix = `bench:prop:${id}:`;
-  const topic = `strata.bench.${id}`;
+  const group = `strata-bench-${id}`;
+  // Created here, leaders settled, so the projector never starts before the relay made the topic.
+  await using kafka = await scratchTopic(`strata.bench.${id}`, { partitions: 1, groups: [group] });
   const env = {
     DATABASE_URL: db.url,
     REDIS_URL: redisUrl,
     KAFKA_BROKERS: kafkaBrokers,
-    STRATA_TOPIC: topic,
+    STRATA_TOPIC: kafka.topic,
     STRATA_TOPIC_PARTITIONS: '1',
     STRATA_REDIS_PREFIX: prefix,
-    PROJECTOR_GROUP: `strata-bench-${id}`,
+    PROJECTOR_GROUP: group,
     PROJECTOR_SESSION_TIMEOUT_MS: '6000',
     PROJECTOR_HEARTBEAT_INTERVAL_MS: '500',
   };
   const pool = createPool(db.url, { max: 4, onError: () => {} });
   const log = new PostgresEventLog(pool);
-  const kafkaAdmin = new Kafka({
-    clientId: 'strata-bench',
-    brokers: kafkaBrokers.split(','),
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await kafkaAdmin.connect();
   try {
-    // Created here, leaders settled, so the projector never starts before the relay made the topic.
-    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
     await using relay = startTsChild(path.join(root, 'services/relay/src/main.ts'), [], env);
     await using projector = startTsChild(path.join(root, 'services/projector/src/main.ts'), [], env);
     const meta = { actor: 'bench', reason: 'benchmark' };
@@ -150,9 +151,6 @@ const strata = async (): Promise<Results> => {
   } finally {
     await pool.end();
     await deleteRedisPrefix(prefix);
-    await kafkaAdmin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await kafkaAdmin.deleteGroups([env.PROJECTOR_GROUP]).catch(() => undefined);
-    await kafkaAdmin.disconnect();
   }
 };
 

@@ -11,15 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTsChild, type Child } from './lib/processes.js';
 import { record } from './lib/report.js';
-import {
-  deleteRedisPrefix,
-  kafkaBrokers,
-  redisUrl,
-  runId,
-  scratchDatabase,
-  scratchTopic,
-  sleep,
-} from './lib/scratch.js';
+import { redisUrl, runId, scratchServices, sleep } from './lib/scratch.js';
 import { summarize } from './lib/stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -36,166 +28,149 @@ const rssOf = (pid: number | undefined): number => {
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 export const mixedBench = async (): Promise<void> => {
-  await using db = await scratchDatabase('mixed');
-  const id = runId();
-  const prefix = `bench:mixed:${id}:`;
-  await using kafka = await scratchTopic(`strata.bench.mixed.${id}`, { partitions: 3 });
+  await using services = await scratchServices('mixed', { partitions: 3 });
+  const { prefix } = services;
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const url = `http://127.0.0.1:${port}`;
-  const token = `bench-${id}-admin-token-long-enough`;
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    KAFKA_BROKERS: kafkaBrokers,
-    STRATA_TOPIC: kafka.topic,
-    STRATA_TOPIC_PARTITIONS: '3',
-    STRATA_REDIS_PREFIX: prefix,
-    PROJECTOR_GROUP: `strata-bench-mixed-${id}`,
-    PORT: String(port),
-    STRATA_ADMIN_TOKEN: token,
-    LOG_LEVEL: 'warn',
+  const token = `bench-${runId()}-admin-token-long-enough`;
+  const env = { ...services.env, PORT: String(port), STRATA_ADMIN_TOKEN: token, LOG_LEVEL: 'warn' };
+  await using api = startTsChild(path.join(root, 'services/api/src/main.ts'), [], env);
+  const call = async (method: string, pathname: string, body: unknown) => {
+    const response = await fetch(`${url}${pathname}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${pathname}: ${response.status} ${text.slice(0, 300)}`);
+    return JSON.parse(text) as { position: number };
   };
-  try {
-    await using api = startTsChild(path.join(root, 'services/api/src/main.ts'), [], env);
-    const call = async (method: string, pathname: string, body: unknown) => {
-      const response = await fetch(`${url}${pathname}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      const text = await response.text();
-      if (!response.ok) throw new Error(`${method} ${pathname}: ${response.status} ${text.slice(0, 300)}`);
-      return JSON.parse(text) as { position: number };
-    };
-    const deadline = Date.now() + 60_000;
-    while (
-      !(await fetch(`${url}/readyz`).then(
-        (r) => r.ok,
-        () => false,
-      ))
-    ) {
-      if (Date.now() > deadline) throw new Error(`API not ready: ${api.stderr().slice(-2000)}`);
-      await sleep(200);
-    }
-    await using relay = startTsChild(path.join(root, 'services/relay/src/main.ts'), [], env);
-    await using projector = startTsChild(path.join(root, 'services/projector/src/main.ts'), [], env);
-    await call('PUT', '/v1/namespaces/bench/manifest', {
-      keys: { 'bench.counter': { type: 'integer', default: 0 } },
-      flags: {},
-      secrets: {},
-    });
-    const seeded = await call('PUT', '/v1/namespaces/bench/envs/prod/config/bench.counter', {
-      value: 0,
-      reason: 'seed',
-    });
-    // The views hold the seed (the projector's first rebuild is done) before the SDK starts.
-    for (const until = Date.now() + 60_000; ; await sleep(200)) {
-      const read = await fetch(
-        `${url}/v1/namespaces/bench/envs/prod/tenants/tenant-0/config?minPosition=${seeded.position}`,
-        { headers: { authorization: `Bearer ${token}` } },
-      ).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (read) break;
-      if (Date.now() > until)
-        throw new Error(`views never reached ${seeded.position}: ${projector.stderr().slice(-1500)}`);
-    }
-    await using sdk: Child = startTsChild(path.join(here, 'mixed-child.ts'), [
-      redisUrl,
-      prefix,
-      'bench',
-      'prod',
-      String(seeded.position),
-      String(readsPerSecond),
-    ]);
-    await sdk.ready(90_000).catch((error: unknown) => {
-      throw new Error(
-        `${(error as Error).message}\nrelay: ${relay.stderr().slice(-1500)}\nprojector: ${projector.stderr().slice(-1500)}`,
-      );
-    });
-    const processes = { api, relay, projector, sdk };
-    const rssStart = Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));
-
-    // Writes paced at writesPerSecond, never waiting for one to finish before the next is due.
-    const issued = new Map<number, number>();
-    let writeErrors = 0;
-    let firstError = '';
-    const pending: Promise<void>[] = [];
-    const start = now();
-    const total = seconds * writesPerSecond;
-    for (let i = 1; i <= total; i++) {
-      const wait = start + (i * 1000) / writesPerSecond - now();
-      if (wait > 0) await sleep(wait);
-      issued.set(i, now());
-      pending.push(
-        // Spread over 200 tenants: one stream takes one append at a time (CommandRunner), as in production.
-        call('PUT', `/v1/namespaces/bench/envs/prod/tenants/tenant-${i % 200}/config/bench.counter`, {
-          value: i,
-          reason: 'load',
-        }).then(
-          () => undefined,
-          (error: unknown) => {
-            writeErrors++;
-            firstError ||= String(error);
-          },
-        ),
-      );
-    }
-    await Promise.all(pending);
-    const lastSeen = () => sdk.lines.some((l) => l.value === total);
-    for (const until = now() + 10_000; !lastSeen() && now() < until;) await sleep(20);
-    const rssEnd = Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));
-    sdk.child.stdin!.end();
-    for (const until = now() + 5_000; !sdk.lines.some((l) => 'reads' in l) && now() < until;) await sleep(20);
-    const summary = sdk.lines.find((l) => 'reads' in l) as
-      { reads: number; errors: number; rssStart: number; rssEnd: number } | undefined;
-    // The SDK may skip a value a newer one superseded: a write is visible once any value ≥ it was seen.
-    const seen = sdk.lines
-      .filter((l): l is { value: number; at: number } => typeof l.value === 'number' && l.value >= 1)
-      .sort((a, b) => a.at - b.at);
-    const latencies: number[] = [];
-    let cursor = 0;
-    for (const [value, at] of issued) {
-      while (cursor < seen.length && seen[cursor]!.value < value) cursor++;
-      const visible = seen.slice(cursor).find((l) => l.value >= value);
-      if (visible) latencies.push((visible.at - at) * 1e6);
-    }
-    const unseen = total - latencies.length;
-    if (firstError) console.log(`  first write error: ${firstError}`);
-    const lat = summarize(latencies);
-    const elapsed = (now() - start) / 1000;
-    const rss = Object.keys(processes)
-      .map((name) => `${name} ${mib(rssStart[name]!)} → ${mib(rssEnd[name]!)}`)
-      .join(', ');
-    record({
-      benchmark: 'mixed',
-      metric: `${writesPerSecond} writes/s (HTTP) + ${readsPerSecond.toLocaleString()} SDK reads/s for ${seconds} s: change → visible p99 (n=${latencies.length})`,
-      ours: `${(lat.p99 / 1e6).toFixed(1)} ms (p50 ${(lat.p50 / 1e6).toFixed(1)} ms)`,
-      peer: '—',
-      peerName: 'no peer',
-      ratio: null,
-      target: '≤ 50 ms',
-    });
-    record({
-      benchmark: 'mixed',
-      metric: 'writes done / errors / never visible; SDK reads done / errors',
-      ours: `${(total / elapsed).toFixed(0)}/s, ${writeErrors}, ${unseen}; ${summary ? `${(summary.reads / elapsed / 1000).toFixed(1)} k/s, ${summary.errors}` : 'no summary'}`,
-      peer: '—',
-      peerName: 'no peer',
-      ratio: null,
-      target: 'no error',
-    });
-    record({
-      benchmark: 'mixed',
-      metric: 'RSS start → end',
-      ours: rss,
-      peer: '—',
-      peerName: 'no peer',
-      ratio: null,
-      target: 'flat',
-    });
-  } finally {
-    await deleteRedisPrefix(prefix);
+  const deadline = Date.now() + 60_000;
+  while (
+    !(await fetch(`${url}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    ))
+  ) {
+    if (Date.now() > deadline) throw new Error(`API not ready: ${api.stderr().slice(-2000)}`);
+    await sleep(200);
   }
+  await using relay = startTsChild(path.join(root, 'services/relay/src/main.ts'), [], env);
+  await using projector = startTsChild(path.join(root, 'services/projector/src/main.ts'), [], env);
+  await call('PUT', '/v1/namespaces/bench/manifest', {
+    keys: { 'bench.counter': { type: 'integer', default: 0 } },
+    flags: {},
+    secrets: {},
+  });
+  const seeded = await call('PUT', '/v1/namespaces/bench/envs/prod/config/bench.counter', {
+    value: 0,
+    reason: 'seed',
+  });
+  // The views hold the seed (the projector's first rebuild is done) before the SDK starts.
+  for (const until = Date.now() + 60_000; ; await sleep(200)) {
+    const read = await fetch(
+      `${url}/v1/namespaces/bench/envs/prod/tenants/tenant-0/config?minPosition=${seeded.position}`,
+      { headers: { authorization: `Bearer ${token}` } },
+    ).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (read) break;
+    if (Date.now() > until)
+      throw new Error(`views never reached ${seeded.position}: ${projector.stderr().slice(-1500)}`);
+  }
+  await using sdk: Child = startTsChild(path.join(here, 'mixed-child.ts'), [
+    redisUrl,
+    prefix,
+    'bench',
+    'prod',
+    String(seeded.position),
+    String(readsPerSecond),
+  ]);
+  await sdk.ready(90_000).catch((error: unknown) => {
+    throw new Error(
+      `${(error as Error).message}\nrelay: ${relay.stderr().slice(-1500)}\nprojector: ${projector.stderr().slice(-1500)}`,
+    );
+  });
+  const processes = { api, relay, projector, sdk };
+  const rssStart = Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));
+
+  // Writes paced at writesPerSecond, never waiting for one to finish before the next is due.
+  const issued = new Map<number, number>();
+  let writeErrors = 0;
+  let firstError = '';
+  const pending: Promise<void>[] = [];
+  const start = now();
+  const total = seconds * writesPerSecond;
+  for (let i = 1; i <= total; i++) {
+    const wait = start + (i * 1000) / writesPerSecond - now();
+    if (wait > 0) await sleep(wait);
+    issued.set(i, now());
+    pending.push(
+      // Spread over 200 tenants: one stream takes one append at a time (CommandRunner), as in production.
+      call('PUT', `/v1/namespaces/bench/envs/prod/tenants/tenant-${i % 200}/config/bench.counter`, {
+        value: i,
+        reason: 'load',
+      }).then(
+        () => undefined,
+        (error: unknown) => {
+          writeErrors++;
+          firstError ||= String(error);
+        },
+      ),
+    );
+  }
+  await Promise.all(pending);
+  const lastSeen = () => sdk.lines.some((l) => l.value === total);
+  for (const until = now() + 10_000; !lastSeen() && now() < until;) await sleep(20);
+  const rssEnd = Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));
+  sdk.child.stdin!.end();
+  for (const until = now() + 5_000; !sdk.lines.some((l) => 'reads' in l) && now() < until;) await sleep(20);
+  const summary = sdk.lines.find((l) => 'reads' in l) as
+    { reads: number; errors: number; rssStart: number; rssEnd: number } | undefined;
+  // The SDK may skip a value a newer one superseded: a write is visible once any value ≥ it was seen.
+  const seen = sdk.lines
+    .filter((l): l is { value: number; at: number } => typeof l.value === 'number' && l.value >= 1)
+    .sort((a, b) => a.at - b.at);
+  const latencies: number[] = [];
+  let cursor = 0;
+  for (const [value, at] of issued) {
+    while (cursor < seen.length && seen[cursor]!.value < value) cursor++;
+    const visible = seen.slice(cursor).find((l) => l.value >= value);
+    if (visible) latencies.push((visible.at - at) * 1e6);
+  }
+  const unseen = total - latencies.length;
+  if (firstError) console.log(`  first write error: ${firstError}`);
+  const lat = summarize(latencies);
+  const elapsed = (now() - start) / 1000;
+  const rss = Object.keys(processes)
+    .map((name) => `${name} ${mib(rssStart[name]!)} → ${mib(rssEnd[name]!)}`)
+    .join(', ');
+  record({
+    benchmark: 'mixed',
+    metric: `${writesPerSecond} writes/s (HTTP) + ${readsPerSecond.toLocaleString()} SDK reads/s for ${seconds} s: change → visible p99 (n=${latencies.length})`,
+    ours: `${(lat.p99 / 1e6).toFixed(1)} ms (p50 ${(lat.p50 / 1e6).toFixed(1)} ms)`,
+    peer: '—',
+    peerName: 'no peer',
+    ratio: null,
+    target: '≤ 50 ms',
+  });
+  record({
+    benchmark: 'mixed',
+    metric: 'writes done / errors / never visible; SDK reads done / errors',
+    ours: `${(total / elapsed).toFixed(0)}/s, ${writeErrors}, ${unseen}; ${summary ? `${(summary.reads / elapsed / 1000).toFixed(1)} k/s, ${summary.errors}` : 'no summary'}`,
+    peer: '—',
+    peerName: 'no peer',
+    ratio: null,
+    target: 'no error',
+  });
+  record({
+    benchmark: 'mixed',
+    metric: 'RSS start → end',
+    ours: rss,
+    peer: '—',
+    peerName: 'no peer',
+    ratio: null,
+    target: 'flat',
+  });
 };

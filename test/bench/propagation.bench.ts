@@ -15,15 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { startChild, startTsChild, type Child } from './lib/processes.js';
 import { record } from './lib/report.js';
-import {
-  deleteRedisPrefix,
-  kafkaBrokers,
-  redisUrl,
-  runId,
-  scratchDatabase,
-  scratchTopic,
-  sleep,
-} from './lib/scratch.js';
+import { redisUrl, scratchDatabase, scratchServices, sleep } from './lib/scratch.js';
 import { formatNs, summarize, type LatencySummary } from './lib/stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -79,24 +71,10 @@ const paced = async (
 };
 
 const strata = async (): Promise<Results> => {
-  await using db = await scratchDatabase('propagation');
-  const id = runId();
-  const prefix = `bench:prop:${id}:`;
-  const group = `strata-bench-${id}`;
-  // Created here, leaders settled, so the projector never starts before the relay made the topic.
-  await using kafka = await scratchTopic(`strata.bench.${id}`, { partitions: 1, groups: [group] });
-  const env = {
-    DATABASE_URL: db.url,
-    REDIS_URL: redisUrl,
-    KAFKA_BROKERS: kafkaBrokers,
-    STRATA_TOPIC: kafka.topic,
-    STRATA_TOPIC_PARTITIONS: '1',
-    STRATA_REDIS_PREFIX: prefix,
-    PROJECTOR_GROUP: group,
-    PROJECTOR_SESSION_TIMEOUT_MS: '6000',
-    PROJECTOR_HEARTBEAT_INTERVAL_MS: '500',
-  };
-  const pool = createPool(db.url, { max: 4, onError: () => {} });
+  await using services = await scratchServices('propagation', { partitions: 1 });
+  const { prefix } = services;
+  const env = { ...services.env, PROJECTOR_SESSION_TIMEOUT_MS: '6000', PROJECTOR_HEARTBEAT_INTERVAL_MS: '500' };
+  const pool = createPool(services.databaseUrl, { max: 4, onError: () => {} });
   const log = new PostgresEventLog(pool);
   try {
     await using relay = startTsChild(path.join(root, 'services/relay/src/main.ts'), [], env);
@@ -150,7 +128,6 @@ const strata = async (): Promise<Results> => {
     ]);
   } finally {
     await pool.end();
-    await deleteRedisPrefix(prefix);
   }
 };
 

@@ -14,6 +14,9 @@ import { formatNs, formatRate, measureAsyncThroughput, measureThroughput } from 
 
 const durationMs = Number(process.env.BENCH_SDK_MS ?? 2_000);
 const tenants = Array.from({ length: 200 }, (_, i) => `tenant-${String(i).padStart(3, '0')}`);
+// The same data for Strata and the peers: 20 tenants forced on, every other tenant its own rate limit.
+const overridden = tenants.slice(0, 20);
+const ownLimits = new Map(tenants.filter((_, i) => i % 2 === 0).map((t, i) => [t, 100 + i]));
 
 export const sdkBench = async (): Promise<void> => {
   const prefix = `bench:sdk:${runId()}:`;
@@ -24,8 +27,8 @@ export const sdkBench = async (): Promise<void> => {
       f.set('billing.api_url', 'https://billing'),
       f.set('rate_limit.requests_per_minute', 100),
       f.rollout('new_checkout', 25),
-      ...tenants.filter((_, i) => i % 2 === 0).map((t, i) => f.set('rate_limit.requests_per_minute', 100 + i, t)),
-      ...tenants.slice(0, 20).map((t) => f.override(t, 'new_checkout', 'enabled')),
+      ...[...ownLimits].map(([t, limit]) => f.set('rate_limit.requests_per_minute', limit, t)),
+      ...overridden.map((t) => f.override(t, 'new_checkout', 'enabled')),
     ]);
     const client = createClient({ namespace: 'bench', environment: 'prod', redis: redisUrl, prefix });
     await client.ready();
@@ -40,7 +43,7 @@ export const sdkBench = async (): Promise<void> => {
             name: 'new_checkout',
             enabled: true,
             strategies: [
-              { name: 'userWithId', parameters: { userIds: tenants.slice(0, 20).join(',') } },
+              { name: 'userWithId', parameters: { userIds: overridden.join(',') } },
               { name: 'flexibleRollout', parameters: { rollout: '25', stickiness: 'userId', groupId: 'new_checkout' } },
             ],
           },
@@ -55,8 +58,7 @@ export const sdkBench = async (): Promise<void> => {
     await new Promise<void>((resolve) => unleash.once('ready', () => resolve()));
     const unleashContexts = tenants.map((userId) => ({ userId }));
 
-    const overridden = new Set(tenants.slice(0, 20));
-    const limits = new Map(tenants.map((t, i) => [t, i % 2 === 0 ? 100 + i / 2 : 100]));
+    const forcedOn = new Set(overridden);
     await OpenFeature.setProviderAndWait(
       'memory',
       new InMemoryProvider({
@@ -64,10 +66,10 @@ export const sdkBench = async (): Promise<void> => {
           variants: { on: true, off: false },
           defaultVariant: 'off',
           disabled: false,
-          contextEvaluator: (c) => (overridden.has(String(c.targetingKey)) ? 'on' : 'off'),
+          contextEvaluator: (c) => (forcedOn.has(String(c.targetingKey)) ? 'on' : 'off'),
         },
         rate_limit: {
-          variants: Object.fromEntries(tenants.map((t) => [t, limits.get(t)!])),
+          variants: Object.fromEntries(tenants.map((t) => [t, ownLimits.get(t) ?? 100])),
           defaultVariant: tenants[1]!,
           disabled: false,
           contextEvaluator: (c) => String(c.targetingKey),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { ProjectionStatus } from '@strata/contracts';
 import { progressLine, renderProgressBar } from './progress-bar.js';
 import { runCli } from './program.js';
 import { formatTable, colorsFor, stripAnsi } from './output.js';
@@ -75,6 +76,21 @@ const run = async (
   });
   return { code, stdout, stderr };
 };
+
+/** A `GET /v1/projections/status` answer: generation 1, nothing rebuilding, no projector reported yet. */
+const projectionStatus = (fields: Partial<ProjectionStatus>): ProjectionStatus => ({
+  generation: 1,
+  needsRebuild: false,
+  head: 1000,
+  rebuilding: null,
+  position: null,
+  lag: null,
+  progress: null,
+  last: null,
+  checkpoints: [],
+  partitions: [],
+  ...fields,
+});
 
 const problem = (status: number, title: string, detail: string) => () => ({
   status,
@@ -360,34 +376,24 @@ describe('verify', () => {
 
 describe('rebuild', () => {
   it('prints one line per update without a TTY, then a summary', async () => {
-    const status = (rebuilding: object | null, last: object | null) => ({
-      generation: 1,
-      needsRebuild: false,
-      head: 1000,
-      rebuilding,
-      position: null,
-      lag: null,
-      progress: null,
-      last,
-      checkpoints: [],
-      partitions: [],
-    });
     const running = (position: number) => ({
       startedAt: 'x',
       actor: 'admin',
       progress: { generation: 2, position, head: 1000, events: position, eventsPerSecond: 1000 },
     });
     const statuses = [
-      status(running(500), null),
-      status(running(1000), null),
-      status(null, {
-        generation: 2,
-        previous: 1,
-        position: 1000,
-        events: 1000,
-        eventsPerSecond: 1000,
-        rebuilt: true,
-        finishedAt: 'x',
+      projectionStatus({ rebuilding: running(500) }),
+      projectionStatus({ rebuilding: running(1000) }),
+      projectionStatus({
+        last: {
+          generation: 2,
+          previous: 1,
+          position: 1000,
+          events: 1000,
+          eventsPerSecond: 1000,
+          rebuilt: true,
+          finishedAt: 'x',
+        },
       }),
     ];
     const { fetch } = fakeApi({
@@ -414,15 +420,11 @@ describe('rebuild', () => {
 });
 
 describe('projections status', () => {
-  const status = {
+  const status = projectionStatus({
     generation: 3,
-    needsRebuild: false,
     head: 1200,
-    rebuilding: null,
     position: 1190,
     lag: 10,
-    progress: null,
-    last: null,
     checkpoints: [{ name: 'relay:strata.events', position: 1200, lag: 0, updatedAt: '2026-05-01T11:59:58Z' }],
     partitions: [
       {
@@ -456,7 +458,7 @@ describe('projections status', () => {
         stale: true,
       },
     ],
-  };
+  });
 
   it('prints a row per partition with its state in words; --json is the whole answer', async () => {
     const { fetch } = fakeApi({ 'GET /v1/projections/status': () => ({ body: status }) });
@@ -483,7 +485,7 @@ describe('projections status', () => {
   it('says so when no projector has reported yet', async () => {
     const { fetch } = fakeApi({
       'GET /v1/projections/status': () => ({
-        body: { ...status, position: null, lag: null, checkpoints: [], partitions: [], needsRebuild: true },
+        body: projectionStatus({ generation: 3, head: 1200, needsRebuild: true }),
       }),
     });
     expect((await run(['projections', 'status'], fetch)).stdout).toBe(

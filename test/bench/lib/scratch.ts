@@ -19,18 +19,8 @@ export type { ScratchDatabase } from '@strata/testing/scratch';
 export const scratchDatabase = (label: string, options: { migrated?: boolean } = {}): Promise<ScratchDatabase> =>
   scratch(adminUrl, `bench_${label}`, options);
 
-export interface ScratchTopic extends AsyncDisposable {
-  topic: string;
-}
-
-/**
- * The Kafka topic `topic`, created with its partitions' leaders settled, so services started next
- * (a projector before the relay) find it; deleted on dispose, with the consumer `groups` that read it.
- */
-export const scratchTopic = async (
-  topic: string,
-  { partitions, groups = [] }: { partitions: number; groups?: string[] },
-): Promise<ScratchTopic> => {
+/** The topic, created with its partitions' leaders settled; deleted on dispose with the consumer `groups`. */
+const scratchTopic = async (topic: string, partitions: number, groups: string[]): Promise<AsyncDisposable> => {
   const admin = new Kafka({
     clientId: 'strata-bench',
     brokers: kafkaBrokers.split(','),
@@ -38,7 +28,7 @@ export const scratchTopic = async (
   }).admin();
   const dispose = async () => {
     await admin.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => undefined);
-    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
+    await admin.deleteGroups(groups).catch(() => undefined);
     await admin.disconnect();
   };
   await admin.connect();
@@ -48,7 +38,52 @@ export const scratchTopic = async (
     await dispose();
     throw error;
   }
-  return { topic, [Symbol.asyncDispose]: dispose };
+  return { [Symbol.asyncDispose]: dispose };
+};
+
+export interface ScratchServices extends AsyncDisposable {
+  /** For the API, relay and projector processes: the bench's own database, topic, consumer group and Redis prefix. */
+  env: Record<string, string>;
+  databaseUrl: string;
+  prefix: string;
+}
+
+/**
+ * What the services need to run as processes for one bench, none of it shared with anyone: a
+ * migrated database, a Kafka topic of `partitions` (its leaders settled, so a projector started
+ * before the relay finds it), a consumer group and a Redis prefix. All removed on dispose.
+ */
+export const scratchServices = async (
+  label: string,
+  { partitions }: { partitions: number },
+): Promise<ScratchServices> => {
+  const id = runId();
+  const topic = `strata.bench.${label}.${id}`;
+  const group = `strata-bench-${label}-${id}`;
+  const prefix = `bench:${label}:${id}:`;
+  const db = await scratchDatabase(label);
+  const kafka = await scratchTopic(topic, partitions, [group]).catch(async (error: unknown) => {
+    await db[Symbol.asyncDispose]();
+    throw error;
+  });
+  return {
+    env: {
+      DATABASE_URL: db.url,
+      REDIS_URL: redisUrl,
+      KAFKA_BROKERS: kafkaBrokers,
+      STRATA_TOPIC: topic,
+      STRATA_TOPIC_PARTITIONS: String(partitions),
+      STRATA_REDIS_PREFIX: prefix,
+      PROJECTOR_GROUP: group,
+    },
+    databaseUrl: db.url,
+    prefix,
+    async [Symbol.asyncDispose]() {
+      await deleteRedisPrefix(prefix);
+      await kafka[Symbol.asyncDispose]();
+      await db[Symbol.asyncDispose]();
+    },
+  };
 };
 
 /** Deletes every Redis key under `prefix`. */

@@ -41,6 +41,18 @@ const refusePlaintext = (path: string, problems: string[]): void => {
   }
 };
 
+const manifestFile = "a manifest, JSON or YAML ('-' for stdin)";
+
+/** A manifest file and every problem the offline checks find in it. */
+const readManifest = async (ctx: CommandContext, path: string): Promise<{ doc: unknown; problems: string[] }> => {
+  const doc = await readDocument(ctx, path);
+  return { doc, problems: await manifestProblems(doc) };
+};
+
+const refuseInvalidManifest = (path: string, problems: string[]): void => {
+  if (problems.length > 0) throw new CliError(`${path}: invalid manifest: ${problems.join('; ')}`);
+};
+
 /** The plan of a file against the store, after the offline checks (plaintext first: refuse before any request). */
 const planFile = async (
   ctx: CommandContext,
@@ -61,13 +73,12 @@ export const registerConfigAsCodeCommands = (program: Command, ctx: CommandConte
 
   manifest
     .command('validate')
-    .summary('check a manifest file locally (JSON or YAML); prints every problem')
-    .argument('<file>')
+    .summary('check a manifest file locally; prints every problem')
+    .argument('<file>', manifestFile)
     .action(async (file: string) => {
-      const doc = await readDocument(ctx, file);
-      const problems = await manifestProblems(doc);
+      const { doc, problems } = await readManifest(ctx, file);
       if (ctx.json) return ctx.printJson({ valid: problems.length === 0, problems });
-      if (problems.length > 0) throw new CliError(`${file}: invalid manifest: ${problems.join('; ')}`);
+      refuseInvalidManifest(file, problems);
       const m = doc as { keys?: object; flags?: object; secrets?: object };
       ctx.out(
         `${file}: valid (${Object.keys(m.keys ?? {}).length} keys, ${Object.keys(m.flags ?? {}).length} flags, ${Object.keys(m.secrets ?? {}).length} secrets)`,
@@ -76,13 +87,12 @@ export const registerConfigAsCodeCommands = (program: Command, ctx: CommandConte
 
   manifest
     .command('publish')
-    .summary("publish a manifest (JSON or YAML) as the namespace's new version")
-    .argument('<file>')
+    .summary("publish a manifest as the namespace's new version")
+    .argument('<file>', manifestFile)
     .option('-r, --reason <text>', 'why: recorded with the event')
     .action(async (file: string, opts: { reason?: string }) => {
-      const doc = await readDocument(ctx, file);
-      const problems = await manifestProblems(doc);
-      if (problems.length > 0) throw new CliError(`${file}: invalid manifest: ${problems.join('; ')}`);
+      const { doc, problems } = await readManifest(ctx, file);
+      refuseInvalidManifest(file, problems);
       const result = await (
         await ctx.api()
       ).publishManifest(ctx.namespace, {

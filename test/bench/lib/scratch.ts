@@ -106,4 +106,26 @@ export const seedViews = async (
   await store.applyEvents(seed(new EventFactory('bench', 'prod')));
 };
 
+export interface ScratchViews extends AsyncDisposable {
+  prefix: string;
+}
+
+/** `seedViews` under a Redis prefix of the bench's own (`bench:<label>:<random>:`), deleted on dispose. */
+export const scratchViews = async (
+  label: string,
+  seed: (f: EventFactory) => RecordedEvent[],
+): Promise<ScratchViews> => {
+  const prefix = `bench:${label}:${runId()}:`;
+  const redis = new Redis(redisUrl);
+  try {
+    await seedViews(redis, prefix, seed);
+  } catch (error) {
+    await deleteRedisPrefix(prefix);
+    throw error;
+  } finally {
+    redis.disconnect();
+  }
+  return { prefix, [Symbol.asyncDispose]: () => deleteRedisPrefix(prefix) };
+};
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -24,3 +24,22 @@ export const isConnectionLost = (error: Error): boolean => {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && connectionLostCodes.has(code);
 };
+
+/**
+ * True when `error` or one of its causes says the server cannot be reached right now: the code of a
+ * lost connection, or a message that starts with one of the driver's `messages` (what it throws
+ * without a code). `judge` answers first, for what only the driver can tell: true or false decides
+ * at that error, undefined looks on.
+ */
+export const isServerUnavailable = (
+  error: unknown,
+  messages: readonly string[],
+  judge: (e: Error) => boolean | undefined = () => undefined,
+): boolean => {
+  for (const e of causeChain(error)) {
+    const verdict = judge(e);
+    if (verdict !== undefined) return verdict;
+    if (isConnectionLost(e) || messages.some((m) => e.message.startsWith(m))) return true;
+  }
+  return false;
+};

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { causeChain, isConnectionLost } from '@strata/core';
+import { isServerUnavailable } from '@strata/core';
 
 /**
  * SQLSTATEs that say "the database cannot serve you right now", not "your statement is wrong":
@@ -20,14 +20,12 @@ const connectionMessages = [
  * True when `error` (or its cause) means PostgreSQL is unavailable: the request may succeed when
  * retried later, so services answer 503 with Retry-After, never 500.
  */
-export const isPostgresUnavailable = (error: unknown): boolean => {
-  for (const e of causeChain(error)) {
-    const code = (e as { code?: unknown }).code;
-    if (e instanceof pg.DatabaseError && typeof code === 'string')
-      return code.startsWith('08') || unavailableStates.has(code);
-    if (isConnectionLost(e)) return true;
-    if (connectionMessages.some((m) => e.message.startsWith(m))) return true;
+export const isPostgresUnavailable = (error: unknown): boolean =>
+  isServerUnavailable(error, connectionMessages, (e) => {
+    // The server answered: its SQLSTATE says whether it can serve now.
+    if (e instanceof pg.DatabaseError && typeof e.code === 'string')
+      return e.code.startsWith('08') || unavailableStates.has(e.code);
+    // A connect that tried several addresses (localhost's IPv4 and IPv6) fails with each one's error.
     if (e instanceof AggregateError && e.errors.some((inner) => isPostgresUnavailable(inner))) return true;
-  }
-  return false;
-};
+    return undefined;
+  });

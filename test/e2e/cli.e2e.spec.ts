@@ -127,7 +127,9 @@ afterAll(async () => {
   await db?.[Symbol.asyncDispose]();
 });
 
-describe('strata against the running API', () => {
+// Every step starts the CLI afresh under tsx (seconds each on a loaded 2-core machine); the tests that
+// chain a dozen of them need more than the suite's 60 s.
+describe('strata against the running API', { timeout: 180_000 }, () => {
   it('validates manifests locally and refuses bad ones', async () => {
     expect(await ok(['manifest', 'validate', 'manifest.json'])).toBe(
       'manifest.json: valid (4 keys, 1 flags, 1 secrets)\n',

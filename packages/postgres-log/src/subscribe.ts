@@ -31,7 +31,9 @@ export interface Subscription {
 
 /**
  * Delivers every event after the checkpoint to `handler`, in position order, in batches; saves the
- * checkpoint only after the handler resolved, so a crash re-delivers rather than skips. Woken by
+ * checkpoint only after the handler resolved, so a crash re-delivers rather than skips. A page's
+ * checkpoint is written while the next page is handled, so a round costs a read and a handler call,
+ * not also a commit. Woken by
  * LISTEN on the append notification, with polling as the fallback. Holds one pool connection for
  * LISTEN while running.
  */
@@ -70,37 +72,54 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
 
   // The next page, read while the handler works on a full one (a backlog reads and hands on at
   // once instead of in turns). Only ever the page right after the one being handled, and dropped
-  // when that one fails: the handler still sees pages one at a time, in order, and the checkpoint
-  // still moves only after the handler finished a page.
+  // when that one fails: the handler still sees pages one at a time, in order.
   let readAhead: Promise<RecordedEvent[]> | undefined;
   const readAfter = (after: number) => {
     const page = log.readAll(after, batchSize);
     page.catch(() => undefined); // its failure is reported when (and if) the page is awaited
     return page;
   };
+  // A page's checkpoint is saved while the next page is handled: the save still starts only after
+  // the handler finished the page, one save runs at a time (so they land in order), and the next
+  // save or `stop` waits for it. `handled` runs ahead of `position` by at most that one save.
+  let handled = position;
+  let saving: Promise<void> | undefined;
+  const saved = async () => {
+    const pending = saving;
+    saving = undefined;
+    await pending;
+  };
   const run = async () => {
     while (!stopped) {
       let failed = false;
       try {
-        const page = readAhead ?? readAfter(position);
+        const page = readAhead ?? readAfter(handled);
         readAhead = undefined;
         const events = await page;
         const last = events.at(-1);
         if (last) {
           if (events.length === batchSize) readAhead = readAfter(last.position);
           await handler(events);
-          await checkpoints.save(consumer, last.position);
-          position = last.position;
+          await saved();
+          handled = last.position;
+          saving = checkpoints.save(consumer, last.position).then(() => {
+            position = last.position;
+          });
+          saving.catch(() => undefined); // its failure is reported by the next `saved()`
           continue;
         }
       } catch (error) {
         readAhead = undefined;
         onError(error);
+        await saved().catch(onError);
+        // Redeliver from what is saved: a page whose save failed is handled again.
+        handled = position;
         failed = true;
       }
-      if (!stopped && (failed || notifiedHead <= position)) await sleep();
+      if (!stopped && (failed || notifiedHead <= handled)) await sleep();
     }
     await readAhead?.catch(() => undefined);
+    await saved().catch(onError);
   };
   const running = run();
 

@@ -151,4 +151,58 @@ describe('subscribe', () => {
     expect(checkpointsSeen).toEqual([start, start + 3, start + 3, start + 3, start + 6, start + 9]);
     expect(await checkpoints.load('ahead')).toBe(start + 10);
   });
+
+  it('saves a page while the next is handled, one save at a time, and redelivers from the last save that failed', async () => {
+    const log = new PostgresEventLog(pool);
+    const start = await log.headPosition();
+    await log.append(
+      'env:saves/prod',
+      Array.from({ length: 9 }, (_, i) => configValueSet(`k.v${i}`, i, { namespace: 'saves' })),
+    );
+    const inner = new InMemoryCheckpoints({ now: () => new Date() });
+    await inner.save('saves', start);
+    const savesStarted: number[] = [];
+    let savesRunning = 0;
+    let mostAtOnce = 0;
+    let failNext = true;
+    // A slow store whose second save fails once.
+    const checkpoints = {
+      load: (name: string) => inner.load(name),
+      list: () => inner.list(),
+      save: async (name: string, position: number) => {
+        savesStarted.push(position);
+        mostAtOnce = Math.max(mostAtOnce, ++savesRunning);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          if (position === start + 6 && failNext) {
+            failNext = false;
+            throw new Error('checkpoint store down');
+          }
+          await inner.save(name, position);
+        } finally {
+          savesRunning -= 1;
+        }
+      },
+    };
+    const handled: number[][] = [];
+    const errors: unknown[] = [];
+    const subscription = await subscribe({
+      pool,
+      consumer: 'saves',
+      checkpoints,
+      batchSize: 3,
+      pollIntervalMs: 20,
+      onError: (error) => errors.push(error),
+      handler: async (events) => void handled.push(events.map((e) => e.position)),
+    });
+    await waitFor(async () => (await inner.load('saves')) === start + 9);
+    await subscription.stop();
+
+    expect(errors).toHaveLength(1);
+    expect(mostAtOnce).toBe(1);
+    // Page 7–9 was handled while 4–6 was being saved; that save failed, so both are handled again.
+    expect(handled.map((page) => page[0]! - start)).toEqual([1, 4, 7, 4, 7]);
+    expect(savesStarted.at(-1)).toBe(start + 9);
+    expect(subscription.position()).toBe(start + 9);
+  });
 });

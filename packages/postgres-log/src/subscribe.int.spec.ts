@@ -31,6 +31,19 @@ describe('subscribe', () => {
     await db[Symbol.asyncDispose]();
   });
 
+  /** `count` events of namespace `name` appended after the head, and a checkpoint `name` at that head. */
+  const appendedAfterCheckpoint = async (name: string, count: number) => {
+    const log = new PostgresEventLog(pool);
+    const start = await log.headPosition();
+    await log.append(
+      `env:${name}/prod`,
+      Array.from({ length: count }, (_, i) => configValueSet(`k.v${i}`, i, { namespace: name })),
+    );
+    const checkpoints = new InMemoryCheckpoints({ now: () => new Date() });
+    await checkpoints.save(name, start);
+    return { start, checkpoints };
+  };
+
   it('delivers every event of 32 concurrent writers exactly once, in order, while they write', async () => {
     const delivered: number[] = [];
     const subscription = await subscribe({
@@ -114,14 +127,7 @@ describe('subscribe', () => {
     expect(later).toEqual([start + 3]);
   });
   it('reads the next page while a full one is handled, and drops it when the handler fails', async () => {
-    const log = new PostgresEventLog(pool);
-    const start = await log.headPosition();
-    await log.append(
-      'env:ahead/prod',
-      Array.from({ length: 10 }, (_, i) => configValueSet(`k.v${i}`, i, { namespace: 'ahead' })),
-    );
-    const checkpoints = new InMemoryCheckpoints({ now: () => new Date() });
-    await checkpoints.save('ahead', start);
+    const { start, checkpoints } = await appendedAfterCheckpoint('ahead', 10);
     const pages: number[][] = [];
     const checkpointsSeen: number[] = [];
     let failures = 0;
@@ -153,14 +159,7 @@ describe('subscribe', () => {
   });
 
   it('saves a page while the next is handled, one save at a time, and redelivers from the last save that failed', async () => {
-    const log = new PostgresEventLog(pool);
-    const start = await log.headPosition();
-    await log.append(
-      'env:saves/prod',
-      Array.from({ length: 9 }, (_, i) => configValueSet(`k.v${i}`, i, { namespace: 'saves' })),
-    );
-    const inner = new InMemoryCheckpoints({ now: () => new Date() });
-    await inner.save('saves', start);
+    const { start, checkpoints: inner } = await appendedAfterCheckpoint('saves', 9);
     const savesStarted: number[] = [];
     let savesRunning = 0;
     let mostAtOnce = 0;

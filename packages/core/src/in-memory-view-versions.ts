@@ -8,8 +8,15 @@ export class InMemoryViewVersions implements ViewVersions {
   readonly #positions = new Map<string, number>();
 
   async version(namespace: string, environment: string): Promise<string> {
-    if (this.#generation === null)
+    const known = this.known(namespace, environment);
+    if (known === undefined)
       throw new StrataError('UNAVAILABLE', 'no view generation is live (views are being rebuilt)');
+    return known;
+  }
+
+  /** In memory every change is heard at once: the current version, undefined while no generation is live. */
+  known(namespace: string, environment: string): string | undefined {
+    if (this.#generation === null) return undefined;
     const env = this.#positions.get(`${namespace}/${environment}`) ?? 0;
     return `${this.#generation}:${env}:${this.#positions.get(namespace) ?? 0}`;
   }

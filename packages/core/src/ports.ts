@@ -333,6 +333,13 @@ export interface ViewVersions {
    * generation is live, like the view reader.
    */
   version(namespace: string, environment: string): Promise<string>;
+  /**
+   * The version without a round trip, when the adapter is told of every change (Redis pub/sub)
+   * and has heard of none to this view since it last read the version; undefined otherwise (read
+   * `version`). Not fresh: a change applied moments ago may still be on its way, so a caller that
+   * must reflect a given position (read-your-writes) reads `version`.
+   */
+  known(namespace: string, environment: string): string | undefined;
 }
 
 /** Positions of an environment view and of its namespace's (manifest) view. */

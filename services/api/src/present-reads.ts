@@ -78,7 +78,9 @@ export class PresentReads {
   ): Promise<ResolvedBody & { source: ReadSource }> {
     const fromViews = await this.#fromViews(namespace, environment, minPosition, async () => {
       const { resolvedReads, views } = this.options;
-      if (resolvedReads) return resolvedReads.read(namespace, environment, tenant);
+      // A view just confirmed current for minPosition must not be answered from an older known version.
+      if (resolvedReads)
+        return resolvedReads.read(namespace, environment, tenant, minPosition !== null && minPosition > 0);
       const resolved = await views.resolvedConfig(namespace, environment, tenant);
       return { position: resolved.position, body: answerBody(resolved.position, resolved.values) };
     });

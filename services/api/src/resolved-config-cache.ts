@@ -25,11 +25,14 @@ export const answerBody = (
 };
 
 /**
- * Resolved config answers per (view, tenant), kept while the view's version is unchanged. Every
- * read still asks Redis for the version (coalesced, see RedisViewVersions), so an answer is never
- * older than the view was when the request arrived; only the resolution and serialization are
- * saved. An entry stored under a version was read after that version was observed, and versions
- * never come back, so an entry matching the current version shows exactly the current view.
+ * Resolved config answers per (view, tenant), kept while the view's version is unchanged; only
+ * the resolution and serialization are saved. A `fresh` read asks Redis for the version
+ * (coalesced, see RedisViewVersions), so its answer is never older than the view was when the
+ * request arrived: reads for `minPosition` are fresh. Others take the version the process knows
+ * from the views' change announcements (no round trip), which lags a change by the time its
+ * message takes to arrive, like an SDK's cache. An entry stored under a version was read after
+ * that version was observed, and versions never come back, so an entry matching a version shows
+ * the view as of that version or later.
  */
 export class ResolvedConfigCache {
   readonly #entries: LRUCache<string, Entry>;
@@ -42,8 +45,10 @@ export class ResolvedConfigCache {
     this.#entries = new LRUCache({ max: maxEntries });
   }
 
-  async read(namespace: string, environment: string, tenant: string | null): Promise<ResolvedBody> {
-    const version = await this.versions.version(namespace, environment);
+  async read(namespace: string, environment: string, tenant: string | null, fresh: boolean): Promise<ResolvedBody> {
+    const version =
+      (fresh ? undefined : this.versions.known(namespace, environment)) ??
+      (await this.versions.version(namespace, environment));
     // Names and tenant ids cannot contain NUL (path validation), so the key is unambiguous.
     const key = `${namespace}\0${environment}\0${tenant ?? ''}\0${tenant === null ? 'env' : 't'}`;
     const hit = this.#entries.get(key);

@@ -64,7 +64,21 @@ export type ApiAdapters = Pick<
 > & { log: PostgresEventLog; projections: RedisViewStore };
 
 /** Builds the real adapters of the API's ports: what `startApi` wires, and what in-process tests and benchmarks use. */
-export const apiAdapters = ({ pool, redis, prefix }: { pool: pg.Pool; redis: Redis; prefix?: string }): ApiAdapters => {
+export const apiAdapters = ({
+  pool,
+  redis,
+  prefix,
+  announcements,
+}: {
+  pool: pg.Pool;
+  redis: Redis;
+  prefix?: string;
+  /**
+   * A connection of the caller's own for the views' change channel (`redis.duplicate()`): resolved
+   * reads without `minPosition` then know the view's version without a round trip per request.
+   */
+  announcements?: Redis;
+}): ApiAdapters => {
   const views = prefix === undefined ? { redis } : { redis, prefix };
   return {
     log: new PostgresEventLog(pool),
@@ -74,7 +88,7 @@ export const apiAdapters = ({ pool, redis, prefix }: { pool: pg.Pool; redis: Red
     checkpoints: new PostgresCheckpoints(pool),
     verifyChain: () => verifyChain(pool),
     views: new RedisViewReader(views),
-    viewVersions: new RedisViewVersions(views),
+    viewVersions: new RedisViewVersions(announcements ? { ...views, announcements } : views),
     projections: new RedisViewStore(views),
   };
 };
@@ -104,7 +118,10 @@ export const startApi = async (
     connectTimeout: 2_000,
     commandTimeout: 5_000,
   });
-  const adapters = apiAdapters({ pool, redis, prefix: config.redisPrefix });
+  // Subscribed to the views' change channel: a connection in subscriber mode runs no other command.
+  const announcements = redis.duplicate();
+  announcements.on('error', () => undefined); // the command connection reports outages
+  const adapters = apiAdapters({ pool, redis, prefix: config.redisPrefix, announcements });
   // Revocations and shreds in any API process reach this one's caches through NOTIFY.
   const changes = new ChangeNotifications(pool, {
     onLost: (error) => logger.warn(`change notifications lost (caching tokens and keys paused): ${String(error)}`),
@@ -151,6 +168,7 @@ export const startApi = async (
         await app.close();
         await changes.close();
         await pool.end();
+        announcements.disconnect();
         redis.disconnect();
       })()),
   };

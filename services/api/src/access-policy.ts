@@ -83,6 +83,12 @@ export interface Target {
   tenant?: string | null;
 }
 
+const deny = (principal: Principal, permission: Permission, what: string): never => {
+  throw new StrataError('FORBIDDEN', `this token is scoped to ${scopeText(principal)} and may not reach ${what}`, {
+    permission,
+  });
+};
+
 /**
  * Throws FORBIDDEN unless the principal holds the permission within its scope. A tenant-scoped
  * credential only reaches its own tenant, never an environment-wide resource (invariant 8);
@@ -92,18 +98,14 @@ export const authorize = (principal: Principal, permission: Permission, target: 
   if (!permissionsOf[principal.role].has(permission)) {
     throw new StrataError('FORBIDDEN', `role ${principal.role} may not ${permission}`, { permission });
   }
-  const deny = (what: string) => {
-    throw new StrataError('FORBIDDEN', `this token is scoped to ${scopeText(principal)} and may not reach ${what}`, {
-      permission,
-    });
-  };
+  // Runs on every request: no closure is made unless access is denied.
   if (principal.namespace !== null && target.namespace !== principal.namespace)
-    deny(target.namespace ? `namespace ${target.namespace}` : 'every namespace');
+    deny(principal, permission, target.namespace ? `namespace ${target.namespace}` : 'every namespace');
   if (principal.environment !== null && target.environment !== principal.environment) {
-    deny(target.environment ? `environment ${target.environment}` : 'every environment');
+    deny(principal, permission, target.environment ? `environment ${target.environment}` : 'every environment');
   }
   if (principal.tenant !== null && target.tenant !== principal.tenant)
-    deny(target.tenant ? 'another tenant' : 'environment-wide data');
+    deny(principal, permission, target.tenant ? 'another tenant' : 'environment-wide data');
 };
 
 /** True when `inner` grants nothing outside `outer`'s scope (tokens never widen their issuer). */

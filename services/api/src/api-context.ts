@@ -144,6 +144,12 @@ export interface RouteAccess {
 declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
+    /**
+     * The matched route's pattern (null: unmatched) and access declaration, read once by the first
+     * hook: Fastify builds `request.routeOptions` anew on every access.
+     */
+    routeUrl: string | null;
+    routeAccess: RouteAccess | null;
   }
   interface FastifyContextConfig {
     access?: RouteAccess;

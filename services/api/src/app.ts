@@ -122,6 +122,8 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   const backoff = new AuthBackoff(limits.authFailureAllowance, limits.authBackoffMaxSeconds);
 
   app.decorateRequest('principal', null);
+  app.decorateRequest('routeUrl', null);
+  app.decorateRequest('routeAccess', null);
   app.addHook('onClose', () => pointInTime.close());
   let tailErrorLoggedAt = 0;
   const tail = new LogTail({
@@ -161,10 +163,11 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   // Hot-path hooks are callback style: a known token is checked without a promise.
   // Authentication, deny by default: every route needs a valid token unless it declares itself public.
   app.addHook('onRequest', (request, _reply, done) => {
-    const url = request.routeOptions.url;
+    const { url, config } = request.routeOptions;
+    request.routeUrl = url ?? null;
+    request.routeAccess = config?.access ?? null;
     // Unmatched requests go to the 404 handler; the docs UI and public routes need no token.
-    if (url === undefined || url.startsWith('/docs') || request.routeOptions.config.access?.public === true)
-      return done();
+    if (url === undefined || url.startsWith('/docs') || request.routeAccess?.public === true) return done();
     const token = bearer(request);
     const known = token ? context.tokens.known(token) : undefined;
     // A token this instance verified moments ago passes even from a client that is backing off: an
@@ -194,9 +197,9 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   // Authorization runs before validation: a caller learns nothing about a scope it may not touch.
   // Targets only compare strings, so unvalidated parameters are harmless here.
   app.addHook('preValidation', (request, _reply, done) => {
-    const access = request.routeOptions.config.access;
+    const access = request.routeAccess;
     if (access?.public) return done();
-    if (request.routeOptions.url === undefined || request.routeOptions.url.startsWith('/docs')) return done();
+    if (request.routeUrl === null || request.routeUrl.startsWith('/docs')) return done();
     const principal = request.principal;
     if (!principal) return done(new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>'));
     if (access?.authenticated === true) return done();
@@ -210,7 +213,8 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   });
 
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
+    // routeUrl is null when the onRequest hook did not run (an error the router raised) or matched nothing.
+    const route = request.routeUrl ?? request.routeOptions.url ?? 'unmatched';
     context.metrics.observe(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });

@@ -2,7 +2,9 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import pg from 'pg';
 import { generateMasterKey, Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import { ChangeNotifications, createPool, pingPostgres, type PostgresEventLog } from '@strata/postgres-log';
+import { RedisViewVersions } from '@strata/redis-views';
 import { createTestDatabase, testRedis } from '@strata/testing';
+import type { Redis } from 'ioredis';
 import type { ApiDeps } from './api-context.js';
 import { buildApi } from './app.js';
 import { apiAdapters } from './start-api.js';
@@ -18,6 +20,8 @@ export interface TestApi extends AsyncDisposable {
   logLines: string[];
   /** The Redis the views live in, and their key prefix (for SDK clients reading them). */
   redis: { url: string; prefix: string };
+  /** The connection the API hears the views' change announcements on, when asked for (else null). */
+  announcements: Redis | null;
   call(
     method: InjectOptions['method'],
     url: string,
@@ -35,12 +39,28 @@ export interface TestApi extends AsyncDisposable {
 export const testApi = async (
   limits: ApiDeps['limits'] = {},
   keyring: Keyring = Keyring.parse(generateMasterKey('test-k1')),
+  /**
+   * `announcements`: view versions known from the change channel, as startApi wires them (here
+   * kept until announced otherwise, with no time bound). Without it every read asks Redis.
+   */
+  options: { announcements?: boolean } = {},
 ): Promise<TestApi> => {
   const db = await createTestDatabase();
   const redis = await testRedis();
   const pool = createPool(db.appUrl, { max: 8 });
   const owner = new pg.Pool({ connectionString: db.url, max: 2 });
   const adapters = apiAdapters({ pool, redis: redis.client, prefix: redis.prefix });
+  const announcements = options.announcements ? redis.client.duplicate() : null;
+  if (announcements) {
+    const versions = new RedisViewVersions({
+      redis: redis.client,
+      prefix: redis.prefix,
+      announcements,
+      knownForMs: 3_600_000,
+    });
+    await versions.listen();
+    adapters.viewVersions = versions;
+  }
   const { log, projections: store } = adapters;
   const logLines: string[] = [];
   const feeds: ChangeNotifications[] = [];
@@ -72,6 +92,7 @@ export const testApi = async (
     owner,
     logLines,
     redis: { url: redis.url, prefix: redis.prefix },
+    announcements,
     call: (method, url, options = {}) => {
       const headers: Record<string, string> = { ...options.headers };
       const token = options.token === undefined ? adminToken : options.token;
@@ -120,6 +141,7 @@ export const testApi = async (
       for (const feed of feeds) await feed.close();
       await pool.end();
       await owner.end();
+      announcements?.disconnect();
       await db[Symbol.asyncDispose]();
       await redis[Symbol.asyncDispose]();
     },

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { manifest, testApi, type TestApi } from './api-fixture.js';
 
 /**
@@ -116,5 +116,35 @@ describe('minPosition across scopes', () => {
     const { answer } = await timed(`${staging}/config?minPosition=${head + 100}`);
     expect(answer.statusCode).toBe(400);
     expect(answer.json()).toMatchObject({ code: 'BAD_REQUEST', head });
+  });
+});
+
+describe('reads without minPosition take the view version the API was told of', () => {
+  test('a read for minPosition is fresh while the change announcement is still on its way; others follow the announcements', async () => {
+    await using told = await testApi({ readWaitMs }, undefined, { announcements: true });
+    const write = async (value: number) => {
+      const answer = await told.call('PUT', `${prod}/tenants/acme/config/rate_limit.requests_per_minute`, {
+        body: { value },
+      });
+      expect(answer.statusCode, answer.body).toBe(200);
+      return (answer.json() as { position: number }).position;
+    };
+    const rate = async (query = '') => {
+      const answer = await told.call('GET', `${prod}/tenants/acme/config${query}`);
+      expect(answer.statusCode, answer.body).toBe(200);
+      return (answer.json() as { values: Record<string, { value: unknown }> }).values['rate_limit.requests_per_minute']
+        ?.value;
+    };
+    expect((await told.call('PUT', '/v1/namespaces/shop/manifest', { body: manifest })).statusCode).toBe(200);
+    await write(100);
+    await told.project();
+    expect(await rate()).toBe(100); // the version read here is known from now on
+    // Hold the announcement back: the API still knows the old version.
+    told.announcements!.stream.pause();
+    const at = await write(200);
+    await told.project();
+    expect(await rate(`?minPosition=${at}`)).toBe(200);
+    told.announcements!.stream.resume();
+    await vi.waitFor(async () => expect(await rate()).toBe(200), { timeout: 5_000 });
   });
 });

@@ -34,16 +34,27 @@ interface StreamCache {
  * or below the state's position.
  */
 export class ScopeStateCache {
-  // Bounded by least recent use; a forgotten stream or state is refilled from the log on its next read.
+  // Bounded by least recent use, the streams also by the events they hold in all (a stream grows with
+  // every write, and a long-running API writes without end); a forgotten stream or state is refilled
+  // from the log on its next read.
   readonly #streams: LRUCache<string, StreamCache>;
   readonly #states: LRUCache<string, { state: NamespaceEnvState; versions: Map<string, number> }>;
 
   constructor(
     private readonly log: EventLog,
     maxStreams = 10_000,
+    /** Events kept in all streams together (a few hundred bytes each). */
+    maxEvents = 100_000,
   ) {
-    this.#streams = new LRUCache({ max: maxStreams });
+    this.#streams = new LRUCache({ max: maxStreams, maxSize: maxEvents, sizeCalculation: (c) => c.events.length + 1 });
     this.#states = new LRUCache({ max: maxStreams });
+  }
+
+  /** Events held in memory, over every cached stream (at most `maxEvents`). */
+  get cachedEvents(): number {
+    let events = 0;
+    for (const cache of this.#streams.values()) events += cache.events.length;
+    return events;
   }
 
   /** Catches the stream up with the log; returns its cached events, oldest first. */
@@ -54,10 +65,19 @@ export class ScopeStateCache {
       this.#streams.set(streamId, cache);
     }
     const fresh = await this.log.readStream(streamId, cache.version + 1);
+    let grew = false;
     for (const event of fresh) {
       if (event.streamVersion <= cache.version) continue;
       cache.events.push(event);
       cache.version = event.streamVersion;
+      grew = true;
+    }
+    // Sized again (which may evict the least recently used streams): lru-cache keeps the size of a
+    // value set again as it was, so it is taken out first. A stream larger than the whole bound is
+    // not kept, and is read from the log whenever it is needed.
+    if (grew && this.#streams.get(streamId) === cache) {
+      this.#streams.delete(streamId);
+      this.#streams.set(streamId, cache);
     }
     return cache;
   }

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { startTsChild, type Child } from './lib/processes.js';
 import { record } from './lib/report.js';
 import { redisUrl, runId, scratchServices, sleep } from './lib/scratch.js';
@@ -35,8 +36,12 @@ export const mixedBench = async (): Promise<void> => {
   const token = `bench-${runId()}-admin-token-long-enough`;
   const env = { ...services.env, PORT: String(port), STRATA_ADMIN_TOKEN: token, LOG_LEVEL: 'warn' };
   await using api = startTsChild(path.join(root, 'services/api/src/main.ts'), [], env);
+  // A bounded pool, as a real client has: fetch's default opens a socket per request while the API is
+  // behind, and the API's RSS would then measure the bench's idle sockets rather than the API.
+  const writers = new Agent({ connections: 64 });
   const call = async (method: string, pathname: string, body: unknown) => {
-    const response = await fetch(`${url}${pathname}`, {
+    const response = await undiciFetch(`${url}${pathname}`, {
+      dispatcher: writers,
       method,
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
@@ -72,7 +77,8 @@ export const mixedBench = async (): Promise<void> => {
       `${url}/v1/namespaces/bench/envs/prod/tenants/tenant-0/config?minPosition=${seeded.position}`,
       { headers: { authorization: `Bearer ${token}` } },
     ).then(
-      (r) => r.ok,
+      // Without the header the answer came from the views, not from the API's fallback to the log.
+      (r) => r.ok && !r.headers.has('strata-read-source'),
       () => false,
     );
     if (read) break;
@@ -121,6 +127,7 @@ export const mixedBench = async (): Promise<void> => {
     );
   }
   await Promise.all(pending);
+  await writers.close();
   const lastSeen = () => sdk.lines.some((l) => l.value === total);
   for (const until = now() + 10_000; !lastSeen() && now() < until;) await sleep(20);
   const rssEnd = Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));

@@ -1,4 +1,4 @@
-import type { NewEvent } from '@strata/core';
+import type { NewEvent, RecordedEvent } from '@strata/core';
 
 /** A row of `strata.events` as the log's readers select it; it never leaves this package. */
 export interface EventRow {
@@ -22,3 +22,18 @@ export interface EventRow {
  */
 export const eventColumns = `position, event_id, stream_id, stream_version, type, schema_version, data, metadata,
   to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at, hash`;
+
+/** The event a row holds, in its stored schema version (readers upcast it, the hash covers it as stored). */
+export const eventOfRow = (row: EventRow): RecordedEvent =>
+  ({
+    position: Number(row.position),
+    eventId: row.event_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at,
+    hash: row.hash,
+  }) as RecordedEvent;

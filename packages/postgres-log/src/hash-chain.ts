@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { eventColumns, type EventRow } from './event-row.js';
+import { eventColumns, eventOfRow, type EventRow } from './event-row.js';
 import type { ChainVerification } from '@strata/core';
 
 /** The hash before the first event: the chain starts from 64 zeros. */
@@ -64,7 +64,10 @@ export interface ChainedEvent {
   recordedAt: string;
 }
 
-/** hex sha256(previous hash || canonical JSON of the event). */
+/**
+ * hex sha256(previous hash || canonical JSON of the event). `strata.append_batch` computes the same
+ * when it appends (migrations/0007 assembles the canonical JSON around the values it assigns).
+ */
 export const chainHash = (previousHash: string, event: ChainedEvent): string =>
   createHash('sha256')
     .update(previousHash)
@@ -82,19 +85,6 @@ export const chainHash = (previousHash: string, event: ChainedEvent): string =>
       }),
     )
     .digest('hex');
-
-/**
- * The canonical JSON of an event, cut around the three values only the database assigns
- * (position, recordedAt, streamVersion), so `strata.append_batch` can finish it under the head
- * lock: before + position + ',"recordedAt":"' + recordedAt + '",' + middle + streamVersion + after.
- */
-export const canonicalPieces = (
-  event: Omit<ChainedEvent, 'position' | 'recordedAt' | 'streamVersion'>,
-): { before: string; middle: string; after: string } => ({
-  before: `{"data":${canonicalJson(event.data)},"eventId":${JSON.stringify(event.eventId)},"metadata":${canonicalJson(event.metadata)},"position":`,
-  middle: `"schemaVersion":${JSON.stringify(event.schemaVersion)},"streamId":${JSON.stringify(event.streamId)},"streamVersion":`,
-  after: `,"type":${JSON.stringify(event.type)}}`,
-});
 
 export type { ChainVerification } from '@strata/core';
 
@@ -147,20 +137,7 @@ export const verifyChain = async (
     }
     for (const row of rows) {
       const position = Number(row.position);
-      const hash =
-        position === expected
-          ? chainHash(previousHash, {
-              position,
-              eventId: row.event_id,
-              streamId: row.stream_id,
-              streamVersion: row.stream_version,
-              type: row.type,
-              schemaVersion: row.schema_version,
-              data: row.data,
-              metadata: row.metadata,
-              recordedAt: row.recorded_at,
-            })
-          : undefined;
+      const hash = position === expected ? chainHash(previousHash, eventOfRow(row)) : undefined;
       if (hash === undefined || hash !== row.hash) {
         await next.catch(() => undefined);
         return { ok: false, firstBadPosition: expected, checked };

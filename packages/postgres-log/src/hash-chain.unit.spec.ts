@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { canonicalJson, canonicalPieces, chainHash, genesisHash, type ChainedEvent } from './hash-chain.js';
+import { canonicalJson, chainHash, genesisHash, type ChainedEvent } from './hash-chain.js';
 
 const event: ChainedEvent = {
   position: 1,
@@ -44,15 +44,17 @@ describe('chainHash', () => {
   });
 });
 
-describe('canonicalPieces', () => {
-  it('reassemble, around position, recordedAt and streamVersion, into the canonical JSON the chain hashes', () => {
-    const { before, middle, after } = canonicalPieces(event);
-    const text = `${before}${event.position},"recordedAt":"${event.recordedAt}",${middle}${event.streamVersion}${after}`;
-    expect(text).toBe(canonicalJson({ ...event }));
-    expect(
+describe('the text the chain hashes', () => {
+  it('is the canonical JSON in the layout strata.append_batch assembles (migrations/0007)', () => {
+    const text =
+      '{"data":{"environment":"prod","key":"a.b","namespace":"shop","tenant":null,"value":{"a":[1,"x"],"z":1}},' +
+      '"eventId":"01J0000000000000000000000A","metadata":{"actor":"admin"},"position":1,' +
+      '"recordedAt":"2025-01-01T00:00:00.000Z","schemaVersion":1,"streamId":"env:shop/prod","streamVersion":1,' +
+      '"type":"ConfigValueSet"}';
+    expect(chainHash(genesisHash, event)).toBe(
       createHash('sha256')
         .update(genesisHash + text)
         .digest('hex'),
-    ).toBe(chainHash(genesisHash, event));
+    );
   });
 });

@@ -67,6 +67,30 @@ describe('PostgresEventLog', () => {
     expect(await verifyChain(pool)).toMatchObject({ ok: true });
   });
 
+  it('hashes in the database exactly what verifyChain recomputes, whatever the text holds', async () => {
+    // The function quotes stream ids and types itself and parses the stored jsonb from the canonical text.
+    const awkward = 'q"b\\s/\u0001\b\t\n\u001e\u007f é \u2028 😀';
+    const results = await Promise.all([
+      log.append(`env:odd/${awkward}`, [
+        configValueSet('k.a', { [awkward]: [awkward, 1e21, -0, 0.1, null, { z: true, a: false }] }),
+        configValueSet('k.b', awkward, { actor: awkward }),
+      ]),
+      log.appendAll([
+        { streamId: `env:odd/all-${awkward}`, events: [configValueSet('k.c', awkward)], expectedVersion: 'no_stream' },
+      ]),
+    ]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    const stored = await log.readStream(`env:odd/${awkward}`);
+    expect(stored.map((e) => [e.streamId, e.metadata.actor])).toEqual([
+      [`env:odd/${awkward}`, 'admin'],
+      [`env:odd/${awkward}`, awkward],
+    ]);
+    expect(stored[0]!.data).toMatchObject({
+      value: { [awkward]: [awkward, 1e21, 0, 0.1, null, { z: true, a: false }] },
+    });
+    expect(await verifyChain(pool)).toMatchObject({ ok: true });
+  });
+
   it('fails only the append the database rejects when appends share a transaction', async () => {
     const [existing] = await log.readStream('env:shop/prod');
     let calls = 0;

@@ -15,11 +15,11 @@ import {
   type NewEvent,
   type RecordedEvent,
 } from '@strata/core';
-import { eventColumns, type EventRow } from './event-row.js';
+import { eventColumns, eventOfRow, type EventRow } from './event-row.js';
 import { randomFillSync } from 'node:crypto';
 import pg from 'pg';
 import { ulid } from 'ulid';
-import { canonicalPieces } from './hash-chain.js';
+import { canonicalJson } from './hash-chain.js';
 import { isPostgresUnavailable } from './unavailable.js';
 import { upcast, type Upcasters } from './upcasters.js';
 
@@ -52,7 +52,15 @@ interface PendingAppend {
 /** What `strata.append_batch` answers per append: an append's positions are contiguous. */
 type BatchResult =
   | { ok: true; firstPosition: number; lastPosition: number; streamVersion: number; replayed: boolean }
-  | Extract<AppendResult, { ok: false }>;
+  | { ok: false; currentVersion: number };
+
+type BatchAppend = Omit<PendingAppend, 'resolve' | 'reject'>;
+
+/** One call of `strata.append_batch` (migrations/0007): arrays per append and per event. */
+const appendBatchSql =
+  'SELECT strata.append_batch($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8, $9, $10::timestamptz) AS results';
+/** Joins the events' canonical JSON texts: JSON escapes every control character, so none holds this one. */
+const recordSeparator = '\x1e';
 
 const systemClock: Clock = { now: () => new Date() };
 /**
@@ -287,11 +295,8 @@ export class PostgresEventLog implements EventLog {
    * decides each append's outcome under the head lock and returns them in order.
    */
   async #commit(batch: PendingAppend[]): Promise<AppendResult[]> {
-    const { rows } = await this.#pool.query<{ results: BatchResult[] }>(
-      'SELECT strata.append_batch($1::jsonb, $2::timestamptz) AS results',
-      [JSON.stringify(batch.map((pending) => this.#batchEntry(pending))), this.#clock.now().toISOString()],
-    );
-    return expandResults(rows[0]?.results, batch.length);
+    const { rows } = await this.#pool.query<{ results: BatchResult[] }>(appendBatchSql, this.#batchArguments(batch));
+    return expandResults(rows[0]?.results, batch);
   }
 
   /**
@@ -303,25 +308,20 @@ export class PostgresEventLog implements EventLog {
    */
   async appendAll(appends: StreamAppend[], options: { idempotencyKey?: string } = {}): Promise<AppendAllResult> {
     if (appends.length === 0) throw new StrataError('VALIDATION_FAILED', 'appendAll needs at least one append');
-    const entries = appends.map((append, index) =>
-      this.#batchEntry({
-        streamId: append.streamId,
-        events: validateNewEvents(append.streamId, append.events),
-        expectedVersion: append.expectedVersion,
-        idempotencyKey: index === appends.length - 1 ? options.idempotencyKey : undefined,
-      }),
-    );
+    const entries: BatchAppend[] = appends.map((append, index) => ({
+      streamId: append.streamId,
+      events: validateNewEvents(append.streamId, append.events),
+      expectedVersion: append.expectedVersion,
+      idempotencyKey: index === appends.length - 1 ? options.idempotencyKey : undefined,
+    }));
     const client = await this.#pool.connect();
     let release: Error | undefined;
     try {
       await client.query('BEGIN');
       let results: AppendResult[];
       try {
-        const { rows } = await client.query<{ results: BatchResult[] }>(
-          'SELECT strata.append_batch($1::jsonb, $2::timestamptz) AS results',
-          [JSON.stringify(entries), this.#clock.now().toISOString()],
-        );
-        results = expandResults(rows[0]?.results, appends.length);
+        const { rows } = await client.query<{ results: BatchResult[] }>(appendBatchSql, this.#batchArguments(entries));
+        results = expandResults(rows[0]?.results, entries);
       } catch (error) {
         await client.query('ROLLBACK');
         throw error;
@@ -361,56 +361,64 @@ export class PostgresEventLog implements EventLog {
     }
   }
 
-  #batchEntry(pending: Omit<PendingAppend, 'resolve' | 'reject'>) {
-    return {
-      streamId: pending.streamId,
-      expectedVersion: pending.expectedVersion,
-      idempotencyKey: pending.idempotencyKey ?? null,
-      events: pending.events.map((event) => {
-        const eventId = this.#ids.next();
-        const pieces = canonicalPieces({
-          eventId,
-          streamId: pending.streamId,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          data: event.data,
-          metadata: event.metadata,
-        });
-        return {
-          eventId,
-          type: event.type,
-          schemaVersion: event.schemaVersion,
-          data: event.data,
-          metadata: event.metadata,
-          ...pieces,
-        };
-      }),
-    };
+  /**
+   * The function finishes each event's canonical JSON around the values it assigns under the lock
+   * and parses the stored jsonb from the same text (migrations/0007), so data travels once.
+   */
+  #batchArguments(appends: readonly BatchAppend[]): unknown[] {
+    const streamIds: string[] = [];
+    const expectedVersions: (number | null)[] = [];
+    const idempotencyKeys: (string | null)[] = [];
+    const eventCounts: number[] = [];
+    const eventIds: string[] = [];
+    const types: string[] = [];
+    const schemaVersions: number[] = [];
+    let data = '';
+    let metadata = '';
+    for (const append of appends) {
+      const expected = append.expectedVersion;
+      streamIds.push(append.streamId);
+      expectedVersions.push(expected === 'any' ? null : expected === 'no_stream' ? 0 : expected);
+      idempotencyKeys.push(append.idempotencyKey ?? null);
+      eventCounts.push(append.events.length);
+      for (const event of append.events) {
+        const separator = eventIds.length === 0 ? '' : recordSeparator;
+        eventIds.push(this.#ids.next());
+        types.push(event.type);
+        schemaVersions.push(event.schemaVersion);
+        data += separator + canonicalJson(event.data);
+        metadata += separator + canonicalJson(event.metadata);
+      }
+    }
+    const requestedAt = this.#clock.now().toISOString();
+    return [
+      streamIds,
+      expectedVersions,
+      idempotencyKeys,
+      eventCounts,
+      eventIds,
+      types,
+      schemaVersions,
+      data,
+      metadata,
+      requestedAt,
+    ];
   }
 
   #toEvent(row: EventRow): RecordedEvent {
-    const event = {
-      position: Number(row.position),
-      eventId: row.event_id,
-      streamId: row.stream_id,
-      streamVersion: row.stream_version,
-      type: row.type,
-      schemaVersion: row.schema_version,
-      data: row.data,
-      metadata: row.metadata,
-      recordedAt: row.recorded_at,
-      hash: row.hash,
-    } as RecordedEvent;
-    return upcast(event, this.#upcasters);
+    return upcast(eventOfRow(row), this.#upcasters);
   }
 }
 
-const expandResults = (results: BatchResult[] | undefined, expected: number): AppendResult[] => {
-  if (!results || results.length !== expected) {
-    throw new StrataError('INTERNAL', 'strata.append_batch answered an unexpected shape', { appends: expected });
+const expandResults = (results: BatchResult[] | undefined, appends: readonly BatchAppend[]): AppendResult[] => {
+  if (!results || results.length !== appends.length) {
+    throw new StrataError('INTERNAL', 'strata.append_batch answered an unexpected shape', { appends: appends.length });
   }
-  return results.map((result) => {
-    if (!result.ok) return result;
+  return results.map((result, index) => {
+    if (!result.ok) {
+      const { expectedVersion } = appends[index]!;
+      return { ok: false, reason: 'version_conflict', currentVersion: result.currentVersion, expectedVersion };
+    }
     const { firstPosition, lastPosition, streamVersion, replayed } = result;
     // An append is never empty: a database whose function answers otherwise is not migrated.
     if (!Number.isInteger(firstPosition) || !Number.isInteger(lastPosition) || lastPosition < firstPosition) {

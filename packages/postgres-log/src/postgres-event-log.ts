@@ -291,7 +291,7 @@ export class PostgresEventLog implements EventLog {
   }
 
   /**
-   * One transaction, one round trip, for a batch of appends (see migrations/0004): the function
+   * One transaction, one round trip, for a batch of appends (see migrations/0007): the function
    * decides each append's outcome under the head lock and returns them in order.
    */
   async #commit(batch: PendingAppend[]): Promise<AppendResult[]> {

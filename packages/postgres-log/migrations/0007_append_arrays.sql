@@ -198,12 +198,3 @@ BEGIN
   RETURN to_jsonb(results);
 END;
 $$;
-
--- One index insert fewer for the events a config store writes most: a type filter on config
--- values selects most of the log, so walking the primary key (or the scope index, when the filter
--- names a scope) finds them as fast, while the rarer types (manifests, flags, secrets: the secret
--- rotation schedule reads exactly those across scopes) keep their index. A query's types must all
--- be rare ones for the planner to use it: history() sends them as one array, which PostgreSQL
--- proves against this predicate.
-DROP INDEX strata.events_type_ix;
-CREATE INDEX events_type_ix ON strata.events (type, position) WHERE type NOT IN ('ConfigValueSet', 'ConfigValueUnset');

@@ -24,9 +24,10 @@
 --
 -- Returns one result per append, in order: { ok: true, firstPosition, lastPosition, streamVersion,
 -- replayed } or { ok: false, currentVersion } (a version conflict; PostgresEventLog adds the rest).
-DROP FUNCTION strata.append_batch(jsonb, timestamptz);
-DROP AGGREGATE strata.chain_hash(text, text);
-DROP FUNCTION strata.chain_hash_step(text, text, text);
+--
+-- 0005's append_batch(jsonb, timestamptz) stays beside it: during a rolling upgrade the previous
+-- release's API instances keep appending through it, under the same head lock and into the same
+-- chain. A later migration can drop it (and strata.chain_hash) once no supported release calls it.
 
 CREATE FUNCTION strata.append_batch(
   stream_ids text[], expected_versions integer[], idempotency_keys text[], event_counts integer[],

@@ -220,6 +220,19 @@ describe('import, export, preview', () => {
     expect(after.json().changes).toEqual([]);
     const exported = (await api.call('GET', `${P}/flags/export`)).json();
     expect(exported.flags['dark.mode']).toEqual(file.flags['dark.mode']);
+    // The file as it was between the change and the revert, by position and by time.
+    const then = (await api.call('GET', `${P}/flags/export?position=${changed.json().position}`)).json();
+    expect(then.flags['dark.mode']).toEqual({
+      state: 'ENABLED',
+      variants: { on: true, off: false },
+      defaultVariant: 'on',
+    });
+    expect(then.metadata.position).toBe(changed.json().position);
+    const changedAt = history.at(-1).recordedAt as string;
+    const byTime = (await api.call('GET', `${P}/flags/export?at=${encodeURIComponent(changedAt)}`)).json();
+    expect(byTime.flags['dark.mode']).toEqual(then.flags['dark.mode']);
+    const both = await api.call('GET', `${P}/flags/export?at=${encodeURIComponent(changedAt)}&position=1`);
+    expect(both.statusCode).toBe(400);
   });
 });
 

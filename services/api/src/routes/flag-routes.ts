@@ -29,7 +29,7 @@ import {
   SegmentBody,
   UnsetValueBody,
 } from '@strata/contracts';
-import { scopeRead, scopeWrite, scopeWriter } from './scope.js';
+import { pastPositionOf, scopeRead, scopeWrite, scopeWriter } from './scope.js';
 import { tagged } from './route-options.js';
 
 /**
@@ -37,7 +37,7 @@ import { tagged } from './route-options.js';
  * previews. Deciding and validating is core's; every bad input is a 422 naming its path.
  */
 export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
-  const { commands, cache } = context;
+  const { commands, cache, pointInTime } = context;
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const write = scopeWriter(context);
   const reads = tagged('reads');
@@ -123,7 +123,8 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
     ),
     async (request) => {
       const { ns, env } = request.params;
-      const { state } = await cache.load(ns, env, null);
+      const past = await pastPositionOf(pointInTime, request.query);
+      const state = past === null ? (await cache.load(ns, env, null)).state : await pointInTime.stateAt(ns, env, past);
       const file: FlagdFile = { $schema: flagdSchemaUrl, flags: {} };
       // Shorthand flags export as their definition; `rollout` is Strata's operation, which flagd
       // itself does not know (it loads such a flag and answers its default).

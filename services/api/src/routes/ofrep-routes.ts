@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import { namePattern, StrataError, tenantPattern } from '@strata/core';
+import { namePattern, tenantPattern } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
 import { newErrorId, problemContentType, statusOf } from '../problem.js';
 import { OfrepBody, OfrepBulkAnswer, OfrepEvaluation, OfrepFlagParams } from '@strata/contracts';
@@ -219,7 +219,6 @@ export const ofrepRoutes = (fastify: FastifyInstance, { cache, reads }: ApiConte
         return raw.type('application/json; charset=utf-8').send(body);
       } catch (error) {
         if (error instanceof OfrepError) return sendOfrepError(request, reply, undefined, error);
-        if (error instanceof StrataError) throw error;
         throw error;
       }
     },

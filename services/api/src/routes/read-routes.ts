@@ -11,12 +11,12 @@ import {
   TenantFlagsAnswer,
   TenantParams,
 } from '@strata/contracts';
-import { evaluateFlag, resolveConfig, StrataError, type FlagEvaluation } from '@strata/core';
+import { evaluateFlag, resolveConfig, type FlagEvaluation } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
 import { minPositionOf } from '../request-context.js';
 import type { ReadSource } from '../present-reads.js';
 import { answerBody, type ResolvedBody } from '../resolved-config-cache.js';
-import { presentRead, scopeOf, scopeRead } from './scope.js';
+import { pastPositionOf, presentRead, scopeOf, scopeRead } from './scope.js';
 
 const flagAnswer = (evaluation: FlagEvaluation) => ({
   enabled: evaluation.enabled,
@@ -48,11 +48,8 @@ export const readRoutes = (fastify: FastifyInstance, { pointInTime, reads, cache
   ): Promise<Answer> => {
     // A malformed X-Strata-Min-Position is a 400 whether or not the read is of the past.
     const minPosition = minPositionOf(request, query);
-    if (query.at !== undefined && query.position !== undefined)
-      throw new StrataError('BAD_REQUEST', 'give either ?at= or ?position=, not both');
-    const at = query.position ?? query.at;
-    if (at !== undefined) return past(await pointInTime.resolve(at));
-    return presentRead(reply, present(minPosition));
+    const position = await pastPositionOf(pointInTime, query);
+    return position === null ? presentRead(reply, present(minPosition)) : past(position);
   };
 
   for (const tenantScoped of [true, false]) {

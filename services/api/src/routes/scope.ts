@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { WriteAnswer } from '@strata/contracts';
-import { decide, streamIds, type Command, type NamespaceEnvState } from '@strata/core';
+import { decide, StrataError, streamIds, type Command, type NamespaceEnvState } from '@strata/core';
 import type { ApiContext } from '../api-context.js';
+import type { PointInTime } from '../point-in-time.js';
 import type { ReadSource } from '../present-reads.js';
 import { answerWrite, metadataOf, writeOptionsOf } from '../request-context.js';
 import { tagged } from './route-options.js';
@@ -50,6 +51,17 @@ export const presentRead = async <Answer extends { source: ReadSource }>(
   const answer = await read;
   if (answer.source === 'log') reply.header(readSourceHeader, 'log');
   return answer;
+};
+
+/** The log position a read of the past names with `?at=` (a time) or `?position=`, or null: the present. */
+export const pastPositionOf = async (
+  pointInTime: PointInTime,
+  query: { at?: string | undefined; position?: number | undefined },
+): Promise<number | null> => {
+  if (query.at !== undefined && query.position !== undefined)
+    throw new StrataError('BAD_REQUEST', 'give either ?at= or ?position=, not both');
+  const at = query.position ?? query.at;
+  return at === undefined ? null : pointInTime.resolve(at);
 };
 
 /** What every write answers: the position and stream version it reached (the next If-Match). */

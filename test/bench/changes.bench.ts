@@ -9,6 +9,7 @@ import { apiAdapters, buildApi } from '@strata/api';
 import { StrataApi, type Change } from '@strata/contracts';
 import { Keyring, PostgresKeyStore, SecretCipher } from '@strata/crypto';
 import { ChangeNotifications, createPool } from '@strata/postgres-log';
+import { parseViewChanges } from '@strata/redis-views';
 import { record } from './lib/report.js';
 import { deleteRedisPrefix, redisUrl, runId, scratchDatabase } from './lib/scratch.js';
 import { formatNs, summarize } from './lib/stats.js';
@@ -65,9 +66,9 @@ export const changesBench = async (): Promise<void> => {
         if (message.event === 'change') arrival(streamed, (message.change as Change).position);
     })();
     await subscriber.subscribe(`${prefix}changes:{bench/prod}`);
-    subscriber.on('message', (_channel: string, text: string) =>
-      arrival(notified, (JSON.parse(text) as { position: number }).position),
-    );
+    subscriber.on('message', (_channel: string, text: string) => {
+      for (const change of parseViewChanges(text)) arrival(notified, change.position);
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const streamNs: number[] = [];

@@ -195,7 +195,7 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
             this.prefix,
             String(generation),
             String(cursor),
-            JSON.stringify(message),
+            JSON.stringify([message]),
           );
           if (switched === 1) break;
           if (switched === -1)
@@ -251,10 +251,10 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
 
   /** `generation === null`: the live generation, resolved inside the script; else that one, no notifications. */
   private async apply(events: readonly RecordedEvent[], generation: number | null): Promise<ApplyResult> {
-    // Per view, the script's arguments after the tag, flat: rebuilds leave out `d` (never used) and
-    // the message (rebuilds publish nothing), 5 strings per event instead of 7.
+    // Per view, the script's arguments after the tag, flat: rebuilds leave out the message (they
+    // publish nothing), 5 strings per event instead of 6.
     const live = generation === null;
-    const stride = live ? 7 : 5;
+    const stride = live ? 6 : 5;
     const byView = new Map<string, string[]>();
     let ignored = 0;
     for (const event of events) {
@@ -266,7 +266,7 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
       let args = byView.get(op.tag);
       if (!args) byView.set(op.tag, (args = []));
       const t = op.tuple;
-      if (live) args.push(t[0], t[1], t[2], t[3], t[4], t[5], t[6]);
+      if (live) args.push(t[0], t[1], t[2], t[3], t[4], t[5]);
       else args.push(t[0], t[1], t[2], t[3], t[4]);
     }
     if (byView.size === 0) return { applied: 0, duplicates: 0, ignored, lost: false };

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryEventLog, type RecordedEvent } from '@strata/core';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { createTestDatabase, dumpKeys, testRedis } from '@strata/testing';
-import { RedisViewReader, RedisViewStore, globalKeys, staleAfterMs, type ViewChange } from './index.js';
+import { RedisViewReader, RedisViewStore, globalKeys, parseViewChanges, staleAfterMs, type ViewChange } from './index.js';
 import {
   appendSampleEvents,
   comparableState,
@@ -20,10 +20,13 @@ const comparable = comparableState;
 
 const collect = async (url: string, channel: string) => {
   const subscriber = new Redis(url);
-  const messages: ViewChange[] = [];
-  subscriber.on('message', (_channel: string, message: string) => messages.push(JSON.parse(message) as ViewChange));
+  const collected = { messages: [] as ViewChange[], raw: 0, [Symbol.dispose]: () => subscriber.disconnect() };
+  subscriber.on('message', (_channel: string, message: string) => {
+    collected.raw++;
+    collected.messages.push(...parseViewChanges(message));
+  });
   await subscriber.subscribe(channel);
-  return { messages, [Symbol.dispose]: () => subscriber.disconnect() };
+  return collected;
 };
 
 const appendAll = appendSampleEvents;
@@ -90,37 +93,41 @@ describe('RedisViewStore and RedisViewReader', () => {
     expect(notes.messages).toEqual([]);
   });
 
-  it('publishes one change notification per applied event on the view channel and the global one', async () => {
+  it('publishes every applied event once, one message per view and batch, on the view channel and the global one', async () => {
     await using redis = await testRedis();
     const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
     await store.rebuild({ eventLog: new InMemoryEventLog(), dropDelayMs: 0 });
     using onView = await collect(redis.url, `${redis.prefix}changes:{shelfwise/prod}`);
     using onAll = await collect(redis.url, `${redis.prefix}changes`);
-    const [event] = recordEvents(
+    const scope = { namespace: 'shelfwise', environment: 'prod' };
+    const metadata = { actor: 't' };
+    const events = recordEvents(
       [
-        {
-          type: 'ConfigValueSet',
-          data: { namespace: 'shelfwise', environment: 'prod', tenant: 'acme', key: 'theme.color', value: 'red' },
-          metadata: { actor: 't' },
-        },
+        { type: 'ConfigValueSet', data: { ...scope, tenant: 'acme', key: 'theme.color', value: 'red' }, metadata },
+        { type: 'FlagRolloutChanged', data: { ...scope, flag: 'new_checkout', rollout: 5, enabled: true }, metadata },
+        { type: 'ConfigValueSet', data: { ...scope, environment: 'dev', tenant: null, key: 'a"b', value: 1 }, metadata },
+        { type: 'SegmentSet', data: { ...scope, segment: 'beta', logic: { '==': [1, 1] } }, metadata },
+        { type: 'SecretDeleted', data: { ...scope, tenant: null, name: 'api_key' }, metadata },
       ],
       42,
     );
-    await store.applyEvents([event!]);
+    await store.applyEvents(events.slice(0, 3));
+    // A redelivered prefix with new events behind it: only the new ones are announced.
+    await store.applyEvents(events.slice(1));
     await settle();
-    const expected = {
-      kind: 'change',
-      namespace: 'shelfwise',
-      environment: 'prod',
-      tenant: 'acme',
-      keys: ['theme.color'],
-      flags: [],
-      secrets: [],
-      position: 42,
-      generation: 1,
-    };
-    expect(onView.messages).toEqual([expected]);
-    expect(onAll.messages).toEqual([expected]);
+    const change = { kind: 'change', ...scope, tenant: null, keys: [], flags: [], secrets: [], generation: 1 };
+    const prod = [
+      { ...change, tenant: 'acme', keys: ['theme.color'], position: 42 },
+      { ...change, flags: ['new_checkout'], position: 43 },
+      { ...change, segments: ['beta'], position: 45 },
+      { ...change, secrets: ['api_key'], position: 46 },
+    ];
+    const dev = { ...change, environment: 'dev', keys: ['a"b'], position: 44 };
+    expect(onView.messages).toEqual(prod);
+    expect(onView.raw).toBe(2);
+    expect(onAll.messages).toEqual(expect.arrayContaining([...prod, dev]));
+    expect(onAll.messages).toHaveLength(5);
+    expect(onAll.raw).toBe(3);
   });
 
   it('rebuilds into the same views, switches generation atomically, announces it and drops the old one', async () => {

@@ -2,9 +2,10 @@ import type { RecordedEvent } from '@strata/core';
 import { secretField, viewTag } from './key-layout.js';
 
 /**
- * A change notification, published on `<prefix>changes:{ns/env}` (or `{ns}` for manifests) and on
- * `<prefix>changes`. `kind: 'generation'` announces that a rebuilt generation went live: every
- * cached view should be reloaded.
+ * A change notification. Every message on `<prefix>changes:{ns/env}` (or `{ns}` for manifests) and
+ * on `<prefix>changes` is a JSON array of them: the events one apply call wrote to one view, in
+ * position order, or the one `kind: 'generation'` notice that a rebuilt generation went live
+ * (every cached view should be reloaded).
  */
 export interface ViewChange {
   kind: 'change' | 'generation';
@@ -20,39 +21,48 @@ export interface ViewChange {
   generation: number;
 }
 
+/** The notifications one message on a change channel carries, in position order. */
+export const parseViewChanges = (message: string): ViewChange[] => {
+  const parsed = JSON.parse(message) as ViewChange[] | ViewChange;
+  return Array.isArray(parsed) ? parsed : [parsed];
+};
+
 /**
- * One event encoded for the apply script: `[position, op, a, b, c, d, message]`, all strings, so
- * the script does no JSON work on the hot path. Stored values are JSON built here.
+ * One event encoded for the apply script: `[position, op, a, b, c, message]`, all strings, so the
+ * script does no JSON work on the hot path. Stored values are JSON built here. `message` is the
+ * event's notification without its closing `,"generation":N}`, which the script appends once it
+ * knows the generation it wrote to ('' when nothing is published).
  */
-export type OpTuple = [string, string, string, string, string, string, string];
+export type OpTuple = [string, string, string, string, string, string];
 
 export interface ViewOp {
   tag: string;
   tuple: OpTuple;
 }
 
-const noMessage = (..._args: unknown[]): string => '';
+/** What an event changed, for its notification: at most one name of one kind. */
+type Touched = 'keys' | 'flags' | 'secrets' | 'segments' | null;
 
+const quoted = (value: string | null): string => (value === null ? 'null' : JSON.stringify(value));
+
+/**
+ * A ViewChange as `JSON.stringify` would write it (same members, same order) minus the generation,
+ * built as one string: this runs for every event the projector applies.
+ */
 const changeMessage = (
-  event: RecordedEvent,
+  position: string,
   namespace: string,
   environment: string | null,
   tenant: string | null,
-  touched: { keys?: string[]; flags?: string[]; secrets?: string[]; segments?: string[] },
+  touched: Touched,
+  name: string,
 ): string => {
-  const body: Omit<ViewChange, 'generation'> = {
-    kind: 'change',
-    namespace,
-    environment,
-    tenant,
-    keys: touched.keys ?? [],
-    flags: touched.flags ?? [],
-    secrets: touched.secrets ?? [],
-    ...(touched.segments ? { segments: touched.segments } : {}),
-    position: event.position,
-  };
-  // The script appends `,"generation":N}` once it knows which generation it wrote to.
-  return JSON.stringify(body).slice(0, -1);
+  const names = (kind: Touched) => (touched === kind ? `[${JSON.stringify(name)}]` : '[]');
+  return (
+    `{"kind":"change","namespace":${quoted(namespace)},"environment":${quoted(environment)},` +
+    `"tenant":${quoted(tenant)},"keys":${names('keys')},"flags":${names('flags')},"secrets":${names('secrets')},` +
+    `${touched === 'segments' ? `"segments":${names('segments')},` : ''}"position":${position}`
+  );
 };
 
 /**
@@ -61,22 +71,30 @@ const changeMessage = (
  */
 export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => {
   const p = String(event.position);
-  const change = notify ? changeMessage : noMessage;
+  /** The op on view (namespace, environment), notifying that `tenant` changed `name` (a `touched`). */
+  const op = (
+    namespace: string,
+    environment: string | null,
+    code: string,
+    a: string,
+    b: string,
+    c: string,
+    tenant: string | null,
+    touched: Touched,
+    name = b,
+  ): ViewOp => ({
+    tag: viewTag(namespace, environment),
+    tuple: [p, code, a, b, c, notify ? changeMessage(p, namespace, environment, tenant, touched, name) : ''],
+  });
   switch (event.type) {
     case 'ConfigValueSet': {
       const { namespace, environment, tenant, key, value } = event.data;
       const stored = JSON.stringify({ value, position: event.position, changedAt: event.recordedAt });
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [p, 'cs', tenant ?? '', key, stored, '', change(event, namespace, environment, tenant, { keys: [key] })],
-      };
+      return op(namespace, environment, 'cs', tenant ?? '', key, stored, tenant, 'keys');
     }
     case 'ConfigValueUnset': {
       const { namespace, environment, tenant, key } = event.data;
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [p, 'cu', tenant ?? '', key, '', '', change(event, namespace, environment, tenant, { keys: [key] })],
-      };
+      return op(namespace, environment, 'cu', tenant ?? '', key, '', tenant, 'keys');
     }
     case 'FlagRolloutChanged': {
       const { namespace, environment, flag, rollout, enabled, variants } = event.data;
@@ -87,10 +105,7 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         position: event.position,
         changedAt: event.recordedAt,
       });
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [p, 'fr', '', flag, stored, '', change(event, namespace, environment, null, { flags: [flag] })],
-      };
+      return op(namespace, environment, 'fr', '', flag, stored, null, 'flags');
     }
     case 'FlagDefinitionSet': {
       const { namespace, environment, flag, definition } = event.data;
@@ -102,30 +117,16 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         position: event.position,
         changedAt: event.recordedAt,
       });
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [p, 'fr', '', flag, stored, '', change(event, namespace, environment, null, { flags: [flag] })],
-      };
+      return op(namespace, environment, 'fr', '', flag, stored, null, 'flags');
     }
-    case 'SegmentSet':
+    case 'SegmentSet': {
+      const { namespace, environment, segment, logic } = event.data;
+      const stored = JSON.stringify({ logic, position: event.position, changedAt: event.recordedAt });
+      return op(namespace, environment, 'gs', '', segment, stored, null, 'segments');
+    }
     case 'SegmentDeleted': {
       const { namespace, environment, segment } = event.data;
-      const stored =
-        event.type === 'SegmentSet'
-          ? JSON.stringify({ logic: event.data.logic, position: event.position, changedAt: event.recordedAt })
-          : '';
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [
-          p,
-          event.type === 'SegmentSet' ? 'gs' : 'gd',
-          '',
-          segment,
-          stored,
-          '',
-          change(event, namespace, environment, null, { segments: [segment] }),
-        ],
-      };
+      return op(namespace, environment, 'gd', '', segment, '', null, 'segments');
     }
     case 'FlagOverrideSet': {
       const { namespace, environment, tenant, flag, override, variant } = event.data;
@@ -133,10 +134,7 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         override === null
           ? ''
           : JSON.stringify({ override, variant, position: event.position, changedAt: event.recordedAt });
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [p, 'fo', tenant, flag, stored, '', change(event, namespace, environment, tenant, { flags: [flag] })],
-      };
+      return op(namespace, environment, 'fo', tenant, flag, stored, tenant, 'flags');
     }
     case 'SecretVersionAdded': {
       const { namespace, environment, tenant, name, version, envelope, previousReadableUntil } = event.data;
@@ -148,51 +146,24 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         addedAt: event.recordedAt,
         previousReadableUntil,
       });
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [
-          p,
-          'sa',
-          tenant ?? '',
-          secretField(tenant, name),
-          entry,
-          '',
-          change(event, namespace, environment, tenant, { secrets: [name] }),
-        ],
-      };
+      return op(namespace, environment, 'sa', tenant ?? '', secretField(tenant, name), entry, tenant, 'secrets', name);
     }
     case 'SecretDeleted': {
       const { namespace, environment, tenant, name } = event.data;
-      return {
-        tag: viewTag(namespace, environment),
-        tuple: [
-          p,
-          'sd',
-          tenant ?? '',
-          secretField(tenant, name),
-          '',
-          '',
-          change(event, namespace, environment, tenant, { secrets: [name] }),
-        ],
-      };
+      return op(namespace, environment, 'sd', tenant ?? '', secretField(tenant, name), '', tenant, 'secrets', name);
     }
     case 'ManifestPublished': {
       const { namespace, manifest } = event.data;
       const stored = JSON.stringify({ manifest, position: event.position, publishedAt: event.recordedAt });
-      return {
-        tag: viewTag(namespace, null),
-        tuple: [p, 'mp', '', '', stored, '', change(event, namespace, null, null, {})],
-      };
+      return op(namespace, null, 'mp', '', '', stored, null, null);
     }
     case 'TenantKeyShredded': {
       const { namespace, tenant, keyId } = event.data;
       const stored = JSON.stringify({ keyId, position: event.position, shreddedAt: event.recordedAt });
-      return {
-        tag: viewTag(namespace, null),
-        tuple: [p, 'ks', tenant, '', stored, '', change(event, namespace, null, tenant, {})],
-      };
+      return op(namespace, null, 'ks', tenant, '', stored, tenant, null);
     }
     default:
       return null;
   }
 };
+

@@ -4,6 +4,7 @@ import { envVarLayer, jsonEqual, type EnvVarLayer, type ManifestDocument } from 
 import {
   RedisViewReader,
   defaultPrefix,
+  parseViewChanges,
   viewChannel,
   viewTag,
   type ViewChange,
@@ -182,13 +183,15 @@ export class RedisDriver implements ClientDriver {
   // Following changes
 
   private onMessage(channel: string, message: string): void {
-    let change: ViewChange;
+    let changes: ViewChange[];
     try {
-      change = JSON.parse(message) as ViewChange;
+      changes = parseViewChanges(message);
     } catch {
       return;
     }
-    this.pending.push({ change, namespaceChannel: channel === this.channels[1], receivedAt: performance.now() });
+    const namespaceChannel = channel === this.channels[1];
+    const receivedAt = performance.now();
+    for (const change of changes) this.pending.push({ change, namespaceChannel, receivedAt });
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       void this.enqueue(() => this.drain());

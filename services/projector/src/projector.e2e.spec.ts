@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
-import { RedisViewReader, RedisViewStore, type ViewChange } from '@strata/redis-views';
+import { RedisViewReader, RedisViewStore, parseViewChanges, type ViewChange } from '@strata/redis-views';
 import { Relay } from '@strata/relay';
 import { createLogger } from '@strata/service-runtime';
 import { createTestDatabase, testRedis, testTopic } from '@strata/testing';
@@ -43,7 +43,7 @@ describe('Projector (in-process, with the real relay)', () => {
     });
     const subscriber = new Redis(redis.url);
     const changes: ViewChange[] = [];
-    subscriber.on('message', (_channel: string, message: string) => changes.push(JSON.parse(message) as ViewChange));
+    subscriber.on('message', (_channel: string, message: string) => changes.push(...parseViewChanges(message)));
     await subscriber.subscribe(`${redis.prefix}changes:{shelfwise/prod}`);
     try {
       await relay.start();

@@ -9,10 +9,13 @@
 
 /**
  * KEYS: gen, missed. ARGV: prefix, mode ('live' | 'build'), generation (build mode), view tag,
- * then per event, in position order, `position, op, a, b, c, message` in live mode or just
+ * `after` (the last position of the call before this one for the view, '0' for none), then per
+ * event, in position order, `position, op, a, b, c, message` in live mode or just
  * `position, op, a, b, c` in build mode (rebuilds publish nothing). The applied events' messages
- * go out as one JSON array per channel, so a batch costs two PUBLISH calls, not two per event.
- * Returns the number of events applied, or -1 when the target generation is missing (lost data).
+ * go out as one JSON array per channel, so a call costs two PUBLISH, not two per event.
+ * Returns the number of events applied, -1 when the target generation is missing (lost data), or
+ * -2 when the view is behind `after`: the call before failed, and applying this one would skip
+ * its events for good.
  */
 export const applyScript = `
 local prefix = ARGV[1]
@@ -33,6 +36,7 @@ local tag = ARGV[4]
 local base = prefix .. 'g' .. gen .. ':' .. tag
 local posKey = base .. ':pos'
 local pos = tonumber(redis.call('GET', posKey) or '0')
+if pos < tonumber(ARGV[5]) then return -2 end
 local envKey = base .. ':env'
 local flagsKey = base .. ':flags'
 local tenantKeys = {}
@@ -41,7 +45,7 @@ local tenantsSeen = {}
 local tenants = {}
 local messages = {}
 local applied = 0
-for i = 5, #ARGV, stride do
+for i = 6, #ARGV, stride do
   local p = tonumber(ARGV[i])
   if p > pos then
     local op, a, b, c = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]

@@ -35,7 +35,7 @@ export interface RedisViewStoreOptions {
 }
 
 interface ScriptCommands {
-  strataApply(...args: string[]): Promise<number>;
+  strataApply(args: string[]): Promise<number>;
   strataSwitch(...args: string[]): Promise<number>;
   strataRelease(key: string, token: string, ttl: string): Promise<number>;
   strataPublishLag(key: string, ...args: string[]): Promise<number>;
@@ -99,7 +99,7 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
 
   constructor(options: RedisViewStoreOptions) {
     this.prefix = options.prefix ?? defaultPrefix;
-    this.chunkSize = options.chunkSize ?? 500;
+    this.chunkSize = options.chunkSize ?? 256;
     const redis = options.redis;
     if (!('strataApply' in redis)) {
       redis.defineCommand('strataApply', { numberOfKeys: 2, lua: applyScript });
@@ -249,13 +249,22 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
     return { generation, previous: null, position: 0, events: 0, eventsPerSecond: 0, rebuilt: false };
   }
 
-  /** `generation === null`: the live generation, resolved inside the script; else that one, no notifications. */
+  /**
+   * `generation === null`: the live generation, resolved inside the script; else that one, no
+   * notifications. Each view's events go out in script calls of `chunkSize` events, each sent as
+   * soon as it is full (one connection keeps them in order), so Redis applies one while the next
+   * is encoded. A call names the last position of the view's call before it: if that one failed,
+   * this one applies nothing (-2) instead of moving the view past events it never got.
+   */
   private async apply(events: readonly RecordedEvent[], generation: number | null): Promise<ApplyResult> {
-    // Per view, the script's arguments after the tag, flat: rebuilds leave out the message (they
-    // publish nothing), 5 strings per event instead of 6.
     const live = generation === null;
-    const stride = live ? 6 : 5;
-    const byView = new Map<string, string[]>();
+    const keys = globalKeys(this.prefix);
+    const head = [keys.generation, keys.missed, this.prefix, live ? 'live' : 'build', String(generation ?? '')];
+    // The script's arguments after the tag, flat: rebuilds leave out the message (they publish nothing).
+    const full = head.length + 2 + this.chunkSize * (live ? 6 : 5);
+    const open = new Map<string, string[]>();
+    const sent = new Map<string, string>();
+    const calls: Promise<number>[] = [];
     let ignored = 0;
     for (const event of events) {
       const op = viewOpOf(event, live);
@@ -263,41 +272,30 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
         ignored++;
         continue;
       }
-      let args = byView.get(op.tag);
-      if (!args) byView.set(op.tag, (args = []));
+      let call = open.get(op.tag);
+      if (!call) open.set(op.tag, (call = head.concat(op.tag, sent.get(op.tag) ?? '0')));
       const t = op.tuple;
-      if (live) args.push(t[0], t[1], t[2], t[3], t[4], t[5]);
-      else args.push(t[0], t[1], t[2], t[3], t[4]);
-    }
-    if (byView.size === 0) return { applied: 0, duplicates: 0, ignored, lost: false };
-    const keys = globalKeys(this.prefix);
-    const head = [keys.generation, keys.missed, this.prefix, live ? 'live' : 'build', String(generation ?? '')];
-    const pipeline = this.redis.pipeline() as unknown as {
-      strataApply(args: string[]): unknown;
-      exec(): Promise<[Error | null, unknown][] | null>;
-    };
-    const chunkArgs = this.chunkSize * stride;
-    let calls = 0;
-    for (const [tag, args] of byView) {
-      for (let i = 0; i < args.length; i += chunkArgs) {
-        const end = Math.min(i + chunkArgs, args.length);
+      if (live) call.push(t[0], t[1], t[2], t[3], t[4], t[5]);
+      else call.push(t[0], t[1], t[2], t[3], t[4]);
+      if (call.length >= full) {
         // One flat array: ioredis flattens a single level, so no spreading of thousands of arguments.
-        const call = head.concat(tag);
-        for (let j = i; j < end; j++) call.push(args[j]!);
-        pipeline.strataApply(call);
-        calls++;
+        calls.push(this.redis.strataApply(call));
+        open.delete(op.tag);
+        sent.set(op.tag, t[0]);
       }
     }
-    const results = (await pipeline.exec()) ?? [];
+    for (const call of open.values()) calls.push(this.redis.strataApply(call));
     let applied = 0;
     let lost = false;
-    for (const [error, value] of results) {
-      if (error) throw new StrataError('UNAVAILABLE', 'applying events to Redis failed', undefined, { cause: error });
-      if (value === -1) lost = true;
-      else applied += Number(value);
+    let failed: unknown = null;
+    for (const result of await Promise.allSettled(calls)) {
+      if (result.status === 'rejected') failed ??= result.reason;
+      else if (result.value === -2) failed ??= new Error('an earlier call for the same view failed');
+      else if (result.value === -1) lost = true;
+      else applied += Number(result.value);
     }
-    if (results.length !== calls)
-      throw new StrataError('UNAVAILABLE', 'Redis pipeline returned fewer replies than calls');
+    if (failed !== null)
+      throw new StrataError('UNAVAILABLE', 'applying events to Redis failed', undefined, { cause: failed });
     const viewEvents = events.length - ignored;
     return { applied, duplicates: lost ? 0 : viewEvents - applied, ignored, lost };
   }

@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryEventLog, type RecordedEvent } from '@strata/core';
 import { createPool, PostgresEventLog } from '@strata/postgres-log';
 import { createTestDatabase, dumpKeys, testRedis } from '@strata/testing';
-import { RedisViewReader, RedisViewStore, globalKeys, parseViewChanges, staleAfterMs, type ViewChange } from './index.js';
+import {
+  RedisViewReader,
+  RedisViewStore,
+  globalKeys,
+  parseViewChanges,
+  secretField,
+  staleAfterMs,
+  viewKeys,
+  viewTag,
+  type ViewChange,
+} from './index.js';
 import {
   appendSampleEvents,
   comparableState,
@@ -105,7 +115,11 @@ describe('RedisViewStore and RedisViewReader', () => {
       [
         { type: 'ConfigValueSet', data: { ...scope, tenant: 'acme', key: 'theme.color', value: 'red' }, metadata },
         { type: 'FlagRolloutChanged', data: { ...scope, flag: 'new_checkout', rollout: 5, enabled: true }, metadata },
-        { type: 'ConfigValueSet', data: { ...scope, environment: 'dev', tenant: null, key: 'a"b', value: 1 }, metadata },
+        {
+          type: 'ConfigValueSet',
+          data: { ...scope, environment: 'dev', tenant: null, key: 'a"b', value: 1 },
+          metadata,
+        },
         { type: 'SegmentSet', data: { ...scope, segment: 'beta', logic: { '==': [1, 1] } }, metadata },
         { type: 'SecretDeleted', data: { ...scope, tenant: null, name: 'api_key' }, metadata },
       ],
@@ -128,6 +142,34 @@ describe('RedisViewStore and RedisViewReader', () => {
     expect(onAll.messages).toEqual(expect.arrayContaining([...prod, dev]));
     expect(onAll.messages).toHaveLength(5);
     expect(onAll.raw).toBe(3);
+  });
+
+  it("does not move a view past a failed call: the view's later calls of the batch apply nothing, and the redelivery everything", async () => {
+    await using redis = await testRedis();
+    const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix, chunkSize: 2 });
+    const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
+    await store.rebuild({ eventLog: new InMemoryEventLog(), dropDelayMs: 0 });
+    const scope = { namespace: 'shelfwise', environment: 'prod' };
+    const metadata = { actor: 't' };
+    const events = recordEvents(
+      [
+        { type: 'ConfigValueSet', data: { ...scope, tenant: null, key: 'a', value: 1 }, metadata },
+        { type: 'SecretDeleted', data: { ...scope, tenant: null, name: 'api_key' }, metadata },
+        { type: 'ConfigValueSet', data: { ...scope, tenant: null, key: 'b', value: 2 }, metadata },
+        { type: 'ConfigValueSet', data: { ...scope, tenant: null, key: 'c', value: 3 }, metadata },
+      ],
+      10,
+    );
+    // A stored secret the script cannot decode makes the first call of the batch fail half-way.
+    const keys = viewKeys(redis.prefix, 1, viewTag('shelfwise', 'prod'));
+    await redis.client.hset(keys.secrets, secretField(null, 'api_key'), 'not json');
+    await expect(store.applyEvents(events)).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(await redis.client.get(keys.pos)).toBeNull();
+    await redis.client.hdel(keys.secrets, secretField(null, 'api_key'));
+    expect(await store.applyEvents(events)).toMatchObject({ applied: 4, duplicates: 0 });
+    const view = await reader.loadView('shelfwise', 'prod');
+    expect(view.state.position).toBe(13);
+    expect([...view.state.environmentValues.keys()].sort()).toEqual(['a', 'b', 'c']);
   });
 
   it('rebuilds into the same views, switches generation atomically, announces it and drops the old one', async () => {

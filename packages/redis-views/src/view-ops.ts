@@ -166,4 +166,3 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
       return null;
   }
 };
-

@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /**
  * Lua scripts, each atomic in Redis. Writers and readers both resolve the generation pointer
  * inside the script, so a generation switch is never observed half-way.
@@ -147,17 +149,24 @@ return 1
 `;
 
 /**
- * One round trip for a tenant's resolved config. KEYS: gen. ARGV: prefix, view tag, namespace tag,
- * tenant ('' for none). Returns false without a live generation, else
- * [generation, viewPos, namespacePos, manifest JSON|false, env hash, tenant hash].
+ * The start of every read script: KEYS: gen; ARGV[1..3]: prefix, view tag, namespace view tag.
+ * Returns false without a live generation, else leaves `gen`, `base` (the generation's key
+ * prefix), `view` and `ns` (the two views' key prefixes) defined.
  */
-export const readConfigScript = `
+const liveViews = `
 local gen = redis.call('GET', KEYS[1])
 if not gen then return false end
 local base = ARGV[1] .. 'g' .. gen .. ':'
 local view = base .. ARGV[2]
 local ns = base .. ARGV[3]
-local tenant = {}
+`;
+
+/**
+ * One round trip for a tenant's resolved config. KEYS: gen. ARGV: prefix, view tag, namespace tag,
+ * tenant ('' for none). Returns false without a live generation, else
+ * [generation, viewPos, namespacePos, manifest JSON|false, env hash, tenant hash].
+ */
+export const readConfigScript = `${liveViews}local tenant = {}
 if ARGV[4] ~= '' then tenant = redis.call('HGETALL', view .. ':tenant:' .. ARGV[4]) end
 return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0',
   redis.call('GET', ns .. ':manifest'), redis.call('HGETALL', view .. ':env'), tenant }
@@ -168,15 +177,10 @@ return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. 
  * namespace tag, flag, tenant ('' for none). Returns false without a live generation, else
  * [generation, viewPos, flag JSON|false, override JSON|false, manifest JSON|false, segments hash].
  */
-export const readFlagScript = `
-local gen = redis.call('GET', KEYS[1])
-if not gen then return false end
-local base = ARGV[1] .. 'g' .. gen .. ':'
-local view = base .. ARGV[2]
-local override = false
+export const readFlagScript = `${liveViews}local override = false
 if ARGV[5] ~= '' then override = redis.call('HGET', view .. ':overrides:' .. ARGV[5], ARGV[4]) end
 return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('HGET', view .. ':flags', ARGV[4]),
-  override, redis.call('GET', base .. ARGV[3] .. ':manifest'), redis.call('HGETALL', view .. ':segments') }
+  override, redis.call('GET', ns .. ':manifest'), redis.call('HGETALL', view .. ':segments') }
 `;
 
 /**
@@ -188,13 +192,7 @@ return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('HGET', view 
  * [generation, viewPos, namespacePos, event count, manifest JSON|false, env|false, flags|false,
  *  [[tenant, config hash, overrides hash], …], segments|false, secrets|false, shredded|false].
  */
-export const readViewScript = `
-local gen = redis.call('GET', KEYS[1])
-if not gen then return false end
-local base = ARGV[1] .. 'g' .. gen .. ':'
-local view = base .. ARGV[2]
-local ns = base .. ARGV[3]
-local part = ARGV[4]
+export const readViewScript = `${liveViews}local part = ARGV[4]
 local reply = { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0',
   redis.call('GET', view .. ':n') or '0', false, false, false, {}, false, false, false }
 if part == 'head' then return reply end
@@ -221,25 +219,31 @@ return reply
 
 /**
  * A tenant's secret, falling back to the environment's. KEYS: gen. ARGV: prefix, view tag,
- * tenant field, environment field. Returns false without a live generation, else
+ * namespace tag, tenant field, environment field. Returns false without a live generation, else
  * [generation, viewPos, tenant record|false, environment record|false].
  */
-export const readSecretScript = `
-local gen = redis.call('GET', KEYS[1])
-if not gen then return false end
-local view = ARGV[1] .. 'g' .. gen .. ':' .. ARGV[2]
-local tenant = false
-if ARGV[3] ~= '' then tenant = redis.call('HGET', view .. ':secrets', ARGV[3]) end
-return { gen, redis.call('GET', view .. ':pos') or '0', tenant, redis.call('HGET', view .. ':secrets', ARGV[4]) }
+export const readSecretScript = `${liveViews}local tenant = false
+if ARGV[4] ~= '' then tenant = redis.call('HGET', view .. ':secrets', ARGV[4]) end
+return { gen, redis.call('GET', view .. ':pos') or '0', tenant, redis.call('HGET', view .. ':secrets', ARGV[5]) }
 `;
 
 /**
  * KEYS: gen. ARGV: prefix, environment view tag, namespace view tag. Returns `{ generation,
  * environment position, namespace position }`, or false while no generation is live.
  */
-export const positionScript = `
-local gen = redis.call('GET', KEYS[1])
-if not gen then return false end
-local base = ARGV[1] .. 'g' .. gen .. ':'
-return { gen, redis.call('GET', base .. ARGV[2] .. ':pos') or '0', redis.call('GET', base .. ARGV[3] .. ':pos') or '0' }
+export const positionScript = `${liveViews}return { gen, redis.call('GET', view .. ':pos') or '0', redis.call('GET', ns .. ':pos') or '0' }
 `;
+
+/**
+ * Defines scripts taking `numberOfKeys` keys as commands of `redis`, once per connection object
+ * (ioredis then sends EVALSHA, loading a script on its first use): `{ command name: lua }`.
+ */
+export const defineScripts = <Commands>(
+  redis: Redis,
+  numberOfKeys: number,
+  scripts: Record<string, string>,
+): Redis & Commands => {
+  for (const [name, lua] of Object.entries(scripts))
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys, lua });
+  return redis as Redis & Commands;
+};

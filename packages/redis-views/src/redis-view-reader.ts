@@ -14,7 +14,14 @@ import {
   type ViewStateReader,
 } from '@strata/core';
 import { defaultPrefix, globalKeys, secretField, viewTag } from './key-layout.js';
-import { positionScript, readConfigScript, readFlagScript, readSecretScript, readViewScript } from './lua-scripts.js';
+import {
+  defineScripts,
+  positionScript,
+  readConfigScript,
+  readFlagScript,
+  readSecretScript,
+  readViewScript,
+} from './lua-scripts.js';
 import {
   toScopeState,
   type StoredFlag,
@@ -104,15 +111,13 @@ export class RedisViewReader implements ViewStateReader {
 
   constructor(options: RedisViewReaderOptions) {
     this.prefix = options.prefix ?? defaultPrefix;
-    const redis = options.redis;
-    if (!('strataReadConfig' in redis)) {
-      redis.defineCommand('strataReadConfig', { numberOfKeys: 1, lua: readConfigScript });
-      redis.defineCommand('strataReadFlag', { numberOfKeys: 1, lua: readFlagScript });
-      redis.defineCommand('strataReadView', { numberOfKeys: 1, lua: readViewScript });
-      redis.defineCommand('strataReadSecret', { numberOfKeys: 1, lua: readSecretScript });
-      redis.defineCommand('strataPosition', { numberOfKeys: 1, lua: positionScript });
-    }
-    this.redis = redis as Redis & ReadCommands;
+    this.redis = defineScripts<ReadCommands>(options.redis, 1, {
+      strataReadConfig: readConfigScript,
+      strataReadFlag: readFlagScript,
+      strataReadView: readViewScript,
+      strataReadSecret: readSecretScript,
+      strataPosition: positionScript,
+    });
   }
 
   /** A tenant's resolved config (tenant → environment → manifest default); `tenant: null` for the environment's. */
@@ -121,14 +126,12 @@ export class RedisViewReader implements ViewStateReader {
     environment: string,
     tenant: string | null,
   ): Promise<ResolvedConfig & { generation: number }> {
-    const reply = await this.redis.strataReadConfig(
-      this.gen,
-      this.prefix,
-      viewTag(namespace, environment),
-      viewTag(namespace, null),
+    const [generation, viewPos, nsPos, manifest, env, tenantLayer] = await this.#read(
+      'strataReadConfig',
+      namespace,
+      environment,
       tenant ?? '',
     );
-    const [generation, viewPos, nsPos, manifest, env, tenantLayer] = this.live(reply);
     const tenants = new Map<string, { config: Map<string, string>; overrides: Map<string, string> }>();
     if (tenant !== null) tenants.set(tenant, { config: hash(tenantLayer), overrides: new Map() });
     const position = Math.max(Number(viewPos), Number(nsPos));
@@ -138,15 +141,13 @@ export class RedisViewReader implements ViewStateReader {
 
   /** Evaluates a flag for a tenant: override wins, then the kill switch, then `bucket < rollout`. */
   async flag(namespace: string, environment: string, flag: string, tenant: string): Promise<FlagEvaluation> {
-    const reply = await this.redis.strataReadFlag(
-      this.gen,
-      this.prefix,
-      viewTag(namespace, environment),
-      viewTag(namespace, null),
+    const [, , stored, override, rawManifest, segments] = await this.#read(
+      'strataReadFlag',
+      namespace,
+      environment,
       flag,
       tenant,
     );
-    const [, , stored, override, rawManifest, segments] = this.live(reply);
     const manifest = json<StoredManifest>(rawManifest);
     const declared =
       manifest && Object.hasOwn(manifest.manifest.flags, flag) ? manifest.manifest.flags[flag] : undefined;
@@ -176,15 +177,13 @@ export class RedisViewReader implements ViewStateReader {
     context: EvaluationContext,
     tenant: string | undefined,
   ): Promise<ViewFlagResolution> {
-    const reply = await this.redis.strataReadFlag(
-      this.gen,
-      this.prefix,
-      viewTag(namespace, environment),
-      viewTag(namespace, null),
+    const [, , stored, override, rawManifest, segments] = await this.#read(
+      'strataReadFlag',
+      namespace,
+      environment,
       flag,
       tenant ?? '',
     );
-    const [, , stored, override, rawManifest, segments] = this.live(reply);
     const entry = json<StoredFlag>(stored);
     const manifest = json<StoredManifest>(rawManifest);
     const own = json<StoredOverride>(override);
@@ -213,13 +212,7 @@ export class RedisViewReader implements ViewStateReader {
    * ahead of the other.
    */
   async viewPositions(namespace: string, environment: string): Promise<ViewPositions> {
-    const reply = await this.redis.strataPosition(
-      this.gen,
-      this.prefix,
-      viewTag(namespace, environment),
-      viewTag(namespace, null),
-    );
-    const [, viewPos, nsPos] = this.live(reply);
+    const [, viewPos, nsPos] = await this.#read('strataPosition', namespace, environment);
     return { environment: Number(viewPos), namespace: Number(nsPos) };
   }
 
@@ -288,9 +281,8 @@ export class RedisViewReader implements ViewStateReader {
 
   /** The whole environment view (every tenant's config and overrides, flags, secret envelopes, manifest). */
   async loadView(namespace: string, environment: string): Promise<ViewSnapshot> {
-    const [generation, viewPos, nsPos, , manifest, env, flags, tenantList, segments, secrets, shredded] = this.live(
-      await this.#readView(namespace, environment, 'all', '*'),
-    );
+    const [generation, viewPos, nsPos, , manifest, env, flags, tenantList, segments, secrets, shredded] =
+      await this.#read('strataReadView', namespace, environment, 'all', '*');
     const tenants = new Map<string, { config: Map<string, string>; overrides: Map<string, string> }>();
     for (const [tenant, config, overrides] of tenantList as [string, string[], string[]][]) {
       tenants.set(tenant, { config: hash(config), overrides: hash(overrides) });
@@ -362,14 +354,7 @@ export class RedisViewReader implements ViewStateReader {
     part: ViewPart | 'all',
     tenants: '*' | readonly string[],
   ): Promise<unknown> {
-    return this.redis.strataReadView(
-      this.gen,
-      this.prefix,
-      viewTag(namespace, environment),
-      viewTag(namespace, null),
-      part,
-      ...(tenants === '*' ? ['*'] : ['-', ...tenants]),
-    );
+    return this.#call('strataReadView', namespace, environment, part, ...(tenants === '*' ? ['*'] : ['-', ...tenants]));
   }
 
   /** A secret's record (ciphertext envelopes only), the tenant's own or else the environment's; null if none. */
@@ -379,14 +364,13 @@ export class RedisViewReader implements ViewStateReader {
     tenant: string | null,
     name: string,
   ): Promise<(StoredSecret & { source: SecretMeta['source'] }) | null> {
-    const reply = await this.redis.strataReadSecret(
-      this.gen,
-      this.prefix,
-      viewTag(namespace, environment),
+    const [, , own, inherited] = await this.#read(
+      'strataReadSecret',
+      namespace,
+      environment,
       tenant === null ? '' : secretField(tenant, name),
       secretField(null, name),
     );
-    const [, , own, inherited] = this.live(reply);
     const fromTenant = json<StoredSecret>(own);
     if (fromTenant && !fromTenant.deleted) return { ...fromTenant, source: 'tenant' };
     const fromEnv = json<StoredSecret>(inherited);
@@ -416,11 +400,25 @@ export class RedisViewReader implements ViewStateReader {
     };
   }
 
-  private get gen(): string {
-    return globalKeys(this.prefix).generation;
+  /** A read script on the view of (namespace, environment) and its namespace's (the `liveViews` arguments first). */
+  #call(script: keyof ReadCommands, namespace: string, environment: string, ...args: string[]): Promise<unknown> {
+    return this.redis[script](
+      globalKeys(this.prefix).generation,
+      this.prefix,
+      viewTag(namespace, environment),
+      viewTag(namespace, null),
+      ...args,
+    );
   }
 
-  private live(reply: unknown): unknown[] {
+  /** As #call, for scripts whose reply is a list; throws UNAVAILABLE while no generation is live. */
+  async #read(
+    script: keyof ReadCommands,
+    namespace: string,
+    environment: string,
+    ...args: string[]
+  ): Promise<unknown[]> {
+    const reply = await this.#call(script, namespace, environment, ...args);
     if (!Array.isArray(reply))
       throw new StrataError('UNAVAILABLE', 'no view generation is live (views are being rebuilt)');
     return reply;

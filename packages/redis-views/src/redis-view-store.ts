@@ -13,7 +13,7 @@ import {
   type ViewWriter,
 } from '@strata/core';
 import { defaultPrefix, generationKeys, globalKeys } from './key-layout.js';
-import { applyScript, switchScript } from './lua-scripts.js';
+import { applyScript, defineScripts, switchScript } from './lua-scripts.js';
 import {
   parseLagReply,
   publishLagArgs,
@@ -100,15 +100,10 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
   constructor(options: RedisViewStoreOptions) {
     this.prefix = options.prefix ?? defaultPrefix;
     this.chunkSize = options.chunkSize ?? 256;
-    const redis = options.redis;
-    if (!('strataApply' in redis)) {
-      redis.defineCommand('strataApply', { numberOfKeys: 2, lua: applyScript });
-      redis.defineCommand('strataSwitch', { numberOfKeys: 2, lua: switchScript });
-      redis.defineCommand('strataRelease', { numberOfKeys: 1, lua: leaseScript });
-      redis.defineCommand('strataPublishLag', { numberOfKeys: 1, lua: publishLagScript });
-      redis.defineCommand('strataReadLag', { numberOfKeys: 1, lua: readLagScript });
-    }
-    this.redis = redis as Redis & ScriptCommands;
+    // The apply and switch scripts take the generation pointer and `missed`; the others one key.
+    defineScripts(options.redis, 2, { strataApply: applyScript, strataSwitch: switchScript });
+    const one = { strataRelease: leaseScript, strataPublishLag: publishLagScript, strataReadLag: readLagScript };
+    this.redis = defineScripts<ScriptCommands>(options.redis, 1, one);
   }
 
   /**

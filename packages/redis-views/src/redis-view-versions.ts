@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { StrataError, type ViewVersions } from '@strata/core';
 import { defaultPrefix, globalKeys, viewTag } from './key-layout.js';
-import { positionScript } from './lua-scripts.js';
+import { defineScripts, positionScript } from './lua-scripts.js';
 
 interface Waiter {
   resolve(version: string): void;
@@ -13,7 +13,9 @@ interface Slot {
   queued: Waiter[];
 }
 
-type PositionCommand = Redis & { strataPosition(...args: string[]): Promise<unknown> };
+interface PositionCommand {
+  strataPosition(...args: string[]): Promise<unknown>;
+}
 
 /** A version read while announcements were heard; `version` null: a change was announced since. */
 interface Known {
@@ -66,10 +68,7 @@ export class RedisViewVersions implements ViewVersions {
 
   constructor(options: RedisViewVersionsOptions) {
     this.#prefix = options.prefix ?? defaultPrefix;
-    // The reader defines the same command on a shared connection; defining it twice is harmless but wasteful.
-    if (!('strataPosition' in options.redis))
-      options.redis.defineCommand('strataPosition', { numberOfKeys: 1, lua: positionScript });
-    this.#redis = options.redis as PositionCommand;
+    this.#redis = defineScripts<PositionCommand>(options.redis, 1, { strataPosition: positionScript });
     this.#knownForMs = options.knownForMs ?? 1_000;
     this.#announcements = options.announcements;
     if (this.#announcements) {

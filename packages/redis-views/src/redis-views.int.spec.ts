@@ -43,6 +43,21 @@ const appendAll = appendSampleEvents;
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
+/** A PostgreSQL event log in its own test database holding `events`; closed and dropped on dispose. */
+const postgresLog = async (events: Parameters<typeof appendAll>[1]) => {
+  const db = await createTestDatabase();
+  const pool = createPool(db.url);
+  const log = new PostgresEventLog(pool);
+  await appendAll(log, events);
+  return {
+    log,
+    [Symbol.asyncDispose]: async () => {
+      await pool.end();
+      await db[Symbol.asyncDispose]();
+    },
+  };
+};
+
 testViews('RedisViewStore + RedisViewReader', async () => {
   const redis = await testRedis();
   return {
@@ -209,109 +224,97 @@ describe('RedisViewStore and RedisViewReader', () => {
 
   it('reads pages ahead and still misses nothing when positions have gaps', async () => {
     await using redis = await testRedis();
-    await using db = await createTestDatabase();
-    const pool = createPool(db.url);
-    try {
-      const log = new PostgresEventLog(pool);
-      await appendAll(log, sampleEvents(1_500, 5));
-      // Every 7th position left out: a page guessed to start at the previous one plus the page size is wrong.
-      const gapped = (await log.readAll(0, 10_000)).map((e) => ({
-        ...e,
-        position: e.position + Math.floor(e.position / 7),
-      }));
-      const reads: number[] = [];
-      const eventLog = {
-        headPosition: async () => gapped.at(-1)!.position,
-        readAll: async (after: number, limit: number) => {
-          reads.push(after);
-          return gapped.filter((e) => e.position > after).slice(0, limit);
-        },
-      };
-      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
-      const result = await store.rebuild({ eventLog, pageSize: 100, dropDelayMs: 0 });
-      expect(result).toMatchObject({ events: gapped.length, position: gapped.at(-1)!.position });
-      expect(reads.length).toBeGreaterThan(gapped.length / 100); // guesses were made and dropped
-      const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
-      for (const { namespace, environment } of sampleScopes) {
-        const view = await reader.loadView(namespace, environment);
-        expect(comparable(view.state)).toEqual(expectedState(gapped, namespace, environment));
-      }
-    } finally {
-      await pool.end();
+    await using pg = await postgresLog(sampleEvents(1_500, 5));
+    const log = pg.log;
+    // Every 7th position left out: a page guessed to start at the previous one plus the page size is wrong.
+    const gapped = (await log.readAll(0, 10_000)).map((e) => ({
+      ...e,
+      position: e.position + Math.floor(e.position / 7),
+    }));
+    const reads: number[] = [];
+    const eventLog = {
+      headPosition: async () => gapped.at(-1)!.position,
+      readAll: async (after: number, limit: number) => {
+        reads.push(after);
+        return gapped.filter((e) => e.position > after).slice(0, limit);
+      },
+    };
+    const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+    const result = await store.rebuild({ eventLog, pageSize: 100, dropDelayMs: 0 });
+    expect(result).toMatchObject({ events: gapped.length, position: gapped.at(-1)!.position });
+    expect(reads.length).toBeGreaterThan(gapped.length / 100); // guesses were made and dropped
+    const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
+    for (const { namespace, environment } of sampleScopes) {
+      const view = await reader.loadView(namespace, environment);
+      expect(comparable(view.state)).toEqual(expectedState(gapped, namespace, environment));
     }
   });
 
   it('loses nothing when rebuilding under continuous writes, and a polling reader never sees a partial view', async () => {
     await using redis = await testRedis();
-    await using db = await createTestDatabase();
-    const pool = createPool(db.url);
-    try {
-      const log = new PostgresEventLog(pool);
-      const initial = sampleEvents(20_000, 3);
-      await appendAll(log, initial);
-      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
-      const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
-      await store.rebuild({ eventLog: log, dropDelayMs: 0 });
+    const initial = sampleEvents(20_000, 3);
+    await using pg = await postgresLog(initial);
+    const log = pg.log;
+    const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+    const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
+    await store.rebuild({ eventLog: log, dropDelayMs: 0 });
 
-      // A live projector stand-in: tails the log and applies in order, as Kafka would deliver.
-      let stop = false;
-      let tail = await log.headPosition();
-      const live = (async () => {
-        while (!stop) {
-          const page = await log.readAll(tail, 500);
-          if (page.length > 0) {
-            await store.applyEvents(page);
-            tail = page.at(-1)!.position;
-          } else await new Promise((r) => setTimeout(r, 2));
-        }
-      })();
-      const writer = (async () => {
-        let i = 100_000;
-        for (const event of sampleEvents(100_000, 9, 100_000)) {
-          if (stop) break;
-          await log.append(sampleStreamId(event), [event]);
-          i++;
-        }
-        return i;
-      })();
-      // The reader: every snapshot must be the fold of the log up to the position it reports.
-      const checked: number[] = [];
-      const poller = (async () => {
-        const { namespace, environment } = sampleScopes[0];
-        let last = 0;
-        const known: RecordedEvent[] = [];
-        while (!stop) {
-          const view = await reader.loadView(namespace, environment);
-          expect(view.position).toBeGreaterThanOrEqual(last);
-          last = view.position;
-          while ((known.at(-1)?.position ?? 0) < view.position)
-            known.push(...(await log.readAll(known.at(-1)?.position ?? 0, 10_000)));
-          expect(comparable(view.state)).toEqual(expectedState(known, namespace, environment, view.position));
-          checked.push(view.generation);
-        }
-      })();
-      const rebuilt = await store.rebuild({ eventLog: log, pageSize: 2_000, dropDelayMs: 100 });
-      await new Promise((r) => setTimeout(r, 300));
-      stop = true;
-      await Promise.all([live, writer, poller]);
-      // Drain what the writer appended last, then compare every view with the fold of the whole log.
-      for (let page = await log.readAll(tail, 5_000); page.length > 0; page = await log.readAll(tail, 5_000)) {
-        await store.applyEvents(page);
-        tail = page.at(-1)!.position;
+    // A live projector stand-in: tails the log and applies in order, as Kafka would deliver.
+    let stop = false;
+    let tail = await log.headPosition();
+    const live = (async () => {
+      while (!stop) {
+        const page = await log.readAll(tail, 500);
+        if (page.length > 0) {
+          await store.applyEvents(page);
+          tail = page.at(-1)!.position;
+        } else await new Promise((r) => setTimeout(r, 2));
       }
-      const all = await log.readAll(0, 1_000_000);
-      expect(rebuilt.generation).toBe(2);
-      expect(all.length).toBeGreaterThan(initial.length);
-      for (const { namespace, environment } of sampleScopes) {
-        expect(comparable((await reader.loadView(namespace, environment)).state)).toEqual(
-          expectedState(all, namespace, environment),
-        );
+    })();
+    const writer = (async () => {
+      let i = 100_000;
+      for (const event of sampleEvents(100_000, 9, 100_000)) {
+        if (stop) break;
+        await log.append(sampleStreamId(event), [event]);
+        i++;
       }
-      expect(checked).toContain(1);
-      expect(checked).toContain(2);
-    } finally {
-      await pool.end();
+      return i;
+    })();
+    // The reader: every snapshot must be the fold of the log up to the position it reports.
+    const checked: number[] = [];
+    const poller = (async () => {
+      const { namespace, environment } = sampleScopes[0];
+      let last = 0;
+      const known: RecordedEvent[] = [];
+      while (!stop) {
+        const view = await reader.loadView(namespace, environment);
+        expect(view.position).toBeGreaterThanOrEqual(last);
+        last = view.position;
+        while ((known.at(-1)?.position ?? 0) < view.position)
+          known.push(...(await log.readAll(known.at(-1)?.position ?? 0, 10_000)));
+        expect(comparable(view.state)).toEqual(expectedState(known, namespace, environment, view.position));
+        checked.push(view.generation);
+      }
+    })();
+    const rebuilt = await store.rebuild({ eventLog: log, pageSize: 2_000, dropDelayMs: 100 });
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all([live, writer, poller]);
+    // Drain what the writer appended last, then compare every view with the fold of the whole log.
+    for (let page = await log.readAll(tail, 5_000); page.length > 0; page = await log.readAll(tail, 5_000)) {
+      await store.applyEvents(page);
+      tail = page.at(-1)!.position;
     }
+    const all = await log.readAll(0, 1_000_000);
+    expect(rebuilt.generation).toBe(2);
+    expect(all.length).toBeGreaterThan(initial.length);
+    for (const { namespace, environment } of sampleScopes) {
+      expect(comparable((await reader.loadView(namespace, environment)).state)).toEqual(
+        expectedState(all, namespace, environment),
+      );
+    }
+    expect(checked).toContain(1);
+    expect(checked).toContain(2);
   }, 120_000);
 
   it('notices lost data (FLUSHDB), keeps the positions it dropped meanwhile, and rebuilds the same views', async () => {

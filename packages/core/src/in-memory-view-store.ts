@@ -85,15 +85,21 @@ export class InMemoryViewStore implements ViewWriter, ViewStateReader {
   }
 
   /**
-   * Builds the next generation from the whole log, then makes it live in one step. (`dropDelayMs`
-   * is accepted for the port's sake: no reader here holds on to an old generation.)
+   * Builds the next generation from the whole log, then makes it live in one step, reporting
+   * progress after every page as the Redis store does and stopping at the next page once `signal`
+   * aborts (the live generation stays as it was). `dropDelayMs` is accepted for the port's sake:
+   * no reader here holds on to an old generation.
    */
   async rebuild(options: RebuildOptions): Promise<RebuildResult> {
     const pageSize = options.pageSize ?? 10_000;
+    const previous = this.#live?.number ?? null;
+    const generation = (previous ?? 0) + 1;
     const views = new Generation();
     let cursor = 0;
     let events = 0;
+    let head = await options.eventLog.headPosition();
     for (;;) {
+      options.signal?.throwIfAborted();
       const page = await options.eventLog.readAll(cursor, pageSize);
       for (const event of page) {
         const view = viewOf(event);
@@ -101,13 +107,15 @@ export class InMemoryViewStore implements ViewWriter, ViewStateReader {
       }
       events += page.length;
       cursor = page.at(-1)?.position ?? cursor;
-      if (page.length < pageSize && cursor >= (await options.eventLog.headPosition())) break;
+      const full = page.length === pageSize;
+      if (!full) head = await options.eventLog.headPosition();
+      // No clock of its own to time the rebuild with: the rate is not measured in memory.
+      options.onProgress?.({ generation, position: cursor, head, events, eventsPerSecond: 0 });
+      if (!full && cursor >= head) break;
     }
-    const previous = this.#live?.number ?? null;
-    this.#live = { number: (previous ?? 0) + 1, views };
+    this.#live = { number: generation, views };
     for (const wake of [...this.#waiters]) wake();
-    // No clock of its own to time the rebuild with: the rate is not measured in memory.
-    return { generation: this.#live.number, previous, position: cursor, events, eventsPerSecond: 0, rebuilt: true };
+    return { generation, previous, position: cursor, events, eventsPerSecond: 0, rebuilt: true };
   }
 
   /** A tenant's resolved config (tenant → environment → manifest default); `tenant: null` for the environment's. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { environmentEventTypes, type RecordedEvent } from '../events.js';
 import { evaluateFlag, resolveFlag } from '../flags.js';
 import { InMemoryEventLog } from '../in-memory-event-log.js';
-import type { ViewStateReader, ViewWriter } from '../ports.js';
+import type { RebuildProgress, ViewStateReader, ViewWriter } from '../ports.js';
 import { resolveConfig } from '../resolve.js';
 import { fold, initialState } from '../scope-state.js';
 import {
@@ -110,6 +110,34 @@ export const testViews = (name: string, factory: ViewsFactory): void => {
       const again = await views.store.rebuild({ eventLog: log, pageSize: 1_000, dropDelayMs: 0 });
       expect(again).toMatchObject({ generation: 2, previous: 1, position: events.length, rebuilt: true });
       expect((await views.reader.loadView('shelfwise', 'prod')).generation).toBe(2);
+      await expectViewsToEqualFold(views.reader, events);
+    });
+
+    it('reports progress after every page, and a rebuild aborted part-way leaves the live generation as it was', async () => {
+      await using views = await factory();
+      const { log, events } = await loggedSample(1_000, 7);
+      const progress: RebuildProgress[] = [];
+      await views.store.rebuild({ eventLog: log, pageSize: 300, dropDelayMs: 0, onProgress: (p) => progress.push(p) });
+      expect(progress.map(({ eventsPerSecond: _, ...p }) => p)).toEqual(
+        [300, 600, 900, 1_000].map((position) => ({ generation: 1, position, head: 1_000, events: position })),
+      );
+
+      const abort = new AbortController();
+      const aborted = views.store.rebuild({
+        eventLog: log,
+        pageSize: 300,
+        dropDelayMs: 0,
+        signal: abort.signal,
+        onProgress: () => abort.abort(),
+      });
+      await expect(aborted).rejects.toSatisfy((error) => error instanceof Error && error.name === 'AbortError');
+      expect(await views.store.generation()).toBe(1);
+      await expectViewsToEqualFold(views.reader, events);
+      // What the aborted rebuild left behind does not stand in the way of the next one.
+      expect(await views.store.rebuild({ eventLog: log, dropDelayMs: 0 })).toMatchObject({
+        generation: 2,
+        previous: 1,
+      });
       await expectViewsToEqualFold(views.reader, events);
     });
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { StrataError, type ViewVersions } from '@strata/core';
 import { defaultPrefix, globalKeys, viewTag } from './key-layout.js';
 import { defineScripts, positionScript } from './lua-scripts.js';
+import { parseViewChanges } from './view-ops.js';
 
 interface Waiter {
   resolve(version: string): void;
@@ -105,34 +106,44 @@ export class RedisViewVersions implements ViewVersions {
     return known.version;
   }
 
-  /** A message on the change channel: the views it names (all of them for a generation switch) are no longer known. */
+  /**
+   * A message on the change channel (the notifications of one apply call, or a generation switch):
+   * the views it names (all of them for a generation switch) are no longer known.
+   */
   #announced(message: string): void {
-    let change: { kind?: unknown; namespace?: unknown; environment?: unknown };
+    let changes: Partial<Record<'kind' | 'namespace' | 'environment', unknown>>[];
     try {
-      change = JSON.parse(message) as typeof change;
+      changes = parseViewChanges(message);
     } catch {
       return this.#gap(this.#listening);
     }
     const heard = ++this.#heard;
-    const { namespace, environment } = change;
-    if (change.kind !== 'change' || typeof namespace !== 'string') {
-      this.#allChangedAt = heard;
-      this.#known.clear();
-    } else if (typeof environment === 'string') {
-      const tag = viewTag(namespace, environment);
-      const known = this.#known.get(tag);
-      if (known) {
-        known.version = null;
-        known.changedAt = heard;
-      } else this.#remember(tag, { version: null, namespace, until: 0, changedAt: heard });
-    } else {
-      // The namespace's view (its manifest) is part of every environment's version.
-      this.#namespaceChangedAt.set(namespace, heard);
-      for (const known of this.#known.values())
-        if (known.namespace === namespace) {
+    let last = '';
+    for (const change of changes) {
+      const { namespace, environment } = change;
+      if (change.kind !== 'change' || typeof namespace !== 'string') {
+        this.#allChangedAt = heard;
+        this.#known.clear();
+        return;
+      }
+      const tag = viewTag(namespace, typeof environment === 'string' ? environment : null);
+      if (tag === last) continue; // one call's notifications all name the same view
+      last = tag;
+      if (typeof environment === 'string') {
+        const known = this.#known.get(tag);
+        if (known) {
           known.version = null;
           known.changedAt = heard;
-        }
+        } else this.#remember(tag, { version: null, namespace, until: 0, changedAt: heard });
+      } else {
+        // The namespace's view (its manifest) is part of every environment's version.
+        this.#namespaceChangedAt.set(namespace, heard);
+        for (const known of this.#known.values())
+          if (known.namespace === namespace) {
+            known.version = null;
+            known.changedAt = heard;
+          }
+      }
     }
   }
 

@@ -77,31 +77,42 @@ BEGIN
   IF appends IS NULL THEN
     RETURN '[]';
   END IF;
+  -- Before the lock, plain expressions in loops rather than statements where they do: a statement
+  -- costs an executor start and a plan, about 0.25 ms of a lone append's 0.9 ms when there were four.
+  event := 0;
+  FOR n IN 1 .. appends LOOP
+    FOR i IN 1 .. coalesce(event_counts[n], 0) LOOP
+      event := event + 1;
+      event_streams[event] := stream_ids[n];
+    END LOOP;
+  END LOOP;
   IF cardinality(expected_versions) <> appends OR cardinality(idempotency_keys) <> appends
-     OR cardinality(event_counts) <> appends OR (SELECT sum(c) FROM unnest(event_counts) c) IS DISTINCT FROM events
+     OR cardinality(event_counts) <> appends OR event <> events
      OR cardinality(types) <> events OR cardinality(schema_versions) <> events
      OR cardinality(data_texts) <> events OR cardinality(metadata_texts) <> events THEN
     RAISE EXCEPTION 'strata.append_batch: the arrays do not match in length';
   END IF;
 
-  SELECT array_agg(s.slot ORDER BY s.n), array_agg(s.same_key_before ORDER BY s.n)
-    INTO stream_slots, same_key_before
-    FROM (
-      SELECT a.n, dense_rank() OVER (ORDER BY a.stream_id COLLATE "C") AS slot,
-             CASE WHEN a.key IS NOT NULL THEN lag(a.n) OVER (PARTITION BY a.key ORDER BY a.n) END AS same_key_before
-        FROM unnest(stream_ids, idempotency_keys) WITH ORDINALITY AS a(stream_id, key, n)
-    ) s;
-  -- Every event of an append belongs to its stream, so their order among themselves does not matter here.
-  SELECT array_agg(a.stream_id ORDER BY a.n) INTO event_streams
-    FROM unnest(stream_ids, event_counts) WITH ORDINALITY AS a(stream_id, events, n), generate_series(1, a.events);
-  SELECT array_agg('{"data":' || e.data || ',"eventId":' || to_json(e.event_id)::text || ',"metadata":' || e.metadata
-                   || ',"position":' ORDER BY e.n),
-         array_agg('","schemaVersion":' || e.schema_version || ',"streamId":' || to_json(e.stream_id)::text
-                   || ',"streamVersion":' ORDER BY e.n),
-         array_agg(',"type":' || to_json(e.type)::text || '}' ORDER BY e.n)
-    INTO head_pieces, middle_pieces, tail_pieces
-    FROM unnest(event_ids, types, schema_versions, data_texts, metadata_texts, event_streams)
-         WITH ORDINALITY AS e(event_id, type, schema_version, data, metadata, stream_id, n);
+  IF appends = 1 THEN
+    -- One append (one command, the usual call): one stream, no earlier key in the batch.
+    stream_slots := ARRAY[1];
+    same_key_before := ARRAY[NULL::integer];
+  ELSE
+    SELECT array_agg(s.slot ORDER BY s.n), array_agg(s.same_key_before ORDER BY s.n)
+      INTO stream_slots, same_key_before
+      FROM (
+        SELECT a.n, dense_rank() OVER (ORDER BY a.stream_id COLLATE "C") AS slot,
+               CASE WHEN a.key IS NOT NULL THEN lag(a.n) OVER (PARTITION BY a.key ORDER BY a.n) END AS same_key_before
+          FROM unnest(stream_ids, idempotency_keys) WITH ORDINALITY AS a(stream_id, key, n)
+      ) s;
+  END IF;
+  FOR e IN 1 .. events LOOP
+    head_pieces[e] := '{"data":' || data_texts[e] || ',"eventId":' || to_json(event_ids[e])::text
+                      || ',"metadata":' || metadata_texts[e] || ',"position":';
+    middle_pieces[e] := '","schemaVersion":' || schema_versions[e] || ',"streamId":' || to_json(event_streams[e])::text
+                        || ',"streamVersion":';
+    tail_pieces[e] := ',"type":' || to_json(types[e])::text || '}';
+  END LOOP;
   positions := array_fill(NULL::bigint, ARRAY[events]);
   stream_versions := array_fill(NULL::integer, ARRAY[events]);
   hashes := array_fill(NULL::text, ARRAY[events]);

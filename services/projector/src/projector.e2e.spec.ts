@@ -48,6 +48,10 @@ describe('Projector (in-process, with the real relay)', () => {
     try {
       await relay.start();
       await projector.start();
+      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
+      // The first generation is built from the log in the background: an event appended before it is
+      // live lands in that rebuild (announced by the generation switch), not through Kafka.
+      await expect.poll(() => store.generation(), { timeout: 30_000 }).toBe(1);
       const reader = new RedisViewReader({ redis: redis.client, prefix: redis.prefix });
       const appended = await log.append('tenant:shelfwise/prod/acme', [
         {
@@ -90,7 +94,6 @@ describe('Projector (in-process, with the real relay)', () => {
       expect(metrics).toMatch(/strata_projector_generation\{group="[^"]+"\} 1/);
       expect(latencyMs).toBeLessThan(30_000);
       // Both partitions' lag reaches Redis, from this member, caught up and fresh.
-      const store = new RedisViewStore({ redis: redis.client, prefix: redis.prefix });
       await expect
         .poll(
           async () =>

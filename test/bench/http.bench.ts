@@ -87,8 +87,17 @@ export const httpBench = async (): Promise<void> => {
     });
     if (!sample.ok) throw new Error(`Strata API answered ${sample.status}: ${await sample.text()}`);
     const body = (await sample.json()) as unknown;
-    bare.get('/v1/namespaces/:ns/envs/:env/tenants/:tenant/config', async () => body);
+    // The same headers as the API's answer (its ETag too), so both write the same bytes per response.
+    const etag = sample.headers.get('etag') ?? '';
+    bare.get('/v1/namespaces/:ns/envs/:env/tenants/:tenant/config', async (_request, reply) => {
+      void reply.header('etag', etag);
+      return body;
+    });
     const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
+    const peerSample = await fetch(`${bareUrl}/v1/namespaces/bench/envs/prod/tenants/tenant-000/config`);
+    const headerNames = (response: Response) => [...response.headers.keys()].sort().join(', ');
+    if (headerNames(peerSample) !== headerNames(sample) || (await peerSample.text()) !== JSON.stringify(body))
+      throw new Error(`the peer answers differently: ${headerNames(peerSample)} / ours ${headerNames(sample)}`);
 
     await load(strataUrl); // warm up both (JIT, connection pools) before measuring
     await load(bareUrl);

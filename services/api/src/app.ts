@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import { StrataError } from '@strata/core';
 import { createPinoLogger } from '@strata/service-runtime';
 import { authorize, type Principal, type Target } from './access-policy.js';
@@ -10,6 +10,7 @@ import { ApiTokens, type Authentication } from './api-tokens.js';
 import { AuthBackoff } from './auth-backoff.js';
 import { CommandRunner } from './command-runner.js';
 import { useBoundedJsonParser } from './json-body-parser.js';
+import { memoizedValidatorCompiler } from './memoized-validator.js';
 import { ApiMetrics, type AuthFailureReason } from './metrics.js';
 import { PointInTime } from './point-in-time.js';
 import { PresentReads } from './present-reads.js';
@@ -84,7 +85,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     },
   });
   useBoundedJsonParser(app);
-  app.setValidatorCompiler(validatorCompiler);
+  app.setValidatorCompiler(memoizedValidatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(problemHandler);
   app.setNotFoundHandler((request, reply) =>

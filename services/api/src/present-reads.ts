@@ -70,6 +70,18 @@ export class PresentReads {
 
   constructor(private readonly options: PresentReadsOptions) {}
 
+  /**
+   * The present's resolved config when it is already built for the version this process knows
+   * (see ResolvedConfigCache.cached): no promise, no round trip. Undefined for everything else —
+   * views unavailable, a `minPosition` to wait for, a version not known — which `config` answers.
+   */
+  cachedConfig(namespace: string, environment: string, tenant: string | null): ResolvedBody | undefined {
+    const { resolvedReads } = this.options;
+    return resolvedReads !== null && this.options.viewsAvailable()
+      ? resolvedReads.cached(namespace, environment, tenant)
+      : undefined;
+  }
+
   async config(
     namespace: string,
     environment: string,
@@ -82,12 +94,11 @@ export class PresentReads {
       if (resolvedReads)
         return resolvedReads.read(namespace, environment, tenant, minPosition !== null && minPosition > 0);
       const resolved = await views.resolvedConfig(namespace, environment, tenant);
-      return { position: resolved.position, body: answerBody(resolved.position, resolved.values) };
+      return answerBody(resolved.position, resolved.values);
     });
-    if (fromViews) return { position: fromViews.position, body: fromViews.body, source: 'views' };
+    if (fromViews) return { ...fromViews, source: 'views' };
     const state = await this.#stateAtHead(namespace, environment, minPosition);
-    const resolved = resolveConfig(state, tenant);
-    return { position: state.position, body: answerBody(state.position, resolved.values), source: 'log' };
+    return { ...answerBody(state.position, resolveConfig(state, tenant).values), source: 'log' };
   }
 
   async flag(

@@ -1,5 +1,5 @@
 import { StrataError } from './errors.js';
-import type { NewEvent, RecordedEvent } from './events.js';
+import type { NewEvent, ProjectedEvent, RecordedEvent } from './events.js';
 import type {
   AppendAllResult,
   AppendOptions,
@@ -99,6 +99,11 @@ export class InMemoryEventLog implements EventLog {
   async readAll(after: number, limit: number): Promise<RecordedEvent[]> {
     // Position n is at index n - 1: the log has no gaps.
     return this.#events.slice(Math.max(0, after), Math.max(0, after) + limit);
+  }
+
+  /** The events themselves: a whole recorded event is a projected one. */
+  async readForViews(after: number, limit: number): Promise<ProjectedEvent[]> {
+    return this.readAll(after, limit);
   }
 
   async history(filter: HistoryFilter): Promise<RecordedEvent[]> {

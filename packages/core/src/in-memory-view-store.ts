@@ -1,5 +1,5 @@
 import { StrataError } from './errors.js';
-import { environmentEventTypes, namespaceWideEventTypes, type EventType, type RecordedEvent } from './events.js';
+import { environmentEventTypes, namespaceWideEventTypes, type EventType, type ProjectedEvent, type RecordedEvent } from './events.js';
 import { evaluateFlag, resolveFlag as resolveFlagIn, type FlagEvaluation } from './flags.js';
 import type {
   ApplyResult,
@@ -19,7 +19,7 @@ const environmentTypes: ReadonlySet<EventType> = new Set(environmentEventTypes);
 const namespaceTypes: ReadonlySet<EventType> = new Set(namespaceWideEventTypes);
 
 /** The view an event belongs to: its environment's, or its namespace's (manifests, shreddings); null when no view holds it. */
-const viewOf = (event: RecordedEvent): string | null => {
+const viewOf = (event: ProjectedEvent): string | null => {
   const data = event.data as { namespace?: string; environment?: string };
   if (environmentTypes.has(event.type)) return `${data.namespace}/${data.environment}`;
   if (namespaceTypes.has(event.type)) return `${data.namespace}`;
@@ -28,11 +28,11 @@ const viewOf = (event: RecordedEvent): string | null => {
 
 /** One generation: per view, the events it holds (in position order) and the position it applied through. */
 class Generation {
-  readonly events = new Map<string, RecordedEvent[]>();
+  readonly events = new Map<string, ProjectedEvent[]>();
   readonly positions = new Map<string, number>();
 
   /** Applies an event above its view's position; false for a redelivery at or below it. */
-  apply(view: string, event: RecordedEvent): boolean {
+  apply(view: string, event: ProjectedEvent): boolean {
     if (event.position <= (this.positions.get(view) ?? 0)) return false;
     const events = this.events.get(view);
     if (events) events.push(event);
@@ -100,7 +100,7 @@ export class InMemoryViewStore implements ViewWriter, ViewStateReader {
     let head = await options.eventLog.headPosition();
     for (;;) {
       options.signal?.throwIfAborted();
-      const page = await options.eventLog.readAll(cursor, pageSize);
+      const page = await options.eventLog.readForViews(cursor, pageSize);
       for (const event of page) {
         const view = viewOf(event);
         if (view !== null) views.apply(view, event);

@@ -1,4 +1,4 @@
-import type { EventType, NewEvent, RecordedEvent } from './events.js';
+import type { EventType, NewEvent, ProjectedEvent, RecordedEvent } from './events.js';
 import type { EvaluationContext, FlagResolution } from './flag-definition.js';
 import type { FlagEvaluation } from './flags.js';
 import type { ResolvedConfig } from './resolve.js';
@@ -112,6 +112,11 @@ export interface EventLog {
    * while an earlier position might still commit, so a reader that pages with it skips nothing.
    */
   readAll(after: number, limit: number): Promise<RecordedEvent[]>;
+  /**
+   * The page `readAll` answers, each event only with what views fold (see `ProjectedEvent`), for
+   * rebuilds: same order, same upcasting, nothing skipped.
+   */
+  readForViews(after: number, limit: number): Promise<ProjectedEvent[]>;
   /** Audit history, oldest first, using the log's indexes. */
   history(filter: HistoryFilter): Promise<RecordedEvent[]>;
   /** The highest position recorded at or before `time`, 0 if none. */
@@ -420,8 +425,8 @@ export interface RebuildProgress {
 
 /** How to rebuild the views: from which log, how fast, and when to give up. */
 export interface RebuildOptions {
-  /** Only `readAll` and `headPosition` are used: rebuilds read the log, never the bus. */
-  eventLog: Pick<EventLog, 'readAll' | 'headPosition'>;
+  /** Only `readForViews` and `headPosition` are used: rebuilds read the log, never the bus. */
+  eventLog: Pick<EventLog, 'readForViews' | 'headPosition'>;
   onProgress?: (progress: RebuildProgress) => void;
   pageSize?: number;
   /** How long readers that resolved the old generation may keep using it before it is dropped. */

@@ -1,4 +1,4 @@
-import type { FlagdDefinition, FlagVariant, ManifestDocument, RecordedEvent, SecretEnvelope } from './events.js';
+import type { FlagdDefinition, FlagVariant, ManifestDocument, ProjectedEvent, RecordedEvent, SecretEnvelope } from './events.js';
 
 /**
  * The state of one namespace + environment: everything resolution, flag evaluation, the command
@@ -145,7 +145,7 @@ class Draft {
   }
 }
 
-const applyEvent = (draft: Draft, event: RecordedEvent): void => {
+const applyEvent = (draft: Draft, event: ProjectedEvent): void => {
   const s = draft.state;
   if (event.position <= s.position) return;
   s.position = event.position;
@@ -258,7 +258,7 @@ const applyEvent = (draft: Draft, event: RecordedEvent): void => {
  * Applies one event. Pure and idempotent: an event at or below `state.position` returns the same
  * state object, and events of other namespaces/environments change nothing but `position`.
  */
-export const evolve = (state: NamespaceEnvState, event: RecordedEvent): NamespaceEnvState => {
+export const evolve = (state: NamespaceEnvState, event: ProjectedEvent): NamespaceEnvState => {
   if (event.position <= state.position) return state;
   const draft = new Draft(state);
   applyEvent(draft, event);
@@ -266,7 +266,7 @@ export const evolve = (state: NamespaceEnvState, event: RecordedEvent): Namespac
 };
 
 /** Applies events in order; same result as reducing with `evolve`, much faster. */
-export const fold = (state: NamespaceEnvState, events: Iterable<RecordedEvent>): NamespaceEnvState => {
+export const fold = (state: NamespaceEnvState, events: Iterable<ProjectedEvent>): NamespaceEnvState => {
   const draft = new Draft(state);
   for (const event of events) applyEvent(draft, event);
   return draft.state;

@@ -13,9 +13,10 @@ import {
   type IdempotentResult,
   type IdGenerator,
   type NewEvent,
+  type ProjectedEvent,
   type RecordedEvent,
 } from '@strata/core';
-import { eventColumns, eventOfRow, type EventRow } from './event-row.js';
+import { eventColumns, eventOfRow, projectedOfRow, viewColumns, type EventRow, type ViewRow } from './event-row.js';
 import { randomFillSync } from 'node:crypto';
 import pg from 'pg';
 import { ulid } from 'ulid';
@@ -168,6 +169,16 @@ export class PostgresEventLog implements EventLog {
       [after, limit],
     );
     return rows.map((row) => this.#toEvent(row));
+  }
+
+  async readForViews(after: number, limit: number): Promise<ProjectedEvent[]> {
+    // The same visibility argument as readAll's: every committed row below the head is safe to read.
+    const { rows } = await this.#pool.query<ViewRow>({
+      text: `SELECT ${viewColumns} FROM strata.events WHERE position > $1 ORDER BY position LIMIT $2`,
+      values: [after, limit],
+      rowMode: 'array',
+    });
+    return rows.map((row) => upcast(projectedOfRow(row), this.#upcasters));
   }
 
   async history(filter: HistoryFilter): Promise<RecordedEvent[]> {

@@ -1,4 +1,4 @@
-import { StrataError, eventSchemas, latestSchemaVersion, type EventType, type RecordedEvent } from '@strata/core';
+import { StrataError, eventSchemas, latestSchemaVersion, type EventType, type ProjectedEvent } from '@strata/core';
 
 /**
  * How old events reach today's shape: per type, a function from each stored schema version to
@@ -6,13 +6,18 @@ import { StrataError, eventSchemas, latestSchemaVersion, type EventType, type Re
  */
 export type Upcasters = Record<string, Record<number, (data: unknown) => unknown>>;
 
+/** Latest schema version by type, computed once: `latestSchemaVersion` scans the schemas per call, per event read. */
+const latestVersions = new Map<string, number>(
+  Object.keys(eventSchemas).map((type) => [type, latestSchemaVersion(type as EventType)]),
+);
+
 /**
  * Brings a stored event to the latest schema version of its type, one step at a time.
- * The returned event carries the latest `schemaVersion`; its `hash` still covers the stored form.
+ * The returned event carries the latest `schemaVersion`; its `hash` (if any) still covers the stored form.
  */
-export const upcast = (event: RecordedEvent, upcasters: Upcasters): RecordedEvent => {
-  if (!(event.type in eventSchemas)) return event;
-  const latest = latestSchemaVersion(event.type as EventType);
+export const upcast = <E extends ProjectedEvent>(event: E, upcasters: Upcasters): E => {
+  const latest = latestVersions.get(event.type);
+  if (latest === undefined) return event;
   let { data, schemaVersion } = event as { data: unknown; schemaVersion: number };
   while (schemaVersion < latest) {
     const step = upcasters[event.type]?.[schemaVersion];
@@ -26,5 +31,5 @@ export const upcast = (event: RecordedEvent, upcasters: Upcasters): RecordedEven
     data = step(data);
     schemaVersion += 1;
   }
-  return data === event.data ? event : ({ ...event, data, schemaVersion } as RecordedEvent);
+  return data === event.data ? event : ({ ...event, data, schemaVersion } as E);
 };

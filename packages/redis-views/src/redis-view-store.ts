@@ -9,6 +9,7 @@ import {
   type ProjectionControl,
   type RebuildOptions,
   type RebuildResult,
+  type ProjectedEvent,
   type RecordedEvent,
   type ViewWriter,
 } from '@strata/core';
@@ -52,25 +53,25 @@ const pagesAhead = 2;
  * before it really ended there, and otherwise dropped and read again from the true cursor.
  */
 class PageReader {
-  #ahead: { after: number; page: Promise<RecordedEvent[]> }[] = [];
+  #ahead: { after: number; page: Promise<ProjectedEvent[]> }[] = [];
 
   constructor(
-    private readonly log: Pick<EventLog, 'readAll'>,
+    private readonly log: Pick<EventLog, 'readForViews'>,
     private readonly pageSize: number,
   ) {}
 
-  read(after: number): Promise<RecordedEvent[]> {
+  read(after: number): Promise<ProjectedEvent[]> {
     const first = this.#ahead.shift();
     if (first?.after === after) return first.page;
     this.#ahead = [];
-    return this.log.readAll(after, this.pageSize);
+    return this.log.readForViews(after, this.pageSize);
   }
 
   readAhead(cursor: number): void {
     if (this.#ahead[0] && this.#ahead[0].after !== cursor) this.#ahead = [];
     while (this.#ahead.length < pagesAhead) {
       const after = this.#ahead.length === 0 ? cursor : this.#ahead.at(-1)!.after + this.pageSize;
-      const page = this.log.readAll(after, this.pageSize);
+      const page = this.log.readForViews(after, this.pageSize);
       // Awaited (and its error thrown) when its turn comes; a dropped guess must not crash the process.
       page.catch(() => undefined);
       this.#ahead.push({ after, page });
@@ -251,7 +252,7 @@ export class RedisViewStore implements ProjectionControl, ViewWriter, PartitionL
    * is encoded. A call names the last position of the view's call before it: if that one failed,
    * this one applies nothing (-2) instead of moving the view past events it never got.
    */
-  private async apply(events: readonly RecordedEvent[], generation: number | null): Promise<ApplyResult> {
+  private async apply(events: readonly ProjectedEvent[], generation: number | null): Promise<ApplyResult> {
     const live = generation === null;
     const keys = globalKeys(this.prefix);
     const head = [keys.generation, keys.missed, this.prefix, live ? 'live' : 'build', String(generation ?? '')];

@@ -23,7 +23,7 @@ viewVersionsContract('Redis', async () => {
   // Each case its own prefix under the spec file's: fresh views, a live empty generation.
   const prefix = `${redis.prefix}${++made}:`;
   const store = new RedisViewStore({ redis: redis.client, prefix });
-  await store.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+  await store.rebuild({ eventLog: { readForViews: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
   let position = 0;
   const metadata = { actor: 'test', reason: 'contract' };
   const announcements = redis.client.duplicate();
@@ -54,7 +54,7 @@ describe('RedisViewVersions without a round trip', () => {
   const setUp = async () => {
     const prefix = `${redis.prefix}k${++made}:`;
     const store = new RedisViewStore({ redis: redis.client, prefix });
-    await store.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+    await store.rebuild({ eventLog: { readForViews: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
     const announcements = redis.client.duplicate();
     subscribers.push(announcements);
     return { prefix, store, announcements };
@@ -81,7 +81,7 @@ describe('RedisViewVersions without a round trip', () => {
     await versions.listen();
     const first = await versions.version('shelfwise', 'prod');
     expect(versions.known('shelfwise', 'prod')).toBe(first);
-    await store.rebuild({ eventLog: { readAll: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
+    await store.rebuild({ eventLog: { readForViews: async () => [], headPosition: async () => 0 }, dropDelayMs: 0 });
     await vi.waitFor(() => expect(versions.known('shelfwise', 'prod')).toBeUndefined());
     const rebuilt = await versions.version('shelfwise', 'prod');
     expect(rebuilt).not.toBe(first);

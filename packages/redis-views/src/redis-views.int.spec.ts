@@ -234,7 +234,7 @@ describe('RedisViewStore and RedisViewReader', () => {
     const reads: number[] = [];
     const eventLog = {
       headPosition: async () => gapped.at(-1)!.position,
-      readAll: async (after: number, limit: number) => {
+      readForViews: async (after: number, limit: number) => {
         reads.push(after);
         return gapped.filter((e) => e.position > after).slice(0, limit);
       },

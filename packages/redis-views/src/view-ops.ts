@@ -1,4 +1,4 @@
-import type { RecordedEvent } from '@strata/core';
+import type { ProjectedEvent } from '@strata/core';
 import { secretField, viewTag } from './key-layout.js';
 
 /**
@@ -66,35 +66,42 @@ const changeMessage = (
 };
 
 /**
+ * The op at position `p` on view (namespace, environment), notifying (when `notify`) that `tenant`
+ * changed `name` (a `touched`). Module-level rather than a closure in `viewOpOf`: that runs for
+ * every event a rebuild reads, and a closure per event is garbage.
+ */
+const viewOp = (
+  p: string,
+  notify: boolean,
+  namespace: string,
+  environment: string | null,
+  code: string,
+  a: string,
+  b: string,
+  c: string,
+  tenant: string | null,
+  touched: Touched,
+  name = b,
+): ViewOp => ({
+  tag: viewTag(namespace, environment),
+  tuple: [p, code, a, b, c, notify ? changeMessage(p, namespace, environment, tenant, touched, name) : ''],
+});
+
+/**
  * The view operation an event implies, or null for events no view holds (tokens, key rotation).
  * `notify: false` leaves the message out (rebuilds publish nothing per event).
  */
-export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => {
+export const viewOpOf = (event: ProjectedEvent, notify = true): ViewOp | null => {
   const p = String(event.position);
-  /** The op on view (namespace, environment), notifying that `tenant` changed `name` (a `touched`). */
-  const op = (
-    namespace: string,
-    environment: string | null,
-    code: string,
-    a: string,
-    b: string,
-    c: string,
-    tenant: string | null,
-    touched: Touched,
-    name = b,
-  ): ViewOp => ({
-    tag: viewTag(namespace, environment),
-    tuple: [p, code, a, b, c, notify ? changeMessage(p, namespace, environment, tenant, touched, name) : ''],
-  });
   switch (event.type) {
     case 'ConfigValueSet': {
       const { namespace, environment, tenant, key, value } = event.data;
       const stored = JSON.stringify({ value, position: event.position, changedAt: event.recordedAt });
-      return op(namespace, environment, 'cs', tenant ?? '', key, stored, tenant, 'keys');
+      return viewOp(p, notify, namespace, environment, 'cs', tenant ?? '', key, stored, tenant, 'keys');
     }
     case 'ConfigValueUnset': {
       const { namespace, environment, tenant, key } = event.data;
-      return op(namespace, environment, 'cu', tenant ?? '', key, '', tenant, 'keys');
+      return viewOp(p, notify, namespace, environment, 'cu', tenant ?? '', key, '', tenant, 'keys');
     }
     case 'FlagRolloutChanged': {
       const { namespace, environment, flag, rollout, enabled, variants } = event.data;
@@ -105,7 +112,7 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         position: event.position,
         changedAt: event.recordedAt,
       });
-      return op(namespace, environment, 'fr', '', flag, stored, null, 'flags');
+      return viewOp(p, notify, namespace, environment, 'fr', '', flag, stored, null, 'flags');
     }
     case 'FlagDefinitionSet': {
       const { namespace, environment, flag, definition } = event.data;
@@ -117,16 +124,16 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         position: event.position,
         changedAt: event.recordedAt,
       });
-      return op(namespace, environment, 'fr', '', flag, stored, null, 'flags');
+      return viewOp(p, notify, namespace, environment, 'fr', '', flag, stored, null, 'flags');
     }
     case 'SegmentSet': {
       const { namespace, environment, segment, logic } = event.data;
       const stored = JSON.stringify({ logic, position: event.position, changedAt: event.recordedAt });
-      return op(namespace, environment, 'gs', '', segment, stored, null, 'segments');
+      return viewOp(p, notify, namespace, environment, 'gs', '', segment, stored, null, 'segments');
     }
     case 'SegmentDeleted': {
       const { namespace, environment, segment } = event.data;
-      return op(namespace, environment, 'gd', '', segment, '', null, 'segments');
+      return viewOp(p, notify, namespace, environment, 'gd', '', segment, '', null, 'segments');
     }
     case 'FlagOverrideSet': {
       const { namespace, environment, tenant, flag, override, variant } = event.data;
@@ -134,7 +141,7 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         override === null
           ? ''
           : JSON.stringify({ override, variant, position: event.position, changedAt: event.recordedAt });
-      return op(namespace, environment, 'fo', tenant, flag, stored, tenant, 'flags');
+      return viewOp(p, notify, namespace, environment, 'fo', tenant, flag, stored, tenant, 'flags');
     }
     case 'SecretVersionAdded': {
       const { namespace, environment, tenant, name, version, envelope, previousReadableUntil } = event.data;
@@ -146,21 +153,21 @@ export const viewOpOf = (event: RecordedEvent, notify = true): ViewOp | null => 
         addedAt: event.recordedAt,
         previousReadableUntil,
       });
-      return op(namespace, environment, 'sa', tenant ?? '', secretField(tenant, name), entry, tenant, 'secrets', name);
+      return viewOp(p, notify, namespace, environment, 'sa', tenant ?? '', secretField(tenant, name), entry, tenant, 'secrets', name);
     }
     case 'SecretDeleted': {
       const { namespace, environment, tenant, name } = event.data;
-      return op(namespace, environment, 'sd', tenant ?? '', secretField(tenant, name), '', tenant, 'secrets', name);
+      return viewOp(p, notify, namespace, environment, 'sd', tenant ?? '', secretField(tenant, name), '', tenant, 'secrets', name);
     }
     case 'ManifestPublished': {
       const { namespace, manifest } = event.data;
       const stored = JSON.stringify({ manifest, position: event.position, publishedAt: event.recordedAt });
-      return op(namespace, null, 'mp', '', '', stored, null, null);
+      return viewOp(p, notify, namespace, null, 'mp', '', '', stored, null, null);
     }
     case 'TenantKeyShredded': {
       const { namespace, tenant, keyId } = event.data;
       const stored = JSON.stringify({ keyId, position: event.position, shreddedAt: event.recordedAt });
-      return op(namespace, null, 'ks', tenant, '', stored, tenant, null);
+      return viewOp(p, notify, namespace, null, 'ks', tenant, '', stored, tenant, null);
     }
     default:
       return null;

@@ -30,7 +30,7 @@ const projectorRebuild = async (redis: Redis, log: RecordedEvent[], newer: Recor
   expect(await store.needsRebuild()).toBe(true);
   await store.rebuild({
     eventLog: {
-      readAll: async (after, limit) => log.filter((e) => e.position > after).slice(0, limit),
+      readForViews: async (after, limit) => log.filter((e) => e.position > after).slice(0, limit),
       headPosition: async () => log.at(-1)!.position,
     },
     dropDelayMs: 0,

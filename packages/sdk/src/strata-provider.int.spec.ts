@@ -88,7 +88,7 @@ describe('StrataProvider events from the real client', () => {
           const rebuilt = new RedisViewStore({ redis: await own.redis(), prefix });
           await rebuilt.rebuild({
             eventLog: {
-              readAll: async (after, limit) => log.filter((e) => e.position > after).slice(0, limit),
+              readForViews: async (after, limit) => log.filter((e) => e.position > after).slice(0, limit),
               headPosition: async () => log.at(-1)!.position,
             },
             dropDelayMs: 0,

@@ -1,5 +1,11 @@
 import { StrataError } from './errors.js';
-import { environmentEventTypes, namespaceWideEventTypes, type EventType, type ProjectedEvent, type RecordedEvent } from './events.js';
+import {
+  environmentEventTypes,
+  namespaceWideEventTypes,
+  type EventType,
+  type ProjectedEvent,
+  type RecordedEvent,
+} from './events.js';
 import { evaluateFlag, resolveFlag as resolveFlagIn, type FlagEvaluation } from './flags.js';
 import type {
   ApplyResult,

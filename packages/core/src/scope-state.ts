@@ -1,4 +1,4 @@
-import type { FlagdDefinition, FlagVariant, ManifestDocument, ProjectedEvent, RecordedEvent, SecretEnvelope } from './events.js';
+import type { FlagdDefinition, FlagVariant, ManifestDocument, ProjectedEvent, SecretEnvelope } from './events.js';
 
 /**
  * The state of one namespace + environment: everything resolution, flag evaluation, the command

@@ -51,4 +51,10 @@ export const eventOfRow = (row: EventRow): RecordedEvent =>
 
 /** The projected event a `viewColumns` row holds, in its stored schema version. */
 export const projectedOfRow = (row: ViewRow): ProjectedEvent =>
-  ({ position: Number(row[0]), type: row[1], schemaVersion: row[2], data: row[3], recordedAt: row[4] }) as ProjectedEvent;
+  ({
+    position: Number(row[0]),
+    type: row[1],
+    schemaVersion: row[2],
+    data: row[3],
+    recordedAt: row[4],
+  }) as ProjectedEvent;

@@ -153,11 +153,35 @@ export const viewOpOf = (event: ProjectedEvent, notify = true): ViewOp | null =>
         addedAt: event.recordedAt,
         previousReadableUntil,
       });
-      return viewOp(p, notify, namespace, environment, 'sa', tenant ?? '', secretField(tenant, name), entry, tenant, 'secrets', name);
+      return viewOp(
+        p,
+        notify,
+        namespace,
+        environment,
+        'sa',
+        tenant ?? '',
+        secretField(tenant, name),
+        entry,
+        tenant,
+        'secrets',
+        name,
+      );
     }
     case 'SecretDeleted': {
       const { namespace, environment, tenant, name } = event.data;
-      return viewOp(p, notify, namespace, environment, 'sd', tenant ?? '', secretField(tenant, name), '', tenant, 'secrets', name);
+      return viewOp(
+        p,
+        notify,
+        namespace,
+        environment,
+        'sd',
+        tenant ?? '',
+        secretField(tenant, name),
+        '',
+        tenant,
+        'secrets',
+        name,
+      );
     }
     case 'ManifestPublished': {
       const { namespace, manifest } = event.data;

@@ -354,5 +354,34 @@ export const testEventLog = (name: string, factory: EventLogFactory): void => {
         versions.set(event.streamId, event.streamVersion);
       }
     });
+
+    it('reads the same pages for views: what readAll answers, narrowed to what views fold', async () => {
+      const head = await log.headPosition();
+      for (const [after, limit] of [
+        [0, head],
+        [2, 3],
+        [head, 10],
+      ] as const) {
+        const narrowed = (await log.readAll(after, limit)).map(
+          ({ position, type, schemaVersion, data, recordedAt }) => ({
+            position,
+            type,
+            schemaVersion,
+            data,
+            recordedAt,
+          }),
+        );
+        expect(
+          (await log.readForViews(after, limit)).map(({ position, type, schemaVersion, data, recordedAt }) => ({
+            position,
+            type,
+            schemaVersion,
+            data,
+            recordedAt,
+          })),
+        ).toEqual(narrowed);
+      }
+      expect((await log.readForViews(0, head)).length).toBe(head);
+    });
   });
 };

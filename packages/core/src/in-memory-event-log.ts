@@ -11,6 +11,7 @@ import type {
   IdempotentResult,
   IdGenerator,
   StreamAppend,
+  StreamRead,
 } from './ports.js';
 import { sha256Hex } from './sha256.js';
 import { validateNewEvents, type ValidatedEvent } from './validate-new-events.js';
@@ -90,6 +91,10 @@ export class InMemoryEventLog implements EventLog {
 
   async readStream(streamId: string, fromVersion = 1): Promise<RecordedEvent[]> {
     return this.#events.filter((e) => e.streamId === streamId && e.streamVersion >= fromVersion);
+  }
+
+  async readStreams(reads: readonly StreamRead[]): Promise<RecordedEvent[][]> {
+    return Promise.all(reads.map(({ streamId, fromVersion }) => this.readStream(streamId, fromVersion)));
   }
 
   async streamVersion(streamId: string): Promise<number> {

@@ -95,6 +95,12 @@ export interface IdempotentResult {
   streamVersion: number;
 }
 
+/** One stream of a `readStreams` call, from `fromVersion` (inclusive, 1-based) on. */
+export interface StreamRead {
+  streamId: string;
+  fromVersion: number;
+}
+
 export interface EventLog {
   /** Appends all events to one stream in one transaction, or none of them. */
   append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
@@ -105,6 +111,11 @@ export interface EventLog {
   appendAll(appends: StreamAppend[], options?: { idempotencyKey?: string }): Promise<AppendAllResult>;
   /** The stream's events from `fromVersion` (inclusive, 1-based) on. */
   readStream(streamId: string, fromVersion?: number): Promise<RecordedEvent[]>;
+  /**
+   * `readStream` for several streams at once, in one round trip: one list per read, in the order
+   * asked. A command reads its scope's two or three streams this way before every write.
+   */
+  readStreams(reads: readonly StreamRead[]): Promise<RecordedEvent[][]>;
   /** The current version of a stream, 0 when it has no events. */
   streamVersion(streamId: string): Promise<number>;
   /**

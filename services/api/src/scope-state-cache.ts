@@ -28,7 +28,7 @@ interface StreamCache {
  * Current state of a scope for deciding commands, read from the LOG (never from Redis views,
  * which may lag): the namespace's manifest stream plus the scope's own stream, folded with core's
  * `fold`. Each stream's events are cached in memory and caught up with `readStream(fromVersion)`,
- * so a write costs one small read per stream. Folded states are cached per scope and advanced
+ * so a write costs one small read of the log for all of them. Folded states are cached per scope and advanced
  * incrementally; when a catch-up brings an event older than the folded position (streams read a
  * moment apart), the scope is refolded from the cached events, because `evolve` skips anything at
  * or below the state's position.
@@ -59,27 +59,40 @@ export class ScopeStateCache {
 
   /** Catches the stream up with the log; returns its cached events, oldest first. */
   async stream(streamId: string): Promise<StreamCache> {
-    let cache = this.#streams.get(streamId);
-    if (!cache) {
-      cache = { events: [], version: 0 };
-      this.#streams.set(streamId, cache);
-    }
-    const fresh = await this.log.readStream(streamId, cache.version + 1);
-    let grew = false;
-    for (const event of fresh) {
-      if (event.streamVersion <= cache.version) continue;
-      cache.events.push(event);
-      cache.version = event.streamVersion;
-      grew = true;
-    }
-    // Sized again (which may evict the least recently used streams): lru-cache keeps the size of a
-    // value set again as it was, so it is taken out first. A stream larger than the whole bound is
-    // not kept, and is read from the log whenever it is needed.
-    if (grew && this.#streams.get(streamId) === cache) {
-      this.#streams.delete(streamId);
-      this.#streams.set(streamId, cache);
-    }
-    return cache;
+    return (await this.streams([streamId]))[0]!;
+  }
+
+  /** `stream` for several streams, caught up in one read of the log. */
+  async streams(streamIds: readonly string[]): Promise<StreamCache[]> {
+    const caches = streamIds.map((streamId) => {
+      let cache = this.#streams.get(streamId);
+      if (!cache) {
+        cache = { events: [], version: 0 };
+        this.#streams.set(streamId, cache);
+      }
+      return cache;
+    });
+    const fresh = await this.log.readStreams(
+      streamIds.map((streamId, i) => ({ streamId, fromVersion: caches[i]!.version + 1 })),
+    );
+    streamIds.forEach((streamId, i) => {
+      const cache = caches[i]!;
+      let grew = false;
+      for (const event of fresh[i]!) {
+        if (event.streamVersion <= cache.version) continue;
+        cache.events.push(event);
+        cache.version = event.streamVersion;
+        grew = true;
+      }
+      // Sized again (which may evict the least recently used streams): lru-cache keeps the size of a
+      // value set again as it was, so it is taken out first. A stream larger than the whole bound is
+      // not kept, and is read from the log whenever it is needed.
+      if (grew && this.#streams.get(streamId) === cache) {
+        this.#streams.delete(streamId);
+        this.#streams.set(streamId, cache);
+      }
+    });
+    return caches;
   }
 
   /**
@@ -91,7 +104,7 @@ export class ScopeStateCache {
     const envId = streamIds.environment(namespace, environment);
     const ids =
       tenant === null ? [manifestId, envId] : [manifestId, envId, streamIds.tenant(namespace, environment, tenant)];
-    const caches = await Promise.all(ids.map((id) => this.stream(id)));
+    const caches = await this.streams(ids);
     const key = ids.join('|');
     const cached = this.#states.get(key);
     let state: NamespaceEnvState;

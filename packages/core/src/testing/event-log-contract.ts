@@ -74,6 +74,25 @@ export const testEventLog = (name: string, factory: EventLogFactory): void => {
       expect(await log.readStream('env:nothing/here')).toEqual([]);
     });
 
+    it('reads several streams in one call, each from its own version, in the order asked', async () => {
+      const scope = 'env:many/prod';
+      const tenant = 'tenant:many/prod/t1';
+      const event = (value: number) => configValueSet('a.b', value, { namespace: 'many' });
+      await log.append(scope, [event(1), event(2), event(3)], { expectedVersion: 'no_stream' });
+      await log.append(tenant, [event(4)], { expectedVersion: 'no_stream' });
+      const reads = [
+        { streamId: tenant, fromVersion: 1 },
+        { streamId: 'env:nothing/here', fromVersion: 1 },
+        { streamId: scope, fromVersion: 2 },
+        { streamId: scope, fromVersion: 4 },
+        { streamId: tenant, fromVersion: 1 },
+      ];
+      const answers = await log.readStreams(reads);
+      expect(answers).toEqual(await Promise.all(reads.map((r) => log.readStream(r.streamId, r.fromVersion))));
+      expect(answers.map((events) => events.map((e) => e.streamVersion))).toEqual([[1], [], [2, 3], [], [1]]);
+      expect(await log.readStreams([])).toEqual([]);
+    });
+
     it('appends only on the expected version: a number, no_stream or any', async () => {
       const stream = 'env:versions/prod';
       const event = configValueSet('a.b', 1, { namespace: 'versions' });

@@ -26,12 +26,14 @@ interface StreamCache {
 
 /**
  * Current state of a scope for deciding commands, read from the LOG (never from Redis views,
- * which may lag): the namespace's manifest stream plus the scope's own stream, folded with core's
- * `fold`. Each stream's events are cached in memory and caught up with `readStream(fromVersion)`,
- * so a write costs one small read of the log for all of them. Folded states are cached per scope and advanced
- * incrementally; when a catch-up brings an event older than the folded position (streams read a
- * moment apart), the scope is refolded from the cached events, because `evolve` skips anything at
- * or below the state's position.
+ * which may lag): the namespace's manifest stream plus the scope's own streams, folded with core's
+ * `fold`. Folded states are cached per scope with the stream versions they hold, and a write
+ * advances one with what its streams gained since, all streams in one `readStreams` (one
+ * statement, so one snapshot of the log): appends commit in position order, so what that read
+ * brings lies after everything already folded, and the state needs no events kept in memory. A
+ * scope's streams may grow without bound (a busy environment over years); a write still reads only
+ * what is new. Streams read whole (`stream`: the manifest in force, a history entry's stream)
+ * keep their events cached and caught up with `readStream(fromVersion)`.
  */
 export class ScopeStateCache {
   // Bounded by least recent use, the streams also by the events they hold in all (a stream grows with
@@ -59,40 +61,27 @@ export class ScopeStateCache {
 
   /** Catches the stream up with the log; returns its cached events, oldest first. */
   async stream(streamId: string): Promise<StreamCache> {
-    return (await this.streams([streamId]))[0]!;
-  }
-
-  /** `stream` for several streams, caught up in one read of the log. */
-  async streams(streamIds: readonly string[]): Promise<StreamCache[]> {
-    const caches = streamIds.map((streamId) => {
-      let cache = this.#streams.get(streamId);
-      if (!cache) {
-        cache = { events: [], version: 0 };
-        this.#streams.set(streamId, cache);
-      }
-      return cache;
-    });
-    const fresh = await this.log.readStreams(
-      streamIds.map((streamId, i) => ({ streamId, fromVersion: caches[i]!.version + 1 })),
-    );
-    streamIds.forEach((streamId, i) => {
-      const cache = caches[i]!;
-      let grew = false;
-      for (const event of fresh[i]!) {
-        if (event.streamVersion <= cache.version) continue;
-        cache.events.push(event);
-        cache.version = event.streamVersion;
-        grew = true;
-      }
-      // Sized again (which may evict the least recently used streams): lru-cache keeps the size of a
-      // value set again as it was, so it is taken out first. A stream larger than the whole bound is
-      // not kept, and is read from the log whenever it is needed.
-      if (grew && this.#streams.get(streamId) === cache) {
-        this.#streams.delete(streamId);
-        this.#streams.set(streamId, cache);
-      }
-    });
-    return caches;
+    let cache = this.#streams.get(streamId);
+    if (!cache) {
+      cache = { events: [], version: 0 };
+      this.#streams.set(streamId, cache);
+    }
+    const fresh = await this.log.readStream(streamId, cache.version + 1);
+    let grew = false;
+    for (const event of fresh) {
+      if (event.streamVersion <= cache.version) continue;
+      cache.events.push(event);
+      cache.version = event.streamVersion;
+      grew = true;
+    }
+    // Sized again (which may evict the least recently used streams): lru-cache keeps the size of a
+    // value set again as it was, so it is taken out first. A stream larger than the whole bound is
+    // not kept, and is read from the log whenever it is needed.
+    if (grew && this.#streams.get(streamId) === cache) {
+      this.#streams.delete(streamId);
+      this.#streams.set(streamId, cache);
+    }
+    return cache;
   }
 
   /**
@@ -104,41 +93,26 @@ export class ScopeStateCache {
     const envId = streamIds.environment(namespace, environment);
     const ids =
       tenant === null ? [manifestId, envId] : [manifestId, envId, streamIds.tenant(namespace, environment, tenant)];
-    const caches = await this.streams(ids);
     const key = ids.join('|');
     const cached = this.#states.get(key);
+    const since = (id: string) => cached?.versions.get(id) ?? 0;
+    let fresh = await this.log.readStreams(ids.map((streamId) => ({ streamId, fromVersion: since(streamId) + 1 })));
+    let events = fresh.flat().sort((a, b) => a.position - b.position);
     let state: NamespaceEnvState;
-    if (cached) {
-      const fresh: RecordedEvent[] = [];
-      ids.forEach((id, i) => {
-        const from = cached.versions.get(id) ?? 0;
-        for (const e of caches[i]!.events) if (e.streamVersion > from) fresh.push(e);
-      });
-      fresh.sort((a, b) => a.position - b.position);
-      state =
-        fresh.length === 0
-          ? cached.state
-          : fresh[0]!.position > cached.state.position
-            ? fold(cached.state, fresh)
-            : foldAll(
-                namespace,
-                environment,
-                caches.map((c) => c.events),
-              );
-    } else
-      state = foldAll(
-        namespace,
-        environment,
-        caches.map((c) => c.events),
-      );
-    this.#states.set(key, { state, versions: new Map(ids.map((id, i) => [id, caches[i]!.version])) });
-    const scopeCache = caches[caches.length - 1]!;
-    return {
-      state,
-      streamId: ids[ids.length - 1]!,
-      streamVersion: scopeCache.version,
-      manifestVersion: caches[0]!.version,
-    };
+    if (!cached) state = fold(initialState(namespace, environment), events);
+    else if (events.length === 0) state = cached.state;
+    else if (events[0]!.position > cached.state.position) state = fold(cached.state, events);
+    else {
+      // Only if appends ever committed out of position order: `evolve` skips what lies at or below
+      // the state's position, so the scope is folded again from the start.
+      fresh = await this.log.readStreams(ids.map((streamId) => ({ streamId, fromVersion: 1 })));
+      events = fresh.flat().sort((a, b) => a.position - b.position);
+      state = fold(initialState(namespace, environment), events);
+    }
+    const versions = new Map(ids.map((id, i) => [id, fresh[i]!.at(-1)?.streamVersion ?? since(id)]));
+    this.#states.set(key, { state, versions });
+    const streamId = ids[ids.length - 1]!;
+    return { state, streamId, streamVersion: versions.get(streamId)!, manifestVersion: versions.get(manifestId)! };
   }
 
   /** The namespace's manifest in force, from its (cached) manifest stream; null before the first. */
@@ -151,9 +125,3 @@ export class ScopeStateCache {
     return null;
   }
 }
-
-const foldAll = (namespace: string, environment: string, streams: RecordedEvent[][]): NamespaceEnvState =>
-  fold(
-    initialState(namespace, environment),
-    streams.flat().sort((a, b) => a.position - b.position),
-  );

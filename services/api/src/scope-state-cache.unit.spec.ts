@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { fold, initialState, InMemoryEventLog, stateToJson, streamIds, type NewEvent } from '@strata/core';
+import {
+  fold,
+  initialState,
+  InMemoryEventLog,
+  stateToJson,
+  streamIds,
+  type NewEvent,
+  type StreamRead,
+} from '@strata/core';
 import { sampleManifest } from '@strata/core/testing';
 import { ScopeStateCache } from './scope-state-cache.js';
 
@@ -43,5 +51,33 @@ describe('ScopeStateCache', () => {
     }
     expect(cache.cachedEvents).toBeLessThanOrEqual(50);
     expect((await cache.manifest('shop'))?.keys['limits.rpm']).toBeDefined();
+  });
+
+  it('advances a scope by what its streams gained since, however long they grew beyond maxEvents', async () => {
+    class CountingLog extends InMemoryEventLog {
+      read = 0;
+      override async readStreams(reads: readonly StreamRead[]) {
+        const answers = await super.readStreams(reads);
+        this.read += answers.reduce((sum, events) => sum + events.length, 0);
+        return answers;
+      }
+    }
+    const log = new CountingLog();
+    const cache = new ScopeStateCache(log, 100, 50);
+    await log.append(streamIds.manifest('shop'), [
+      { type: 'ManifestPublished', data: { namespace: 'shop', manifest: sampleManifest(1) }, metadata },
+    ]);
+    const env = streamIds.environment('shop', 'prod');
+    for (let round = 1; round <= 200; round++) {
+      const before = log.read;
+      const { streamVersion } = await cache.load('shop', 'prod', null);
+      // The first load reads the manifest; every later one only the previous round's event.
+      expect(log.read - before).toBe(1);
+      expect(streamVersion).toBe(round - 1);
+      expect((await log.append(env, [set(null, round)], { expectedVersion: streamVersion })).ok).toBe(true);
+    }
+    const { state, streamVersion, manifestVersion } = await cache.load('shop', 'prod', null);
+    expect([streamVersion, manifestVersion]).toEqual([200, 1]);
+    expect(stateToJson(state)).toEqual(stateToJson(fold(initialState('shop', 'prod'), await log.readAll(0, 1_000))));
   });
 });

@@ -43,10 +43,16 @@ const timer = setInterval(() => {
     reads++;
   }
 }, 10);
+// Heap used once a second, for the bench's live-heap row.
+const heapTimer = setInterval(
+  () => process.stdout.write(`${JSON.stringify({ heap: process.memoryUsage().heapUsed, at: now() })}\n`),
+  1_000,
+);
 process.stdout.write('ready\n');
 process.stdin.resume();
 process.stdin.on('end', () => {
   clearInterval(timer);
+  clearInterval(heapTimer);
   process.stdout.write(
     `${JSON.stringify({ reads, seconds: (performance.now() - started) / 1000, errors, rssStart, rssEnd: process.memoryUsage().rss, sink })}\n`,
   );

@@ -38,7 +38,15 @@ export const mixedBench = async (): Promise<void> => {
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const url = `http://127.0.0.1:${port}`;
   const token = `bench-${runId()}-admin-token-long-enough`;
-  const env = { ...services.env, PORT: String(port), STRATA_ADMIN_TOKEN: token, LOG_LEVEL: 'warn' };
+  const metricsPorts = { relay: port + 1, projector: port + 2 };
+  const env = {
+    ...services.env,
+    PORT: String(port),
+    STRATA_ADMIN_TOKEN: token,
+    LOG_LEVEL: 'warn',
+    RELAY_METRICS_PORT: String(metricsPorts.relay),
+    PROJECTOR_METRICS_PORT: String(metricsPorts.projector),
+  };
   await using api = startTsChild(path.join(root, 'services/api/src/main.ts'), [], env);
   // A bounded pool, as a real client has: fetch's default opens a socket per request while the API is
   // behind, and the API's RSS would then measure the bench's idle sockets rather than the API.
@@ -109,6 +117,26 @@ export const mixedBench = async (): Promise<void> => {
   const rssNow = () => Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));
   const rssStart = rssNow();
   let rssWarm = rssStart;
+  // Live heap: V8 sizes its heap (and so RSS) to the allocation rate, so RSS alone cannot tell a
+  // leak from a heap that grew once. Heap used is sampled every second from each service's
+  // /metrics (the SDK child prints its own); the lowest sample of a window is about what survived
+  // the last collection.
+  const metricsUrls = {
+    api: `${url}/metrics`,
+    relay: `http://127.0.0.1:${metricsPorts.relay}/metrics`,
+    projector: `http://127.0.0.1:${metricsPorts.projector}/metrics`,
+  };
+  const heapSamples: { at: number; name: string; bytes: number }[] = [];
+  const heapTimer = setInterval(() => {
+    for (const [name, metricsUrl] of Object.entries(metricsUrls))
+      void fetch(metricsUrl)
+        .then((r) => r.text())
+        .then((text) => {
+          const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]);
+          if (Number.isFinite(bytes)) heapSamples.push({ at: now(), name, bytes });
+        })
+        .catch(() => undefined);
+  }, 1_000);
 
   // Writes paced at writesPerSecond, never waiting for one to finish before the next is due; the
   // first warmupSeconds of them are the warm-up.
@@ -146,11 +174,13 @@ export const mixedBench = async (): Promise<void> => {
     );
   }
   await Promise.all(pending);
-  const elapsed = (now() - measuredFrom) / 1000;
+  const writesDone = now();
+  const elapsed = (writesDone - measuredFrom) / 1000;
   await writers.close();
   const lastSeen = () => sdk.lines.some((l) => l.value === total);
   for (const until = now() + 10_000; !lastSeen() && now() < until;) await sleep(20);
   const rssEnd = rssNow();
+  clearInterval(heapTimer);
   sdk.child.stdin!.end();
   for (const until = now() + 5_000; !sdk.lines.some((l) => 'reads' in l) && now() < until;) await sleep(20);
   const summary = sdk.lines.find((l) => 'reads' in l) as
@@ -225,6 +255,26 @@ export const mixedBench = async (): Promise<void> => {
     peerName: 'no peer',
     ratio: null,
     target: 'no error',
+  });
+  for (const line of sdk.lines)
+    if (typeof line.heap === 'number' && typeof line.at === 'number')
+      heapSamples.push({ at: line.at, name: 'sdk', bytes: line.heap });
+  const lowestHeap = (name: string, from: number, to: number) =>
+    Math.min(...heapSamples.filter((h) => h.name === name && h.at >= from && h.at < to).map((h) => h.bytes));
+  const heaps = Object.keys(processes)
+    .map(
+      (name) =>
+        `${name} ${mib(lowestHeap(name, measuredFrom, measuredFrom + 10_000))} → ${mib(lowestHeap(name, writesDone - 10_000, writesDone))}`,
+    )
+    .join(', ');
+  record({
+    benchmark: 'mixed',
+    metric: 'live heap: lowest heap used in the first 10 s after the warm-up → in the last 10 s of the load',
+    ours: heaps,
+    peer: '—',
+    peerName: 'no peer',
+    ratio: null,
+    target: 'flat',
   });
   record({
     benchmark: 'mixed',

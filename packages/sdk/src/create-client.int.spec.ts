@@ -9,7 +9,7 @@ import type { RecordedEvent } from '@strata/core';
 import { testRedis } from '@strata/testing';
 import { EventFactory, shopManifest } from '@strata/core/testing';
 import { expectShopConfigReads, shopConfig } from '../test/shop-config.js';
-import { applySilently, prodClient, seedViews } from '../test/view-fixture.js';
+import { applySilently, liveViewStore, prodClient, seedViews } from '../test/view-fixture.js';
 import { createClient } from './create-client.js';
 import type { ChangeEvent, StrataClient } from './strata-client.js';
 import { StrataProvider } from './strata-provider.js';
@@ -130,6 +130,29 @@ describe('createClient (Redis views)', () => {
     await until(() => client.get('rate_limit.requests_per_minute', { tenant: 'acme' }) === 42, 3_000, 'convergence');
     expect(client.get('checkout.currency', { tenant: 'acme' })).toBe('USD');
     expect(client.status().position).toBe(f.position);
+  });
+
+  it('given no view generation yet, when the first one goes live without a change for this view, then the client loads it', async () => {
+    // A cold start: the SDK comes up while the projector's first rebuild is still running; the
+    // rebuild's switch is announced on the global channel only, and nothing may be written after it.
+    await using redis = await testRedis();
+    const namespace = `ns${Math.random().toString(36).slice(2, 8)}`;
+    const f = new EventFactory(namespace, 'prod');
+    const errors: unknown[] = [];
+    await using client = prodClient(redis, namespace, {
+      safetyCheckIntervalMs: 200,
+      hooks: { onError: (error) => errors.push(error) },
+    });
+    const ready = client.ready();
+    await until(() => errors.length > 0, 3_000, 'the first load to find no generation');
+    expect(String(errors[0])).toMatch(/no live Redis view generation/);
+    await sleep(1_000); // five safety checks, each trying the load again
+    expect(errors).toHaveLength(1); // said once, not once per attempt
+    await liveViewStore(redis.client, redis.prefix);
+    await applySilently(redis.client, redis.prefix, f.set('checkout.currency', 'USD'));
+    await ready;
+    await client.waitFor(f.position, 3_000);
+    expect(client.status()).toMatchObject({ ready: true, position: f.position });
   });
 
   it('given a lost notification, when the next one arrives, then the count gap triggers a reload at once', async () => {

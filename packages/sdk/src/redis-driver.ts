@@ -80,6 +80,8 @@ export class RedisDriver implements ClientDriver {
    */
   private reloadPending = false;
   private closed = false;
+  /** A reload found no live generation and said so; reset by the next load that succeeds. */
+  private noGenerationReported = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RedisDriverOptions) {
@@ -298,9 +300,13 @@ export class RedisDriver implements ClientDriver {
     this.reloadPending = true;
     const reply = await this.read('env', this.lazy ? [...this.loadedTenants] : '*');
     if (!reply) {
-      this.sink?.error(new Error('no live Redis view generation (rebuild in progress?)'));
+      // Once until a load succeeds: the safety check tries again every interval meanwhile.
+      if (!this.noGenerationReported)
+        this.sink?.error(new Error('no live Redis view generation (rebuild in progress?)'));
+      this.noGenerationReported = true;
       return;
     }
+    this.noGenerationReported = false;
     const previous = this.state;
     const next = this.emptyState();
     next.manifest = reply.manifest?.manifest ?? null;
@@ -342,10 +348,15 @@ export class RedisDriver implements ClientDriver {
   /**
    * Compares the view's position with the local one. When the view is ahead and stays ahead for a
    * moment (notifications in flight get that moment to arrive), a notification was lost: reload.
+   * Before the first successful load, it is that load, tried again.
    */
   private async safetyCheck(): Promise<void> {
-    if (this.closed || !this.loaded) return;
+    if (this.closed || !this.subscribed) return;
     try {
+      // Nothing loaded yet: the first load found no live generation (a projector's first rebuild
+      // still running). Its switch is announced on the global channel only, which this client does
+      // not follow, and nothing may be written for this view for a long time: try again.
+      if (!this.loaded) return await this.enqueue(async () => (this.loaded ? undefined : this.reload()));
       const head = await this.read('head', []);
       if (!head) return;
       const due = () => this.reloadPending || this.behind(head);

@@ -259,12 +259,14 @@ export const mixedBench = async (): Promise<void> => {
   for (const line of sdk.lines)
     if (typeof line.heap === 'number' && typeof line.at === 'number')
       heapSamples.push({ at: line.at, name: 'sdk', bytes: line.heap });
-  const lowestHeap = (name: string, from: number, to: number) =>
-    Math.min(...heapSamples.filter((h) => h.name === name && h.at >= from && h.at < to).map((h) => h.bytes));
+  const lowestHeap = (name: string, from: number, to: number) => {
+    const samples = heapSamples.filter((h) => h.name === name && h.at >= from && h.at < to).map((h) => h.bytes);
+    return samples.length === 0 ? 'no sample' : mib(Math.min(...samples));
+  };
   const heaps = Object.keys(processes)
     .map(
       (name) =>
-        `${name} ${mib(lowestHeap(name, measuredFrom, measuredFrom + 10_000))} → ${mib(lowestHeap(name, writesDone - 10_000, writesDone))}`,
+        `${name} ${lowestHeap(name, measuredFrom, measuredFrom + 10_000)} → ${lowestHeap(name, writesDone - 10_000, writesDone)}`,
     )
     .join(', ');
   record({

@@ -88,7 +88,6 @@ export class ResolvedConfigCache {
     }
     if (this.#size >= this.maxEntries) {
       this.#views.clear();
-      this.#size = 0;
       this.#views.set(namespace, (environments = new Map([[environment, view]])));
       this.#size = view.answers.size;
     }

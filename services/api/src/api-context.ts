@@ -145,11 +145,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal: Principal | null;
     /**
-     * The matched route's pattern (null: unmatched) and access declaration, read once by the first
-     * hook: Fastify builds `request.routeOptions` anew on every access.
+     * The matched route's pattern (null: unmatched), set by the route's first hook for the metrics:
+     * Fastify builds `request.routeOptions` anew on every access.
      */
     routeUrl: string | null;
-    routeAccess: RouteAccess | null;
   }
   interface FastifyContextConfig {
     access?: RouteAccess;

@@ -5,7 +5,7 @@ import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-z
 import { StrataError } from '@strata/core';
 import { createPinoLogger } from '@strata/service-runtime';
 import { authorize, type Principal, type Target } from './access-policy.js';
-import { defaultLimits, type ApiContext, type ApiDeps } from './api-context.js';
+import { defaultLimits, type ApiContext, type ApiDeps, type RouteAccess } from './api-context.js';
 import { ApiTokens, type Authentication } from './api-tokens.js';
 import { AuthBackoff } from './auth-backoff.js';
 import { CommandRunner } from './command-runner.js';
@@ -124,7 +124,6 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
 
   app.decorateRequest('principal', null);
   app.decorateRequest('routeUrl', null);
-  app.decorateRequest('routeAccess', null);
   app.addHook('onClose', () => pointInTime.close());
   let tailErrorLoggedAt = 0;
   const tail = new LogTail({
@@ -161,19 +160,21 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
       ? refuse(request, authentication.reason, authentication.refused)
       : admit(request, authentication.principal);
 
-  // Hot-path hooks are callback style: a known token is checked without a promise.
-  // Authentication, deny by default: every route needs a valid token unless it declares itself public.
-  app.addHook('onRequest', (request, _reply, done) => {
-    const { url, config } = request.routeOptions;
-    request.routeUrl = url ?? null;
-    request.routeAccess = config?.access ?? null;
-    // Unmatched requests go to the 404 handler; the docs UI and public routes need no token.
-    if (url === undefined || url.startsWith('/docs') || request.routeAccess?.public === true) return done();
+  type Done = (error?: Error) => void;
+
+  /**
+   * Authenticates the caller, deny by default: the token, then the rate bucket. A token this
+   * instance verified moments ago passes even from a client that is backing off: an address shared
+   * by many clients (NAT, a proxy) must not lock out the ones that hold a valid token.
+   */
+  const authenticate = (
+    request: FastifyRequest,
+    done: Done,
+    then: (request: FastifyRequest) => StrataError | undefined,
+  ) => {
     const token = bearer(request);
     const known = token ? context.tokens.known(token) : undefined;
-    // A token this instance verified moments ago passes even from a client that is backing off: an
-    // address shared by many clients (NAT, a proxy) must not lock out the ones that hold a valid token.
-    if (known && 'principal' in known) return done(admit(request, known.principal));
+    if (known && 'principal' in known) return done(admit(request, known.principal) ?? then(request));
     const wait = backoff.waitSeconds(request.ip);
     if (wait > 0) {
       context.metrics.authBackedOff();
@@ -191,26 +192,60 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
           'send Authorization: Bearer <token>',
         ),
       );
-    if (known) return done(answer(request, known));
-    context.tokens.authenticate(token).then((authentication) => done(answer(request, authentication)), done);
-  });
+    const conclude = (authentication: Authentication) => done(answer(request, authentication) ?? then(request));
+    if (known) return conclude(known);
+    context.tokens.authenticate(token).then(conclude, done);
+  };
 
-  // Authorization runs before validation: a caller learns nothing about a scope it may not touch.
-  // Targets only compare strings, so unvalidated parameters are harmless here.
-  app.addHook('preValidation', (request, _reply, done) => {
-    const access = request.routeAccess;
-    if (access?.public) return done();
-    if (request.routeUrl === null || request.routeUrl.startsWith('/docs')) return done();
-    const principal = request.principal;
-    if (!principal) return done(new StrataError('UNAUTHENTICATED', 'send Authorization: Bearer <token>'));
-    if (access?.authenticated === true) return done();
-    if (!access?.permission) return done(new StrataError('FORBIDDEN', 'this route grants no permission'));
+  /** Whether the authenticated caller may do what the route's access declares to what the request targets. */
+  const authorized = (request: FastifyRequest, access: RouteAccess | undefined): StrataError | undefined => {
+    if (access?.authenticated === true) return undefined;
+    if (!access?.permission) return new StrataError('FORBIDDEN', 'this route grants no permission');
     try {
-      authorize(principal, access.permission, (access.target ?? defaultTarget)(request));
+      authorize(request.principal!, access.permission, (access.target ?? defaultTarget)(request));
     } catch (error) {
-      return done(error as Error);
+      return error as StrataError;
     }
-    done();
+    return undefined;
+  };
+
+  // Each route's hooks are bound when the route is added, to what it declares: no per-request look
+  // at `request.routeOptions` (Fastify builds it anew on every access), no hook where none is due.
+  // Hot-path hooks are callback style: a known token is checked without a promise.
+  app.addHook('onRoute', (route) => {
+    const url = route.url ?? route.path;
+    const access = route.config?.access;
+    const hooks = (existing: unknown) =>
+      existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];
+    // The docs UI and public routes need no token.
+    if (url.startsWith('/docs') || access?.public === true) {
+      route.onRequest = [
+        ...hooks(route.onRequest),
+        (request: FastifyRequest, _reply: unknown, done: Done) => {
+          request.routeUrl = url;
+          done();
+        },
+      ];
+      return;
+    }
+    // A target read from the path is known at onRequest; one read from the body (tokens, OFREP) or
+    // the query waits for parsing. Either way authorization runs before validation: a caller learns
+    // nothing about a scope it may not touch, and targets only compare strings, so unvalidated
+    // parameters are harmless here.
+    const fromPath = access?.target === undefined;
+    const then = fromPath ? (request: FastifyRequest) => authorized(request, access) : () => undefined;
+    route.onRequest = [
+      ...hooks(route.onRequest),
+      (request: FastifyRequest, _reply: unknown, done: Done) => {
+        request.routeUrl = url;
+        authenticate(request, done, then);
+      },
+    ];
+    if (!fromPath)
+      route.preValidation = [
+        ...hooks(route.preValidation),
+        (request: FastifyRequest, _reply: unknown, done: Done) => done(authorized(request, access)),
+      ];
   });
 
   app.addHook('onResponse', (request, reply, done) => {

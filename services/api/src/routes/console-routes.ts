@@ -38,10 +38,6 @@ export const consoleRoutes = async (fastify: FastifyInstance, { deps }: ApiConte
 
   const root = (deps.consoleDir === undefined ? consoleDistDir : deps.consoleDir) ?? '';
   await fastify.register(async (scope) => {
-    // The app's files are public: the token is typed in by the user and kept in session storage.
-    scope.addHook('onRoute', (route) => {
-      route.config = { ...route.config, access: { public: true } };
-    });
     scope.addHook('onSend', async (_request, reply: FastifyReply) => {
       reply.header(
         'content-security-policy',
@@ -60,8 +56,10 @@ export const consoleRoutes = async (fastify: FastifyInstance, { deps }: ApiConte
       // Always revalidated: it names the hashed asset files of the current build.
       return reply.header('cache-control', 'no-cache').sendFile('index.html', { cacheControl: false });
     };
-    scope.get('/console', { schema: { hide: true } }, (_request, reply) => index(reply));
-    scope.get<{ Params: { '*': string } }>('/console/*', { schema: { hide: true } }, (request, reply) => {
+    // The app's files are public: the token is typed in by the user and kept in session storage.
+    const publicFile = { config: { access: { public: true } }, schema: { hide: true } };
+    scope.get('/console', publicFile, (_request, reply) => index(reply));
+    scope.get<{ Params: { '*': string } }>('/console/*', publicFile, (request, reply) => {
       const rest = request.params['*'];
       // Vite names assets by content hash: they never change, so they may be cached for good.
       if (rest.startsWith('assets/')) {

@@ -6,6 +6,7 @@
  *   mixed-child.ts <redisUrl> <prefix> <namespace> <environment> <seedPosition> <reads/s>
  */
 import { createClient } from '@strata/sdk';
+import { liveHeapBytes } from '@strata/service-runtime';
 
 const [redisUrl, prefix, namespace, environment, seedPosition, readsPerSecond] = process.argv.slice(2) as [
   string,
@@ -43,9 +44,10 @@ const timer = setInterval(() => {
     reads++;
   }
 }, 10);
-// Heap used once a second, for the bench's live-heap row.
+// The live heap once a second (as the services' strata_heap_live_bytes), for the bench's live-heap row.
+liveHeapBytes();
 const heapTimer = setInterval(
-  () => process.stdout.write(`${JSON.stringify({ heap: process.memoryUsage().heapUsed, at: now() })}\n`),
+  () => process.stdout.write(`${JSON.stringify({ heap: liveHeapBytes(), at: now() })}\n`),
   1_000,
 );
 process.stdout.write('ready\n');

@@ -118,9 +118,9 @@ export const mixedBench = async (): Promise<void> => {
   const rssStart = rssNow();
   let rssWarm = rssStart;
   // Live heap: V8 sizes its heap (and so RSS) to the allocation rate, so RSS alone cannot tell a
-  // leak from a heap that grew once. Heap used is sampled every second from each service's
-  // /metrics (the SDK child prints its own); the lowest sample of a window is about what survived
-  // the last collection.
+  // leak from a heap that grew once, and heap used between collections counts garbage too.
+  // strata_heap_live_bytes (heap used right after the latest full collection) is sampled every
+  // second from each service's /metrics (the SDK child prints the same figure).
   const metricsUrls = {
     api: `${url}/metrics`,
     relay: `http://127.0.0.1:${metricsPorts.relay}/metrics`,
@@ -132,8 +132,8 @@ export const mixedBench = async (): Promise<void> => {
       void fetch(metricsUrl)
         .then((r) => r.text())
         .then((text) => {
-          const bytes = Number(/^nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1]);
-          if (Number.isFinite(bytes)) heapSamples.push({ at: now(), name, bytes });
+          const bytes = Number(/^strata_heap_live_bytes (\S+)/m.exec(text)?.[1]);
+          if (Number.isFinite(bytes) && bytes >= 0) heapSamples.push({ at: now(), name, bytes });
         })
         .catch(() => undefined);
   }, 1_000);
@@ -257,21 +257,19 @@ export const mixedBench = async (): Promise<void> => {
     target: 'no error',
   });
   for (const line of sdk.lines)
-    if (typeof line.heap === 'number' && typeof line.at === 'number')
+    if (typeof line.heap === 'number' && line.heap >= 0 && typeof line.at === 'number')
       heapSamples.push({ at: line.at, name: 'sdk', bytes: line.heap });
-  const lowestHeap = (name: string, from: number, to: number) => {
-    const samples = heapSamples.filter((h) => h.name === name && h.at >= from && h.at < to).map((h) => h.bytes);
-    return samples.length === 0 ? 'no sample' : mib(Math.min(...samples));
+  /** The live heap as of `at`: the figure of the latest full collection before it. */
+  const liveHeapAt = (name: string, at: number) => {
+    const latest = heapSamples.filter((h) => h.name === name && h.at <= at).at(-1);
+    return latest === undefined ? 'no full GC yet' : mib(latest.bytes);
   };
   const heaps = Object.keys(processes)
-    .map(
-      (name) =>
-        `${name} ${lowestHeap(name, measuredFrom, measuredFrom + 10_000)} → ${lowestHeap(name, writesDone - 10_000, writesDone)}`,
-    )
+    .map((name) => `${name} ${liveHeapAt(name, measuredFrom + 10_000)} → ${liveHeapAt(name, writesDone)}`)
     .join(', ');
   record({
     benchmark: 'mixed',
-    metric: 'live heap: lowest heap used in the first 10 s after the warm-up → in the last 10 s of the load',
+    metric: 'live heap (heap used after the latest full GC): 10 s after the warm-up → end of the load',
     ours: heaps,
     peer: '—',
     peerName: 'no peer',

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   Counter,
@@ -18,6 +20,25 @@ describe('createMetricsRegistry', () => {
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(registry.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+  });
+
+  it('reports the live heap: heap used right after the latest full collection', async () => {
+    const registry = createMetricsRegistry();
+    const live = async () => Number(/^strata_heap_live_bytes (\S+)$/m.exec(await registry.metrics())?.[1]);
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let garbage: unknown[] | null = Array.from({ length: 200_000 }, (_, i) => ({ i, s: `value-${i}` }));
+    gc(); // full: `garbage` is still referenced, so it is live
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const withGarbage = await live();
+    expect(garbage.length).toBe(200_000);
+    garbage = null;
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const without = await live();
+    expect(withGarbage).toBeGreaterThan(0);
+    // 200 000 small objects and their strings are well over 8 MiB; all of it is gone after the second collection.
+    expect(withGarbage - without).toBeGreaterThan(8 * 2 ** 20);
   });
 
   it('escapes label values, so a quote, backslash or newline cannot forge a sample', async () => {

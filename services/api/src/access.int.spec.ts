@@ -234,6 +234,31 @@ describe('authentication', () => {
     expect((await api.call('PUT', '/v1/namespaces/..%2F/manifest', { token: null, raw: '{' })).statusCode).toBe(401);
   });
 
+  test('every documented route, and the HEAD of every GET, refuses a caller without a token unless it is public', async () => {
+    // Its own instance: so many refusals from one address would make the shared one back off.
+    await using strangers = await testApi({ authFailureAllowance: 10_000 });
+    const openapi = (await strangers.call('GET', '/openapi.json', { token: null })).json() as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
+    const publicRoutes = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics']);
+    const refused: string[] = [];
+    for (const [path, operations] of Object.entries(openapi.paths)) {
+      const url = path.replace(/\{[^}]+\}/g, 'x');
+      for (const method of Object.keys(operations).map((m) => m.toUpperCase())) {
+        if (publicRoutes.has(`${method} ${path}`)) continue;
+        for (const asked of method === 'GET' ? ['GET', 'HEAD'] : [method]) {
+          const response = await strangers.call(asked as 'GET', url, {
+            token: null,
+            ...(asked === 'GET' || asked === 'HEAD' ? {} : { raw: '{}' }),
+          });
+          if (response.statusCode !== 401) refused.push(`${asked} ${path}: ${response.statusCode}`);
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+    expect(Object.keys(openapi.paths).length).toBeGreaterThan(30);
+  });
+
   test('public endpoints need no token', async () => {
     expect((await api.call('GET', '/healthz', { token: null })).statusCode).toBe(200);
     expect((await api.call('GET', '/readyz', { token: null })).statusCode).toBe(200);

@@ -163,18 +163,19 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   type Done = (error?: Error) => void;
 
   /**
-   * Authenticates the caller, deny by default: the token, then the rate bucket. A token this
+   * Authenticates the caller, deny by default: the token, then the rate bucket, then
+   * `authorizeAfter` (the route's check, when it needs nothing parsed yet). A token this
    * instance verified moments ago passes even from a client that is backing off: an address shared
    * by many clients (NAT, a proxy) must not lock out the ones that hold a valid token.
    */
   const authenticate = (
     request: FastifyRequest,
     done: Done,
-    then: (request: FastifyRequest) => StrataError | undefined,
+    authorizeAfter: (request: FastifyRequest) => StrataError | undefined,
   ) => {
     const token = bearer(request);
     const known = token ? context.tokens.known(token) : undefined;
-    if (known && 'principal' in known) return done(admit(request, known.principal) ?? then(request));
+    if (known && 'principal' in known) return done(admit(request, known.principal) ?? authorizeAfter(request));
     const wait = backoff.waitSeconds(request.ip);
     if (wait > 0) {
       context.metrics.authBackedOff();
@@ -192,7 +193,8 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
           'send Authorization: Bearer <token>',
         ),
       );
-    const conclude = (authentication: Authentication) => done(answer(request, authentication) ?? then(request));
+    const conclude = (authentication: Authentication) =>
+      done(answer(request, authentication) ?? authorizeAfter(request));
     if (known) return conclude(known);
     context.tokens.authenticate(token).then(conclude, done);
   };
@@ -233,12 +235,12 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     // nothing about a scope it may not touch, and targets only compare strings, so unvalidated
     // parameters are harmless here.
     const fromPath = access?.target === undefined;
-    const then = fromPath ? (request: FastifyRequest) => authorized(request, access) : () => undefined;
+    const authorizeAfter = fromPath ? (request: FastifyRequest) => authorized(request, access) : () => undefined;
     route.onRequest = [
       ...hooks(route.onRequest),
       (request: FastifyRequest, _reply: unknown, done: Done) => {
         request.routeUrl = url;
-        authenticate(request, done, then);
+        authenticate(request, done, authorizeAfter);
       },
     ];
     if (!fromPath)

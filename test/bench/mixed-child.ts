@@ -1,8 +1,9 @@
 /**
  * The reading service of the mixed-load benchmark: an SDK client on the Redis views doing
- * `resolve()` for 200 tenants at <reads/s> (paced every 10 ms, catching up when a timer is late), printing `ready`, then one JSON line
- * `{ "value": …, "at": <epoch ms> }` per change it sees of `bench.counter`, and on stdin's end
- * `{ "reads": n, "seconds": s, "errors": n, "rssStart": bytes, "rssEnd": bytes }`.
+ * `resolve()` for 200 tenants at <reads/s> (paced every 10 ms, catching up when a timer is late),
+ * printing `ready`, then one JSON line `{ "value": …, "at": <epoch ms> }` per change it sees of
+ * `bench.counter`, `{ "heap": bytes, "at": … }` once a second (its live heap, -1 before the first
+ * full GC), and on stdin's end `{ "reads": n, "seconds": s, "errors": n, "rssStart": bytes, "rssEnd": bytes }`.
  *   mixed-child.ts <redisUrl> <prefix> <namespace> <environment> <seedPosition> <reads/s>
  */
 import { createClient } from '@strata/sdk';
@@ -44,7 +45,8 @@ const timer = setInterval(() => {
     reads++;
   }
 }, 10);
-// The live heap once a second (as the services' strata_heap_live_bytes), for the bench's live-heap row.
+// The live heap once a second (as the services' strata_heap_live_bytes), for the bench's live-heap
+// row; called once now so it watches collections from the start.
 liveHeapBytes();
 const heapTimer = setInterval(
   () => process.stdout.write(`${JSON.stringify({ heap: liveHeapBytes(), at: now() })}\n`),

@@ -215,7 +215,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
   // at `request.routeOptions` (Fastify builds it anew on every access), no hook where none is due.
   // Hot-path hooks are callback style: a known token is checked without a promise.
   app.addHook('onRoute', (route) => {
-    const url = route.url ?? route.path;
+    const { url } = route;
     const access = route.config?.access;
     const hooks = (existing: unknown) =>
       existing === undefined ? [] : Array.isArray(existing) ? existing : [existing];

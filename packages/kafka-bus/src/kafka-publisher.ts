@@ -9,6 +9,7 @@ import {
   type Producer,
 } from 'kafkajs';
 import { toKafkaMessage } from './event-message.js';
+import './kafkajs-record-encoder.js';
 import { connectionFor, createKafkaClient, isTransientKafkaError, type KafkaClientOptions } from './kafka-client.js';
 
 export interface KafkaPublisherOptions extends KafkaClientOptions {

@@ -58,9 +58,15 @@ type BatchResult =
 
 type BatchAppend = Omit<PendingAppend, 'resolve' | 'reject'>;
 
-/** One call of `strata.append_batch` (migrations/0007): arrays per append and per event. */
-const appendBatchSql =
-  'SELECT strata.append_batch($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8, $9, $10::timestamptz) AS results';
+/**
+ * One call of `strata.append_batch` (migrations/0007): arrays per append and per event. A named
+ * statement, so each connection parses and plans it once rather than on every append.
+ */
+const appendBatchQuery = (values: unknown[]) => ({
+  name: 'strata_append_batch',
+  text: 'SELECT strata.append_batch($1::text[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[], $7::int[], $8, $9, $10::timestamptz) AS results',
+  values,
+});
 /** Joins the events' canonical JSON texts: JSON escapes every control character, so none holds this one. */
 const recordSeparator = '\x1e';
 
@@ -325,7 +331,7 @@ export class PostgresEventLog implements EventLog {
    * decides each append's outcome under the head lock and returns them in order.
    */
   async #commit(batch: PendingAppend[]): Promise<AppendResult[]> {
-    const { rows } = await this.#pool.query<{ results: BatchResult[] }>(appendBatchSql, this.#batchArguments(batch));
+    const { rows } = await this.#pool.query<{ results: BatchResult[] }>(appendBatchQuery(this.#batchArguments(batch)));
     return expandResults(rows[0]?.results, batch);
   }
 
@@ -350,7 +356,7 @@ export class PostgresEventLog implements EventLog {
       await client.query('BEGIN');
       let results: AppendResult[];
       try {
-        const { rows } = await client.query<{ results: BatchResult[] }>(appendBatchSql, this.#batchArguments(entries));
+        const { rows } = await client.query<{ results: BatchResult[] }>(appendBatchQuery(this.#batchArguments(entries)));
         results = expandResults(rows[0]?.results, entries);
       } catch (error) {
         await client.query('ROLLBACK');

@@ -113,7 +113,12 @@ export const encodeRecord: RecordEncoder = (record) => {
   const timestamp = zigzag(timestampDelta);
   const offsetZigzag = zigzag(offsetDelta);
   const bodySize =
-    1 + unsignedVarIntSize(timestamp) + unsignedVarIntSize(offsetZigzag) + bytesSize(keyLength) + bytesSize(valueLength) + headersSize;
+    1 +
+    unsignedVarIntSize(timestamp) +
+    unsignedVarIntSize(offsetZigzag) +
+    bytesSize(keyLength) +
+    bytesSize(valueLength) +
+    headersSize;
   const lengthZigzag = zigzag(bodySize);
   const buf = Buffer.allocUnsafe(unsignedVarIntSize(lengthZigzag) + bodySize);
   let offset = writeUnsignedVarInt(buf, 0, lengthZigzag);
@@ -152,7 +157,6 @@ const installRecordEncoder = () => {
 };
 
 /** Whether kafkajs's produce requests encode records with `encodeRecord` (or an earlier copy of it). */
-export const recordEncoderInstalled = (): boolean =>
-  Boolean((require(recordModulePath) as Installed)[replaced]);
+export const recordEncoderInstalled = (): boolean => Boolean((require(recordModulePath) as Installed)[replaced]);
 
 installRecordEncoder();

@@ -12,7 +12,16 @@ const random = (seed: number) => () => {
   return seed / 0x80000000;
 };
 
-const strings = ['', 'a', 'tenant-42/prod', 'ünïcødé ✓ 𝄞', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(600), '{"json":true}'];
+const strings = [
+  '',
+  'a',
+  'tenant-42/prod',
+  'ünïcødé ✓ 𝄞',
+  'x'.repeat(127),
+  'y'.repeat(128),
+  'z'.repeat(600),
+  '{"json":true}',
+];
 
 describe('encodeRecord', () => {
   it('writes the bytes kafkajs writes, for every shape of key, value, headers and deltas', () => {

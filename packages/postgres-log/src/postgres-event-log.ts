@@ -356,7 +356,9 @@ export class PostgresEventLog implements EventLog {
       await client.query('BEGIN');
       let results: AppendResult[];
       try {
-        const { rows } = await client.query<{ results: BatchResult[] }>(appendBatchQuery(this.#batchArguments(entries)));
+        const { rows } = await client.query<{ results: BatchResult[] }>(
+          appendBatchQuery(this.#batchArguments(entries)),
+        );
         results = expandResults(rows[0]?.results, entries);
       } catch (error) {
         await client.query('ROLLBACK');

@@ -73,7 +73,7 @@ const writeUnsignedVarInt = (buf: Buffer, offset: number, value: number): number
   return offset;
 };
 
-/** A key, value or header value: its byte length (-1 for null) and, for strings, the string. */
+/** The byte length of a key, value or header value as kafkajs writes it: -1 for null, UTF-8 for strings. */
 const byteLengthOf = (value: Buffer | string | null | undefined): number =>
   value == null ? -1 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
 

@@ -498,6 +498,38 @@ describe('strata against the running API', { timeout: 180_000 }, () => {
       }
     }
     expect(await json([...b, 'flags', 'eval', 'search.engine', '-t', 'globex'])).toMatchObject({ reason: 'override' });
+
+    // A file that drops the shorthand's variants removes them (apply sends variants: null).
+    const withoutVariants = structuredClone(docB) as { flags: Record<string, Record<string, unknown>> };
+    delete withoutVariants.flags['new_checkout']!['variants'];
+    writeFileSync(join(work, 'flags-b-plain.json'), JSON.stringify(withoutVariants));
+    expect(await ok([...b, 'plan', 'flags-b-plain.json'])).toContain(
+      '~ flags.new_checkout: on 40% over 2 variants → on 40%, variants removed',
+    );
+    expect(await ok([...b, 'apply', 'flags-b-plain.json'])).toMatch(/^applied 1 change /);
+    expect(await strata([...b, 'plan', 'flags-b-plain.json', '--check'])).toMatchObject({ code: 0 });
+    const plainB = await json<{ flags: Record<string, unknown> }>([...b, 'export']);
+    expect(plainB.flags['new_checkout']).toEqual({ rollout: 40, enabled: true });
+    // The same over HTTP: omitted keeps the variants, null removes them, and the OpenAPI body says so.
+    const put = (body: object) =>
+      fetch(`${url}/v1/namespaces/shop/envs/flags-a/flags/new_checkout`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await put({ rollout: 50, enabled: true })).status).toBe(200);
+    expect((await json<{ flags: Record<string, unknown> }>([...a, 'export'])).flags['new_checkout']).toMatchObject({
+      rollout: 50,
+      variants: [
+        { value: true, weight: 70 },
+        { value: false, weight: 30 },
+      ],
+    });
+    expect((await put({ rollout: 50, enabled: true, variants: null })).status).toBe(200);
+    expect((await json<{ flags: Record<string, unknown> }>([...a, 'export'])).flags['new_checkout']).toEqual({
+      rollout: 50,
+      enabled: true,
+    });
   });
 
   const writerToken = ['tokens', 'create', '--role', 'writer', '--scope', 'shop/prod'];

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryEvent } from '@strata/contracts';
 import { exportDocument, parseDocumentText } from './config-document.js';
 import { foldEvents } from './environment-state.js';
-import { formatPlan, planChanges, unappliable } from './plan-changes.js';
+import { dropsVariants, formatPlan, planChanges, unappliable } from './plan-changes.js';
 import { plaintextProblems, validateDocument } from './validate-document.js';
 import { colorsFor } from './output.js';
 
@@ -165,13 +165,14 @@ describe('flags in documents', () => {
     expect(formatPlan(plan, colors)).toContain('~ tenants.globex.flags.search.engine: no override → variant vector');
   });
 
-  it('cannot apply a file that drops weighted variants: the API keeps them when a write omits them', () => {
+  it('plans a file that drops weighted variants as their removal (apply sends variants: null)', () => {
     const edited = structuredClone(doc);
     edited.flags = { ...edited.flags, new_checkout: { rollout: 40, enabled: true } };
     const plan = planChanges(validateDocument(edited, 'f', {}), source);
-    expect(unappliable(plan).map((c) => c.kind)).toEqual(['flag']);
+    expect(unappliable(plan)).toEqual([]);
+    expect(plan.changes.filter(dropsVariants).map((c) => c.kind === 'flag' && c.flag)).toEqual(['new_checkout']);
     expect(formatPlan(plan, colors)).toContain(
-      '! flags.new_checkout: on 40% over 2 variants → on 40% (the API cannot remove variants',
+      '~ flags.new_checkout: on 40% over 2 variants → on 40%, variants removed',
     );
   });
 

@@ -122,10 +122,10 @@ export const planChanges = (doc: ConfigDocument, state: NamespaceEnvState): Plan
 };
 
 /**
- * A shorthand losing its weighted variants: the API keeps a flag's variants when a write omits
- * them and takes no `variants: null`, so apply could not make the store match.
+ * A shorthand losing its weighted variants: a write that omits them keeps them, so apply sends
+ * `variants: null` for this change.
  */
-const dropsVariants = (c: Change): boolean =>
+export const dropsVariants = (c: Change): boolean =>
   c.kind === 'flag' &&
   c.before !== null &&
   !isDefinition(c.before) &&
@@ -133,9 +133,8 @@ const dropsVariants = (c: Change): boolean =>
   !isDefinition(c.after) &&
   c.after.variants === undefined;
 
-/** Changes `apply` cannot make (secrets, dropped variants): apply refuses the whole file while there are any. */
-export const unappliable = (plan: Plan): PlannedChange[] =>
-  plan.changes.filter((c) => c.kind === 'secret' || dropsVariants(c));
+/** Changes `apply` cannot make (secrets change with `strata secrets`): apply refuses the whole file while there are any. */
+export const unappliable = (plan: Plan): PlannedChange[] => plan.changes.filter((c) => c.kind === 'secret');
 
 const where = (tenant: string | null) => (tenant === null ? '' : `tenants.${tenant}.`);
 
@@ -148,7 +147,7 @@ export const describeChange = (change: Change, colors: Colors): string => {
     case 'unset':
       return `${colors.red('-')} ${where(change.tenant)}config.${change.key} (was ${formatValue(change.before)})`;
     case 'flag':
-      return `${dropsVariants(change) ? colors.red('!') : colors.yellow('~')} flags.${change.flag}: ${change.before ? flagText(change.before) : 'unset'} → ${flagText(change.after)}${dropsVariants(change) ? ' (the API cannot remove variants; set the flag with --definition or keep them in the file)' : ''}`;
+      return `${colors.yellow('~')} flags.${change.flag}: ${change.before ? flagText(change.before) : 'unset'} → ${flagText(change.after)}${dropsVariants(change) ? ', variants removed' : ''}`;
     case 'segment':
       return change.before === undefined
         ? `${colors.green('+')} segments.${change.segment} = ${formatValue(change.after)}`

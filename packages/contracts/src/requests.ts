@@ -44,7 +44,9 @@ export const FlagShorthandBody = z.strictObject({
   variants: z
     .array(z.strictObject({ value: z.unknown(), weight: z.number().int().min(0).max(100) }))
     .max(100)
-    .optional(),
+    .nullable()
+    .optional()
+    .describe('Weighted variants; omitted keeps the current ones, null removes them'),
   reason: Reason,
 });
 /** A full flagd definition; its meaning is checked by core, which names the path of each problem. */

@@ -14,6 +14,7 @@ import {
 import { loadEnvironmentState, loadManifest } from '../environment-state.js';
 import {
   describeChange,
+  dropsVariants,
   formatPlan,
   planChanges,
   unappliable,
@@ -197,7 +198,12 @@ const applyChange = async (ctx: CommandContext, plan: Plan, change: PlannedChang
     case 'flag':
       return isDefinition(change.after)
         ? (await ctx.api()).setFlagDefinition(scope, change.flag, change.after, reason, { ifMatch })
-        : (await ctx.api()).setFlag(scope, change.flag, { ...change.after, reason }, { ifMatch });
+        : (await ctx.api()).setFlag(
+            scope,
+            change.flag,
+            { ...change.after, ...(dropsVariants(change) ? { variants: null } : {}), reason },
+            { ifMatch },
+          );
     case 'segment':
       return (await ctx.api()).setSegment(scope, change.segment, { logic: change.after, reason }, { ifMatch });
     case 'override':

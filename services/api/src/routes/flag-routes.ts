@@ -54,7 +54,8 @@ export const flagRoutes = (fastify: FastifyInstance, context: ApiContext) => {
           return { type: 'SetFlagDefinition', flag, definition };
         }
         const { rollout, enabled, variants } = body;
-        return { type: 'SetFlagRollout', flag, rollout, enabled, ...(variants ? { variants } : {}) };
+        // Omitted keeps the flag's variants, null removes them (core's SetFlagRollout).
+        return { type: 'SetFlagRollout', flag, rollout, enabled, ...(variants === undefined ? {} : { variants }) };
       });
     },
   );

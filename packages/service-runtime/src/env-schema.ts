@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { StrataError } from '@strata/core';
 import { z } from 'zod';
 
@@ -80,6 +81,47 @@ export const envLogLevel = (fallback: (typeof logLevels)[number] = 'info') =>
           ? (raw as (typeof logLevels)[number])
           : failed(ctx, raw, `must be one of ${logLevels.join(', ')}`),
     );
+
+const proxyPresets = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** An IPv4/IPv6 address, a CIDR range of one, or one of proxy-addr's preset names. */
+const isProxyAddress = (entry: string): boolean => {
+  if (proxyPresets.includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d{1,3}$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+};
+
+/**
+ * Which peers may name the client in `X-Forwarded-For` (Fastify's `trustProxy`): `false` (the
+ * default: the TCP peer is the client), a hop count, or the proxies' addresses and CIDR ranges.
+ * `true` is refused: trusting every peer lets any client pick the address it is counted under.
+ */
+export const envTrustedProxies = () =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): false | number | string[] => {
+      const text = raw?.trim();
+      if (!text || text === 'false') return false;
+      if (/^\d+$/.test(text))
+        return Number(text) >= 1 && Number(text) <= 32
+          ? Number(text)
+          : failed(ctx, text, 'as a hop count must be between 1 and 32');
+      const entries = text
+        .split(',')
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      if (entries.length > 0 && entries.every(isProxyAddress)) return entries;
+      return failed(
+        ctx,
+        text,
+        'must be false, a hop count, or comma-separated proxy addresses/CIDR ranges (loopback, linklocal, uniquelocal allowed)',
+      );
+    });
 
 /** `host:port` from a broker as operators write it, with or without a `kafka://`-style scheme. */
 const brokerAddress = (broker: string): string => broker.replace(/^[a-z]+:\/\//i, '');

@@ -126,6 +126,11 @@ export interface ApiDeps {
    */
   logger?: FastifyBaseLogger | false | { level?: string; stream?: NonNullable<LoggerOptions['destination']> };
   limits?: Partial<Omit<ApiLimits, 'changes'>> & { changes?: Partial<ChangeStreamLimits> };
+  /**
+   * Peers allowed to name the client in X-Forwarded-For (Fastify's `trustProxy`): a hop count or
+   * the proxies' addresses/CIDR ranges. Default false: the TCP peer is the client.
+   */
+  trustProxy?: false | number | string[];
   /** Built console files served under /console (default: @strata/console's dist); null serves none. */
   consoleDir?: string | null;
 }

@@ -45,6 +45,10 @@ const defaultTarget = (request: FastifyRequest): Target => {
   return { namespace: p['ns'] ?? null, environment: p['env'] ?? null, tenant: p['tenant'] ?? null };
 };
 
+/** A hop count as the function proxy-addr makes of one (Fastify's types take no number). */
+const trustedProxies = (trust: false | number | string[]) =>
+  typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
+
 /**
  * Builds the HTTP API on its dependencies and returns the Fastify instance (not listening), so
  * tests and the stack runner use it in-process: `await buildApi(deps)` then `.inject()` or
@@ -78,7 +82,9 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    trustProxy: false,
+    // Behind a load balancer every client shares its address: the operator names the proxies
+    // (STRATA_TRUST_PROXY) so backoff and the secret-access log see the real client.
+    trustProxy: trustedProxies(deps.trustProxy ?? false),
     // Errors the router raises before any hook (a malformed percent-encoding) answer problem+json too.
     frameworkErrors: (error, request, reply) => {
       void problemHandler(error, request, reply);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { StrataError } from '@strata/core';
 import { Keyring } from '@strata/crypto';
-import { envOptionalText, envSwitch, readEnv, sharedEnv } from '@strata/service-runtime';
+import { envOptionalText, envSwitch, envTrustedProxies, readEnv, sharedEnv } from '@strata/service-runtime';
 
 export interface ApiConfig {
   databaseUrl: string;
@@ -17,6 +17,11 @@ export interface ApiConfig {
   logLevel: string;
   /** Run migrations at start (STRATA_MIGRATE, default true; false when connecting as strata_app). */
   migrate: boolean;
+  /**
+   * Peers allowed to name the client in X-Forwarded-For (STRATA_TRUST_PROXY): the address the
+   * failed-authentication backoff counts and the secret-access log records. False: the TCP peer.
+   */
+  trustProxy: false | number | string[];
   /** Things the operator must hear about at start (dev keyring, dev admin token). */
   warnings: string[];
 }
@@ -38,6 +43,7 @@ const apiEnv = {
   masterKeys: ['STRATA_MASTER_KEYS', envOptionalText()],
   adminToken: ['STRATA_ADMIN_TOKEN', envOptionalText()],
   migrate: ['STRATA_MIGRATE', envSwitch()],
+  trustProxy: ['STRATA_TRUST_PROXY', envTrustedProxies()],
 } as const;
 
 const refuse = (message: string, variable: string): never => {

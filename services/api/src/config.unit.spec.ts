@@ -45,3 +45,19 @@ test('every role maps to permissions; every error code to a status', () => {
   expect(permissionsOf['operator'].has('secret:read')).toBe(false);
   expect(Object.values(statusOf).every((s) => s >= 400 && s < 600)).toBe(true);
 });
+
+test('STRATA_TRUST_PROXY: off by default; a hop count or proxy addresses; true and junk refused', () => {
+  expect(loadConfig({}).trustProxy).toBe(false);
+  expect(loadConfig({ STRATA_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+  expect(loadConfig({ STRATA_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  expect(loadConfig({ STRATA_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7,fd00::/8,loopback' }).trustProxy).toEqual([
+    '10.0.0.0/8',
+    '192.168.1.7',
+    'fd00::/8',
+    'loopback',
+  ]);
+  expect(() => loadConfig({ STRATA_TRUST_PROXY: 'true' })).toThrow(/^STRATA_TRUST_PROXY must be false, a hop count/);
+  expect(() => loadConfig({ STRATA_TRUST_PROXY: '10.0.0.0/33' })).toThrow(/STRATA_TRUST_PROXY .*got "10.0.0.0\/33"/);
+  expect(() => loadConfig({ STRATA_TRUST_PROXY: 'lb.internal' })).toThrow(/STRATA_TRUST_PROXY/);
+  expect(() => loadConfig({ STRATA_TRUST_PROXY: '0' })).toThrow(/hop count must be between 1 and 32/);
+});

@@ -136,6 +136,7 @@ export const startApi = async (
     changes,
     keys: { store: keyStore, keyring: config.keyring },
     adminToken: config.adminToken,
+    trustProxy: config.trustProxy,
     readiness: {
       postgres: () => pingPostgres(pool),
       migrations: () => assertMigrated(pool, '0020_api.sql'),

@@ -10,6 +10,7 @@ import type {
   HistoryFilter,
   IdempotentResult,
   IdGenerator,
+  KeyChangeProbe,
   StreamAppend,
   StreamRead,
 } from './ports.js';
@@ -143,6 +144,19 @@ export class InMemoryEventLog implements EventLog {
       return below.findLast(matches)?.position ?? 0;
     });
     return { head: this.#events.length, last };
+  }
+
+  async lastKeyChanges(probes: readonly KeyChangeProbe[]): Promise<(RecordedEvent | null)[]> {
+    return probes.map(
+      ({ streamId, key, before }) =>
+        this.#events.findLast(
+          (event) =>
+            event.position < before &&
+            event.streamId === streamId &&
+            (event.type === 'ConfigValueSet' || event.type === 'ConfigValueUnset') &&
+            event.data.key === key,
+        ) ?? null,
+    );
   }
 
   #version(streamId: string): number {

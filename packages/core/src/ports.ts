@@ -101,6 +101,13 @@ export interface StreamRead {
   fromVersion: number;
 }
 
+/** One `lastKeyChanges` probe: config key `key` of stream `streamId`, strictly before position `before`. */
+export interface KeyChangeProbe {
+  streamId: string;
+  key: string;
+  before: number;
+}
+
 export interface EventLog {
   /** Appends all events to one stream in one transaction, or none of them. */
   append(streamId: string, events: NewEvent[], options?: AppendOptions): Promise<AppendResult>;
@@ -140,6 +147,12 @@ export interface EventLog {
    * reader can tell a view that is behind from one that has nothing newer to show.
    */
   lastPositions(upTo: number, filters: readonly HistoryFilter[]): Promise<{ head: number; last: number[] }>;
+  /**
+   * For each probe, the stream's latest `ConfigValueSet` or `ConfigValueUnset` of the key before
+   * the probe's position, or null when there is none: the value a change replaced (the history's
+   * before/after). One round trip, one index probe each, however long the stream has grown.
+   */
+  lastKeyChanges(probes: readonly KeyChangeProbe[]): Promise<(RecordedEvent | null)[]>;
   /**
    * What the append that first used `idempotencyKey` answered, or null when the key is unseen. A
    * writer checks it before deciding, so a retried command returns the original result without

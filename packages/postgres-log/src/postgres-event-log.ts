@@ -13,6 +13,7 @@ import {
   type HistoryFilter,
   type IdempotentResult,
   type IdGenerator,
+  type KeyChangeProbe,
   type NewEvent,
   type ProjectedEvent,
   type RecordedEvent,
@@ -234,6 +235,28 @@ export class PostgresEventLog implements EventLog {
     );
     const row = rows[0] ?? {};
     return { head: Number(row['head'] ?? 0), last: filters.map((_, i) => Number(row[`p${i}`] ?? 0)) };
+  }
+
+  async lastKeyChanges(probes: readonly KeyChangeProbe[]): Promise<(RecordedEvent | null)[]> {
+    const answers: (RecordedEvent | null)[] = probes.map(() => null);
+    if (probes.length === 0) return answers;
+    // Each probe walks events_key_ix (key, position) backwards from its position to the first row
+    // of its stream, passing only that key's changes elsewhere, never the stream itself (which may
+    // hold millions of events). The row comparison is what makes the planner take that index:
+    // with a plain `position <` it walks the primary key backwards, through the whole log when the
+    // key was never set before (120 ms instead of 23 ms at 400 k events, EXPLAIN ANALYZE).
+    const { rows } = await this.#pool.query<EventRow & { probe: string }>(
+      `SELECT p.probe, e.* FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS p(stream_id, key, before, probe)
+         CROSS JOIN LATERAL (
+           SELECT ${eventColumns} FROM strata.events
+            WHERE (key, position) < (p.key, p.before) AND key = p.key AND stream_id = p.stream_id
+              AND type IN ('ConfigValueSet', 'ConfigValueUnset')
+            ORDER BY key DESC, position DESC LIMIT 1
+         ) e`,
+      [probes.map((p) => p.streamId), probes.map((p) => p.key), probes.map((p) => p.before)],
+    );
+    for (const row of rows) answers[Number(row.probe) - 1] = this.#toEvent(row);
+    return answers;
   }
 
   async positionAt(time: string): Promise<number> {

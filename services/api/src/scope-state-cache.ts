@@ -6,7 +6,6 @@ import {
   type EventLog,
   type ManifestDocument,
   type NamespaceEnvState,
-  type RecordedEvent,
 } from '@strata/core';
 
 /** The folded state a command is decided on, and the version of the stream it will append to. */
@@ -19,10 +18,16 @@ export interface DecisionState {
   manifestVersion: number;
 }
 
-interface StreamCache {
-  events: RecordedEvent[];
+/** What a namespace's manifest stream holds for deciding: its version, newest position and manifest in force. */
+export interface ManifestStream {
   version: number;
+  /** Position of the stream's newest event (0: none yet). */
+  position: number;
+  /** The latest `ManifestPublished`'s manifest; null before the first. */
+  manifest: ManifestDocument | null;
 }
+
+const noManifest: ManifestStream = { version: 0, position: 0, manifest: null };
 
 /**
  * Current state of a scope for deciding commands, read from the LOG (never from Redis views,
@@ -32,56 +37,39 @@ interface StreamCache {
  * statement, so one snapshot of the log): appends commit in position order, so what that read
  * brings lies after everything already folded, and the state needs no events kept in memory. A
  * scope's streams may grow without bound (a busy environment over years); a write still reads only
- * what is new. Streams read whole (`stream`: the manifest in force, a history entry's stream)
- * keep their events cached and caught up with `readStream(fromVersion)`.
+ * what is new. The manifest in force is kept the same way: its stream's version and latest
+ * manifest, caught up with what the stream gained since.
  */
 export class ScopeStateCache {
-  // Bounded by least recent use, the streams also by the events they hold in all (a stream grows with
-  // every write, and a long-running API writes without end); a forgotten stream or state is refilled
-  // from the log on its next read.
-  readonly #streams: LRUCache<string, StreamCache>;
+  // Bounded by least recent use; a forgotten scope or manifest is refilled from the log on its next read.
+  readonly #manifests: LRUCache<string, ManifestStream>;
   readonly #states: LRUCache<string, { state: NamespaceEnvState; versions: Map<string, number> }>;
 
   constructor(
     private readonly log: EventLog,
-    maxStreams = 10_000,
-    /** Events kept in all streams together (a few hundred bytes each). */
-    maxEvents = 100_000,
+    maxScopes = 10_000,
   ) {
-    this.#streams = new LRUCache({ max: maxStreams, maxSize: maxEvents, sizeCalculation: (c) => c.events.length + 1 });
-    this.#states = new LRUCache({ max: maxStreams });
+    this.#manifests = new LRUCache({ max: maxScopes });
+    this.#states = new LRUCache({ max: maxScopes });
   }
 
-  /** Events held in memory, over every cached stream (at most `maxEvents`). */
-  get cachedEvents(): number {
-    let events = 0;
-    for (const cache of this.#streams.values()) events += cache.events.length;
-    return events;
-  }
-
-  /** Catches the stream up with the log; returns its cached events, oldest first. */
-  async stream(streamId: string): Promise<StreamCache> {
-    let cache = this.#streams.get(streamId);
-    if (!cache) {
-      cache = { events: [], version: 0 };
-      this.#streams.set(streamId, cache);
-    }
-    const fresh = await this.log.readStream(streamId, cache.version + 1);
-    let grew = false;
+  /** The namespace's manifest stream caught up with the log: only the events it gained are read. */
+  async manifestStream(namespace: string): Promise<ManifestStream> {
+    const known = this.#manifests.get(namespace) ?? noManifest;
+    const fresh = await this.log.readStream(streamIds.manifest(namespace), known.version + 1);
+    // A new object, never a changed one: a slower concurrent read may set an older one after this,
+    // which the next read only catches up from again.
+    let caughtUp = known;
     for (const event of fresh) {
-      if (event.streamVersion <= cache.version) continue;
-      cache.events.push(event);
-      cache.version = event.streamVersion;
-      grew = true;
+      if (event.streamVersion <= caughtUp.version) continue;
+      caughtUp = {
+        version: event.streamVersion,
+        position: event.position,
+        manifest: event.type === 'ManifestPublished' ? event.data.manifest : caughtUp.manifest,
+      };
     }
-    // Sized again (which may evict the least recently used streams): lru-cache keeps the size of a
-    // value set again as it was, so it is taken out first. A stream larger than the whole bound is
-    // not kept, and is read from the log whenever it is needed.
-    if (grew && this.#streams.get(streamId) === cache) {
-      this.#streams.delete(streamId);
-      this.#streams.set(streamId, cache);
-    }
-    return cache;
+    this.#manifests.set(namespace, caughtUp);
+    return caughtUp;
   }
 
   /**
@@ -115,13 +103,8 @@ export class ScopeStateCache {
     return { state, streamId, streamVersion: versions.get(streamId)!, manifestVersion: versions.get(manifestId)! };
   }
 
-  /** The namespace's manifest in force, from its (cached) manifest stream; null before the first. */
+  /** The namespace's manifest in force; null before the first. */
   async manifest(namespace: string): Promise<ManifestDocument | null> {
-    const { events } = await this.stream(streamIds.manifest(namespace));
-    for (let i = events.length - 1; i >= 0; i--) {
-      const e = events[i]!;
-      if (e.type === 'ManifestPublished') return e.data.manifest;
-    }
-    return null;
+    return (await this.manifestStream(namespace)).manifest;
   }
 }

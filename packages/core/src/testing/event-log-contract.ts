@@ -346,6 +346,48 @@ export const testEventLog = (name: string, factory: EventLogFactory): void => {
       expect(await log.lastPositions(pb, [])).toEqual({ head: await log.headPosition(), last: [] });
     });
 
+    it("names each key's latest change in its stream before a position, in one call", async () => {
+      const at = { namespace: 'before' };
+      const env = 'env:before/prod';
+      const tenant = 'tenant:before/prod/acme';
+      const unset: NewEvent = {
+        type: 'ConfigValueUnset',
+        data: { namespace: 'before', environment: 'prod', tenant: null, key: 'k' },
+        metadata: { actor: 'admin' },
+      };
+      const appended = [
+        await log.append(env, [configValueSet('k', 1, at), configValueSet('other', 'x', at)]),
+        await log.append(tenant, [configValueSet('k', 'acme', { ...at, tenant: 'acme' })]),
+        await log.append(env, [unset]),
+        await log.append(env, [configValueSet('k', 3, at)]),
+      ];
+      const positions = appended.map((a) => (a.ok ? a.positions : []));
+      const [set1, other, acme, unset2, set3] = positions.flat();
+      expect(positions.flat()).toHaveLength(5);
+      const probe = (streamId: string, key: string, before: number) => ({ streamId, key, before });
+      const found = await log.lastKeyChanges([
+        probe(env, 'k', set3! + 1),
+        probe(env, 'k', set3!),
+        probe(env, 'k', unset2!),
+        probe(env, 'k', set1!),
+        probe(tenant, 'k', set3!),
+        probe(env, 'other', set3!),
+        probe(env, 'nothing', set3!),
+        probe('env:nobody/prod', 'k', set3!),
+      ]);
+      expect(found.map((event) => event && [event.position, event.type, event.data])).toEqual([
+        [set3, 'ConfigValueSet', expect.objectContaining({ key: 'k', value: 3 })],
+        [unset2, 'ConfigValueUnset', expect.objectContaining({ key: 'k' })],
+        [set1, 'ConfigValueSet', expect.objectContaining({ key: 'k', value: 1 })],
+        null,
+        [acme, 'ConfigValueSet', expect.objectContaining({ key: 'k', tenant: 'acme', value: 'acme' })],
+        [other, 'ConfigValueSet', expect.objectContaining({ key: 'other', value: 'x' })],
+        null,
+        null,
+      ]);
+      expect(await log.lastKeyChanges([])).toEqual([]);
+    });
+
     it('never records an earlier time than the event before it, even if the clock goes back', async () => {
       now = new Date('2024-01-01T00:00:00.000Z');
       const result = await log.append('env:shop/prod', [configValueSet('a.back', 1)]);

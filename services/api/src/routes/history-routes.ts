@@ -83,34 +83,45 @@ const historyTarget = (request: { query: unknown; principal: Principal | null })
 };
 
 /** Audit history, export, chain verification, diff and revert. */
-export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTime }: ApiContext) => {
+export const historyRoutes = (fastify: FastifyInstance, { deps, pointInTime }: ApiContext) => {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const audit = tagged('audit');
   const scopedHistory = { permission: 'history:read', target: historyTarget } as const;
 
-  /** Before/after of config changes, from the same stream's earlier events (cached per stream). */
-  const withBeforeAfter = async (event: RecordedEvent) => {
-    const base = {
-      position: event.position,
-      eventId: event.eventId,
-      type: event.type,
-      streamId: event.streamId,
-      streamVersion: event.streamVersion,
-      recordedAt: event.recordedAt,
-      actor: event.metadata.actor,
-      data: redactData(event.type, event.data),
-      metadata: event.metadata,
-    };
-    if (event.type !== 'ConfigValueSet' && event.type !== 'ConfigValueUnset') return base;
-    const { events } = await cache.stream(event.streamId);
-    let before: { value: unknown } | null = null;
-    for (const e of events) {
-      if (e.position >= event.position) break;
-      if (e.type === 'ConfigValueSet' && e.data.key === event.data.key) before = { value: e.data.value };
-      if (e.type === 'ConfigValueUnset' && e.data.key === event.data.key) before = null;
-    }
-    const after = event.type === 'ConfigValueSet' ? { value: event.data.value } : null;
-    return { ...base, before, after };
+  type ConfigChange = Extract<RecordedEvent, { type: 'ConfigValueSet' | 'ConfigValueUnset' }>;
+  const isConfigChange = (event: RecordedEvent): event is ConfigChange =>
+    event.type === 'ConfigValueSet' || event.type === 'ConfigValueUnset';
+  const valueOf = (change: RecordedEvent | null) =>
+    change?.type === 'ConfigValueSet' ? { value: change.data.value } : null;
+
+  /**
+   * A page of history as answered: config changes with the value they replaced (`before`, the
+   * key's previous change in the same stream, one `lastKeyChanges` for the whole page) and set.
+   */
+  const withBeforeAfter = async (events: RecordedEvent[]) => {
+    const changes = events.filter(isConfigChange);
+    const previous = await deps.log.lastKeyChanges(
+      changes.map((event) => ({ streamId: event.streamId, key: event.data.key, before: event.position })),
+    );
+    const before = new Map<RecordedEvent, RecordedEvent | null>(
+      changes.map((event, i) => [event, previous[i] ?? null]),
+    );
+    return events.map((event) => {
+      const base = {
+        position: event.position,
+        eventId: event.eventId,
+        type: event.type,
+        streamId: event.streamId,
+        streamVersion: event.streamVersion,
+        recordedAt: event.recordedAt,
+        actor: event.metadata.actor,
+        data: redactData(event.type, event.data),
+        metadata: event.metadata,
+      };
+      return isConfigChange(event)
+        ? { ...base, before: valueOf(before.get(event) ?? null), after: valueOf(event) }
+        : base;
+    });
   };
 
   app.get(
@@ -124,7 +135,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
       const events = await deps.log.history({ ...filter, limit: request.query.limit });
       const last = events[events.length - 1];
       return {
-        events: await Promise.all(events.map(withBeforeAfter)),
+        events: await withBeforeAfter(events),
         next: events.length === request.query.limit && last ? last.position : null,
       };
     },
@@ -144,7 +155,7 @@ export const historyRoutes = (fastify: FastifyInstance, { deps, cache, pointInTi
         let after = filter.after ?? 0;
         while (sent < max) {
           const page = await deps.log.history({ ...filter, after, limit: Math.min(1000, max - sent) });
-          for (const event of page) yield `${JSON.stringify(await withBeforeAfter(event))}\n`;
+          for (const answered of await withBeforeAfter(page)) yield `${JSON.stringify(answered)}\n`;
           sent += page.length;
           if (page.length < 1000) return;
           after = page[page.length - 1]!.position;

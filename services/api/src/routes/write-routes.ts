@@ -39,11 +39,11 @@ export const writeRoutes = (fastify: FastifyInstance, context: ApiContext) => {
       const result = await commands.run(
         streamId,
         async () => {
-          const stream = await cache.stream(streamId);
+          const stream = await cache.manifestStream(ns);
           // An unchanged manifest appends nothing and answers this position: the manifest in force,
           // so `?minPosition=` with it waits for that manifest in the views (never for nothing).
           return {
-            state: { ...initialState(ns, ''), position: stream.events.at(-1)?.position ?? 0 },
+            state: { ...initialState(ns, ''), position: stream.position },
             streamId,
             streamVersion: stream.version,
             manifestVersion: stream.version,

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, freePort, testRedis, type TestDatabase, type TestRedis } from '@strata/testing';
+import { spawnTied } from '@strata/service-runtime';
 
 /**
  * The real `strata` binary against the real API process (PostgreSQL, Redis), as a user runs it.
@@ -88,7 +89,7 @@ beforeAll(async () => {
   redis = await testRedis();
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  api = spawn(process.execPath, ['--conditions=@strata/source', '--import', 'tsx', 'services/api/src/main.ts'], {
+  api = spawnTied(process.execPath, ['--conditions=@strata/source', '--import', 'tsx', 'services/api/src/main.ts'], {
     cwd: root,
     env: {
       ...process.env,

@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { repoRoot, startStack } from './stack-fixture.js';
+import { spawnTied } from '@strata/service-runtime';
 
 /**
  * The Python client's own suite (`python3 -m unittest`, packages/client-python/tests) against a
@@ -11,14 +11,14 @@ import { repoRoot, startStack } from './stack-fixture.js';
 
 const run = (env: Record<string, string>): Promise<{ code: number | null; output: string }> =>
   new Promise((resolve) => {
-    const child = spawn('python3', ['-m', 'unittest', 'discover', '-s', 'tests', '-t', 'tests', '-v'], {
+    const child = spawnTied('python3', ['-m', 'unittest', 'discover', '-s', 'tests', '-t', 'tests', '-v'], {
       cwd: join(repoRoot, 'packages/client-python'),
       env: { ...process.env, ...env, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
     child.once('exit', (code) => {
       clearTimeout(timer);

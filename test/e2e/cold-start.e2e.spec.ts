@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { generateMasterKey } from '@strata/crypto';
-import { forEachLine } from '@strata/service-runtime';
+import { forEachLine, spawnTied } from '@strata/service-runtime';
 import { createTestDatabase, privateKafka, privateRedis } from '@strata/testing';
 import { freePort, repoRoot, waitFor } from './stack-fixture.js';
 
@@ -27,7 +26,7 @@ const coldStart = async (round: number) => {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const adminToken = `cold-${randomBytes(12).toString('hex')}`;
-  const child = spawn(
+  const child = spawnTied(
     path.join(repoRoot, 'node_modules/.bin/node'),
     ['--conditions=@strata/source', '--import', 'tsx', 'services/stack/src/main.ts'],
     {

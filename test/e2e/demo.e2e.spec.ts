@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { tenantIds, tenants } from '../../examples/shelfwise/shelfwise.js';
 import { repoRoot, startStack, waitFor } from './stack-fixture.js';
+import { spawnTied } from '@strata/service-runtime';
 
 /**
  * The ShelfWise demo (examples/shelfwise) as `npm run demo` tells it, against a stack of its own:
@@ -25,12 +25,12 @@ test('the ShelfWise story runs end to end and the sample service hot-reloads', a
   const service = stack.spawnScript('service', 'examples/shelfwise/service.ts');
   await waitFor(() => service.output().includes('ShelfWise service up'), 'the sample service to start', 20_000);
   let python = '';
-  const pythonService = spawn('python3', [join(repoRoot, 'examples/shelfwise/service.py')], {
+  const pythonService = spawnTied('python3', [join(repoRoot, 'examples/shelfwise/service.py')], {
     env: { ...process.env, ...stack.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const pythonExited = new Promise((resolve) => pythonService.once('exit', resolve));
-  for (const stream of [pythonService.stdout, pythonService.stderr])
+  for (const stream of [pythonService.stdout!, pythonService.stderr!])
     stream.on('data', (c: Buffer) => (python += c.toString()));
   await waitFor(
     () => python.includes('ShelfWise service up (Python)'),

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onTestFailed } from 'vitest';
 import { generateMasterKey } from '@strata/crypto';
-import { forEachLine } from '@strata/service-runtime';
+import { forEachLine, spawnTied } from '@strata/service-runtime';
 import { createTestDatabase, deleteByPrefix, testRedis, testTopic } from '@strata/testing';
 
 /**
@@ -98,7 +98,7 @@ const stopProcess = async (proc: StartedProcess, timeoutMs = 10_000) => {
 };
 
 const startProcess = (name: string, entry: string, env: Record<string, string>, sink: string[]): StartedProcess => {
-  const child = spawn(nodeBin, ['--conditions=@strata/source', '--import', 'tsx', path.resolve(repoRoot, entry)], {
+  const child = spawnTied(nodeBin, ['--conditions=@strata/source', '--import', 'tsx', path.resolve(repoRoot, entry)], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,12 +5,17 @@ const reasonOf = (error: unknown): string => (error instanceof Error ? error.mes
 
 /** A failure this soon after an announced recovery belongs to the outage that just ended. */
 const relapseWindowMs = 10_000;
+/** An outage still going is said again after 1 min, then after gaps doubling up to 10 min. */
+const firstReminderMs = 60_000;
+const longestReminderGapMs = 600_000;
 
 /**
  * Whether one dependency (Kafka, for a relay or a projector) answers, logged by its changes only:
  * one `warn` when it stops answering, one `info` when it answers again, however many failures
- * the clients report in between (a 15 s broker outage used to print some 60 error lines). The
- * state also feeds a `connected` gauge.
+ * the clients report in between (a 15 s broker outage used to print some 60 error lines). An
+ * outage that goes on is said again, spaced out (1, 2, 4, 8 min, then every 10 min), so a service
+ * waiting for a broker that never came up is not silent for hours. The state also feeds a
+ * `connected` gauge.
  */
 export class ConnectionState {
   /** `starting` until the first success or failure: the gauge says 0, the first success logs nothing. */
@@ -22,6 +27,8 @@ export class ConnectionState {
   #relapse = false;
   /** The outage began with the dependency answering "not ready yet", so its end reads "ready". */
   #settling = false;
+  #nextReminderAt = Infinity;
+  #reminderGapMs = firstReminderMs;
 
   /**
    * `what` names the dependency in the two lines, e.g. `kafka`. `isSettling` tells a failure of a
@@ -42,8 +49,9 @@ export class ConnectionState {
   lost(error: unknown, fields: Record<string, unknown> = {}): void {
     if (this.#state === 'down') {
       this.#suppressed++;
+      if (!this.#relapse) return this.#remind(error, fields);
       // A relapse that outlasts the window is an outage of its own after all: say so once.
-      if (!this.#relapse || Date.now() - this.#restoredAt < relapseWindowMs) return;
+      if (Date.now() - this.#restoredAt < relapseWindowMs) return;
       this.#state = 'up';
     }
     const was = this.#state;
@@ -53,6 +61,8 @@ export class ConnectionState {
     if (this.#relapse) return;
     this.#lostAt = Date.now();
     this.#suppressed = 0;
+    this.#reminderGapMs = firstReminderMs;
+    this.#nextReminderAt = this.#lostAt + firstReminderMs;
     this.#settling = this.isSettling(reasonOf(error));
     const msg = this.#settling
       ? `${this.what} answers but is not ready yet; retrying`
@@ -60,6 +70,20 @@ export class ConnectionState {
         ? `${this.what} connection lost; retrying`
         : `${this.what} not reachable yet; retrying`;
     this.logger.log('warn', msg, { ...fields, error: reasonOf(error) });
+  }
+
+  /** The outage again, once its reminder is due: how long so far and how many failures kept quiet. */
+  #remind(error: unknown, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    if (now < this.#nextReminderAt) return;
+    this.#reminderGapMs = Math.min(this.#reminderGapMs * 2, longestReminderGapMs);
+    this.#nextReminderAt = now + this.#reminderGapMs;
+    const downMs = now - this.#lostAt;
+    this.logger.log(
+      'warn',
+      `${this.what} still ${this.#settling ? 'not ready' : 'not reachable'} after ${Math.round(downMs / 1000)} s; retrying`,
+      { ...fields, error: reasonOf(error), downMs, suppressedFailures: this.#suppressed },
+    );
   }
 
   /** A success; logs the end of an outage, with how long it lasted and how much it kept quiet. */

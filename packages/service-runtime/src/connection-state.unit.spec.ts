@@ -27,6 +27,42 @@ describe('ConnectionState', () => {
     expect(lines[1]).toMatchObject({ suppressedFailures: 49 });
   });
 
+  it('an outage that goes on is said again, spaced out: 1, 2, 4, 8 min, then every 10 min', () => {
+    vi.useFakeTimers();
+    const { lines, state } = recorder();
+    // A client retrying every second through a broker that stays away for an hour.
+    for (let second = 0; second < 3600; second++) {
+      state.lost(new Error('connect ECONNREFUSED'));
+      vi.advanceTimersByTime(1_000);
+    }
+    state.restored();
+    expect(lines.map((l) => l.msg)).toEqual([
+      'kafka not reachable yet; retrying',
+      'kafka still not reachable after 60 s; retrying',
+      'kafka still not reachable after 180 s; retrying',
+      'kafka still not reachable after 420 s; retrying',
+      'kafka still not reachable after 900 s; retrying',
+      'kafka still not reachable after 1500 s; retrying',
+      'kafka still not reachable after 2100 s; retrying',
+      'kafka still not reachable after 2700 s; retrying',
+      'kafka still not reachable after 3300 s; retrying',
+      'kafka connection restored',
+    ]);
+    expect(lines[1]).toMatchObject({ level: 'warn', downMs: 60_000, suppressedFailures: 60 });
+    expect(lines.at(-1)).toMatchObject({ downMs: 3_600_000, suppressedFailures: 3599 });
+    // The next outage (past the relapse window) starts its reminders from 1 min again.
+    vi.advanceTimersByTime(60_000);
+    lines.length = 0;
+    for (let second = 0; second <= 60; second++) {
+      state.lost('down');
+      vi.advanceTimersByTime(1_000);
+    }
+    expect(lines.map((l) => l.msg)).toEqual([
+      'kafka connection lost; retrying',
+      'kafka still not reachable after 60 s; retrying',
+    ]);
+  });
+
   it('a failure before the first success says "not reachable yet"', () => {
     const { lines, state } = recorder();
     state.lost('no broker');

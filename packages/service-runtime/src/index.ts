@@ -6,3 +6,4 @@ export * from './metrics-registry.js';
 export * from './rate-window.js';
 export * from './run-service.js';
 export * from './serve-metrics.js';
+export * from './spawn-tied.js';

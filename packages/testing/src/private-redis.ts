@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnTied } from '@strata/service-runtime';
 import { createInterface } from 'node:readline';
 import { freePort } from './wait.js';
 
@@ -24,7 +25,8 @@ const exited = (child: ChildProcess): Promise<void> =>
     : new Promise((resolve) => child.once('exit', () => resolve()));
 
 const launch = (port: number): Promise<ChildProcess> => {
-  const child = spawn(
+  // Tied to the runner: a test run killed midway leaves no redis-server behind.
+  const child = spawnTied(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
     { stdio: ['ignore', 'pipe', 'pipe'] },

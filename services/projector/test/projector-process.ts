@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnTied } from '@strata/service-runtime';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
@@ -15,7 +16,7 @@ export interface ProjectorProcess {
 
 /** Starts `services/projector/src/main.ts` as a real process, with its own environment. */
 export const startProjectorProcess = (env: Record<string, string>): ProjectorProcess => {
-  const child = spawn(process.execPath, ['--conditions=@strata/source', '--import', 'tsx', main], {
+  const child = spawnTied(process.execPath, ['--conditions=@strata/source', '--import', 'tsx', main], {
     env: {
       ...process.env,
       PROJECTOR_METRICS_PORT: '0',

@@ -1,10 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newEvent, partitionKey, streamIds, type EventLog, type RecordedEvent } from '@strata/core';
 import { KafkaEventConsumer } from '@strata/kafka-bus';
 import { createPool, PostgresCheckpoints, PostgresEventLog } from '@strata/postgres-log';
-import { createLogger } from '@strata/service-runtime';
+import { createLogger, spawnTied } from '@strata/service-runtime';
 import { createTestDatabase, freePort, testTopic, waitFor, type TestDatabase, type TestTopic } from '@strata/testing';
 
 /** Helpers shared by the relay's int and e2e specs (not exported from the package). */
@@ -68,15 +68,13 @@ export interface RelayProcess extends AsyncDisposable {
 
 /** Starts `tsx services/relay/src/main.ts` as a real child process with the given environment. */
 export const spawnRelay = (env: Record<string, string>): RelayProcess => {
-  const bin = path.join(repoRoot, 'node_modules/.bin');
-  const child = spawn(path.join(bin, 'tsx'), ['--conditions=@strata/source', 'services/relay/src/main.ts'], {
-    cwd: repoRoot,
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}`, ...env },
-    stdio: ['ignore', 'inherit', 'pipe'],
-    // Its own process group: the tsx CLI runs the relay in a child node process, and a SIGKILL to
-    // the CLI alone would orphan that child, still holding the lock and publishing.
-    detached: true,
-  });
+  // `node --import tsx`, one process (the tsx CLI would run the relay in a second one, which a
+  // SIGKILL to the CLI alone would orphan, still holding the lock), tied to the test runner.
+  const child = spawnTied(
+    process.execPath,
+    ['--conditions=@strata/source', '--import', 'tsx', 'services/relay/src/main.ts'],
+    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'pipe'] },
+  );
   const lines: Record<string, unknown>[] = [];
   let buffer = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -95,7 +93,7 @@ export const spawnRelay = (env: Record<string, string>): RelayProcess => {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const crash = () => {
     try {
-      process.kill(-child.pid!, 'SIGKILL');
+      child.kill('SIGKILL');
     } catch {
       // already gone
     }

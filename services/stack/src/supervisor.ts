@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { backoffMs, forEachLine } from '@strata/service-runtime';
+import { backoffMs, forEachLine, spawnTied } from '@strata/service-runtime';
 
 export interface ServiceSpec {
   name: string;
@@ -80,7 +80,9 @@ export class Supervisor {
     const [command, args] = spec.interpreter
       ? [spec.interpreter, [path.resolve(this.root, spec.entry)]]
       : [node, ['--conditions=@strata/source', '--import', 'tsx', path.resolve(this.root, spec.entry)]];
-    const child = spawn(command, args, {
+    // Tied: a stack killed outright (SIGKILL, OOM) takes its services with it, so none keeps
+    // holding ports, the relay's lock or the projector's partitions without a supervisor.
+    const child = spawnTied(command, args, {
       cwd: this.root,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,4 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawnTied } from '@strata/service-runtime';
 
 export interface Child extends AsyncDisposable {
   child: ChildProcess;
@@ -15,7 +16,7 @@ export interface Child extends AsyncDisposable {
  * after 5 s: only this child (by its pid), never anything found by name.
  */
 export const startChild = (command: string, args: string[], env: Record<string, string> = {}): Child => {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnTied(command, args, { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: Record<string, unknown>[] = [];
   let err = '';
   let out = '';

@@ -9,3 +9,4 @@ export * from './scratch.js';
 export * from './private-kafka.js';
 export * from './private-postgres.js';
 export * from './private-redis.js';
+export * from './runner-death-cleanup.js';

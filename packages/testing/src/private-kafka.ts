@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
+import { cleanupIfRunnerDies, shellQuote } from './runner-death-cleanup.js';
 import { freePort } from './wait.js';
 
 /**
@@ -42,6 +43,11 @@ export const privateKafka = async (): Promise<PrivateKafka> => {
       throw new Error(`kafka.sh ${command} failed: ${stderr ?? String(error)}`);
     }
   };
+  // The broker is a daemon, outside the runner's process tree: a runner killed midway still stops it.
+  const orphaned = cleanupIfRunnerDies(
+    `bash ${shellQuote(kafkaScript)} stop >/dev/null 2>&1; rm -rf ${shellQuote(dir)}`,
+    env,
+  );
   return {
     brokers: [`127.0.0.1:${port}`],
     start: () => kafkaSh('start'),
@@ -49,6 +55,7 @@ export const privateKafka = async (): Promise<PrivateKafka> => {
     async [Symbol.asyncDispose]() {
       await kafkaSh('stop');
       await rm(dir, { recursive: true, force: true });
+      await orphaned.disarm();
     },
   };
 };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { migrate } from '@strata/postgres-log';
 import { withDatabase } from './postgres.js';
+import { cleanupIfRunnerDies, shellQuote } from './runner-death-cleanup.js';
 import { adminQuery } from './scratch.js';
 import { freePort } from './wait.js';
 
@@ -53,6 +54,11 @@ export const privatePostgres = async (): Promise<PrivatePostgres> => {
     const [cmd, argv] = owner.wrap(path.join(bin, 'pg_ctl'), ['-D', data, ...args]);
     return run(cmd, argv, { timeout: 60_000 });
   };
+  // The server is a daemon, outside the runner's process tree: a runner killed midway still stops it.
+  const [stopCmd, stopArgs] = owner.wrap(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+  const orphaned = cleanupIfRunnerDies(
+    `${[stopCmd, ...stopArgs].map(shellQuote).join(' ')} >/dev/null 2>&1; rm -rf ${shellQuote(dir)}`,
+  );
   const start = async () => {
     await pgCtl(
       '-l',
@@ -93,6 +99,7 @@ export const privatePostgres = async (): Promise<PrivatePostgres> => {
     async [Symbol.asyncDispose]() {
       await pgCtl('-m', 'immediate', '-w', '-t', '30', 'stop').catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
+      await orphaned.disarm();
     },
   };
 };

@@ -1,11 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { expect, test } from 'vitest';
 import { cleanupIfRunnerDies, shellQuote } from './runner-death-cleanup.js';
+
+// spawnTied (service-runtime) and cleanupIfRunnerDies: nothing a test runner started outlives it.
 
 const alive = (pid: number) => {
   try {
@@ -45,6 +47,23 @@ const runner = async (body: string): Promise<{ pid: number; line: string }> => {
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve));
   return { pid: child.pid!, line };
 };
+
+test.each(['SIGTERM', 'SIGKILL'])(
+  'a child spawned tied dies (%s) when its parent is killed outright, and keeps its own PID',
+  async (signal) => {
+    const { pid: parent, line } = await runner(`
+      const { spawnTied } = await import('@strata/service-runtime');
+      const child = spawnTied('sleep', ['300'], { stdio: 'ignore' }, ${JSON.stringify(signal)});
+      await new Promise((resolve) => child.once('spawn', resolve));
+      console.log(child.pid);`);
+    const pid = Number(line);
+    expect(alive(pid)).toBe(true);
+    // The PID spawn answered is the command itself (setpriv execs it), so signals reach it.
+    await expect.poll(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]).toBe('sleep');
+    process.kill(parent, 'SIGKILL');
+    await expect.poll(() => alive(pid), { timeout: 5_000 }).toBe(false);
+  },
+);
 
 test('the cleanup runs when the runner is killed outright, and nothing of it stays behind', async () => {
   const marker = path.join(mkdtempSync(path.join(tmpdir(), 'strata-reaper-')), 'cleaned');

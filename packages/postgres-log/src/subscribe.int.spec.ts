@@ -136,6 +136,7 @@ describe('subscribe', () => {
       consumer: 'ahead',
       checkpoints,
       batchSize: 3,
+      checkpointEveryMs: 0,
       pollIntervalMs: 20,
       onError: () => undefined,
       handler: async (events) => {
@@ -190,6 +191,7 @@ describe('subscribe', () => {
       consumer: 'saves',
       checkpoints,
       batchSize: 3,
+      checkpointEveryMs: 0,
       pollIntervalMs: 20,
       onError: (error) => errors.push(error),
       handler: async (events) => void handled.push(events.map((e) => e.position)),
@@ -203,5 +205,53 @@ describe('subscribe', () => {
     expect(handled.map((page) => page[0]! - start)).toEqual([1, 4, 7, 4, 7]);
     expect(savesStarted.at(-1)).toBe(start + 9);
     expect(subscription.position()).toBe(start + 9);
+  });
+
+  it('saves at most one checkpoint per checkpointEveryMs while events keep coming, the last one soon after, and on stop', async () => {
+    const log = new PostgresEventLog(pool);
+    const start = await log.headPosition();
+    const inner = new InMemoryCheckpoints({ now: () => new Date() });
+    await inner.save('coalesced', start);
+    const saves: number[] = [];
+    const checkpoints = {
+      load: (name: string) => inner.load(name),
+      list: () => inner.list(),
+      save: async (name: string, position: number) => {
+        saves.push(position);
+        await inner.save(name, position);
+      },
+    };
+    const delivered: number[] = [];
+    const subscription = await subscribe({
+      pool,
+      consumer: 'coalesced',
+      checkpoints,
+      checkpointEveryMs: 200,
+      pollIntervalMs: 5_000,
+      handler: async (events) => void delivered.push(...events.map((e) => e.position)),
+    });
+    // 40 single-event appends 10 ms apart: about 40 pages over ~0.5 s.
+    const began = performance.now();
+    for (let i = 0; i < 40; i++) {
+      await log.append('env:coalesced/prod', [configValueSet('c.v', i)]);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const appendedFor = performance.now() - began;
+    await waitFor(() => delivered.length >= 40);
+    // The last page is saved within checkpointEveryMs of being handled, with no new event to wake the loop.
+    const caughtUp = performance.now();
+    await waitFor(async () => (await inner.load('coalesced')) === start + 40, 1_000);
+    expect(performance.now() - caughtUp).toBeLessThan(400);
+    expect(saves.length).toBeGreaterThan(0);
+    expect(saves.length).toBeLessThanOrEqual(Math.ceil(appendedFor / 200) + 2);
+    expect(saves).toEqual([...saves].sort((a, b) => a - b));
+    expect(delivered).toEqual(Array.from({ length: 40 }, (_, i) => start + 1 + i));
+
+    // Handled but not yet due when stopped: stop saves it.
+    await log.append('env:coalesced/prod', [configValueSet('c.v', 40)]);
+    await waitFor(() => delivered.length >= 41);
+    await subscription.stop();
+    expect(await inner.load('coalesced')).toBe(start + 41);
+    expect(subscription.position()).toBe(start + 41);
   });
 });

@@ -14,6 +14,13 @@ export interface SubscribeOptions {
   batchSize?: number;
   /** How often to look for events when no notification arrives (a lost NOTIFY costs at most this). */
   pollIntervalMs?: number;
+  /**
+   * At most one checkpoint save per this many ms while events keep coming (0: one per page). The
+   * last page handled is saved within this long of being handled, and on `stop`. A crash
+   * redelivers at most this much more than a save per page would: handlers are idempotent anyway
+   * (the relay's consumers skip positions they hold), and a save is a commit, a WAL flush each.
+   */
+  checkpointEveryMs?: number;
   upcasters?: Upcasters;
   /**
    * Told about every failed read, handler call or checkpoint save. The subscription keeps going
@@ -31,14 +38,15 @@ export interface Subscription {
 
 /**
  * Delivers every event after the checkpoint to `handler`, in position order, in batches; saves the
- * checkpoint only after the handler resolved, so a crash re-delivers rather than skips. A page's
+ * checkpoint only after the handler resolved, so a crash re-delivers rather than skips. The
  * checkpoint is written while the next page is handled, so a round costs a read and a handler call,
- * not also a commit. Woken by
- * LISTEN on the append notification, with polling as the fallback. Holds one pool connection for
- * LISTEN while running.
+ * not also a commit, and at most every `checkpointEveryMs`: at 500 single-event pages a second the
+ * relay committed 500 checkpoints a second, each a WAL flush beside the appends'. Woken by LISTEN
+ * on the append notification, with polling as the fallback. Holds one pool connection for LISTEN
+ * while running.
  */
 export const subscribe = async (options: SubscribeOptions): Promise<Subscription> => {
-  const { pool, consumer, handler, batchSize = 500, pollIntervalMs = 1_000 } = options;
+  const { pool, consumer, handler, batchSize = 500, pollIntervalMs = 1_000, checkpointEveryMs = 100 } = options;
   const onError = options.onError ?? ((error: unknown) => console.error('strata subscription error', error));
   const checkpoints = options.checkpoints ?? new PostgresCheckpoints(pool);
   const log = new PostgresEventLog(pool, { upcasters: options.upcasters ?? {} });
@@ -59,9 +67,9 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
   listener.on('error', onError);
   await listener.query(`LISTEN ${eventsChannel}`);
 
-  const sleep = () =>
+  const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(done, pollIntervalMs);
+      const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         wake = undefined;
@@ -79,15 +87,29 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
     page.catch(() => undefined); // its failure is reported when (and if) the page is awaited
     return page;
   };
-  // A page's checkpoint is saved while the next page is handled: the save still starts only after
-  // the handler finished the page, one save runs at a time (so they land in order), and the next
-  // save or `stop` waits for it. `handled` runs ahead of `position` by at most that one save.
+  // A checkpoint is saved while the next page is handled: a save starts only after the handler
+  // finished the pages it covers, one save runs at a time (so they land in order), and the next save
+  // or `stop` waits for it. `handled` runs ahead of `position` by the saves not yet due and that one.
   let handled = position;
+  let requested = position; // the position of the latest save started
+  let lastSaveAt = -Infinity;
   let saving: Promise<void> | undefined;
   const saved = async () => {
     const pending = saving;
     saving = undefined;
     await pending;
+  };
+  const dueIn = () => (handled > requested ? Math.max(0, lastSaveAt + checkpointEveryMs - performance.now()) : Infinity);
+  const saveIfDue = async () => {
+    if (dueIn() > 0) return;
+    await saved();
+    const target = handled;
+    requested = target;
+    lastSaveAt = performance.now();
+    saving = checkpoints.save(consumer, target).then(() => {
+      position = target;
+    });
+    saving.catch(() => undefined); // its failure is reported by the next `saved()`
   };
   const run = async () => {
     while (!stopped) {
@@ -100,26 +122,34 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
         if (last) {
           if (events.length === batchSize) readAhead = readAfter(last.position);
           await handler(events);
-          await saved();
           handled = last.position;
-          saving = checkpoints.save(consumer, last.position).then(() => {
-            position = last.position;
-          });
-          saving.catch(() => undefined); // its failure is reported by the next `saved()`
+          await saveIfDue();
           continue;
         }
+        await saveIfDue();
       } catch (error) {
         readAhead = undefined;
         onError(error);
         await saved().catch(onError);
-        // Redeliver from what is saved: a page whose save failed is handled again.
+        // Redeliver from what is saved: pages whose save failed (or was not due) are handled again.
         handled = position;
+        requested = position;
         failed = true;
       }
-      if (!stopped && (failed || notifiedHead <= handled)) await sleep();
+      if (stopped) break;
+      if (failed) await sleep(pollIntervalMs);
+      else if (notifiedHead <= handled) await sleep(Math.min(pollIntervalMs, dueIn()));
     }
     await readAhead?.catch(() => undefined);
-    await saved().catch(onError);
+    try {
+      await saved();
+      if (handled > requested) {
+        await checkpoints.save(consumer, handled);
+        position = handled;
+      }
+    } catch (error) {
+      onError(error);
+    }
   };
   const running = run();
 

@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { Pool } from 'undici';
 import { startTsChild, type Child } from './lib/processes.js';
 import { record } from './lib/report.js';
@@ -29,6 +30,11 @@ const now = () => performance.timeOrigin + performance.now();
 const rssOf = (pid: number | undefined): number => {
   const status = pid === undefined ? '' : readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+};
+/** CPU seconds a process has used so far (user + system; Linux clock ticks of 1/100 s). */
+const cpuSecondsOf = (pid: number | undefined): number => {
+  const fields = pid === undefined ? [] : (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []);
+  return (Number(fields[11] ?? 0) + Number(fields[12] ?? 0)) / 100;
 };
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
@@ -117,6 +123,24 @@ export const mixedBench = async (): Promise<void> => {
   const rssNow = () => Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));
   const rssStart = rssNow();
   let rssWarm = rssStart;
+  // CPU over the measured window, per process and for the PostgreSQL backends serving this bench's
+  // database: on a shared machine latency says how busy the neighbours were, CPU per write says
+  // what the pipeline costs.
+  const database = new URL(services.databaseUrl).pathname.slice(1);
+  const admin = new pg.Client({ connectionString: services.databaseUrl });
+  await admin.connect();
+  const cpuNow = async () => {
+    const { rows } = await admin.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
+    const backends = new Map(rows.map(({ pid }) => [pid, cpuSecondsOf(pid)]));
+    return {
+      processes: Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, cpuSecondsOf(c.child.pid)])),
+      backends,
+    };
+  };
+  let cpuWarm = await cpuNow();
   // Live heap: V8 sizes its heap (and so RSS) to the allocation rate, so RSS alone cannot tell a
   // leak from a heap that grew once, and heap used between collections counts garbage too.
   // strata_heap_live_bytes (heap used right after the latest full collection) is sampled every
@@ -154,6 +178,7 @@ export const mixedBench = async (): Promise<void> => {
     if (wait > 0) await sleep(wait);
     if (i === warmupWrites + 1) {
       rssWarm = rssNow();
+      void cpuNow().then((cpu) => (cpuWarm = cpu));
       measuredFrom = now();
     }
     issued[i] = now();
@@ -175,6 +200,8 @@ export const mixedBench = async (): Promise<void> => {
   }
   await Promise.all(pending);
   const writesDone = now();
+  const cpuEnd = await cpuNow();
+  await admin.end();
   const elapsed = (writesDone - measuredFrom) / 1000;
   await writers.close();
   const lastSeen = () => sdk.lines.some((l) => l.value === total);
@@ -275,6 +302,25 @@ export const mixedBench = async (): Promise<void> => {
     peerName: 'no peer',
     ratio: null,
     target: 'flat',
+  });
+  const writesMeasured = total - warmupWrites;
+  const perWrite = (cpuSeconds: number) => `${((cpuSeconds * 1e6) / writesMeasured).toFixed(0)} µs`;
+  // A backend that ended in the window counts what it had at the start; one that began in it counts all it used.
+  let postgresCpu = 0;
+  for (const [pid, end] of cpuEnd.backends) postgresCpu += end - (cpuWarm.backends.get(pid) ?? 0);
+  record({
+    benchmark: 'mixed',
+    metric: 'CPU per write over the measured window (the SDK: per 1,000 reads), by process',
+    ours: [
+      ...['api', 'relay', 'projector'].map(
+        (name) => `${name} ${perWrite(cpuEnd.processes[name]! - cpuWarm.processes[name]!)}`,
+      ),
+      `postgres backends ${perWrite(postgresCpu)}`,
+      `sdk ${(((cpuEnd.processes.sdk! - cpuWarm.processes.sdk!) * 1e6) / (readsPerSecond * elapsed / 1000)).toFixed(0)} µs`,
+    ].join(', '),
+    peer: '—',
+    peerName: 'no peer',
+    ratio: null,
   });
   record({
     benchmark: 'mixed',

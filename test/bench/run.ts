@@ -20,8 +20,10 @@ import { propagationBench } from './propagation.bench.js';
 import { rebuildBench } from './rebuild.bench.js';
 import { relayBench } from './relay.bench.js';
 import { sdkBench } from './sdk.bench.js';
+import pg from 'pg';
 import { sharedFilledLog } from './lib/filled-log.js';
 import { machine, record, writeMarkdown } from './lib/report.js';
+import { adminUrl } from './lib/scratch.js';
 
 // kafkajs 2.2.4 schedules a timer with a negative delay on Node ≥ 24 (kafkajs #1751, harmless).
 process.removeAllListeners('warning');
@@ -37,6 +39,26 @@ process.on('warning', (warning) => {
  */
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
+
+/**
+ * Written data on disk before the next bench: a PostgreSQL checkpoint, then the kernel's dirty pages
+ * (Kafka's segments, etcd's). The append bench leaves gigabytes of WAL and dirty buffers whose
+ * writeback ran through the propagation bench after it: every commit's flush queued behind it, and
+ * the p99 at 100 changes/s read 693 ms (etcd's floor, fsyncing the same disk, 202 ms) against
+ * 41 ms (etcd 121 ms) with propagation run alone. Each bench starts on a quiet disk instead.
+ */
+const settleStorage = async (): Promise<void> => {
+  const client = new pg.Client({ connectionString: adminUrl });
+  try {
+    await client.connect();
+    await client.query('CHECKPOINT');
+  } catch (error) {
+    console.warn(`  (no checkpoint before the bench: ${error instanceof Error ? error.message : String(error)})`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  spawnSync('sync');
+};
 
 const benches: Record<string, () => Promise<void>> = {
   sdk: sdkBench,
@@ -69,6 +91,7 @@ let failed = false;
 try {
   for (const name of selected) {
     console.log(`\n== ${name}`);
+    await settleStorage();
     collectGarbage();
     const t0 = performance.now();
     try {

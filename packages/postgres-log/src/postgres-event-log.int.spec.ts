@@ -139,4 +139,43 @@ describe('PostgresEventLog', () => {
       COMMIT;`);
     expect(await verifyChain(pool, { from: 5 })).toMatchObject({ ok: false, firstBadPosition: head });
   });
+
+  it('runs its hot reads as named statements that settle on one generic plan per connection', async () => {
+    // One connection, so every call lands on the session whose prepared statements are inspected.
+    const single = new pg.Pool({ connectionString: pools.db.appUrl, max: 1 });
+    try {
+      const reader = new PostgresEventLog(single, { clock });
+      for (let i = 0; i < 12; i++) {
+        await reader.readStreams([
+          { streamId: 'manifest:shop', fromVersion: 1 },
+          { streamId: 'env:shop/prod', fromVersion: 1 + (i % 6) },
+        ]);
+        await reader.readStreams([
+          { streamId: 'manifest:shop', fromVersion: 1 },
+          { streamId: 'env:shop/prod', fromVersion: 3 },
+          { streamId: `tenant:shop/prod/t${i}`, fromVersion: 1 },
+        ]);
+        await reader.readAll(i, 100);
+        await reader.readStream('env:shop/prod', 1 + (i % 6));
+      }
+      // The answers are the ones the contract suite checks; here, how PostgreSQL ran them.
+      expect(
+        (await reader.readStreams([{ streamId: 'env:shop/prod', fromVersion: 5 }]))[0]!.map((e) => e.streamVersion),
+      ).toEqual([5, 6]);
+      const { rows } = await single.query<{ name: string; generic_plans: string; custom_plans: string }>(
+        "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements WHERE name LIKE 'strata_%' ORDER BY name",
+      );
+      const plans = Object.fromEntries(
+        rows.map((r) => [r.name, { generic: Number(r.generic_plans), custom: Number(r.custom_plans) }]),
+      );
+      for (const name of ['strata_read_streams_2', 'strata_read_streams_3', 'strata_read_all', 'strata_read_stream']) {
+        expect(plans[name], name).toBeDefined();
+        // PostgreSQL plans the first five calls for their values, then keeps the generic plan.
+        expect(plans[name]!.custom, name).toBeLessThanOrEqual(5);
+        expect(plans[name]!.generic, name).toBeGreaterThanOrEqual(7);
+      }
+    } finally {
+      await single.end();
+    }
+  });
 });

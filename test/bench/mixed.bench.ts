@@ -316,7 +316,7 @@ export const mixedBench = async (): Promise<void> => {
         (name) => `${name} ${perWrite(cpuEnd.processes[name]! - cpuWarm.processes[name]!)}`,
       ),
       `postgres backends ${perWrite(postgresCpu)}`,
-      `sdk ${(((cpuEnd.processes.sdk! - cpuWarm.processes.sdk!) * 1e6) / (readsPerSecond * elapsed / 1000)).toFixed(0)} µs`,
+      `sdk ${(((cpuEnd.processes.sdk! - cpuWarm.processes.sdk!) * 1e6) / ((readsPerSecond * elapsed) / 1000)).toFixed(0)} µs`,
     ].join(', '),
     peer: '—',
     peerName: 'no peer',

@@ -43,9 +43,10 @@ const collectGarbage = vm.runInNewContext('gc') as () => void;
 /**
  * Written data on disk before the next bench: a PostgreSQL checkpoint, then the kernel's dirty pages
  * (Kafka's segments, etcd's). The append bench leaves gigabytes of WAL and dirty buffers whose
- * writeback ran through the propagation bench after it: every commit's flush queued behind it, and
- * the p99 at 100 changes/s read 693 ms (etcd's floor, fsyncing the same disk, 202 ms) against
- * 41 ms (etcd 121 ms) with propagation run alone. Each bench starts on a quiet disk instead.
+ * writeback can run into the bench after it: run after it, propagation's p99 at 100 changes/s read
+ * 693 ms (etcd's floor, fsyncing the same disk, 202 ms) against 41 ms alone. With this, the same
+ * pair read 313 and 23 ms (etcd 265 and 517 ms): this machine's disk also stalls on its own, but no
+ * bench pays for the previous one's writes.
  */
 const settleStorage = async (): Promise<void> => {
   const client = new pg.Client({ connectionString: adminUrl });

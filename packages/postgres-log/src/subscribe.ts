@@ -99,7 +99,8 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
     saving = undefined;
     await pending;
   };
-  const dueIn = () => (handled > requested ? Math.max(0, lastSaveAt + checkpointEveryMs - performance.now()) : Infinity);
+  const dueIn = () =>
+    handled > requested ? Math.max(0, lastSaveAt + checkpointEveryMs - performance.now()) : Infinity;
   const saveIfDue = async () => {
     if (dueIn() > 0) return;
     await saved();
@@ -126,6 +127,8 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
           await saveIfDue();
           continue;
         }
+        // Caught up: a failed save shows now (and its pages are handled again), not with the next event.
+        await saved();
         await saveIfDue();
       } catch (error) {
         readAhead = undefined;

@@ -123,6 +123,8 @@ export const mixedBench = async (): Promise<void> => {
   const rssNow = () => Object.fromEntries(Object.entries(processes).map(([name, c]) => [name, rssOf(c.child.pid)]));
   const rssStart = rssNow();
   let rssWarm = rssStart;
+  // Half-way through the measured load too: end ≈ half-way is a plateau, end ≫ half-way a climb.
+  let rssHalf = rssStart;
   // CPU over the measured window, per process and for the PostgreSQL backends serving this bench's
   // database: on a shared machine latency says how busy the neighbours were, CPU per write says
   // what the pipeline costs.
@@ -181,6 +183,7 @@ export const mixedBench = async (): Promise<void> => {
       void cpuNow().then((cpu) => (cpuWarm = cpu));
       measuredFrom = now();
     }
+    if (i === warmupWrites + Math.floor((total - warmupWrites) / 2)) rssHalf = rssNow();
     issued[i] = now();
     pending.push(
       // Spread over 200 tenants: one stream takes one append at a time (CommandRunner), as in production.
@@ -243,7 +246,10 @@ export const mixedBench = async (): Promise<void> => {
   const answer = summarize(sustained.answer);
   const afterAnswer = summarize(sustained.answerToVisible);
   const rss = Object.keys(processes)
-    .map((name) => `${name} ${mib(rssStart[name]!)} → ${mib(rssWarm[name]!)} → ${mib(rssEnd[name]!)}`)
+    .map(
+      (name) =>
+        `${name} ${mib(rssStart[name]!)} → ${mib(rssWarm[name]!)} → ${mib(rssHalf[name]!)} → ${mib(rssEnd[name]!)}`,
+    )
     .join(', ');
   const load = `${writesPerSecond} writes/s (HTTP) + ${readsPerSecond.toLocaleString()} SDK reads/s`;
   record({
@@ -324,7 +330,7 @@ export const mixedBench = async (): Promise<void> => {
   });
   record({
     benchmark: 'mixed',
-    metric: 'RSS start → after warm-up → end',
+    metric: 'RSS start → after warm-up → half-way → end',
     ours: rss,
     peer: '—',
     peerName: 'no peer',

@@ -211,7 +211,7 @@ export class PostgresEventLog implements EventLog {
         reads.flatMap((r) => [r.streamId, r.fromVersion]),
       ),
     );
-    for (const row of rows) answers[Number(row.read) - 1]!.push(this.#toEvent(row));
+    for (const row of rows) answers[row.read - 1]!.push(this.#toEvent(row));
     return answers;
   }
 

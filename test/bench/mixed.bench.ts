@@ -311,7 +311,7 @@ export const mixedBench = async (): Promise<void> => {
   });
   const writesMeasured = total - warmupWrites;
   const perWrite = (cpuSeconds: number) => `${((cpuSeconds * 1e6) / writesMeasured).toFixed(0)} µs`;
-  // A backend that ended in the window counts what it had at the start; one that began in it counts all it used.
+  // A backend that began in the window counts all it used; one that ended in it is left out (its /proc entry is gone).
   let postgresCpu = 0;
   for (const [pid, end] of cpuEnd.backends) postgresCpu += end - (cpuWarm.backends.get(pid) ?? 0);
   record({

@@ -207,51 +207,120 @@ describe('subscribe', () => {
     expect(subscription.position()).toBe(start + 9);
   });
 
-  it('saves at most one checkpoint per checkpointEveryMs while events keep coming, the last one soon after, and on stop', async () => {
-    const log = new PostgresEventLog(pool);
-    const start = await log.headPosition();
+  /** A checkpoint store that records every save and fails the ones `fail` picks. */
+  const recordingCheckpoints = (fail: (position: number) => boolean = () => false) => {
     const inner = new InMemoryCheckpoints({ now: () => new Date() });
-    await inner.save('coalesced', start);
     const saves: number[] = [];
-    const checkpoints = {
-      load: (name: string) => inner.load(name),
-      list: () => inner.list(),
-      save: async (name: string, position: number) => {
-        saves.push(position);
-        await inner.save(name, position);
+    return {
+      inner,
+      saves,
+      store: {
+        load: (name: string) => inner.load(name),
+        list: () => inner.list(),
+        save: async (name: string, position: number) => {
+          saves.push(position);
+          if (fail(position)) throw new Error('checkpoint store down');
+          await inner.save(name, position);
+        },
       },
     };
+  };
+
+  it('saves at most one checkpoint per checkpointEveryMs while events keep coming, and the last one soon after', async () => {
+    const log = new PostgresEventLog(pool);
+    const start = await log.headPosition();
+    const { inner, saves, store } = recordingCheckpoints();
+    await inner.save('coalesced', start);
     const delivered: number[] = [];
     const subscription = await subscribe({
       pool,
       consumer: 'coalesced',
-      checkpoints,
+      checkpoints: store,
       checkpointEveryMs: 200,
       pollIntervalMs: 5_000,
       handler: async (events) => void delivered.push(...events.map((e) => e.position)),
     });
-    // 40 single-event appends 10 ms apart: about 40 pages over ~0.5 s.
-    const began = performance.now();
-    for (let i = 0; i < 40; i++) {
-      await log.append('env:coalesced/prod', [configValueSet('c.v', i)]);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      // 40 single-event appends 10 ms apart: about 40 pages over half a second or more.
+      const began = performance.now();
+      for (let i = 0; i < 40; i++) {
+        await log.append('env:coalesced/prod', [configValueSet('c.v', i)]);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const appendedFor = performance.now() - began;
+      await waitFor(() => delivered.length >= 40);
+      // The last page is saved within checkpointEveryMs of being handled, with no new event to wake the loop.
+      const caughtUp = performance.now();
+      await waitFor(async () => (await inner.load('coalesced')) === start + 40, 5_000);
+      expect(performance.now() - caughtUp).toBeLessThan(1_000);
+      // One save per 200 ms at most, plus the first (due at once) and the last.
+      expect(saves.length).toBeLessThanOrEqual(Math.ceil(appendedFor / 200) + 2);
+      expect(saves.length).toBeLessThan(40);
+      expect(saves).toEqual([...saves].sort((a, b) => a - b));
+      expect(delivered).toEqual(Array.from({ length: 40 }, (_, i) => start + 1 + i));
+    } finally {
+      await subscription.stop();
     }
-    const appendedFor = performance.now() - began;
-    await waitFor(() => delivered.length >= 40);
-    // The last page is saved within checkpointEveryMs of being handled, with no new event to wake the loop.
-    const caughtUp = performance.now();
-    await waitFor(async () => (await inner.load('coalesced')) === start + 40, 1_000);
-    expect(performance.now() - caughtUp).toBeLessThan(400);
-    expect(saves.length).toBeGreaterThan(0);
-    expect(saves.length).toBeLessThanOrEqual(Math.ceil(appendedFor / 200) + 2);
-    expect(saves).toEqual([...saves].sort((a, b) => a - b));
-    expect(delivered).toEqual(Array.from({ length: 40 }, (_, i) => start + 1 + i));
+  });
 
-    // Handled but not yet due when stopped: stop saves it.
-    await log.append('env:coalesced/prod', [configValueSet('c.v', 40)]);
-    await waitFor(() => delivered.length >= 41);
+  it('saves on stop what was handled but not yet due', async () => {
+    const log = new PostgresEventLog(pool);
+    const start = await log.headPosition();
+    const { inner, saves, store } = recordingCheckpoints();
+    await inner.save('on-stop', start);
+    const delivered: number[] = [];
+    const subscription = await subscribe({
+      pool,
+      consumer: 'on-stop',
+      checkpoints: store,
+      checkpointEveryMs: 60_000,
+      pollIntervalMs: 5_000,
+      handler: async (events) => void delivered.push(...events.map((e) => e.position)),
+    });
+    await log.append('env:on-stop/prod', [configValueSet('s.v', 1)]);
+    // The first save is due at once.
+    await waitFor(async () => (await inner.load('on-stop')) === start + 1);
+    await log.append('env:on-stop/prod', [configValueSet('s.v', 2)]);
+    await waitFor(() => delivered.length >= 2);
+    expect(await inner.load('on-stop')).toBe(start + 1);
     await subscription.stop();
-    expect(await inner.load('coalesced')).toBe(start + 41);
-    expect(subscription.position()).toBe(start + 41);
+    expect(saves).toEqual([start + 1, start + 2]);
+    expect(await inner.load('on-stop')).toBe(start + 2);
+    expect(subscription.position()).toBe(start + 2);
+  });
+
+  it('redelivers from the last saved checkpoint when a coalesced save fails, and still reaches the head', async () => {
+    const log = new PostgresEventLog(pool);
+    const start = await log.headPosition();
+    let failures = 0;
+    const { inner, saves, store } = recordingCheckpoints((position) => position > start && failures++ === 0);
+    await inner.save('coalesced-fail', start);
+    const delivered: number[] = [];
+    const errors: unknown[] = [];
+    const subscription = await subscribe({
+      pool,
+      consumer: 'coalesced-fail',
+      checkpoints: store,
+      checkpointEveryMs: 50,
+      pollIntervalMs: 20,
+      onError: (error) => errors.push(error),
+      handler: async (events) => void delivered.push(...events.map((e) => e.position)),
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        await log.append('env:coalesced-fail/prod', [configValueSet('f.v', i)]);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await waitFor(async () => (await inner.load('coalesced-fail')) === start + 20, 10_000);
+    } finally {
+      await subscription.stop();
+    }
+    expect(errors).toHaveLength(1);
+    // Every event at least once, in order from the first; the failed save's pages came again.
+    expect([...new Set(delivered)]).toEqual(Array.from({ length: 20 }, (_, i) => start + 1 + i));
+    expect(delivered.length).toBeGreaterThan(20);
+    expect(delivered.slice(0, 20 - 1)).toEqual([...delivered.slice(0, 20 - 1)].sort((a, b) => a - b));
+    // No save ever claimed more than had been handled when it started, and none after the head.
+    expect(Math.max(...saves)).toBe(start + 20);
   });
 });

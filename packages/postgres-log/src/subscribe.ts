@@ -102,7 +102,9 @@ export const subscribe = async (options: SubscribeOptions): Promise<Subscription
   const dueIn = () =>
     handled > requested ? Math.max(0, lastSaveAt + checkpointEveryMs - performance.now()) : Infinity;
   const saveIfDue = async () => {
-    if (dueIn() > 0) return;
+    // Timers fire up to a millisecond or two early by performance.now(): that is due too, or the
+    // woken loop would read once more and sleep again before saving.
+    if (dueIn() > 2) return;
     await saved();
     const target = handled;
     requested = target;

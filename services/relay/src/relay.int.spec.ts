@@ -79,7 +79,10 @@ describe('Relay in-process', () => {
       await relay.stop();
     }
     expect(await fixture.checkpoint()).toBe(3000);
-    expect(lines.map((l) => l.msg)).toEqual([
+    // A broker started moments ago may still be loading its coordinators: the relay then says so and
+    // that it is ready (the connection state's lines); the lifecycle is the same either way.
+    const connectionState = new Set(['kafka answers but is not ready yet; retrying', 'kafka ready']);
+    expect(lines.map((l) => l.msg).filter((msg) => !connectionState.has(msg as string))).toEqual([
       'relay started',
       'leadership acquired',
       'leadership released',

@@ -271,10 +271,16 @@ export const mixedBench = async (): Promise<void> => {
   });
   if (warm.visible.length > 0) {
     const cold = summarize(warm.visible);
+    // The first second alone: where a cold connection or an unwarmed code path shows.
+    const firstSecond = summarize(
+      answered
+        .slice(1, writesPerSecond + 1)
+        .flatMap((at, i) => (at === undefined ? [] : [(at - issued[i + 1]!) * 1e6])),
+    );
     record({
       benchmark: 'mixed',
-      metric: `the ${warmupSeconds} s warm-up (a freshly started API, same load): change → visible p99 (n=${cold.count})`,
-      ours: `${ms(cold.p99)} (p50 ${ms(cold.p50)})`,
+      metric: `the ${warmupSeconds} s warm-up (a freshly started API, same load): change → visible p99 (n=${cold.count}); its first second: write answered p50 / p99 (n=${firstSecond.count})`,
+      ours: `${ms(cold.p99)} (p50 ${ms(cold.p50)}); ${ms(firstSecond.p50)} / ${ms(firstSecond.p99)}`,
       peer: '—',
       peerName: 'no peer',
       ratio: null,

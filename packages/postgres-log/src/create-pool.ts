@@ -29,6 +29,36 @@ export const createPool = (url: string, options: CreatePoolOptions = {}): pg.Poo
   return pool;
 };
 
+/**
+ * Opens the connections `pool` keeps (its `min`), all at once, and readies each with `prepare`
+ * (for the event log: `PostgresEventLog.prepareConnection`), so the first requests find warm
+ * connections instead of each paying a backend start, catalog loads and statement parses; being
+ * the pool's minimum, they stay open through quiet periods. Best effort: a connection that fails
+ * to open or prepare is left to the pool, which opens another on demand; the first such error is
+ * returned (not thrown), for the caller to log.
+ */
+export const warmPool = async (
+  pool: pg.Pool,
+  prepare: (client: pg.PoolClient) => Promise<void>,
+): Promise<Error | null> => {
+  const size = pool.options.min ?? 0;
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: size }, async () => {
+      const client = await pool.connect();
+      try {
+        await prepare(client);
+        client.release();
+      } catch (error) {
+        // A connection that failed half-way may be in any state: the pool drops it.
+        client.release(error as Error);
+        throw error;
+      }
+    }),
+  );
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  return failed ? (failed.reason as Error) : null;
+};
+
 /** A readiness probe: throws unless PostgreSQL answers a query through `pool`. */
 export const pingPostgres = async (pool: pg.Pool): Promise<void> => {
   await pool.query('SELECT 1');

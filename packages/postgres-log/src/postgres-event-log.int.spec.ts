@@ -2,6 +2,7 @@ import { testEventLog, configValueSet } from '@strata/core/testing';
 import { createTestDatabase, createTestPools, type TestPools } from '@strata/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { warmPool } from './create-pool.js';
 import { verifyChain } from './hash-chain.js';
 import { PostgresEventLog } from './postgres-event-log.js';
 
@@ -176,6 +177,66 @@ describe('PostgresEventLog', () => {
       }
     } finally {
       await single.end();
+    }
+  });
+
+  it('warms the connections a pool keeps before it serves, appending nothing', async () => {
+    const fixed = new pg.Pool({ connectionString: pools.db.appUrl, max: 5, min: 3 });
+    try {
+      const headBefore = await log.headPosition();
+      const countEvents = async () =>
+        (await owner.query('SELECT count(*)::int AS n FROM strata.events')).rows[0].n as number;
+      const eventsBefore = await countEvents();
+      expect(await warmPool(fixed, (client) => log.prepareConnection(client))).toBeNull();
+      expect({ total: fixed.totalCount, idle: fixed.idleCount }).toEqual({ total: 3, idle: 3 });
+      // Holding all three at once: each is one of the warmed connections, and has what a write uses ready.
+      const clients = await Promise.all([fixed.connect(), fixed.connect(), fixed.connect()]);
+      try {
+        for (const client of clients) {
+          const { rows } = await client.query<{ name: string }>(
+            "SELECT name FROM pg_prepared_statements WHERE name LIKE 'strata_%' ORDER BY name",
+          );
+          expect(rows.map((r) => r.name)).toEqual([
+            'strata_append_batch',
+            'strata_head_position',
+            'strata_idempotent_result',
+            'strata_read_stream',
+            'strata_read_streams_1',
+            'strata_read_streams_2',
+            'strata_read_streams_3',
+            'strata_stream_version',
+          ]);
+        }
+      } finally {
+        for (const client of clients) client.release();
+      }
+      expect(fixed.totalCount).toBe(3);
+      expect(await log.headPosition()).toBe(headBefore);
+      expect(await countEvents()).toBe(eventsBefore);
+    } finally {
+      await fixed.end();
+    }
+  });
+
+  it('reports a connection it could not warm and leaves the pool whole', async () => {
+    const fixed = new pg.Pool({ connectionString: pools.db.appUrl, max: 4, min: 3 });
+    try {
+      let calls = 0;
+      const failure = await warmPool(fixed, async (client) => {
+        if (++calls === 2) throw new Error('prepare failed');
+        await log.prepareConnection(client);
+      });
+      expect(failure?.message).toBe('prepare failed');
+      // The failed connection was dropped, not returned half-prepared; the others are idle and reusable.
+      expect({ total: fixed.totalCount, idle: fixed.idleCount, waiting: fixed.waitingCount }).toEqual({
+        total: 2,
+        idle: 2,
+        waiting: 0,
+      });
+      const clients = await Promise.all([fixed.connect(), fixed.connect(), fixed.connect()]);
+      for (const client of clients) client.release();
+    } finally {
+      await fixed.end();
     }
   });
 });

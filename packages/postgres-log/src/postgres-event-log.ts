@@ -307,6 +307,25 @@ export class PostgresEventLog implements EventLog {
     return Number(rows[0]?.position ?? 0);
   }
 
+  /**
+   * Readies a fresh connection for the hot path before it serves one: parses the named statements
+   * a write and a catch-up use (with a stream id no stream has, so they read nothing) and has the
+   * backend compile strata.append_batch (called with no appends it returns before the lock). A
+   * cold connection pays all of that on its first requests: a freshly started API answered writes
+   * at p99 327 ms in its first half second under 500 writes/s, 20 connections opening at once.
+   */
+  async prepareConnection(client: pg.ClientBase): Promise<void> {
+    const noStream = '';
+    await client.query({ ...readStreamQuery, values: [noStream, 1] });
+    // A write reads its scope's two or three streams (manifest, environment, tenant) in one statement.
+    for (let count = 1; count <= 3; count++)
+      await client.query(readStreamsQuery(count, Array.from({ length: count }, () => [noStream, 1]).flat()));
+    await client.query({ ...streamVersionQuery, values: [noStream] });
+    await client.query({ ...idempotentResultQuery, values: [noStream] });
+    await client.query(headPositionQuery);
+    await client.query(appendBatchQuery(new Array<null>(10).fill(null)));
+  }
+
   async headPosition(): Promise<number> {
     const { rows } = await this.#pool.query<{ position: string }>(headPositionQuery);
     return Number(rows[0]?.position ?? 0);

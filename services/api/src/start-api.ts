@@ -15,6 +15,7 @@ import {
   PostgresSnapshotStore,
   PostgresTokenStore,
   verifyChain,
+  warmPool,
 } from '@strata/postgres-log';
 import { RedisViewReader, RedisViewStore, RedisViewVersions } from '@strata/redis-views';
 import { createPinoLogger } from '@strata/service-runtime';
@@ -106,8 +107,11 @@ export const startApi = async (
   if (config.migrate) await migrate(config.databaseUrl);
   const logger = createPinoLogger({ service: 'api', level: config.logLevel });
   // Idle connections die when PostgreSQL restarts; the pool replaces them. One warning each, no stack.
+  // Half of them kept open and warmed before listening (below): a connection closed when idle is
+  // opened and readied again by the request that next needs it, on a freshly started API by many at once.
   const pool = createPool(config.databaseUrl, {
     max: 20,
+    min: 10,
     onError: (error) => logger.warn({ err: { message: error.message } }, 'idle database connection failed'),
   });
   // Bounded: a Redis that is down or stuck fails a command within seconds; resolved reads then
@@ -158,6 +162,12 @@ export const startApi = async (
     redisDown = false;
   });
   await changes.start();
+  const warmFailure = await warmPool(pool, (client) => adapters.log.prepareConnection(client));
+  if (warmFailure)
+    logger.warn(
+      { err: { message: warmFailure.message } },
+      'database connections not all warmed; the pool opens them on demand',
+    );
   for (const warning of config.warnings) app.log.warn(`!!! ${warning} !!!`);
   const url = await app.listen({ port: config.port, host: config.host });
   let closing: Promise<void> | null = null;

@@ -3,8 +3,9 @@
  * Strata's PostgresEventLog against Emmett's PostgreSQL event store, each in its own scratch
  * database on the same server, measured by the same loop (`measureAppends`).
  */
-import { STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
+import { STREAM_DOES_NOT_EXIST, type EventStore } from '@event-driven-io/emmett';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
+import pg from 'pg';
 import { createPool } from '@strata/postgres-log';
 import {
   measureAppends,
@@ -12,7 +13,7 @@ import {
   type AppendMeasurement,
 } from '../../packages/postgres-log/bench/append.bench.js';
 import { record } from './lib/report.js';
-import { runId, scratchDatabase } from './lib/scratch.js';
+import { adminUrl, runId, scratchDatabase } from './lib/scratch.js';
 import { formatRate } from './lib/stats.js';
 
 const durationMs = Number(process.env.BENCH_APPEND_MS ?? 5_000);
@@ -39,6 +40,103 @@ const medianOf = (runs: AppendMeasurement[]): AppendMeasurement => ({
   p99Ms: median(runs.map((r) => r.p99Ms)),
 });
 
+/**
+ * What a storage decision would buy the batched appends, measured rather than argued
+ * (BENCH_APPEND_STORAGE=1; not part of the product): the same 8 × 100 rounds against Emmett on a
+ * log without its five audit indexes, also without the event id's unique index, with the audit
+ * indexes moved to a table filled after commit by one statement in a loop (a read model; the log
+ * would then answer filters from it plus a scan of its tail), and with commits that do not wait
+ * for the WAL flush. Each variant gets its own scratch databases, ours and Emmett's (a store slows
+ * as it grows, and the comparison is of equals).
+ */
+const storageVariants: { name: string; sql: string; indexer?: boolean; asyncCommit?: boolean }[] = [
+  {
+    name: 'without the 5 audit indexes',
+    sql: 'DROP INDEX strata.events_scope_ix, strata.events_tenant_ix, strata.events_key_ix, strata.events_actor_ix, strata.events_type_ix',
+  },
+  {
+    name: 'without the audit indexes and the event id index',
+    sql: `DROP INDEX strata.events_scope_ix, strata.events_tenant_ix, strata.events_key_ix, strata.events_actor_ix, strata.events_type_ix;
+          ALTER TABLE strata.events DROP CONSTRAINT events_event_id_key`,
+  },
+  {
+    name: 'audit indexes as a table filled after commit',
+    indexer: true,
+    sql: `DROP INDEX strata.events_scope_ix, strata.events_tenant_ix, strata.events_key_ix, strata.events_actor_ix, strata.events_type_ix;
+          CREATE TABLE strata.event_facets (position bigint NOT NULL, namespace text COLLATE "C", environment text COLLATE "C",
+            tenant text COLLATE "C", key text COLLATE "C", actor text COLLATE "C", type text COLLATE "C");
+          CREATE INDEX ON strata.event_facets (namespace, environment, position);
+          CREATE INDEX ON strata.event_facets (tenant, position) WHERE tenant IS NOT NULL;
+          CREATE INDEX ON strata.event_facets (key, position) WHERE key IS NOT NULL;
+          CREATE INDEX ON strata.event_facets (actor, position);
+          CREATE INDEX ON strata.event_facets (type, position);
+          CREATE TABLE strata.facets_head (id integer PRIMARY KEY, position bigint NOT NULL);
+          INSERT INTO strata.facets_head VALUES (1, 0);
+          CREATE FUNCTION strata.index_facets(max_events integer) RETURNS bigint LANGUAGE plpgsql AS $$
+          DECLARE done bigint; last bigint;
+          BEGIN
+            SELECT position INTO done FROM strata.facets_head WHERE id = 1 FOR UPDATE SKIP LOCKED;
+            IF NOT FOUND THEN RETURN NULL; END IF;
+            WITH added AS (
+              INSERT INTO strata.event_facets
+              SELECT position, namespace, environment, tenant, key, actor, type FROM strata.events
+               WHERE position > done AND position <= done + max_events RETURNING position)
+            SELECT max(position) INTO last FROM added;
+            IF last IS NOT NULL THEN UPDATE strata.facets_head SET position = last WHERE id = 1; END IF;
+            RETURN coalesce(last, done);
+          END $$`,
+  },
+  { name: 'commits not waiting for the WAL flush', sql: 'SELECT 1', asyncCommit: true },
+];
+
+/** One Emmett round of `writers` × `batchSize`, each writer on its own stream, with exact expected versions. */
+const emmettRound = (emmett: EventStore, writers: number, batchSize: number, stream: string) => {
+  const versions = new Array<bigint>(writers).fill(0n);
+  return measureAppends({
+    label: `emmett ${writers} × ${batchSize}`,
+    writers,
+    durationMs,
+    appendOnce: async (writer, i) => {
+      const events = Array.from({ length: batchSize }, (_, j) => ({
+        type: 'ConfigValueSet',
+        data: {
+          namespace: 'bench',
+          environment: 'prod',
+          tenant: `t${stream}-${writer}`,
+          key: `bench.key_${j % 20}`,
+          value: i,
+        },
+        metadata: { actor: 'admin', reason: 'test' },
+      }));
+      const result = await emmett.appendToStream(`tenant-${stream}-${writer}`, events, {
+        expectedStreamVersion: versions[writer] === 0n ? STREAM_DOES_NOT_EXIST : versions[writer]!,
+      });
+      versions[writer] = result.nextExpectedStreamVersion;
+      return batchSize;
+    },
+  });
+};
+
+/** `repeat` rounds of ours then Emmett's, alternating (a neighbour's burst hits both alike); the medians. */
+const alternate = async (
+  label: string,
+  ours: () => Promise<AppendMeasurement>,
+  peer: (round: number) => Promise<AppendMeasurement>,
+): Promise<{ ours: AppendMeasurement; peer: AppendMeasurement }> => {
+  const ourRuns: AppendMeasurement[] = [];
+  const peerRuns: AppendMeasurement[] = [];
+  for (let round = 0; round < repeat; round++) {
+    const o = await ours();
+    const p = await peer(round);
+    console.log(
+      `  ${label} round ${round + 1}: strata ${formatRate(o.eventsPerSecond)}, emmett ${formatRate(p.eventsPerSecond)} (${(o.eventsPerSecond / p.eventsPerSecond).toFixed(2)}×)`,
+    );
+    ourRuns.push(o);
+    peerRuns.push(p);
+  }
+  return { ours: medianOf(ourRuns), peer: medianOf(peerRuns) };
+};
+
 export const appendBench = async (): Promise<void> => {
   await using strataDb = await scratchDatabase('append');
   await using emmettDb = await scratchDatabase('emmett', { migrated: false });
@@ -49,46 +147,83 @@ export const appendBench = async (): Promise<void> => {
     await emmett.appendToStream('warmup', [{ type: 'ConfigValueSet', data: { key: 'warmup', value: 0 } }]); // creates its schema
     const run = runId();
     for (const { writers, batchSize, target } of scenarios) {
-      const ourRuns: AppendMeasurement[] = [];
-      const peerRuns: AppendMeasurement[] = [];
-      for (let round = 0; round < repeat; round++) {
-        const ours = await runAppendBenchmark(pool, { writers, batchSize, durationMs });
-        const versions = new Array<bigint>(writers).fill(0n);
-        const stream = `${run}-${round}`;
-        const peer = await measureAppends({
-          label: `emmett ${writers} × ${batchSize}`,
-          writers,
-          durationMs,
-          appendOnce: async (writer, i) => {
-            const events = Array.from({ length: batchSize }, (_, j) => ({
-              type: 'ConfigValueSet',
-              data: {
-                namespace: 'bench',
-                environment: 'prod',
-                tenant: `t${stream}-${writer}`,
-                key: `bench.key_${j % 20}`,
-                value: i,
-              },
-              metadata: { actor: 'admin', reason: 'test' },
-            }));
-            const result = await emmett.appendToStream(`tenant-${stream}-${writer}`, events, {
-              expectedStreamVersion: versions[writer] === 0n ? STREAM_DOES_NOT_EXIST : versions[writer]!,
-            });
-            versions[writer] = result.nextExpectedStreamVersion;
-            return batchSize;
-          },
-        });
-        console.log(
-          `  ${writers} × ${batchSize} round ${round + 1}: strata ${formatRate(ours.eventsPerSecond)}, emmett ${formatRate(peer.eventsPerSecond)} (${(ours.eventsPerSecond / peer.eventsPerSecond).toFixed(2)}×)`,
-        );
-        ourRuns.push(ours);
-        peerRuns.push(peer);
-      }
-      report(writers, batchSize, medianOf(ourRuns), medianOf(peerRuns), repeat, target);
+      const { ours, peer } = await alternate(
+        `${writers} × ${batchSize}`,
+        () => runAppendBenchmark(pool, { writers, batchSize, durationMs }),
+        (round) => emmettRound(emmett, writers, batchSize, `${run}-${writers}x${batchSize}-${round}`),
+      );
+      report(writers, batchSize, ours, peer, repeat, target);
     }
+    if (process.env.BENCH_APPEND_STORAGE === '1')
+      for (const variant of storageVariants) await storageVariant(variant, run);
   } finally {
     await emmett.close();
     await pool.end();
+  }
+};
+
+const storageVariant = async (variant: (typeof storageVariants)[number], run: string): Promise<void> => {
+  await using db = await scratchDatabase('append_storage');
+  await using emmettDb = await scratchDatabase('emmett_storage', { migrated: false });
+  const setup = new pg.Client({ connectionString: db.url });
+  await setup.connect();
+  try {
+    await setup.query(variant.sql);
+    if (variant.asyncCommit)
+      await setup.query(`ALTER DATABASE "${new URL(db.url).pathname.slice(1)}" SET synchronous_commit = off`);
+  } finally {
+    await setup.end();
+  }
+  const pool = createPool(db.url, { max: 40, onError: () => {} });
+  const emmett = getPostgreSQLEventStore(emmettDb.url);
+  let indexing = variant.indexer === true;
+  // The read model's writer: one statement at a time, as fast as it goes (it shares the machine).
+  const indexer = (async () => {
+    while (indexing) await pool.query('SELECT strata.index_facets(20000)');
+  })();
+  try {
+    await emmett.appendToStream('warmup', [{ type: 'ConfigValueSet', data: { key: 'warmup', value: 0 } }]);
+    const { ours, peer } = await alternate(
+      `8 × 100, ${variant.name}`,
+      () => runAppendBenchmark(pool, { writers: 8, batchSize: 100, durationMs }),
+      (round) => emmettRound(emmett, 8, 100, `${run}-storage-${storageVariants.indexOf(variant)}-${round}`),
+    );
+    record({
+      benchmark: 'append',
+      metric: `experiment, not the product — 8 × 100 batches ${variant.name}${repeat > 1 ? ` (median of ${repeat})` : ''}: events/s`,
+      ours: formatRate(ours.eventsPerSecond),
+      peer: formatRate(peer.eventsPerSecond),
+      peerName: 'Emmett PostgreSQL store',
+      ratio: ours.eventsPerSecond / peer.eventsPerSecond,
+    });
+  } finally {
+    indexing = false;
+    await indexer;
+    await pool.end();
+    await emmett.close();
+    await untilDisconnected(emmettDb.url);
+  }
+};
+
+/**
+ * Waits (up to 5 s) until no session is connected to the database at `url`. Emmett's close can
+ * return before its pool's last connection is gone, and that connection's pool throws on an
+ * unhandled error when the scratch database is then dropped WITH (FORCE) under it.
+ */
+const untilDisconnected = async (url: string): Promise<void> => {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const name = new URL(url).pathname.slice(1);
+    for (const until = Date.now() + 5_000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+      const { rows } = await admin.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1',
+        [name],
+      );
+      if (rows[0]!.n === 0) return;
+    }
+  } finally {
+    await admin.end();
   }
 };
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { inject } from 'vitest';
-import { adminQuery } from './scratch.js';
+import { adminQuery, waitUntilUnused } from './scratch.js';
 
 export interface TestDatabase extends AsyncDisposable {
   name: string;
@@ -18,29 +18,6 @@ const withDatabase = (url: string, database: string, user?: string): string => {
     parsed.password = '';
   }
   return parsed.toString();
-};
-
-/**
- * Waits (bounded) until nobody is connected to a database. `pool.end()` can resolve while its
- * clients are still saying goodbye; dropping the database WITH (FORCE) under them would make
- * them emit errors after the spec has finished.
- */
-const waitUntilUnused = async (maintenanceUrl: string, database: string, timeoutMs: number): Promise<void> => {
-  const client = new pg.Client({ connectionString: maintenanceUrl });
-  await client.connect();
-  try {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const { rows } = await client.query<{ n: number }>(
-        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-        [database],
-      );
-      if ((rows[0]?.n ?? 0) === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  } finally {
-    await client.end();
-  }
 };
 
 let counter = 0;

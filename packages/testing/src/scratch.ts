@@ -19,6 +19,29 @@ export const adminQuery = async (maintenanceUrl: string, sql: string): Promise<v
   }
 };
 
+/**
+ * Waits (bounded) until nobody is connected to a database. `pool.end()` can resolve while its
+ * clients are still saying goodbye; dropping the database WITH (FORCE) under them would make
+ * them emit errors after the spec has finished.
+ */
+export const waitUntilUnused = async (maintenanceUrl: string, database: string, timeoutMs: number): Promise<void> => {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const { rows } = await client.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [database],
+      );
+      if ((rows[0]?.n ?? 0) === 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    await client.end();
+  }
+};
+
 /** Deletes every key under `prefix`, in SCAN batches with UNLINK so Redis never blocks long. */
 export const deleteByPrefix = async (client: Redis, prefix: string): Promise<void> => {
   let cursor = '0';
@@ -34,7 +57,7 @@ export interface ScratchDatabase extends AsyncDisposable {
   name: string;
 }
 
-/** `strata_<label>_<random>` on the server of `adminUrl`, migrated unless `migrated: false`; dropped on dispose. */
+/** `strata_<label>_<random>` on the server of `adminUrl`, migrated unless `migrated: false`; dropped on dispose, once its sessions are gone (3 s at most). */
 export const scratchDatabase = async (
   adminUrl: string,
   label: string,
@@ -50,7 +73,14 @@ export const scratchDatabase = async (
     await drop();
     throw error;
   }
-  return { url, name, [Symbol.asyncDispose]: drop };
+  return {
+    url,
+    name,
+    [Symbol.asyncDispose]: async () => {
+      await waitUntilUnused(adminUrl, name, 3_000);
+      await drop();
+    },
+  };
 };
 
 /**

@@ -43,7 +43,8 @@ export const testApi = async (
    * `announcements`: view versions known from the change channel, as startApi wires them (here
    * kept until announced otherwise, with no time bound). Without it every read asks Redis.
    */
-  options: { announcements?: boolean; trustProxy?: ApiDeps['trustProxy'] } = {},
+  /** `logLevel`: what the API logs into `logLines`; debug (the default) keeps every line, per-request ones too, for the leak checks. */
+  options: { announcements?: boolean; trustProxy?: ApiDeps['trustProxy']; logLevel?: string } = {},
 ): Promise<TestApi> => {
   const db = await createTestDatabase();
   const redis = await testRedis();
@@ -76,7 +77,7 @@ export const testApi = async (
       keys: { store: keyStore, keyring: ring },
       adminToken,
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-      logger: { level: 'info', stream: { write: (line: string) => void logLines.push(line) } },
+      logger: { level: options.logLevel ?? 'debug', stream: { write: (line: string) => void logLines.push(line) } },
       limits: { ratePerSecond: 10_000, rateBurst: 10_000, readWaitMs: 1_000, ...limits },
       readiness: { postgres: () => pingPostgres(pool), redis: () => redis.client.ping() },
     });

@@ -1,4 +1,10 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
@@ -45,6 +51,23 @@ const defaultTarget = (request: FastifyRequest): Target => {
   return { namespace: p['ns'] ?? null, environment: p['env'] ?? null, tenant: p['tenant'] ?? null };
 };
 
+/**
+ * Fastify's two lines per request ("incoming request", "request completed") at debug, not info: a
+ * config store answers tens of thousands of reads a second, and at the default LOG_LEVEL=info those
+ * lines were the whole log. Failures stay where they were: a 5xx at error, a rejected request at
+ * info with the errorId its problem+json names (problem.ts), a reply that failed mid-way at error.
+ */
+class RequestLinesAtDebug extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null | undefined, _request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
 /** A hop count as the function proxy-addr makes of one (Fastify's types take no number). */
 const trustedProxies = (trust: false | number | string[]) =>
   typeof trust === 'number' ? (_address: string, hop: number) => hop < trust : trust;
@@ -72,6 +95,7 @@ export const buildApi = async (deps: ApiDeps): Promise<FastifyInstance> => {
                 ...(given?.level ? { level: given.level } : {}),
                 ...(given?.stream ? { destination: given.stream } : {}),
               })) as FastifyBaseLogger,
+          logController: new RequestLinesAtDebug(),
         }),
     bodyLimit: limits.bodyLimit,
     requestTimeout: limits.requestTimeoutMs,

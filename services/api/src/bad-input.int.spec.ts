@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { manifest, testApi, type TestApi } from './api-fixture.js';
+import { adminToken, manifest, testApi, type TestApi } from './api-fixture.js';
 
 /** Hostile and malformed requests: always a 4xx problem+json, never a 5xx, never an event. */
 let api: TestApi;
@@ -175,6 +175,25 @@ test('the errorId of a problem is in the log line', async () => {
   const response = await api.call('PUT', `${P}/config/ui.theme`, { raw: '{' });
   const { errorId } = response.json() as { errorId: string };
   expect(api.logLines.some((line) => line.includes(errorId))).toBe(true);
+});
+
+test('at LOG_LEVEL=info a served request writes no line, a rejected one its errorId; debug adds the request lines', async () => {
+  await using quiet = await testApi({}, undefined, { logLevel: 'info' });
+  const messages = (lines: string[]) => lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+  const before = quiet.logLines.length;
+  for (let i = 0; i < 5; i++) expect((await quiet.call('GET', '/v1/tokens')).statusCode).toBe(200);
+  expect(messages(quiet.logLines.slice(before))).toEqual([]);
+  const { errorId } = (await quiet.call('PUT', `${P}/config/ui.theme`, { raw: '{' })).json() as { errorId: string };
+  const rejected = quiet.logLines.slice(before);
+  expect(messages(rejected)).toEqual(['request rejected']);
+  expect(rejected[0]).toContain(errorId);
+
+  const seen = api.logLines.length; // the suite's API logs at debug
+  expect((await api.call('GET', '/v1/tokens')).statusCode).toBe(200);
+  const lines = api.logLines.slice(seen);
+  expect(messages(lines)).toEqual(['incoming request', 'request completed']);
+  expect(lines[0]).not.toContain(adminToken); // the authorization header is redacted
+  expect(JSON.parse(lines[1]!)).toMatchObject({ level: 'debug', res: { statusCode: 200 } });
 });
 
 test('specific statuses: 413, 422, 404', async () => {

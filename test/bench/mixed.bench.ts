@@ -49,7 +49,6 @@ export const mixedBench = async (): Promise<void> => {
     ...services.env,
     PORT: String(port),
     STRATA_ADMIN_TOKEN: token,
-    LOG_LEVEL: 'warn',
     RELAY_METRICS_PORT: String(metricsPorts.relay),
     PROJECTOR_METRICS_PORT: String(metricsPorts.projector),
   };

@@ -21,7 +21,8 @@ const manifest = {
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack();
+  // At debug every line a process can write is searched, the API's two per request included.
+  stack = await startStack({ env: { LOG_LEVEL: 'debug' } });
 });
 afterAll(async () => stack?.[Symbol.asyncDispose]());
 
@@ -231,7 +232,7 @@ test('secret markers come back only to secret-read and appear nowhere else: Post
   expect(keysScanned).toBeGreaterThan(5);
   expect(sawEnvelope).toBe(true);
 
-  // The processes' own output (the API logs every request at LOG_LEVEL=info).
+  // The processes' own output (at LOG_LEVEL=debug the API logs every request).
   const logs = stack.logs();
   for (const service of ['api', 'relay', 'projector']) expect(logs).toContain(`${service}| `);
   expect(logs.split('\n').length).toBeGreaterThan(50);

@@ -79,7 +79,7 @@ describe('kafka-bus against the real broker', () => {
     try {
       await waitFor(() => received.length >= events.length, 30_000, 'all events');
       expect(consumer.assignedPartitions()).toEqual([0, 1, 2]);
-      // Commits happen right after each batch's handler; give the last one a moment.
+      // Lag counts what the handler finished, committed or not; give the last batch a moment.
       let lag = await consumer.lag();
       for (let i = 0; i < 40 && lag.some((p) => p.lag > 0); i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -104,6 +104,57 @@ describe('kafka-bus against the real broker', () => {
     expect(new Set(partitionOfKey.values()).size).toBeGreaterThan(1);
     for (const positions of byKey.values()) expect(positions).toEqual([...positions].sort((a, b) => a - b));
     expect(received.map(({ event }) => event).sort((a, b) => a.position - b.position)).toEqual(events);
+  });
+
+  it('coalesces commits: one per interval, the last one after a quiet spell, the rest at stop; lag counts what was handled', async () => {
+    await using kafka = await testTopic({ partitions: 1 });
+    const publisher = new KafkaPublisher({ brokers: kafka.brokers, topic: kafka.topic, logger: quiet });
+    const admin = new Kafka({ brokers: kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const committedOffset = async (groupId: string) =>
+      (await admin.fetchOffsets({ groupId, topics: [kafka.topic] }))[0]?.partitions[0]?.offset;
+    try {
+      const seen: number[] = [];
+      const handleBatch = async (batch: RecordedEvent[]) => void seen.push(...batch.map((e) => e.position));
+      const slowGroup = `${kafka.topic}.slow`;
+      const slow = new KafkaEventConsumer({ brokers: kafka.brokers, logger: quiet, commitIntervalMs: 60_000 });
+      await slow.run({ groupId: slowGroup, topic: kafka.topic, handleBatch });
+      try {
+        // The first batch commits at once; the next ones, within the interval, wait.
+        for (const position of [1, 2, 3]) {
+          await publisher.publish([recorded(position, 'shelfwise/dev')]);
+          await waitFor(() => seen.includes(position), 20_000, `event ${position}`);
+        }
+        expect(await committedOffset(slowGroup)).toBe('1');
+        expect((await slow.lag()).map((p) => p.lag)).toEqual([0]);
+      } finally {
+        await slow.stop();
+      }
+      expect(await committedOffset(slowGroup)).toBe('3');
+
+      // With no batch after it, the last handled offset is committed one interval later.
+      const quietGroup = `${kafka.topic}.quiet`;
+      const quietSpell = new KafkaEventConsumer({ brokers: kafka.brokers, logger: quiet, commitIntervalMs: 1_000 });
+      seen.length = 0;
+      await quietSpell.run({ groupId: quietGroup, topic: kafka.topic, handleBatch });
+      try {
+        await waitFor(() => seen.length === 3, 20_000, 'the backlog');
+        await publisher.publish([recorded(4, 'shelfwise/dev')]);
+        await waitFor(() => seen.includes(4), 20_000, 'event 4');
+        let offset = await committedOffset(quietGroup);
+        for (let i = 0; i < 50 && offset !== '4'; i++) {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          offset = await committedOffset(quietGroup);
+        }
+        expect(offset).toBe('4');
+        expect(seen).toEqual([1, 2, 3, 4]);
+      } finally {
+        await quietSpell.stop();
+      }
+    } finally {
+      await publisher.disconnect();
+      await admin.disconnect();
+    }
   });
 
   it('sends the documented headers and commits only after the handler resolved', async () => {

@@ -5,7 +5,7 @@ import type { Logger } from '@strata/service-runtime';
 /**
  * Publishes this member's lag per owned partition into Redis for the API's status (and the
  * console's System view). Reports are coalesced: at most one write is in flight, and whatever
- * arrives meanwhile (a report after every committed batch, the broker's answer every interval) is
+ * arrives meanwhile (a report after every handled batch, the broker's answer every interval) is
  * merged by partition and written next, so a busy projector costs Redis one small write per round
  * trip, not one per batch. A failing write is logged once per run of failures; the next report
  * tries again, and until then readers see the entries age into `stale`.
@@ -29,7 +29,7 @@ export class PartitionLagPublisher {
   /**
    * Queues reports and writes them soon. Both offsets only grow while this process runs (a group's
    * offsets can be reset only while all its members are stopped), so each is merged by maximum: a
-   * broker answer that was asked before a batch committed, but arrives after that batch's own report,
+   * broker answer that was asked before a batch was handled, but arrives after that batch's own report,
    * cannot make the partition look behind again.
    */
   report(lags: readonly PartitionLag[]): void {

@@ -87,7 +87,7 @@ export class Projector {
       groupId: o.groupId,
       topic: o.topic,
       handleBatch: (events, partition) => this.#handle(events, partition),
-      onCommitted: (committed) => lag.report([committed]),
+      onHandled: (handled) => lag.report([handled]),
     });
     this.#watch = setInterval(() => {
       void this.#checkViews();

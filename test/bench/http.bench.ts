@@ -1,8 +1,8 @@
 /**
  * HTTP resolved read: autocannon against the Strata API's
  * `GET /v1/namespaces/{ns}/envs/{env}/tenants/{t}/config` (the real app over PostgreSQL and Redis
- * views, admin token, pino at the default LOG_LEVEL=info) against a bare Fastify route answering the same body,
- * with the same connections and duration, taking turns (BENCH_HTTP_ROUNDS, default 2). Both
+ * views, admin token, pino at the default LOG_LEVEL=info) against a bare Fastify route answering
+ * the same body, with the same connections and duration, taking turns (BENCH_HTTP_ROUNDS, default 2). Both
  * servers listen in this process; autocannon runs in a worker thread so it does not share their
  * event loop. The API is wired as startApi wires it, with its connection for the views' change
  * announcements.
@@ -69,7 +69,7 @@ export const httpBench = async (): Promise<void> => {
     ...apiAdapters({ pool, redis, prefix, announcements }), // as startApi wires them
     cipher: new SecretCipher(new PostgresKeyStore(pool, keyring)),
     adminToken,
-    // The logger a deployment runs, at the default LOG_LEVEL (into a sink): what each request costs it counts.
+    // The logger a deployment runs, at the default LOG_LEVEL, into a sink: its cost per request counts.
     logger: { level: 'info', stream: { write: () => {} } },
     limits: { ratePerSecond: 1e9, rateBurst: 1e9 },
   });

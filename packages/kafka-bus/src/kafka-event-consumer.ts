@@ -19,8 +19,8 @@ export interface KafkaEventConsumerOptions extends KafkaClientOptions {
   /** Default 3 s; also the period of heartbeats sent while a handler runs. */
   heartbeatIntervalMs?: number;
   /**
-   * Handled offsets are committed at most this often (default 100 ms), and at the latest this long
-   * after a batch, at stop and before a partition is handed over: see the class comment.
+   * Handled offsets are committed at most this often (default 100 ms), at the latest this long
+   * after a batch, and at stop: see the class comment.
    */
   commitIntervalMs?: number;
 }

@@ -48,8 +48,8 @@ const medianOf = (runs: AppendMeasurement[]): AppendMeasurement => ({
  * and actor indexes holding one entry per append instead of per event, with the audit indexes
  * moved to a table filled after commit by one statement in a loop (a read model; the log would
  * then answer filters from it plus a scan of its tail), with the audit indexes on hashes of their
- * values, and with commits that do not wait for the WAL flush. Each variant gets its own scratch databases, ours and Emmett's (a store slows as it
- * grows, and the comparison is of equals).
+ * values, and with commits that do not wait for the WAL flush. Each variant gets its own scratch
+ * databases, ours and Emmett's (a store slows as it grows, and the comparison is of equals).
  */
 const storageVariants: { name: string; sql?: string; peerSql?: string; indexer?: boolean; asyncCommit?: boolean }[] = [
   {
@@ -204,18 +204,19 @@ export const appendBench = async (): Promise<void> => {
   }
 };
 
+/** A variant's setup statements, on their own connection. */
+const runSql = async (url: string, sql: string): Promise<void> => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(sql).finally(() => client.end());
+};
+
 const storageVariant = async (variant: (typeof storageVariants)[number], run: string): Promise<void> => {
   await using db = await scratchDatabase('append_storage');
   await using emmettDb = await scratchDatabase('emmett_storage', { migrated: false });
-  const setup = new pg.Client({ connectionString: db.url });
-  await setup.connect();
-  try {
-    if (variant.sql) await setup.query(variant.sql);
-    if (variant.asyncCommit)
-      await setup.query(`ALTER DATABASE "${new URL(db.url).pathname.slice(1)}" SET synchronous_commit = off`);
-  } finally {
-    await setup.end();
-  }
+  if (variant.sql) await runSql(db.url, variant.sql);
+  if (variant.asyncCommit)
+    await runSql(db.url, `ALTER DATABASE "${new URL(db.url).pathname.slice(1)}" SET synchronous_commit = off`);
   const pool = createPool(db.url, { max: 40, onError: () => {} });
   const emmett = getPostgreSQLEventStore(emmettDb.url);
   let indexing = variant.indexer === true;
@@ -225,11 +226,7 @@ const storageVariant = async (variant: (typeof storageVariants)[number], run: st
   })();
   try {
     await emmett.appendToStream('warmup', [{ type: 'ConfigValueSet', data: { key: 'warmup', value: 0 } }]); // creates its schema
-    if (variant.peerSql) {
-      const peerSetup = new pg.Client({ connectionString: emmettDb.url });
-      await peerSetup.connect();
-      await peerSetup.query(variant.peerSql).finally(() => peerSetup.end());
-    }
+    if (variant.peerSql) await runSql(emmettDb.url, variant.peerSql);
     const { ours, peer } = await alternate(
       `8 × 100, ${variant.name}`,
       () => runAppendBenchmark(pool, { writers: 8, batchSize: 100, durationMs }),

@@ -274,7 +274,7 @@ export class KafkaEventConsumer {
     onHandled?.({ partition: batch.partition, highWatermark, committed: next, lag: Math.max(0, highWatermark - next) });
     // Inside the batch a failed commit fails it, as kafkajs expects (a rebalance: it is redelivered).
     if (this.#stopping || Date.now() - this.#lastCommitAt >= this.#commitIntervalMs)
-      await this.#commit((offsets) => commitOffsetsIfNecessary(offsets));
+      await this.#commit(commitOffsetsIfNecessary);
     else this.#commitTimer ??= setTimeout(() => this.#commitLater(), this.#commitIntervalMs).unref();
     await heartbeat();
   }
@@ -283,11 +283,7 @@ export class KafkaEventConsumer {
    * Commits every handled offset not committed yet, in one request; an offset handled meanwhile
    * stays for the next commit. `send` is the batch's own commit when called from inside one.
    */
-  async #commit(
-    send?: (offsets: {
-      topics: { topic: string; partitions: { partition: number; offset: string }[] }[];
-    }) => Promise<void>,
-  ): Promise<void> {
+  async #commit(send?: EachBatchPayload['commitOffsetsIfNecessary']): Promise<void> {
     clearTimeout(this.#commitTimer);
     this.#commitTimer = undefined;
     const consumer = this.#consumer;

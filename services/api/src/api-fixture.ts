@@ -42,8 +42,9 @@ export const testApi = async (
   /**
    * `announcements`: view versions known from the change channel, as startApi wires them (here
    * kept until announced otherwise, with no time bound). Without it every read asks Redis.
+   * `logLevel`: what the API writes into `logLines`; debug (the default) keeps every line, the
+   * per-request ones too, for the leak checks.
    */
-  /** `logLevel`: what the API logs into `logLines`; debug (the default) keeps every line, per-request ones too, for the leak checks. */
   options: { announcements?: boolean; trustProxy?: ApiDeps['trustProxy']; logLevel?: string } = {},
 ): Promise<TestApi> => {
   const db = await createTestDatabase();

@@ -21,10 +21,16 @@ import { metricValue, startProjectorProcess, type ProjectorProcess } from './pro
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 60_000) => {
+/** `explain`: what to add to the timeout's message, so a rare failure says what the processes saw. */
+const until = async (
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+  explain: () => string = () => '',
+) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${explain()}`);
     await sleep(100);
   }
 };
@@ -164,16 +170,30 @@ describe('projector processes', () => {
     await using t = await setup(4, inject('services').redisUrl);
     const a = t.start();
     const b = t.start();
-    await until('both own partitions', async () => {
-      const [ma, mb] = await Promise.all([a.metrics(), b.metrics()]);
-      return (
-        metricValue(ma, 'strata_projector_assigned_partitions') +
-          metricValue(mb, 'strata_projector_assigned_partitions') ===
-          4 &&
-        metricValue(ma, 'strata_projector_assigned_partitions') > 0 &&
-        metricValue(mb, 'strata_projector_generation') === 1
-      );
-    });
+    await until(
+      'both own partitions',
+      async () => {
+        const [ma, mb] = await Promise.all([a.metrics(), b.metrics()]);
+        return (
+          metricValue(ma, 'strata_projector_assigned_partitions') +
+            metricValue(mb, 'strata_projector_assigned_partitions') ===
+            4 &&
+          metricValue(ma, 'strata_projector_assigned_partitions') > 0 &&
+          metricValue(mb, 'strata_projector_generation') === 1
+        );
+      },
+      60_000,
+      () =>
+        `; last log lines:\n${[a, b]
+          .map(
+            (p, i) =>
+              `${'ab'[i]}: ${p.lines
+                .slice(-12)
+                .map((l) => JSON.stringify(l))
+                .join('\n   ')}`,
+          )
+          .join('\n')}`,
+    );
     let events = await t.append(3_000, 2);
     await t.publish();
     await until('views equal the fold of the log', () => t.exact(events));
